@@ -1,0 +1,321 @@
+"""API benchmark: creates, gets, lists and watch delivery, on SQLite and etcd.
+
+Run with ``make bench`` (or ``python -m bench.api [--quick]``). In one run it:
+
+1. starts a real etcd and drives etcd's own HTTP/JSON gateway (put and
+   range of the same size) with ``wrk`` at the same concurrency: the anchor
+   every API figure is compared with, measured by the same load generator;
+2. for each store (SQLite, etcd), starts ``paas apiserver`` as its own
+   process (TLS, token auth) and drives it over HTTPS:
+   - creates of ConfigMaps by ``--clients`` concurrent wrk connections for
+     ``--seconds`` (rate, p50, p99),
+   - gets of those objects, same concurrency,
+   - watch delivery: time from a create's acknowledgement to its event
+     reaching each of ``--watchers`` open watches (p50, p99),
+   - a full list of ``--list-size`` pods (median of 5);
+3. prints the figures side by side with ratios to the etcd anchor, and the
+   targets from the issue.
+
+wrk (Debian's ``wrk``) is the load generator because a Python HTTP client
+saturates a core well before the server does; watches and lists are driven
+from Python (httpx), where the server's side dominates. The server and the
+load generator share the machine's two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.stats import Latency
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the test suite's etcd launcher
+
+from support.etcd import EtcdProcess  # noqa: E402
+
+
+async def run_concurrently(n: int, clients: int, op: Callable[[int], Awaitable[None]]
+                           ) -> tuple[list[float], float]:
+    """Run ``op(i)`` for i in range(n) from ``clients`` workers; latencies and elapsed time."""
+    latencies: list[float] = []
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            await op(i)
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies, time.perf_counter() - start
+
+
+# -- wrk ------------------------------------------------------------------
+
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+
+
+def run_wrk(url: str, script: str, seconds: float, clients: int, **env: str) -> Latency:
+    """Run one wrk script against ``url``; its figures as a Latency."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("make bench needs wrk: apt-get install wrk")
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "-s", str(WRK_DIR / script), url],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "WRK_DIR": str(WRK_DIR), **env},
+    ).stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{out}")
+    r = json.loads(line.removeprefix("RESULT "))
+    if r["errors"] or r["non2xx"]:
+        raise RuntimeError(f"wrk saw {r['errors']} errors and {r['non2xx']} non-2xx answers "
+                           f"running {script}:\n{out}")
+    return Latency(count=r["requests"], rate=r["requests"] / (r["duration_us"] / 1e6),
+                   p50_ms=r["p50_us"] / 1000, p99_ms=r["p99_us"] / 1000)
+
+
+def bench_etcd(endpoint: str, args: argparse.Namespace) -> dict[str, Latency]:
+    url = f"http://{endpoint}"
+    put = run_wrk(url, "etcd.lua", args.seconds, args.clients, ETCD_OP="put", COUNT="5000")
+    get = run_wrk(url, "etcd.lua", args.seconds, args.clients, ETCD_OP="get", COUNT="5000")
+    return {"put": put, "get": get}
+
+
+# -- the API server under test -----------------------------------------------
+
+def configmap(prefix: str, i: int) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": f"{prefix}-{i}", "labels": {"bench": prefix}},
+            "data": {"index": str(i), "payload": "x" * 256}}
+
+
+def pod(i: int) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"pod-{i}", "labels": {"app": "bench"}},
+            "spec": {"containers": [{"name": "c", "image": "paas/stack:bookworm",
+                                     "command": ["python3", "-m", "http.server"]}]}}
+
+
+class ServerProcess:
+    def __init__(self, store: str, data_dir: Path) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.token = ""
+
+    def start(self) -> ServerProcess:
+        py = sys.executable
+        self.token = subprocess.check_output(
+            [py, "-m", "paas", "token", "create", "--role", "admin", "--data-dir",
+             str(self.data_dir)], text=True).strip()
+        address = self.data_dir / "address"
+        log = (self.data_dir / "apiserver.log").open("wb")
+        self.process = subprocess.Popen(
+            [py, "-m", "paas", "apiserver", "--data-dir", str(self.data_dir), "--port", "0",
+             "--store", self.store, "--address-file", str(address)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not address.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"apiserver did not start; see {self.data_dir}/apiserver.log")
+            time.sleep(0.05)
+        self.url = address.read_text().strip()
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(20)
+
+    def client(self, **kw: Any) -> httpx.AsyncClient:
+        ctx = ssl.create_default_context(cafile=str(self.data_dir / "ca.crt"))
+        return httpx.AsyncClient(base_url=self.url, verify=ctx, timeout=60,
+                                 headers={"Authorization": f"Bearer {self.token}"},
+                                 limits=httpx.Limits(max_connections=64), **kw)
+
+
+async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    async with server.client() as http:
+        r = await http.post("/api/v1/namespaces", json={"metadata": {"name": "bench"}})
+        r.raise_for_status()
+
+        results["create"] = run_wrk(server.url, "api_create.lua", args.seconds, args.clients,
+                                    API_TOKEN=server.token, NAME_PREFIX="cm")
+        low, high = await created_range(http, "cm")
+        results["get"] = run_wrk(server.url, "api_get.lua", args.seconds, args.clients,
+                                 API_TOKEN=server.token, NAME_PREFIX="cm", LOW=str(low),
+                                 HIGH=str(high))
+        results["watch"] = await bench_watch(server, http, args)
+
+        pods = "/api/v1/namespaces/bench/pods"
+
+        async def create_pod(i: int) -> None:
+            (await http.post(pods, json=pod(i))).raise_for_status()
+
+        await run_concurrently(args.list_size, args.clients, create_pod)
+        timings = []
+        count = 0
+        for _ in range(5):
+            t0 = time.perf_counter()
+            r = await http.get(pods)
+            r.raise_for_status()
+            count = len(r.json()["items"])
+            timings.append(time.perf_counter() - t0)
+        results["list"] = {"count": count, "median_s": statistics.median(timings)}
+    return results
+
+
+async def created_range(http: httpx.AsyncClient, prefix: str) -> tuple[int, int]:
+    """The contiguous index range of the ConfigMaps wrk created (it may skip the first)."""
+    r = await http.get("/api/v1/namespaces/bench/configmaps")
+    r.raise_for_status()
+    found = sorted(int(cm["metadata"]["name"].rsplit("-", 1)[1]) for cm in r.json()["items"]
+                   if cm["metadata"]["name"].startswith(prefix + "-"))
+    if not found or found[-1] - found[0] + 1 != len(found):
+        raise RuntimeError(f"created ConfigMaps are not contiguous: {found[:5]}...")
+    return found[0], found[-1]
+
+
+async def bench_watch(server: ServerProcess, http: httpx.AsyncClient,
+                      args: argparse.Namespace) -> Latency:
+    """Delay from a create's acknowledgement to its ADDED event at each watcher."""
+    acked: dict[str, float] = {}
+    delays: list[float] = []
+    path = "/api/v1/namespaces/bench/configmaps"
+    r = await http.get(path, params={"limit": 1})
+    rv = r.json()["metadata"]["resourceVersion"]
+    expected = args.watch_events * args.watchers
+    done = asyncio.Event()
+    ready = 0
+
+    async def watcher() -> None:
+        nonlocal ready
+        async with server.client() as wc, wc.stream(
+            "GET", path, params={"watch": "1", "resourceVersion": rv,
+                                 "labelSelector": "bench=w"}) as resp:
+            ready += 1
+            async for line in resp.aiter_lines():
+                event = json.loads(line)
+                name = event["object"]["metadata"]["name"]
+                arrived = time.perf_counter()
+                while name not in acked:  # the ack may land just after the event
+                    await asyncio.sleep(0)
+                delays.append(arrived - acked[name])
+                if len(delays) >= expected:
+                    done.set()
+                    return
+
+    tasks = [asyncio.create_task(watcher()) for _ in range(args.watchers)]
+    while ready < args.watchers:
+        await asyncio.sleep(0.01)
+    start = time.perf_counter()
+
+    async def create(i: int) -> None:
+        obj = configmap("w", i)
+        t0 = time.perf_counter()
+        (await http.post(path, json=obj)).raise_for_status()
+        acked.setdefault(obj["metadata"]["name"], t0)
+
+    # A steady write rate (not a burst) so that delivery, not queueing, is measured.
+    for i in range(args.watch_events):
+        await create(i)
+    await asyncio.wait_for(done.wait(), 60)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return Latency.of(delays, time.perf_counter() - start)
+
+
+def report(anchor: dict[str, Latency], results: dict[str, dict[str, Any]],
+           args: argparse.Namespace) -> str:
+    lines = [
+        f"API benchmark: wrk, {args.clients} connections, {args.seconds:g} s a measure; "
+        f"{args.watchers} watchers x {args.watch_events} events, list of {args.list_size} pods",
+        "",
+        f"{'measure':<30}{'etcd anchor':>14}" + "".join(f"{s:>14}" for s in results)
+        + "   target",
+    ]
+
+    def row(name: str, anchor_v: str, values: list[str], target: str) -> None:
+        lines.append(f"{name:<30}{anchor_v:>14}" + "".join(f"{v:>14}" for v in values)
+                     + f"   {target}")
+
+    stores = list(results.values())
+    row("create/s", f"{anchor['put'].rate:.0f}", [f"{r['create'].rate:.0f}" for r in stores],
+        ">= 1000 (sqlite)")
+    row("create p50 ms", f"{anchor['put'].p50_ms:.2f}",
+        [f"{r['create'].p50_ms:.2f}" for r in stores], "")
+    row(f"create p99 ms ({args.clients} clients)", f"{anchor['put'].p99_ms:.2f}",
+        [f"{r['create'].p99_ms:.2f}" for r in stores], "<= 20")
+    row("get/s", f"{anchor['get'].rate:.0f}", [f"{r['get'].rate:.0f}" for r in stores], "")
+    row("get p50 ms", f"{anchor['get'].p50_ms:.2f}", [f"{r['get'].p50_ms:.2f}" for r in stores],
+        "")
+    row("get p99 ms", f"{anchor['get'].p99_ms:.2f}", [f"{r['get'].p99_ms:.2f}" for r in stores],
+        "")
+    row("watch delivery p50 ms", "-", [f"{r['watch'].p50_ms:.2f}" for r in stores], "")
+    row("watch delivery p99 ms", "-", [f"{r['watch'].p99_ms:.2f}" for r in stores], "<= 20")
+    row(f"list {args.list_size} pods s", "-",
+        [f"{r['list']['median_s']:.3f}" for r in stores], "<= 1")
+    lines.append("")
+    for store, r in results.items():
+        lines.append(
+            f"{store}: create p50 = {r['create'].p50_ms / max(anchor['put'].p50_ms, 1e-9):.1f}x "
+            f"etcd put p50; get p50 = {r['get'].p50_ms / max(anchor['get'].p50_ms, 1e-9):.1f}x "
+            "etcd get p50")
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    with EtcdProcess() as etcd:
+        anchor = bench_etcd(etcd.endpoint, args)
+        results: dict[str, dict[str, Any]] = {}
+        for store in args.stores:
+            spec = "sqlite" if store == "sqlite" else f"etcd://{etcd.endpoint}"
+            with tempfile.TemporaryDirectory(prefix=f"bench-{store}-") as tmp:
+                server = ServerProcess(spec, Path(tmp)).start()
+                try:
+                    results[store] = await bench_api(server, args)
+                finally:
+                    server.stop()
+            print(f"  {store}: done", file=sys.stderr, flush=True)
+    print(report(anchor, results, args))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="duration of each wrk run")
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--watchers", type=int, default=10)
+    p.add_argument("--watch-events", type=int, default=300)
+    p.add_argument("--list-size", type=int, default=10000)
+    p.add_argument("--stores", nargs="+", default=["sqlite", "etcd"])
+    p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seconds, args.watch_events, args.list_size = 2.0, 50, 1000
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

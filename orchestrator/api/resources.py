@@ -1,0 +1,145 @@
+"""The resource types the API serves, and how they appear in discovery.
+
+A ``ResourceType`` says everything the server needs to route, store and
+describe one kind: its group/version, plural, scope, short names and
+categories (which kubectl learns only from discovery), and its subresources.
+``ResourceTypes`` is the immutable catalogue built once at start-up; later
+packages (the product's own kinds) pass extra types to ``with_types``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    group: str  # "" for core
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()  # "status", "scale", "binding", "log", "finalize"
+    has_generation: bool = True
+    extra_versions: tuple[str, ...] = ()  # served as aliases of the same storage (batch/v1beta1)
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``deployments.apps`` or ``pods``: how error messages name the resource."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def qualified_kind(self) -> str:
+        """``Deployment.apps`` or ``Pod``: how Invalid messages name the kind."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    @property
+    def has_status(self) -> bool:
+        return "status" in self.subresources
+
+    def storage_prefix(self, namespace: str = "") -> str:
+        base = f"/registry/{self.group or 'core'}/{self.plural}/"
+        return f"{base}{namespace}/" if self.namespaced and namespace else base
+
+    def storage_key(self, namespace: str, name: str) -> str:
+        if self.namespaced:
+            return f"{self.storage_prefix()}{namespace}/{name}"
+        return f"{self.storage_prefix()}{name}"
+
+
+@dataclass(frozen=True)
+class ResourceTypes:
+    types: tuple[ResourceType, ...]
+    _by_path: dict[tuple[str, str, str], ResourceType] = field(init=False, repr=False)
+    _by_kind: dict[tuple[str, str], ResourceType] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_path: dict[tuple[str, str, str], ResourceType] = {}
+        by_kind: dict[tuple[str, str], ResourceType] = {}
+        for rt in self.types:
+            for version in (rt.version, *rt.extra_versions):
+                by_path[(rt.group, version, rt.plural)] = rt
+            by_kind[(rt.group, rt.kind)] = rt
+        object.__setattr__(self, "_by_path", by_path)
+        object.__setattr__(self, "_by_kind", by_kind)
+
+    def __iter__(self) -> Iterator[ResourceType]:
+        return iter(self.types)
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_path.get((group, version, plural))
+
+    def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
+        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        return self._by_kind.get((group, kind))
+
+    def by_group_kind(self, group: str, kind: str) -> ResourceType | None:
+        return self._by_kind.get((group, kind))
+
+    def group_versions(self) -> dict[str, list[str]]:
+        """group -> served versions, preferred first (core excluded)."""
+        out: dict[str, list[str]] = {}
+        for rt in self.types:
+            if not rt.group:
+                continue
+            versions = out.setdefault(rt.group, [])
+            for version in (rt.version, *rt.extra_versions):
+                if version not in versions:
+                    versions.append(version)
+        return out
+
+    def in_group_version(self, group: str, version: str) -> list[ResourceType]:
+        return [
+            rt
+            for rt in self.types
+            if rt.group == group and version in (rt.version, *rt.extra_versions)
+        ]
+
+    def with_types(self, extra: Iterable[ResourceType]) -> ResourceTypes:
+        return ResourceTypes((*self.types, *extra))
+
+
+def _rt(group: str, kind: str, plural: str, namespaced: bool = True, **kw: object) -> ResourceType:
+    return ResourceType(group=group, version="v1", kind=kind, plural=plural, namespaced=namespaced,
+                        **kw)  # type: ignore[arg-type]
+
+
+BUILTIN_TYPES = ResourceTypes(
+    (
+        _rt("", "Namespace", "namespaces", False, short_names=("ns",),
+            subresources=("status", "finalize"), has_generation=False),
+        _rt("", "Pod", "pods", short_names=("po",), categories=("all",),
+            subresources=("status", "binding"), has_generation=False),
+        _rt("", "Service", "services", short_names=("svc",), categories=("all",),
+            subresources=("status",), has_generation=False),
+        _rt("", "Endpoints", "endpoints", short_names=("ep",), has_generation=False),
+        _rt("", "ConfigMap", "configmaps", short_names=("cm",), has_generation=False),
+        _rt("", "Secret", "secrets", has_generation=False),
+        _rt("", "Node", "nodes", False, short_names=("no",), subresources=("status",),
+            has_generation=False),
+        _rt("", "Event", "events", short_names=("ev",), has_generation=False),
+        _rt("", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",),
+            subresources=("status",), has_generation=False),
+        _rt("apps", "Deployment", "deployments", short_names=("deploy",), categories=("all",),
+            subresources=("status", "scale")),
+        _rt("apps", "ReplicaSet", "replicasets", short_names=("rs",), categories=("all",),
+            subresources=("status", "scale")),
+        _rt("batch", "Job", "jobs", categories=("all",), subresources=("status",)),
+        _rt("batch", "CronJob", "cronjobs", short_names=("cj",), categories=("all",),
+            subresources=("status",), extra_versions=("v1beta1",)),
+        _rt("coordination.k8s.io", "Lease", "leases", has_generation=False),
+    )
+)

@@ -1,0 +1,285 @@
+"""The API server's HTTP application: authenticate, route, decode, call, encode.
+
+One catch-all route dispatches on the parsed path (``routes.parse_path``), so
+trailing slashes never redirect and unknown paths answer a Kubernetes 404
+Status. Handlers only translate between HTTP and the registry; the rules
+live in ``registry``, ``patching``, ``subresources`` and ``watch``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from orchestrator.api import errors
+from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
+from orchestrator.api.selectors import (
+    FieldSelector,
+    LabelSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+    supported_field,
+)
+from orchestrator.api.tables import build_table
+from orchestrator.apiserver import discovery, patching, subresources, watch
+from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.registry import Registry, WriteOptions
+from orchestrator.apiserver.routes import Discovery, Target, parse_path
+from orchestrator.apiserver.watchcache import WatchHub
+from orchestrator.apiserver.wire import (
+    Query,
+    check_object_size,
+    decode_body,
+    error_response,
+    json_response,
+    media_type,
+    parse_query,
+    read_body,
+    wants_table,
+)
+from orchestrator.store.base import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class APISettings:
+    server_address: str = "127.0.0.1:6443"  # what /api tells clients to call
+    watch: watch.WatchSettings = field(default_factory=watch.WatchSettings)
+
+
+@dataclass
+class APIState:
+    registry: Registry
+    hub: WatchHub
+    auth: TokenAuthenticator
+    types: ResourceTypes = BUILTIN_TYPES
+    settings: APISettings = field(default_factory=APISettings)
+    ready: bool = True
+
+
+def create_app(state: APIState) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await dispatch(state, request)
+        except errors.APIError as exc:
+            return error_response(exc)
+        except StoreUnavailable as exc:
+            return error_response(errors.ServiceUnavailable(f"storage is unavailable: {exc}"))
+        except Exception:
+            log.exception("internal error serving %s %s", request.method, request.url.path)
+            return error_response(errors.InternalError("an internal error occurred; see the "
+                                                       "API server's log"))
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
+
+
+async def dispatch(state: APIState, request: Request) -> Response:
+    path = request.url.path
+    if not state.auth.is_anonymous(path) and state.auth.authenticate(
+        request.headers.get("authorization")
+    ) is None:
+        raise errors.Unauthorized("Unauthorized")
+    plain = path.rstrip("/") or "/"
+    if plain in ("/healthz", "/livez"):
+        return PlainTextResponse("ok")
+    if plain == "/readyz" or plain.startswith("/readyz/"):
+        if not state.ready:
+            return PlainTextResponse("not ready", status_code=503)
+        return PlainTextResponse("ok")
+    if plain == "/version":
+        return json_response(discovery.SERVER_VERSION)
+    if plain == "/openapi/v2":
+        # An empty protobuf document: kubectl's client-side validation then knows no types
+        # and leaves validation to the server (see reference/kubectl-compat.md 2.2).
+        return Response(b"", media_type="application/octet-stream")
+    parsed = parse_path(path, state.types)
+    if isinstance(parsed, Discovery):
+        return _discovery(state, parsed)
+    if parsed is None:
+        raise errors.NotFound("the server could not find the requested resource")
+    return await _resource(state, request, parsed)
+
+
+def _discovery(state: APIState, d: Discovery) -> Response:
+    doc: dict[str, Any] | None
+    if d.legacy and d.version is None:
+        doc = discovery.api_versions(state.settings.server_address)
+    elif d.group is None:
+        doc = discovery.api_group_list(state.types)
+    elif d.version is None:
+        doc = discovery.api_group(state.types, d.group)
+    else:
+        doc = discovery.resource_list(state.types, d.group, d.version)
+    if doc is None:
+        raise errors.NotFound("the server could not find the requested resource")
+    return json_response(doc)
+
+
+def _selectors(rt: ResourceType, q: Query) -> tuple[LabelSelector | None, FieldSelector | None]:
+    try:
+        labels = parse_label_selector(q.label_selector) if q.label_selector else None
+        fields = parse_field_selector(q.field_selector) if q.field_selector else None
+    except SelectorError as exc:
+        raise errors.BadRequest(f"unable to parse requirement: {exc}") from exc
+    if fields is not None:
+        for field_name, _op, _value in fields.requirements:
+            if not supported_field(rt.kind, field_name):
+                raise errors.BadRequest(f'field label not supported: {field_name}')
+    return labels, fields
+
+
+def _render(request: Request, rt: ResourceType, q: Query):  # type: ignore[no-untyped-def]
+    """How one object is sent: as itself, or as a one-row Table."""
+    if not wants_table(request):
+        return lambda obj: obj
+    return lambda obj: build_table(rt.kind, [obj], now=datetime.now(UTC),
+                                   include_object=q.include_object,
+                                   resource_version=obj["metadata"].get("resourceVersion", ""))
+
+
+async def _resource(state: APIState, request: Request, t: Target) -> Response:
+    q = parse_query(request)
+    method = request.method
+    reg = state.registry
+    rt = t.rt
+    opts = WriteOptions(dry_run=q.dry_run, field_validation=q.field_validation or "Warn")
+    if not t.name:
+        if method in ("GET", "HEAD"):
+            labels, fields = _selectors(rt, q)
+            if q.watch:
+                return _watch(state, request, t, q, labels, fields)
+            items, revision, token = await reg.list(rt, t.namespace, labels=labels,
+                                                    fields=fields, limit=q.limit,
+                                                    continue_token=q.continue_token)
+            if wants_table(request):
+                return json_response(build_table(
+                    rt.kind, items, now=datetime.now(UTC), include_object=q.include_object,
+                    resource_version=str(revision), continue_token=token))
+            meta: dict[str, Any] = {"resourceVersion": str(revision)}
+            if token:
+                meta["continue"] = token
+            return json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
+                                  "metadata": meta, "items": items})
+        if method == "POST":
+            if rt.namespaced and not t.namespace:
+                raise errors.NotFound("the server could not find the requested resource")
+            body = await _body(request)
+            result = await reg.create(rt, t.namespace, body, opts)
+            return json_response(result.obj, 201, result.warnings)
+        if method == "DELETE":
+            return await _delete_collection(state, request, t, q, opts)
+        raise errors.MethodNotAllowed(f"{method} is not allowed on a collection")
+
+    if t.subresource == "scale":
+        return await _scale(state, request, t, opts)
+    if t.subresource == "binding":
+        if method != "POST":
+            raise errors.MethodNotAllowed("binding accepts only POST")
+        status = await subresources.bind_pod(reg, rt, t.namespace, t.name,
+                                             await _body(request), opts)
+        return json_response(status, 201)
+    if method in ("GET", "HEAD"):
+        obj = await reg.get(rt, t.namespace, t.name)
+        return json_response(_render(request, rt, q)(obj))
+    sub = "status" if t.subresource in ("status", "finalize") else ""
+    if t.subresource == "finalize":
+        sub = ""
+    if method == "PUT":
+        body = await _body(request)
+        result = await reg.update(rt, t.namespace, t.name, body, opts, subresource=sub)
+        return json_response(result.obj, 200, result.warnings)
+    if method == "PATCH":
+        raw = await read_body(request)
+        result = await patching.patch_object(reg, rt, t.namespace, t.name, media_type(request),
+                                             raw, opts, subresource=sub,
+                                             field_manager=q.field_manager)
+        check_object_size(result.obj)
+        return json_response(result.obj, 201 if result.created else 200, result.warnings)
+    if method == "DELETE":
+        options = await _delete_options(request, q)
+        obj, gone = await reg.delete(rt, t.namespace, t.name, options, opts)
+        return json_response(obj, 200 if gone else 202 if False else 200)
+    raise errors.MethodNotAllowed(f"{method} is not allowed here")
+
+
+async def _body(request: Request) -> Any:
+    raw = await read_body(request)
+    body = decode_body(raw, media_type(request))
+    check_object_size(body)
+    return body
+
+
+async def _delete_options(request: Request, q: Query) -> dict[str, Any]:
+    raw = await read_body(request)
+    options: dict[str, Any] = {}
+    if raw.strip():
+        decoded = decode_body(raw, media_type(request))
+        if not isinstance(decoded, dict):
+            raise errors.BadRequest("DeleteOptions must be an object")
+        options = decoded
+    if q.propagation_policy:
+        options["propagationPolicy"] = q.propagation_policy
+    if q.grace_period_seconds is not None:
+        options["gracePeriodSeconds"] = q.grace_period_seconds
+    policy = options.get("propagationPolicy")
+    if policy and policy not in ("Orphan", "Background", "Foreground"):
+        raise errors.BadRequest(
+            f'propagationPolicy must be Orphan, Background or Foreground, not "{policy}"')
+    return options
+
+
+async def _delete_collection(state: APIState, request: Request, t: Target, q: Query,
+                             opts: WriteOptions) -> Response:
+    labels, fields = _selectors(t.rt, q)
+    options = await _delete_options(request, q)
+    items, revision, _ = await state.registry.list(t.rt, t.namespace, labels=labels,
+                                                   fields=fields)
+    deleted = []
+    for obj in items:
+        meta = obj["metadata"]
+        try:
+            gone, _ = await state.registry.delete(t.rt, meta.get("namespace", ""), meta["name"],
+                                                  options, opts)
+        except errors.NotFound:
+            continue
+        deleted.append(gone)
+    return json_response({"kind": f"{t.rt.kind}List", "apiVersion": t.rt.api_version,
+                          "metadata": {"resourceVersion": str(revision)}, "items": deleted})
+
+
+async def _scale(state: APIState, request: Request, t: Target, opts: WriteOptions) -> Response:
+    reg, rt = state.registry, t.rt
+    if request.method == "GET":
+        return json_response(await subresources.get_scale(reg, rt, t.namespace, t.name))
+    if request.method == "PUT":
+        result = await subresources.write_scale(reg, rt, t.namespace, t.name, opts,
+                                                body=await _body(request))
+    elif request.method == "PATCH":
+        result = await subresources.write_scale(reg, rt, t.namespace, t.name, opts,
+                                                content_type=media_type(request),
+                                                raw=await read_body(request))
+    else:
+        raise errors.MethodNotAllowed("scale accepts GET, PUT and PATCH")
+    return json_response(result.obj)
+
+
+def _watch(state: APIState, request: Request, t: Target, q: Query,
+           labels: LabelSelector | None, fields: FieldSelector | None) -> Response:
+    body = watch.stream(
+        state.registry, state.hub, t.rt, t.namespace,
+        resource_version=q.resource_version, labels=labels, fields=fields,
+        timeout=q.timeout_seconds, bookmarks=q.allow_bookmarks,
+        render=_render(request, t.rt, q), settings=state.settings.watch,
+    )
+    return StreamingResponse(body, media_type="application/json",
+                             headers={"Cache-Control": "no-cache"})

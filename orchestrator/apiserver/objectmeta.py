@@ -1,0 +1,80 @@
+"""Server-owned metadata: what the API server fills in, keeps, and computes.
+
+Clients may send anything in ``metadata``; these functions decide what the
+stored object carries: a uid and creationTimestamp set once, a name from
+``generateName``, a generation that moves only when the desired state (the
+object minus metadata and status) changes, and the deletion fields that only
+the delete path may set.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import string
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.String alphabet
+IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                  "generation", "selfLink")
+
+
+def now_rfc3339(clock: datetime | None = None) -> str:
+    return (clock or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def desired_state(obj: dict[str, Any]) -> dict[str, Any]:
+    """Everything that is neither metadata nor status (spec, data, rules...)."""
+    return {
+        k: v for k, v in obj.items()
+        if k not in ("metadata", "status", "apiVersion", "kind")
+    }
+
+
+def fill_for_create(obj: dict[str, Any], *, has_generation: bool, now: str) -> None:
+    meta = obj["metadata"]
+    for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+        meta.pop(key, None)
+    meta.pop("managedFields", None)
+    meta["uid"] = new_uid()
+    meta["creationTimestamp"] = now
+    if has_generation:
+        meta["generation"] = 1
+    else:
+        meta.pop("generation", None)
+
+
+def carry_over(new: dict[str, Any], old: dict[str, Any], *, has_generation: bool) -> None:
+    """Keep the server-owned metadata of ``old`` on ``new``; bump generation on spec change."""
+    meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
+    for key in IMMUTABLE_META:
+        if key in old_meta:
+            meta[key] = old_meta[key]
+        else:
+            meta.pop(key, None)
+    meta.pop("managedFields", None)
+    if has_generation and desired_state(new) != desired_state(old):
+        meta["generation"] = int(old_meta.get("generation", 0)) + 1
+
+
+def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two versions differ at most in resourceVersion."""
+    a2, b2 = copy.copy(a), copy.copy(b)
+    a2["metadata"] = {k: v for k, v in a["metadata"].items() if k != "resourceVersion"}
+    b2["metadata"] = {k: v for k, v in b["metadata"].items() if k != "resourceVersion"}
+    return json.dumps(a2, sort_keys=True) == json.dumps(b2, sort_keys=True)
+
+
+def is_dns_safe(name: str) -> bool:
+    return bool(name) and set(name) <= set(string.ascii_lowercase + string.digits + "-.")

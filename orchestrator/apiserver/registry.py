@@ -1,0 +1,453 @@
+"""Object storage semantics over the Store: the verbs, minus HTTP.
+
+Every write follows one path so that the rules hold for all of them:
+decode -> fill server metadata -> default -> validate -> (allocate) -> store.
+A rejected request raises before the store is touched, and whatever was
+allocated for it is released, so it changes nothing.
+
+Updates are "guaranteed updates": read the current object, apply the change
+(a full replacement, a patch, a status write, a binding...), and compare-and-
+swap on the revision read. A client that named a resourceVersion gets 409 if
+it is stale; a client that did not is retried against the fresh object.
+
+Deletion honours finalizers: while any remain the object stays, with
+``deletionTimestamp`` set, and it goes when an update empties them. Pods bound
+to a node are deleted gracefully (the node agent confirms with a zero grace
+period); Orphan and Foreground propagation add the matching finalizers that
+the garbage collector resolves.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.defaults import apply_defaults
+from orchestrator.api.resources import ResourceType
+from orchestrator.api.schema import find_unknown_fields
+from orchestrator.api.selectors import FieldSelector, LabelSelector
+from orchestrator.api.validation import format_invalid_message, validate, validate_update
+from orchestrator.apiserver import objectmeta, services
+from orchestrator.apiserver.allocators import Allocators
+from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
+
+Obj = dict[str, Any]
+Mutation = Callable[[Obj], Obj]
+
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_MAX_RETRIES = 16
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    dry_run: bool = False
+    field_validation: str = "Warn"  # Strict | Warn | Ignore (Kubernetes' default for kubectl is Strict)
+
+
+@dataclass
+class WriteResult:
+    obj: Obj
+    warnings: list[str] = field(default_factory=list)
+    created: bool = False
+
+
+def encode(obj: Obj) -> bytes:
+    meta = obj.get("metadata", {})
+    if "resourceVersion" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def decode(kv: KeyValue | bytes, revision: int = 0) -> Obj:
+    raw = kv.value if isinstance(kv, KeyValue) else kv
+    obj: Obj = json.loads(raw)
+    rv = kv.mod_revision if isinstance(kv, KeyValue) else revision
+    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
+    return obj
+
+
+def encode_continue(key: str, revision: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"k": key, "rv": revision}).encode()).decode()
+
+
+def decode_continue(token: str) -> str:
+    try:
+        return str(json.loads(base64.urlsafe_b64decode(token.encode()))["k"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.BadRequest(f"invalid continue token: {token!r}") from exc
+
+
+class Registry:
+    def __init__(self, store: Store, alloc: Allocators) -> None:
+        self.store = store
+        self.alloc = alloc
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+        kv = await self.store.get(rt.storage_key(namespace, name))
+        if kv is None:
+            raise not_found(rt, name)
+        return decode(kv)
+
+    async def list(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        *,
+        labels: LabelSelector | None = None,
+        fields: FieldSelector | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> tuple[list[Obj], int, str]:
+        """Matching objects, the list's revision, and a continue token ("" when done)."""
+        prefix = rt.storage_prefix(namespace)
+        start_after = decode_continue(continue_token) if continue_token else ""
+        out: list[Obj] = []
+        revision = 0
+        while True:
+            page = await self.store.list(prefix, start_after=start_after,
+                                         limit=(limit - len(out)) if limit else 0)
+            revision = revision or page.revision
+            for kv in page.items:
+                obj = decode(kv)
+                if matches(obj, labels, fields):
+                    out.append(obj)
+            if not page.more:
+                return out, revision, ""
+            start_after = page.items[-1].key
+            if limit and len(out) >= limit:
+                return out, revision, encode_continue(start_after, revision)
+
+    # -- create --------------------------------------------------------------
+
+    async def create(self, rt: ResourceType, namespace: str, obj: Obj,
+                     opts: WriteOptions) -> WriteResult:
+        obj = self._admit_body(rt, namespace, obj)
+        meta = obj["metadata"]
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = objectmeta.generate_name(str(meta["generateName"]))
+        if rt.namespaced:
+            await self._check_namespace_open(namespace)
+        objectmeta.fill_for_create(obj, has_generation=rt.has_generation,
+                                   now=objectmeta.now_rfc3339())
+        reset_status_on_create(rt, obj)
+        obj = apply_defaults(rt.kind, obj)
+        warnings = self._check_fields(rt, obj, opts)
+        self._validate(rt, obj)
+        if opts.dry_run:
+            return WriteResult(obj, warnings, created=True)
+        taken: list[tuple[str, Any]] = []
+        if rt.kind == "Service" and not rt.group:
+            taken = await services.allocate_service(self.alloc, obj, None)
+        try:
+            revision = await self.store.create(rt.storage_key(namespace, meta["name"]),
+                                               encode(obj))
+        except KeyExists:
+            await services.release(self.alloc, taken)
+            raise errors.AlreadyExists(
+                f'{rt.group_resource} "{meta["name"]}" already exists',
+                details={"name": meta["name"], "group": rt.group, "kind": rt.plural},
+            ) from None
+        except BaseException:
+            await services.release(self.alloc, taken)
+            raise
+        obj["metadata"]["resourceVersion"] = str(revision)  # defaulting copied obj: not `meta`
+        return WriteResult(obj, warnings, created=True)
+
+    def _admit_body(self, rt: ResourceType, namespace: str, obj: Any) -> Obj:
+        if not isinstance(obj, dict):
+            raise errors.BadRequest(f"the body must be a {rt.kind} object, not {type(obj).__name__}")
+        obj = copy.deepcopy(obj)
+        kind = obj.setdefault("kind", rt.kind)
+        if kind != rt.kind:
+            raise errors.BadRequest(
+                f"the kind of the object ({kind}) does not match the URL ({rt.kind})")
+        api_version = obj.get("apiVersion") or rt.api_version
+        if api_version.rpartition("/")[0] != rt.group:
+            raise errors.BadRequest(
+                f"the apiVersion of the object ({api_version}) does not match the URL "
+                f"({rt.api_version})")
+        obj["apiVersion"] = rt.api_version
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("metadata must be an object")
+        if rt.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise errors.BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    f"the request ({meta['namespace']} != {namespace})")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        return obj
+
+    async def _check_namespace_open(self, namespace: str) -> None:
+        kv = await self.store.get(f"/registry/core/namespaces/{namespace}")
+        if kv is None:
+            raise errors.NotFound(f'namespaces "{namespace}" not found',
+                                  details={"name": namespace, "kind": "namespaces"})
+        if json.loads(kv.value)["metadata"].get("deletionTimestamp"):
+            raise errors.Forbidden(
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated")
+
+    def _check_fields(self, rt: ResourceType, obj: Obj, opts: WriteOptions) -> list[str]:
+        if opts.field_validation == "Ignore":
+            return []
+        unknown = find_unknown_fields(rt.kind, obj)
+        if not unknown:
+            return []
+        if opts.field_validation == "Strict":
+            listed = ", ".join(f'unknown field "{f}"' for f in unknown)
+            raise errors.BadRequest(f"strict decoding error: {listed}")
+        return [f'unknown field "{f}"' for f in unknown]
+
+    def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
+        causes = validate(rt.kind, obj, namespaced=rt.namespaced)
+        if old is not None:
+            causes += validate_update(rt.kind, old, obj)
+        if causes:
+            name = obj.get("metadata", {}).get("name", "")
+            raise errors.Invalid(
+                format_invalid_message(rt.qualified_kind, name, causes),
+                details={
+                    "name": name, "group": rt.group, "kind": rt.kind,
+                    "causes": [{"reason": c.reason, "message": c.message, "field": c.field}
+                               for c in causes],
+                },
+            )
+
+    # -- update --------------------------------------------------------------
+
+    async def update(self, rt: ResourceType, namespace: str, name: str, body: Obj,
+                     opts: WriteOptions, subresource: str = "") -> WriteResult:
+        """PUT: replace the object (or only its status, for ``subresource="status"``)."""
+        new = self._admit_body(rt, namespace, body)
+        body_name = new["metadata"].get("name")
+        if body_name and body_name != name:
+            raise errors.BadRequest(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})")
+        new["metadata"]["name"] = name
+        warnings = self._check_fields(rt, new, opts)
+
+        def replace(current: Obj) -> Obj:
+            if subresource == "status":
+                out = copy.deepcopy(current)
+                out["status"] = new.get("status", {})
+                rv = new["metadata"].get("resourceVersion")
+                out["metadata"]["resourceVersion"] = rv or current["metadata"]["resourceVersion"]
+                return out
+            out = copy.deepcopy(new)
+            if rt.has_status:
+                out["status"] = copy.deepcopy(current.get("status", {}))
+            if not out["metadata"].get("resourceVersion"):
+                out["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return out
+
+        result = await self.guaranteed_update(rt, namespace, name, replace, opts)
+        result.warnings = warnings + result.warnings
+        return result
+
+    async def guaranteed_update(self, rt: ResourceType, namespace: str, name: str,
+                                mutate: Mutation, opts: WriteOptions,
+                                *, on_missing: Callable[[], Awaitable[WriteResult]] | None = None,
+                                check_update: bool = True) -> WriteResult:
+        key = rt.storage_key(namespace, name)
+        for _ in range(_MAX_RETRIES):
+            kv = await self.store.get(key)
+            if kv is None:
+                if on_missing is not None:
+                    return await on_missing()
+                raise not_found(rt, name)
+            current = decode(kv)
+            new = mutate(copy.deepcopy(current))
+            wanted_rv = str(new.get("metadata", {}).get("resourceVersion") or "")
+            if wanted_rv and wanted_rv != str(kv.mod_revision):
+                raise conflict(rt, name)
+            new.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
+            new["metadata"]["name"] = name
+            if rt.namespaced:
+                new["metadata"]["namespace"] = namespace
+            new["apiVersion"], new["kind"] = rt.api_version, rt.kind
+            objectmeta.carry_over(new, current, has_generation=rt.has_generation)
+            new = apply_defaults(rt.kind, new)
+            if objectmeta.same_content(new, current):
+                return WriteResult(current)
+            self._validate(rt, new, current if check_update else None)
+            if opts.dry_run:
+                return WriteResult(new)
+            if _finalized(new):
+                return WriteResult(await self._remove(rt, key, kv, current))
+            taken: list[tuple[str, Any]] = []
+            if rt.kind == "Service" and not rt.group:
+                taken = await services.allocate_service(self.alloc, new, current)
+            try:
+                revision = await self.store.update(key, encode(new), kv.mod_revision)
+            except RevisionMismatch:
+                await services.release(self.alloc, taken)
+                if wanted_rv:
+                    raise conflict(rt, name) from None
+                continue
+            except KeyNotFound:
+                await services.release(self.alloc, taken)
+                raise not_found(rt, name) from None
+            if rt.kind == "Service" and not rt.group:
+                kept = set(services.held_addresses(new))
+                await services.release(self.alloc, [a for a in services.held_addresses(current)
+                                                    if a not in kept])
+            new["metadata"]["resourceVersion"] = str(revision)
+            return WriteResult(new)
+        raise errors.Conflict(f"too many concurrent writers to {rt.group_resource} \"{name}\"")
+
+    # -- delete --------------------------------------------------------------
+
+    async def delete(self, rt: ResourceType, namespace: str, name: str, options: Obj,
+                     opts: WriteOptions) -> tuple[Obj, bool]:
+        """Delete (or start deleting); returns the object and whether it is gone already."""
+        if rt.kind == "Namespace" and name in PROTECTED_NAMESPACES:
+            raise errors.Forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        key = rt.storage_key(namespace, name)
+        policy = options.get("propagationPolicy") or ""
+        grace = options.get("gracePeriodSeconds")
+        pre = options.get("preconditions") or {}
+        for _ in range(_MAX_RETRIES):
+            kv = await self.store.get(key)
+            if kv is None:
+                raise not_found(rt, name)
+            current = decode(kv)
+            meta = current["metadata"]
+            if pre.get("uid") and pre["uid"] != meta.get("uid"):
+                raise errors.Conflict(
+                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
+                    f"meta: {meta.get('uid')}")
+            if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+                raise conflict(rt, name)
+            new = copy.deepcopy(current)
+            nmeta = new["metadata"]
+            finalizers = list(nmeta.get("finalizers") or [])
+            if policy == "Orphan" and "orphan" not in finalizers:
+                finalizers.append("orphan")
+            elif policy == "Foreground" and "foregroundDeletion" not in finalizers:
+                finalizers.append("foregroundDeletion")
+            if finalizers:
+                nmeta["finalizers"] = finalizers
+            pending = bool(finalizers)
+            if rt.kind == "Namespace":
+                pending = True
+                new.setdefault("status", {})["phase"] = "Terminating"
+            graceful = _pod_grace(rt, current, grace)
+            if not pending and graceful == 0:
+                if opts.dry_run:
+                    return current, True
+                return await self._remove(rt, key, kv, current), True
+            if not nmeta.get("deletionTimestamp"):
+                when = datetime.now(UTC) + timedelta(seconds=graceful)
+                nmeta["deletionTimestamp"] = objectmeta.now_rfc3339(when)
+                nmeta["deletionGracePeriodSeconds"] = graceful
+            elif graceful < int(nmeta.get("deletionGracePeriodSeconds") or 0):
+                nmeta["deletionGracePeriodSeconds"] = graceful
+            if objectmeta.same_content(new, current) or opts.dry_run:
+                return new, False
+            try:
+                revision = await self.store.update(key, encode(new), kv.mod_revision)
+            except (RevisionMismatch, KeyNotFound):
+                continue
+            nmeta["resourceVersion"] = str(revision)
+            return new, False
+        raise errors.Conflict(f"too many concurrent writers to {rt.group_resource} \"{name}\"")
+
+    async def _remove(self, rt: ResourceType, key: str, kv: KeyValue, current: Obj) -> Obj:
+        try:
+            revision, _ = await self.store.delete(key, kv.mod_revision)
+        except RevisionMismatch:
+            raise conflict(rt, current["metadata"]["name"]) from None
+        except KeyNotFound:
+            raise not_found(rt, current["metadata"]["name"]) from None
+        if rt.kind == "Service" and not rt.group:
+            await services.release(self.alloc, services.held_addresses(current))
+        current["metadata"]["resourceVersion"] = str(revision)
+        return current
+
+
+def _finalized(obj: Obj) -> bool:
+    """An object waiting for finalizers goes once the last one is removed."""
+    meta = obj["metadata"]
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if obj.get("kind") == "Namespace" and obj.get("spec", {}).get("finalizers"):
+        return False
+    return int(meta.get("deletionGracePeriodSeconds") or 0) == 0
+
+
+def _pod_grace(rt: ResourceType, pod: Obj, requested: Any) -> int:
+    """Seconds of graceful termination: only pods bound to a node get any."""
+    if rt.kind != "Pod" or rt.group:
+        return 0
+    if not pod.get("spec", {}).get("nodeName"):
+        return 0
+    if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+        return 0
+    if requested is not None:
+        return max(0, int(requested))
+    return int(pod.get("spec", {}).get("terminationGracePeriodSeconds", 30))
+
+
+def reset_status_on_create(rt: ResourceType, obj: Obj) -> None:
+    """Kinds whose status is written by controllers start with the status they expect."""
+    if rt.group == "" and rt.kind == "Pod":
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec", {}))}
+    elif rt.group == "" and rt.kind == "Namespace":
+        obj["status"] = {"phase": "Active"}
+    elif rt.group == "" and rt.kind == "Service":
+        obj["status"] = {"loadBalancer": {}}
+    elif rt.group == "" and rt.kind == "PersistentVolumeClaim":
+        obj["status"] = {"phase": "Pending"}
+    elif rt.group == "apps" and rt.kind == "ReplicaSet":
+        obj["status"] = {"replicas": 0}
+    elif rt.group in ("apps", "batch"):
+        obj["status"] = {}
+
+
+def qos_class(spec: Obj) -> str:
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = bool(containers)
+    for c in containers:
+        res = c.get("resources") or {}
+        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        if limits or requests:
+            any_set = True
+        for resource in ("cpu", "memory"):
+            limit = limits.get(resource)
+            if limit is None or str(requests.get(resource, limit)) != str(limit):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def matches(obj: Obj, labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
+    if labels is not None and not labels.matches(obj.get("metadata", {}).get("labels") or {}):
+        return False
+    return fields is None or fields.matches(obj)
+
+
+def not_found(rt: ResourceType, name: str) -> errors.NotFound:
+    return errors.NotFound(f'{rt.group_resource} "{name}" not found',
+                           details={"name": name, "group": rt.group, "kind": rt.plural})
+
+
+def conflict(rt: ResourceType, name: str) -> errors.Conflict:
+    return errors.Conflict(
+        f'Operation cannot be fulfilled on {rt.group_resource} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        details={"name": name, "group": rt.group, "kind": rt.plural},
+    )

@@ -1,0 +1,141 @@
+"""Running the API server: open the store, bootstrap, serve over TLS.
+
+``APIServer`` binds its socket itself before uvicorn starts, so ``port=0``
+works and the real address is known (``bound_url``) as soon as ``start()``
+returns. Start-up creates the namespaces every cluster has (``default``,
+``kube-system``, ``kube-public``, ``kube-node-lease``) if missing; several
+API servers racing to do so on one etcd is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from orchestrator.api import errors
+from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
+from orchestrator.apiserver.allocators import AllocatorSettings, Allocators
+from orchestrator.apiserver.app import APISettings, APIState, create_app
+from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
+from orchestrator.apiserver.registry import Registry, WriteOptions
+from orchestrator.apiserver.watch import WatchSettings
+from orchestrator.apiserver.watchcache import WatchHub
+from orchestrator.store import open_store
+from orchestrator.store.base import Store
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class APIServerSettings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 6443  # Kubernetes' usual API port; 0 picks a free one
+    store: str = "sqlite"  # sqlite | sqlite://PATH | etcd://HOST:PORT[,...]
+    tls_cert: Path | None = None  # None serves plain HTTP (tests of the HTTP layer only)
+    tls_key: Path | None = None
+    tokens_file: Path | None = None  # None switches authentication off
+    allocators: AllocatorSettings = field(default_factory=AllocatorSettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    types: ResourceTypes = BUILTIN_TYPES
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
+    # socket says it is TCP; without it every response waits ~40 ms for a delayed ACK
+    # (headers and body are separate writes).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+async def bootstrap(registry: Registry, types: ResourceTypes) -> None:
+    rt = types.by_group_kind("", "Namespace")
+    assert rt is not None
+    for name in SYSTEM_NAMESPACES:
+        with contextlib.suppress(errors.AlreadyExists):
+            await registry.create(rt, "", {"metadata": {"name": name}}, WriteOptions())
+
+
+class APIServer:
+    def __init__(self, settings: APIServerSettings) -> None:
+        self.settings = settings
+        self.store: Store | None = None
+        self.hub: WatchHub | None = None
+        self._server: uvicorn.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.bound_url = ""
+
+    async def start(self) -> str:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = await open_store(s.store, s.data_dir)
+        registry = Registry(self.store, Allocators(self.store, s.allocators))
+        await bootstrap(registry, s.types)
+        self.hub = WatchHub(self.store)
+        await self.hub.start()
+        sock = bind_socket(s.host, s.port)
+        host, port = sock.getsockname()[:2]
+        scheme = "https" if s.tls_cert else "http"
+        shown = f"[{host}]" if ":" in host else host
+        self.bound_url = f"{scheme}://{shown}:{port}"
+        state = APIState(
+            registry=registry,
+            hub=self.hub,
+            auth=TokenAuthenticator(s.tokens_file),
+            types=s.types,
+            settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
+        )
+        config = uvicorn.Config(
+            create_app(state),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
+            ssl_keyfile=str(s.tls_key) if s.tls_key else None,
+        )
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._tasks.append(asyncio.create_task(self._server.serve(sockets=[sock]), name="http"))
+        self._tasks.append(asyncio.create_task(
+            run_maintenance(self.store, registry, s.types, s.maintenance), name="maintenance"))
+        while not self._server.started:
+            if self._tasks[0].done():
+                self._tasks[0].result()
+            await asyncio.sleep(0.01)
+        return self.bound_url
+
+    async def wait(self) -> None:
+        """Until any part stops; re-raises its failure."""
+        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self.hub is not None:
+            await self.hub.stop()
+        for task in self._tasks[1:]:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+        if self.store is not None:
+            await self.store.close()

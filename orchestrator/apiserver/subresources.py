@@ -1,0 +1,106 @@
+"""The ``scale`` and ``binding`` subresources.
+
+``scale`` presents a Deployment or ReplicaSet as an ``autoscaling/v1 Scale``
+sharing the parent's uid and resourceVersion; writing it changes the
+parent's ``spec.replicas`` through the same guaranteed update as any write,
+so watchers of the parent see MODIFIED. ``binding`` assigns a pending pod to
+a node once: a second binding to another node is a Conflict.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.resources import ResourceType
+from orchestrator.api.selectors import format_label_selector
+from orchestrator.apiserver import objectmeta
+from orchestrator.apiserver.patching import parse_patch, patched
+from orchestrator.apiserver.registry import Obj, Registry, WriteOptions, WriteResult
+
+_SCALE_TYPE = ResourceType(group="autoscaling", version="v1", kind="Scale", plural="scale",
+                           namespaced=True)
+
+
+def to_scale(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    status = obj.get("status") or {}
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                          "creationTimestamp") if k in meta},
+        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
+        "status": {"replicas": int(status.get("replicas", 0)),
+                   "selector": format_label_selector(selector)},
+    }
+
+
+async def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -> Obj:
+    return to_scale(await registry.get(rt, namespace, name))
+
+
+async def write_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
+                      opts: WriteOptions, *, body: Any = None, content_type: str = "",
+                      raw: bytes = b"") -> WriteResult:
+    """PUT (``body``) or PATCH (``content_type`` + ``raw``) of the scale subresource."""
+    patch = parse_patch(content_type, raw) if content_type else None
+
+    def mutate(current: Obj) -> Obj:
+        scale = to_scale(current)
+        if patch is not None:
+            scale = patched(_SCALE_TYPE, scale, content_type, patch)
+        else:
+            if not isinstance(body, dict):
+                raise errors.BadRequest("the body must be a Scale object")
+            scale = copy.deepcopy(body)
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.Invalid(
+                f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
+                f"{replicas!r}: must be greater than or equal to 0",
+                details={"causes": [{"field": "spec.replicas", "reason": "FieldValueInvalid",
+                                     "message": "must be a non-negative integer"}]})
+        current.setdefault("spec", {})["replicas"] = replicas
+        wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv:
+            current["metadata"]["resourceVersion"] = wanted_rv
+        return current
+
+    result = await registry.guaranteed_update(rt, namespace, name, mutate, opts)
+    result.obj = to_scale(result.obj)
+    return result
+
+
+async def bind_pod(registry: Registry, rt: ResourceType, namespace: str, name: str,
+                   binding: Any, opts: WriteOptions) -> Obj:
+    if not isinstance(binding, dict):
+        raise errors.BadRequest("the body must be a Binding object")
+    target = binding.get("target") or {}
+    node = target.get("name")
+    if not node:
+        raise errors.Invalid(
+            f'Binding "{name}" is invalid: target.name: Required value',
+            details={"causes": [{"field": "target.name", "reason": "FieldValueRequired",
+                                 "message": "Required value"}]})
+    if target.get("kind", "Node") != "Node":
+        raise errors.Invalid(f'Binding "{name}" is invalid: target.kind: must be Node')
+
+    def mutate(pod: Obj) -> Obj:
+        if pod["metadata"].get("deletionTimestamp"):
+            raise errors.Conflict(f'pod {name} is being deleted, cannot be assigned to a host')
+        current = pod.get("spec", {}).get("nodeName")
+        if current:
+            raise errors.Conflict(f"pod {name} is already assigned to node \"{current}\"")
+        pod["spec"]["nodeName"] = node
+        status = pod.setdefault("status", {})
+        conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                           "lastTransitionTime": objectmeta.now_rfc3339()})
+        status["conditions"] = conditions
+        return pod
+
+    await registry.guaranteed_update(rt, namespace, name, mutate, opts, check_update=False)
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

@@ -1,0 +1,140 @@
+"""Watch streams: newline-delimited ``{"type": ..., "object": ...}`` events.
+
+Semantics (Kubernetes'):
+- ``resourceVersion`` absent or "0": ADDED for every current match (from a
+  list at revision R), then every change after R.
+- ``resourceVersion=N``: every change after N; if N is compacted, one ERROR
+  event carrying a 410 ``Expired`` Status, then the stream ends.
+- Selectors apply to the old and new state: an object that starts matching
+  arrives as ADDED, one that stops matching as DELETED.
+- BOOKMARK events (only when asked) carry the latest revision, so a client
+  can resume without replaying what it has skipped.
+- The stream ends after ``timeoutSeconds``, or after the server's own
+  lifetime for watches that give none (``kubectl get -w`` exits when the
+  stream closes, so that lifetime is long).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.resources import ResourceType
+from orchestrator.api.selectors import FieldSelector, LabelSelector
+from orchestrator.apiserver.registry import Registry, matches
+from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub
+from orchestrator.apiserver.wire import dumps
+from orchestrator.store.base import Compacted
+
+Render = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    bookmark_interval: float = 60.0  # Kubernetes sends one about every minute
+    min_lifetime: float = 1800.0  # watches without timeoutSeconds live 30-60 minutes
+    max_lifetime: float = 3600.0
+
+
+def _gone(requested: int, compacted: int) -> dict[str, Any]:
+    return errors.Gone(f"too old resource version: {requested} ({compacted})").to_status()
+
+
+def classify(change: Change, labels: LabelSelector | None, fields: FieldSelector | None
+             ) -> str | None:
+    """ADDED / MODIFIED / DELETED as this watcher sees the change, or None to skip it."""
+    now = change.type == "PUT" and matches(change.obj, labels, fields)
+    if change.type == "DELETE":
+        return "DELETED" if matches(change.obj, labels, fields) else None
+    if change.prev is None:
+        return "ADDED" if now else None
+    before = matches(change.prev, labels, fields)
+    if now:
+        return "MODIFIED" if before else "ADDED"
+    return "DELETED" if before else None
+
+
+async def stream(
+    registry: Registry,
+    hub: WatchHub,
+    rt: ResourceType,
+    namespace: str,
+    *,
+    resource_version: str,
+    labels: LabelSelector | None,
+    fields: FieldSelector | None,
+    timeout: float,
+    bookmarks: bool,
+    render: Render,
+    settings: WatchSettings,
+) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    lifetime = timeout or random.uniform(settings.min_lifetime, settings.max_lifetime)
+    deadline = loop.time() + lifetime
+    prefix = rt.storage_prefix(namespace)
+    if resource_version in ("", "0"):
+        items, after, _ = await registry.list(rt, namespace, labels=labels, fields=fields)
+        for obj in items:
+            yield _line("ADDED", render(obj))
+    else:
+        try:
+            after = int(resource_version)
+        except ValueError:
+            raise errors.BadRequest(f"invalid resourceVersion: {resource_version!r}") from None
+
+    queue: asyncio.Queue[Change | BaseException] = asyncio.Queue(maxsize=64)
+    pump = asyncio.create_task(_pump(hub.changes(prefix, after), queue))
+    last = after
+    next_bookmark = loop.time() + settings.bookmark_interval
+    try:
+        while True:
+            now = loop.time()
+            if now >= deadline:
+                return
+            wait = deadline - now
+            if bookmarks:
+                wait = min(wait, max(0.0, next_bookmark - now))
+            try:
+                item = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                if bookmarks and loop.time() >= next_bookmark:
+                    last = max(last, hub.revision)
+                    yield _line("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,
+                                             "metadata": {"resourceVersion": str(last)}})
+                    next_bookmark = loop.time() + settings.bookmark_interval
+                continue
+            if isinstance(item, Compacted):
+                yield _line("ERROR", _gone(item.requested, item.compacted))
+                return
+            if isinstance(item, Dropped):
+                return
+            if isinstance(item, BaseException):
+                raise item
+            last = item.revision
+            kind = classify(item, labels, fields)
+            if kind is not None:
+                yield _line(kind, render(item.obj))
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+
+
+async def _pump(changes: AsyncIterator[Change], queue: asyncio.Queue[Change | BaseException]
+                ) -> None:
+    try:
+        async for change in changes:
+            await queue.put(change)  # bounded: a slow client backs up into the hub, which drops it
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - handed to the streaming side
+        await queue.put(exc)
+
+
+def _line(kind: str, obj: dict[str, Any]) -> bytes:
+    return dumps({"type": kind, "object": obj}) + b"\n"

@@ -1,0 +1,167 @@
+"""Decoding requests and encoding responses in Kubernetes' wire format.
+
+Bodies: JSON (also when Content-Type is absent, as kubectl 1.20 and the
+Python client send), or YAML; protobuf is refused with 415 (we report
+v1.31 so kubectl stays on JSON). Limits: request bodies up to 3 MiB, stored
+objects up to 1.5 MiB (413 beyond). Query booleans parse like Go's
+``strconv.ParseBool`` because the Python client sends ``True``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from starlette.requests import Request
+from starlette.responses import Response
+
+from orchestrator.api import errors
+
+MAX_BODY = 3 * 1024 * 1024
+MAX_OBJECT = 1536 * 1024
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    label_selector: str = ""
+    field_selector: str = ""
+    limit: int = 0
+    continue_token: str = ""
+    resource_version: str = ""
+    watch: bool = False
+    allow_bookmarks: bool = False
+    timeout_seconds: float = 0.0
+    dry_run: bool = False
+    field_validation: str = ""
+    field_manager: str = ""
+    include_object: str = "Metadata"
+    propagation_policy: str = ""
+    grace_period_seconds: int | None = None
+
+
+def parse_bool(name: str, value: str) -> bool:
+    if value in _TRUE or value == "":
+        return True
+    if value in _FALSE:
+        return False
+    raise errors.BadRequest(f'invalid boolean for query parameter "{name}": {value!r}')
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.BadRequest(f'invalid integer for query parameter "{name}": {value!r}') from None
+
+
+def parse_query(request: Request) -> Query:
+    q = request.query_params
+    dry_run = q.getlist("dryRun")
+    for value in dry_run:
+        if value != "All":
+            raise errors.BadRequest(f'unsupported dryRun value {value!r}: only "All" is supported')
+    validation = q.get("fieldValidation", "")
+    if validation and validation not in ("Strict", "Warn", "Ignore"):
+        raise errors.BadRequest(
+            f"fieldValidation must be one of Strict, Warn, Ignore, not {validation!r}")
+    include = q.get("includeObject", "Metadata") or "Metadata"
+    grace = q.get("gracePeriodSeconds")
+    return Query(
+        label_selector=q.get("labelSelector", ""),
+        field_selector=q.get("fieldSelector", ""),
+        limit=_int("limit", q["limit"]) if q.get("limit") else 0,
+        continue_token=q.get("continue", ""),
+        resource_version=q.get("resourceVersion", ""),
+        watch=parse_bool("watch", q["watch"]) if "watch" in q else False,
+        allow_bookmarks=(parse_bool("allowWatchBookmarks", q["allowWatchBookmarks"])
+                         if "allowWatchBookmarks" in q else False),
+        timeout_seconds=float(_int("timeoutSeconds", q["timeoutSeconds"]))
+        if q.get("timeoutSeconds") else 0.0,
+        dry_run=bool(dry_run),
+        field_validation=validation,
+        field_manager=q.get("fieldManager", ""),
+        include_object=include,
+        propagation_policy=q.get("propagationPolicy", ""),
+        grace_period_seconds=_int("gracePeriodSeconds", grace) if grace else None,
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        raise too_large(int(length), MAX_BODY)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large(size, MAX_BODY)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_large(size: int, limit: int) -> errors.RequestEntityTooLarge:
+    return errors.RequestEntityTooLarge(
+        f"Request entity too large: limit is {limit} bytes, got at least {size}")
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    """An object from a JSON or YAML body; errors name the line and column."""
+    if not raw.strip():
+        raise errors.BadRequest("the request body is empty; an object was expected")
+    if content_type in ("", "application/json", "*/*", "text/plain"):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise errors.BadRequest(
+                f"error decoding JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise errors.BadRequest(f"error decoding JSON body: not UTF-8 ({exc.reason})") from exc
+    if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+            raise errors.BadRequest(f"error decoding YAML body{where}: {exc}") from exc
+    raise errors.UnsupportedMediaType(
+        f"the body of the request was in an unknown format ({content_type}) - accepted media "
+        "types include: application/json, application/yaml")
+
+
+def check_object_size(obj: Any) -> None:
+    size = len(json.dumps(obj, separators=(",", ":")))
+    if size > MAX_OBJECT:
+        raise errors.RequestEntityTooLarge(
+            f"Request entity too large: the object is {size} bytes, the limit is {MAX_OBJECT}")
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
+    headers = {}
+    if warnings:
+        headers["Warning"] = ", ".join(
+            f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in warnings)
+    return Response(dumps(obj), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def error_response(exc: errors.APIError) -> Response:
+    return json_response(exc.to_status(), exc.code)
+
+
+def wants_table(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "as=Table" in accept and "g=meta.k8s.io" in accept

@@ -1,0 +1,345 @@
+"""SQLite store: the embedded default, kine's model on one file.
+
+Two tables, written in one transaction per change:
+
+- ``log``: append-only, ``revision INTEGER PRIMARY KEY AUTOINCREMENT`` is the
+  global revision counter; each row is one PUT or DELETE with the value after
+  (or, for DELETE, the last value) and the value before. Watches replay it.
+- ``kv``: the current value of each live key, so that get and list never scan
+  history.
+
+``compact(rev)`` deletes log rows at or below ``rev`` and records ``rev`` in
+``meta``; a watch from at or below it raises ``Compacted``.
+
+Durability: WAL with ``synchronous=FULL``, so a write acknowledged to a client
+survives ``kill -9`` of the process (and a power cut). One connection is used
+from a single worker thread, so calls are serialised in submission order; the
+database is also safe to open from another process (SQLite's own locking).
+
+Watching: a ``watch`` tails ``log`` by revision. It wakes on writes made
+through this process at once, and polls every ``poll_interval`` for writes
+made by another process on the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from orchestrator.store.base import (
+    Compacted,
+    Event,
+    KeyExists,
+    KeyNotFound,
+    KeyValue,
+    ListResult,
+    RevisionMismatch,
+    StoreError,
+    StoreUnavailable,
+    prefix_end,
+)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log (
+    revision INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value BLOB NOT NULL,
+    prev_value BLOB,
+    create_revision INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_key ON log (key, revision);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    create_revision INTEGER NOT NULL,
+    mod_revision INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+_WATCH_BATCH = 1000
+
+
+def _prefix_bound(prefix: str) -> tuple[str, tuple[str, ...]]:
+    """The SQL upper bound for keys under ``prefix`` and its argument; none for ""."""
+    if not prefix:
+        return "", ()
+    return " AND key < ?", (prefix_end(prefix),)
+
+
+class SQLiteStore:
+    """A Store over one SQLite file (see the module docstring)."""
+
+    def __init__(self, path: str | Path, *, poll_interval: float = 0.2) -> None:
+        self._path = str(path)
+        self._poll_interval = poll_interval
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+        self._written = asyncio.Event()
+        self._closed = False
+
+    async def open(self) -> SQLiteStore:
+        await self._run(self._open_sync)
+        return self
+
+    def _open_sync(self) -> None:
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.executescript(_SCHEMA)
+        self._conn = conn
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite {self._path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite {self._path}: {exc}") from exc
+
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None, "SQLiteStore.open() was not awaited"
+        return self._conn
+
+    def _notify(self) -> None:
+        self._written.set()
+        self._written = asyncio.Event()
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get(self, key: str) -> KeyValue | None:
+        return await self._run(self._get_sync, key)
+
+    def _get_sync(self, key: str) -> KeyValue | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT key, value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
+            )
+            .fetchone()
+        )
+        return KeyValue(*row) if row else None
+
+    async def list(self, prefix: str, *, start_after: str = "", limit: int = 0) -> ListResult:
+        return await self._run(self._list_sync, prefix, start_after, limit)
+
+    def _list_sync(self, prefix: str, start_after: str, limit: int) -> ListResult:
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            revision = self._revision_sync()
+            low = max(prefix, start_after + "\x00") if start_after else prefix
+            bound, bound_args = _prefix_bound(prefix)
+            sql = (
+                "SELECT key, value, create_revision, mod_revision FROM kv"
+                f" WHERE key >= ?{bound} ORDER BY key"
+            )
+            args: tuple[Any, ...] = (low, *bound_args)
+            if limit > 0:
+                sql += " LIMIT ?"
+                args += (limit + 1,)
+            rows = db.execute(sql, args).fetchall()
+        finally:
+            db.execute("COMMIT")
+        more = limit > 0 and len(rows) > limit
+        items = [KeyValue(*r) for r in (rows[:limit] if more else rows)]
+        return ListResult(items=items, revision=revision, more=more)
+
+    async def count(self, prefix: str) -> int:
+        return await self._run(self._count_sync, prefix)
+
+    def _count_sync(self, prefix: str) -> int:
+        bound, args = _prefix_bound(prefix)
+        sql = f"SELECT COUNT(*) FROM kv WHERE key >= ?{bound}"
+        row = self._db().execute(sql, (prefix, *args)).fetchone()
+        return int(row[0])
+
+    async def current_revision(self) -> int:
+        return await self._run(self._revision_sync)
+
+    def _revision_sync(self) -> int:
+        row = self._db().execute("SELECT seq FROM sqlite_sequence WHERE name = 'log'").fetchone()
+        return int(row[0]) if row else 0
+
+    async def compacted_revision(self) -> int:
+        return await self._run(self._compacted_sync)
+
+    def _compacted_sync(self) -> int:
+        row = self._db().execute("SELECT value FROM meta WHERE name = 'compacted'").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- writes --------------------------------------------------------------
+
+    async def create(self, key: str, value: bytes) -> int:
+        revision = await self._run(self._create_sync, key, value)
+        self._notify()
+        return revision
+
+    def _create_sync(self, key: str, value: bytes) -> int:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone():
+                raise KeyExists(key)
+            cur = db.execute(
+                "INSERT INTO log (key, type, value, prev_value, create_revision)"
+                " VALUES (?, 'PUT', ?, NULL, 0)",
+                (key, value),
+            )
+            revision = int(cur.lastrowid or 0)
+            db.execute(
+                "UPDATE log SET create_revision = ? WHERE revision = ?", (revision, revision)
+            )
+            db.execute("INSERT INTO kv VALUES (?, ?, ?, ?)", (key, value, revision, revision))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return revision
+
+    async def update(self, key: str, value: bytes, expected_revision: int) -> int:
+        revision = await self._run(self._update_sync, key, value, expected_revision)
+        self._notify()
+        return revision
+
+    def _update_sync(self, key: str, value: bytes, expected_revision: int) -> int:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                raise KeyNotFound(key)
+            prev, create_revision, mod_revision = row
+            if expected_revision and mod_revision != expected_revision:
+                raise RevisionMismatch(key)
+            cur = db.execute(
+                "INSERT INTO log (key, type, value, prev_value, create_revision)"
+                " VALUES (?, 'PUT', ?, ?, ?)",
+                (key, value, prev, create_revision),
+            )
+            revision = int(cur.lastrowid or 0)
+            db.execute(
+                "UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?", (value, revision, key)
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return revision
+
+    async def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
+        result = await self._run(self._delete_sync, key, expected_revision)
+        self._notify()
+        return result
+
+    def _delete_sync(self, key: str, expected_revision: int) -> tuple[int, KeyValue]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                raise KeyNotFound(key)
+            prev, create_revision, mod_revision = row
+            if expected_revision and mod_revision != expected_revision:
+                raise RevisionMismatch(key)
+            cur = db.execute(
+                "INSERT INTO log (key, type, value, prev_value, create_revision)"
+                " VALUES (?, 'DELETE', ?, ?, ?)",
+                (key, prev, prev, create_revision),
+            )
+            revision = int(cur.lastrowid or 0)
+            db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return revision, KeyValue(key, prev, create_revision, mod_revision)
+
+    async def compact(self, revision: int) -> None:
+        await self._run(self._compact_sync, revision)
+
+    def _compact_sync(self, revision: int) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            latest = self._revision_sync()
+            if revision > latest:
+                raise StoreError(
+                    f"cannot compact at revision {revision}: the latest revision is {latest}"
+                )
+            current = self._compacted_sync()
+            if revision > current:
+                db.execute("DELETE FROM log WHERE revision <= ?", (revision,))
+                db.execute(
+                    "INSERT INTO meta VALUES ('compacted', ?)"
+                    " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (revision,),
+                )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- watch ---------------------------------------------------------------
+
+    async def watch(self, prefix: str, from_revision: int) -> AsyncIterator[Event]:
+        compacted = await self.compacted_revision()
+        if from_revision < compacted:
+            raise Compacted(from_revision, compacted)
+        position = from_revision
+        while True:
+            waiter = self._written
+            events, scanned, full = await self._run(self._log_after_sync, prefix, position)
+            for event in events:
+                yield event
+            position = max(position, scanned)
+            if full:
+                continue
+            try:
+                await asyncio.wait_for(waiter.wait(), self._poll_interval)
+            except TimeoutError:
+                pass
+
+    def _log_after_sync(self, prefix: str, revision: int) -> tuple[builtins.list[Event], int, bool]:
+        """Events under ``prefix`` after ``revision``; the last revision scanned; more pending."""
+        db = self._db()
+        rows = db.execute(
+            "SELECT revision, key, type, value, prev_value, create_revision FROM log"
+            " WHERE revision > ? ORDER BY revision LIMIT ?",
+            (revision, _WATCH_BATCH),
+        ).fetchall()
+        if rows and revision < self._compacted_sync():
+            raise Compacted(revision, self._compacted_sync())
+        events = [
+            Event(type=t, key=k, value=v, revision=r, prev_value=p, create_revision=c)
+            for r, k, t, v, p, c in rows
+            if k.startswith(prefix)
+        ]
+        scanned = rows[-1][0] if rows else revision
+        return events, scanned, len(rows) >= _WATCH_BATCH
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        conn = self._conn
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=False)

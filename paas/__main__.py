@@ -1,0 +1,3 @@
+from paas.cli.main import main
+
+raise SystemExit(main())

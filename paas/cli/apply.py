@@ -1,0 +1,147 @@
+"""``paas apply -f``: make the cluster hold what the manifests say.
+
+Each object is sent as a server-side apply (``PATCH`` with
+``application/apply-patch+yaml``, ``fieldManager=paas``), which creates an
+absent object (201) and merges into a present one, keeping fields other
+writers own (a controller's annotations, an allocated cluster IP). A GET
+first tells ``configured`` from ``unchanged``: the server does not bump the
+resourceVersion of a no-op write, so an equal version means nothing changed.
+
+All manifests are read and parsed before anything is sent, so a typo in the
+third file changes nothing. Server errors do not stop the run: every object
+is tried, each failure is reported on stderr as kubectl does, and the exit
+code is 1 if any failed. ``Warning`` headers (unknown fields, under the
+default ``fieldValidation=Warn``) go to stderr as ``Warning: ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+
+from orchestrator.api import errors
+from orchestrator.client.rest import APIClient, resource_path
+from paas.cli.kinds import APIResource, Catalogue, NoKindMatch, UsageError, discover
+from paas.cli.manifests import Manifest, read_manifests
+from paas.cli.session import Session, describe_error
+
+APPLY_PATCH = "application/apply-patch+yaml"
+FIELD_MANAGER = "paas"
+_WARNING = re.compile(r'\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Located:
+    """A manifest with the resource and namespace it addresses."""
+
+    manifest: Manifest
+    resource: APIResource
+    namespace: str  # "" for cluster-scoped kinds
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.obj["metadata"]["name"])
+
+    @property
+    def display(self) -> str:
+        """``deployment.apps/web``."""
+        return f"{self.resource.kind_name}/{self.name}"
+
+
+def parse_warnings(values: list[str]) -> list[str]:
+    """The texts of ``Warning: 299 - "text"`` headers (several may share one header)."""
+    out = []
+    for value in values:
+        found = _WARNING.findall(value)
+        if not found and value.strip():
+            out.append(value.strip())
+        out += [re.sub(r"\\(.)", r"\1", text) for text in found]
+    return out
+
+
+def locate(catalogue: Catalogue, manifest: Manifest, session: Session) -> Located:
+    """Which resource and namespace a manifest addresses; refuses a clashing ``-n``."""
+    obj = manifest.obj
+    resource = catalogue.for_kind(obj["apiVersion"], obj["kind"])
+    if not resource.namespaced:
+        return Located(manifest, resource, "")
+    own = str(obj["metadata"].get("namespace") or "")
+    if own and session.namespace_given and own != session.namespace:
+        raise UsageError(
+            f'the namespace from the provided object "{own}" does not match the namespace '
+            f"\"{session.namespace}\". You must pass '--namespace={own}' to perform this "
+            "operation."
+        )
+    return Located(manifest, resource, own or session.namespace)
+
+
+async def apply_one(client: APIClient, item: Located) -> str:
+    """Apply one object; returns ``created``, ``configured`` or ``unchanged``."""
+    rt = item.resource.resource_type()
+    before = ""
+    try:
+        current = await client.get(rt, item.name, item.namespace)
+        before = str(current.get("metadata", {}).get("resourceVersion", ""))
+    except errors.NotFound:
+        pass
+    body = json.loads(json.dumps(item.manifest.obj))
+    if item.namespace:
+        body["metadata"]["namespace"] = item.namespace
+    response = await client.request(
+        "PATCH",
+        resource_path(rt, item.namespace, item.name),
+        params={"fieldManager": FIELD_MANAGER, "fieldValidation": "Warn"},
+        content=json.dumps(body).encode(),
+        content_type=APPLY_PATCH,
+    )
+    for text in parse_warnings(response.headers.get_list("warning")):
+        print(f"Warning: {text}", file=sys.stderr, flush=True)
+    if response.status_code == 201 or not before:
+        return "created"
+    after = str(response.json().get("metadata", {}).get("resourceVersion", ""))
+    return "unchanged" if after == before else "configured"
+
+
+async def run_apply(session: Session, args: argparse.Namespace) -> int:
+    manifests = read_manifests(args.filename)
+    failed = False
+    async with session.client() as client:
+        catalogue = await discover(client)
+        for manifest in manifests:
+            try:
+                item = locate(catalogue, manifest, session)
+            except (NoKindMatch, UsageError) as exc:
+                print(locate_error(exc, manifest), file=sys.stderr, flush=True)
+                failed = True
+                continue
+            try:
+                outcome = await apply_one(client, item)
+            except errors.APIError as exc:
+                if exc.__cause__ is not None:  # the server is unreachable: stop here
+                    raise
+                print(write_error(exc, manifest), file=sys.stderr, flush=True)
+                failed = True
+                continue
+            print(f"{item.display} {outcome}", flush=True)
+    return 1 if failed else 0
+
+
+def write_error(exc: errors.APIError, manifest: Manifest, verb: str = "applying") -> str:
+    line = describe_error(exc)
+    prefix = f"Error from server ({exc.reason}): "
+    if line.startswith(prefix):
+        return f'{prefix}error when {verb} "{manifest.source}": {exc.message}'
+    return line
+
+
+def locate_error(exc: Exception, manifest: Manifest) -> str:
+    if isinstance(exc, NoKindMatch):
+        meta = manifest.obj["metadata"]
+        return (
+            f'error: resource mapping not found for name: "{meta["name"]}" from '
+            f'"{manifest.source}": {exc}\nensure the kind is served by the API server'
+        )
+    return f"error: {exc}"

@@ -1,0 +1,87 @@
+"""``paas apiserver``: one component, started alone.
+
+Every component can run as its own process; ``paas up`` starts them this
+way and restarts any that die. Flags are read here and passed down as
+settings; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from orchestrator import pki
+from orchestrator.apiserver.server import APIServer, APIServerSettings
+
+
+def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("apiserver", help="run the API server alone")
+    p.add_argument("--data-dir", type=Path, default=Path.home() / ".paas")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6443, help="0 picks a free port")
+    p.add_argument("--store", default="sqlite",
+                   help="sqlite (in the data dir), sqlite://PATH or etcd://HOST:PORT[,...]")
+    p.add_argument("--tls-cert", type=Path, help="serving certificate (default: made from the "
+                   "data dir's CA)")
+    p.add_argument("--tls-key", type=Path)
+    p.add_argument("--tokens-file", type=Path, help="hashed tokens (default DATA_DIR/tokens.json)")
+    p.add_argument("--address-file", type=Path, help="write the bound URL here once serving")
+    p.set_defaults(func=run_apiserver)
+
+
+def serving_cert(data_dir: Path, host: str) -> pki.CertPaths:
+    ca = pki.ensure_ca(data_dir)
+    hosts = [host, "127.0.0.1", "localhost", "::1"]
+    if host in ("0.0.0.0", "::"):
+        hosts.remove(host)
+    return pki.ensure_serving_cert(data_dir / "tls", ca, "apiserver", hosts)
+
+
+def run_apiserver(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s apiserver %(levelname)s %(message)s")
+    data_dir: Path = args.data_dir.expanduser()
+    cert = args.tls_cert
+    key = args.tls_key
+    if cert is None:
+        paths = serving_cert(data_dir, args.host)
+        cert, key = paths.cert, paths.key
+    settings = APIServerSettings(
+        data_dir=data_dir,
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        tls_cert=cert,
+        tls_key=key,
+        tokens_file=args.tokens_file or data_dir / "tokens.json",
+    )
+    return asyncio.run(_serve(settings, args.address_file))
+
+
+async def _serve(settings: APIServerSettings, address_file: Path | None) -> int:
+    server = APIServer(settings)
+    url = await server.start()
+    logging.getLogger("paas").info("API server serving at %s (store: %s)", url, settings.store)
+    if address_file is not None:
+        address_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = address_file.with_suffix(".tmp")
+        tmp.write_text(url)
+        tmp.replace(address_file)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.create_task(server.wait())
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    await server.stop()
+    stopper.cancel()
+    if waiter in done:
+        with contextlib.suppress(Exception):
+            waiter.result()
+        return 1
+    waiter.cancel()
+    return 0

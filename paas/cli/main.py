@@ -1,0 +1,48 @@
+"""The ``paas`` command: one entry point, a subcommand per job.
+
+Subcommands register themselves through ``add_*_parser`` functions in their
+own modules; this module only assembles them and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from paas.cli.components import add_apiserver_parser
+from paas.cli.tokens import add_token_parser
+from paas.cli.up import add_up_parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paas",
+        description="A self-hosted serverless PaaS on an orchestrator of its own.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_up_parser(sub)
+    add_apiserver_parser(sub)
+    add_token_parser(sub)
+    try:
+        from paas.cli.resources import add_resource_parsers
+    except ImportError:
+        pass
+    else:
+        add_resource_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

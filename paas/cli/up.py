@@ -1,0 +1,136 @@
+"""``paas up``: the whole platform on one machine, in the foreground.
+
+Prepares the data dir once (CA, serving certificate, admin token) and then
+starts each component as a child process under the supervisor, writing
+``kubeconfig``, ``admin.token``, ``ca.crt`` and ``endpoints.json`` as soon as
+the API answers ``/readyz``. A port of 0 is resolved on the first start and
+kept for restarts, so the files written stay valid.
+
+Components that later issues add (scheduler, controllers, node, router, DNS,
+builder) join the same list; their flags (--http-port, --dns-port, --runtime,
+--domain) are accepted now so that scripts written against DESIGN.md's
+interface keep working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import FrameType
+
+from orchestrator.apiserver.auth import add_token
+from orchestrator.client.config import write_kubeconfig
+from paas.cli.components import serving_cert
+from paas.supervisor import Component, Supervisor
+
+log = logging.getLogger("paas.up")
+
+
+def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("up", help="start the whole platform on this machine")
+    p.add_argument("--data-dir", type=Path, default=Path.home() / ".paas")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--api-port", type=int, default=6443, help="0 picks a free port")
+    p.add_argument("--http-port", type=int, default=8080)
+    p.add_argument("--dns-port", type=int, default=5353)
+    p.add_argument("--runtime", choices=("auto", "process", "docker"), default="auto")
+    p.add_argument("--store", default="sqlite", help="sqlite or etcd://HOST:PORT[,HOST:PORT...]")
+    p.add_argument("--domain", default="localhost")
+    p.set_defaults(func=run_up)
+
+
+def ensure_admin_token(data_dir: Path) -> str:
+    token_path = data_dir / "admin.token"
+    if token_path.exists():
+        return token_path.read_text().strip()
+    token = add_token(data_dir / "tokens.json", user="admin", role="admin")
+    token_path.write_text(token + "\n")
+    os.chmod(token_path, 0o600)
+    return token
+
+
+def _readyz(url: str, ca: Path) -> bool:
+    ctx = ssl.create_default_context(cafile=str(ca))
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", context=ctx, timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    data_dir: Path = args.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cert = serving_cert(data_dir, args.host)
+    token = ensure_admin_token(data_dir)
+    address_file = data_dir / "run" / "apiserver.url"
+    address_file.unlink(missing_ok=True)
+    endpoints_path = data_dir / "endpoints.json"
+    endpoints_path.unlink(missing_ok=True)
+
+    supervisor = Supervisor()
+    port = args.api_port
+
+    def apiserver_argv() -> list[str]:
+        return [sys.executable, "-m", "paas", "apiserver", "--data-dir", str(data_dir),
+                "--host", args.host, "--port", str(port), "--store", args.store,
+                "--tls-cert", str(cert.cert), "--tls-key", str(cert.key),
+                "--tokens-file", str(data_dir / "tokens.json"),
+                "--address-file", str(address_file)]
+
+    def api_ready() -> bool:
+        return address_file.exists() and _readyz(address_file.read_text().strip(),
+                                                 data_dir / "ca.crt")
+
+    api = Component("apiserver", apiserver_argv(), data_dir / "logs" / "apiserver.log",
+                    ready=api_ready)
+    supervisor.add(api)
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        started = time.monotonic()
+        supervisor.start(api)
+        url = address_file.read_text().strip()
+        port = int(url.rsplit(":", 1)[1])
+        api.argv = apiserver_argv()  # restarts keep the port the kubeconfig names
+        write_kubeconfig(data_dir / "kubeconfig", server=url, token=token,
+                         ca_pem=(data_dir / "ca.crt").read_bytes())
+        _write_json(endpoints_path, {"api": url})
+        print(f"paas is up in {time.monotonic() - started:.1f}s (data dir {data_dir})")
+        print(f"  API:        {url}")
+        print(f"  kubeconfig: {data_dir / 'kubeconfig'}")
+        print(f"  token:      {data_dir / 'admin.token'}")
+        print(f"  try:        kubectl --kubeconfig {data_dir / 'kubeconfig'} get namespaces")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            supervisor.tick()
+            time.sleep(0.2)
+    except RuntimeError as exc:
+        print(f"paas up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        supervisor.stop()
+        endpoints_path.unlink(missing_ok=True)
+    print("paas stopped.")
+    return 0

@@ -1,0 +1,47 @@
+"""Session-wide fixtures: real engines started once for the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.engines import require_engine
+from support.apiserver import RunningAPI, start_api, wipe_etcd
+from support.etcd import EtcdProcess, etcd_available
+
+
+@pytest.fixture(scope="session")
+def etcd_endpoint() -> Iterator[str]:
+    """ "127.0.0.1:<port>" of one etcd shared by the session; tests keep to their own keys."""
+    require_engine("etcd", etcd_available(), "etcd not installed")
+    etcd = EtcdProcess().start()
+    try:
+        yield etcd.endpoint
+    finally:
+        etcd.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningAPI]:
+    """A running API server (TLS, token auth) on each store backend."""
+    store = "sqlite"
+    if request.param == "etcd":
+        endpoint = request.getfixturevalue("etcd_endpoint")
+        wipe_etcd(endpoint)
+        store = f"etcd://{endpoint}"
+    running = start_api(tmp_path / "api", store)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def sqlite_api(tmp_path: Path) -> Iterator[RunningAPI]:
+    """A running API server on SQLite, for tests where the backend does not matter."""
+    running = start_api(tmp_path / "api", "sqlite")
+    try:
+        yield running
+    finally:
+        running.stop()

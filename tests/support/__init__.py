@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: real engines (etcd, ...) started on loopback."""

@@ -10,8 +10,9 @@ Run with ``make bench`` (or ``python -m bench.api [--quick]``). In one run it:
    - creates of ConfigMaps by ``--clients`` concurrent wrk connections for
      ``--seconds`` (rate, p50, p99),
    - gets of those objects, same concurrency,
-   - watch delivery: time from a create's acknowledgement to its event
-     reaching each of ``--watchers`` open watches (p50, p99),
+   - watch delivery: time from sending a create to its event reaching each
+     of ``--watchers`` open watches (p50, p99; it includes the create's own
+     round trip, about a millisecond, since writes go one at a time),
    - a full list of ``--list-size`` pods (median of 5);
 3. prints the figures side by side with ratios to the etcd anchor, and the
    targets from the issue.
@@ -49,8 +50,9 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test suite's etcd launcher
 from support.etcd import EtcdProcess  # noqa: E402
 
 
-async def run_concurrently(n: int, clients: int, op: Callable[[int], Awaitable[None]]
-                           ) -> tuple[list[float], float]:
+async def run_concurrently(
+    n: int, clients: int, op: Callable[[int], Awaitable[None]]
+) -> tuple[list[float], float]:
     """Run ``op(i)`` for i in range(n) from ``clients`` workers; latencies and elapsed time."""
     latencies: list[float] = []
     counter = iter(range(n))
@@ -77,7 +79,9 @@ def run_wrk(url: str, script: str, seconds: float, clients: int, **env: str) -> 
         raise SystemExit("make bench needs wrk: apt-get install wrk")
     out = subprocess.run(
         ["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "-s", str(WRK_DIR / script), url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "WRK_DIR": str(WRK_DIR), **env},
     ).stdout
     line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
@@ -85,10 +89,16 @@ def run_wrk(url: str, script: str, seconds: float, clients: int, **env: str) -> 
         raise RuntimeError(f"wrk printed no result:\n{out}")
     r = json.loads(line.removeprefix("RESULT "))
     if r["errors"] or r["non2xx"]:
-        raise RuntimeError(f"wrk saw {r['errors']} errors and {r['non2xx']} non-2xx answers "
-                           f"running {script}:\n{out}")
-    return Latency(count=r["requests"], rate=r["requests"] / (r["duration_us"] / 1e6),
-                   p50_ms=r["p50_us"] / 1000, p99_ms=r["p99_us"] / 1000)
+        raise RuntimeError(
+            f"wrk saw {r['errors']} errors and {r['non2xx']} non-2xx answers "
+            f"running {script}:\n{out}"
+        )
+    return Latency(
+        count=r["requests"],
+        rate=r["requests"] / (r["duration_us"] / 1e6),
+        p50_ms=r["p50_us"] / 1000,
+        p99_ms=r["p99_us"] / 1000,
+    )
 
 
 def bench_etcd(endpoint: str, args: argparse.Namespace) -> dict[str, Latency]:
@@ -100,17 +110,31 @@ def bench_etcd(endpoint: str, args: argparse.Namespace) -> dict[str, Latency]:
 
 # -- the API server under test -----------------------------------------------
 
+
 def configmap(prefix: str, i: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": f"{prefix}-{i}", "labels": {"bench": prefix}},
-            "data": {"index": str(i), "payload": "x" * 256}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{prefix}-{i}", "labels": {"bench": prefix}},
+        "data": {"index": str(i), "payload": "x" * 256},
+    }
 
 
 def pod(i: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"pod-{i}", "labels": {"app": "bench"}},
-            "spec": {"containers": [{"name": "c", "image": "paas/stack:bookworm",
-                                     "command": ["python3", "-m", "http.server"]}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": f"pod-{i}", "labels": {"app": "bench"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "paas/stack:bookworm",
+                    "command": ["python3", "-m", "http.server"],
+                }
+            ]
+        },
+    }
 
 
 class ServerProcess:
@@ -124,14 +148,40 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         py = sys.executable
         self.token = subprocess.check_output(
-            [py, "-m", "paas", "token", "create", "--role", "admin", "--data-dir",
-             str(self.data_dir)], text=True).strip()
+            [
+                py,
+                "-m",
+                "paas",
+                "token",
+                "create",
+                "--role",
+                "admin",
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            text=True,
+        ).strip()
         address = self.data_dir / "address"
         log = (self.data_dir / "apiserver.log").open("wb")
         self.process = subprocess.Popen(
-            [py, "-m", "paas", "apiserver", "--data-dir", str(self.data_dir), "--port", "0",
-             "--store", self.store, "--address-file", str(address)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                py,
+                "-m",
+                "paas",
+                "apiserver",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                "0",
+                "--store",
+                self.store,
+                "--address-file",
+                str(address),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while not address.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -147,9 +197,14 @@ class ServerProcess:
 
     def client(self, **kw: Any) -> httpx.AsyncClient:
         ctx = ssl.create_default_context(cafile=str(self.data_dir / "ca.crt"))
-        return httpx.AsyncClient(base_url=self.url, verify=ctx, timeout=60,
-                                 headers={"Authorization": f"Bearer {self.token}"},
-                                 limits=httpx.Limits(max_connections=64), **kw)
+        return httpx.AsyncClient(
+            base_url=self.url,
+            verify=ctx,
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.token}"},
+            limits=httpx.Limits(max_connections=64),
+            **kw,
+        )
 
 
 async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
@@ -158,12 +213,25 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
         r = await http.post("/api/v1/namespaces", json={"metadata": {"name": "bench"}})
         r.raise_for_status()
 
-        results["create"] = run_wrk(server.url, "api_create.lua", args.seconds, args.clients,
-                                    API_TOKEN=server.token, NAME_PREFIX="cm")
+        results["create"] = run_wrk(
+            server.url,
+            "api_create.lua",
+            args.seconds,
+            args.clients,
+            API_TOKEN=server.token,
+            NAME_PREFIX="cm",
+        )
         low, high = await created_range(http, "cm")
-        results["get"] = run_wrk(server.url, "api_get.lua", args.seconds, args.clients,
-                                 API_TOKEN=server.token, NAME_PREFIX="cm", LOW=str(low),
-                                 HIGH=str(high))
+        results["get"] = run_wrk(
+            server.url,
+            "api_get.lua",
+            args.seconds,
+            args.clients,
+            API_TOKEN=server.token,
+            NAME_PREFIX="cm",
+            LOW=str(low),
+            HIGH=str(high),
+        )
         results["watch"] = await bench_watch(server, http, args)
 
         pods = "/api/v1/namespaces/bench/pods"
@@ -188,52 +256,56 @@ async def created_range(http: httpx.AsyncClient, prefix: str) -> tuple[int, int]
     """The contiguous index range of the ConfigMaps wrk created (it may skip the first)."""
     r = await http.get("/api/v1/namespaces/bench/configmaps")
     r.raise_for_status()
-    found = sorted(int(cm["metadata"]["name"].rsplit("-", 1)[1]) for cm in r.json()["items"]
-                   if cm["metadata"]["name"].startswith(prefix + "-"))
+    found = sorted(
+        int(cm["metadata"]["name"].rsplit("-", 1)[1])
+        for cm in r.json()["items"]
+        if cm["metadata"]["name"].startswith(prefix + "-")
+    )
     if not found or found[-1] - found[0] + 1 != len(found):
         raise RuntimeError(f"created ConfigMaps are not contiguous: {found[:5]}...")
     return found[0], found[-1]
 
 
-async def bench_watch(server: ServerProcess, http: httpx.AsyncClient,
-                      args: argparse.Namespace) -> Latency:
-    """Delay from a create's acknowledgement to its ADDED event at each watcher."""
-    acked: dict[str, float] = {}
+async def bench_watch(
+    server: ServerProcess, http: httpx.AsyncClient, args: argparse.Namespace
+) -> Latency:
+    """Delay from sending a create to its ADDED event at each watcher."""
+    sent: dict[str, float] = {}
     delays: list[float] = []
     path = "/api/v1/namespaces/bench/configmaps"
     r = await http.get(path, params={"limit": 1})
     rv = r.json()["metadata"]["resourceVersion"]
     expected = args.watch_events * args.watchers
     done = asyncio.Event()
-    ready = 0
+    ready = asyncio.Semaphore(0)
 
     async def watcher() -> None:
-        nonlocal ready
-        async with server.client() as wc, wc.stream(
-            "GET", path, params={"watch": "1", "resourceVersion": rv,
-                                 "labelSelector": "bench=w"}) as resp:
-            ready += 1
+        async with (
+            server.client() as wc,
+            wc.stream(
+                "GET",
+                path,
+                params={"watch": "1", "resourceVersion": rv, "labelSelector": "bench=w"},
+            ) as resp,
+        ):
+            ready.release()
             async for line in resp.aiter_lines():
                 event = json.loads(line)
                 name = event["object"]["metadata"]["name"]
-                arrived = time.perf_counter()
-                while name not in acked:  # the ack may land just after the event
-                    await asyncio.sleep(0)
-                delays.append(arrived - acked[name])
+                delays.append(time.perf_counter() - sent[name])
                 if len(delays) >= expected:
                     done.set()
                     return
 
     tasks = [asyncio.create_task(watcher()) for _ in range(args.watchers)]
-    while ready < args.watchers:
-        await asyncio.sleep(0.01)
+    for _ in range(args.watchers):
+        await ready.acquire()
     start = time.perf_counter()
 
     async def create(i: int) -> None:
         obj = configmap("w", i)
-        t0 = time.perf_counter()
+        sent[obj["metadata"]["name"]] = time.perf_counter()
         (await http.post(path, json=obj)).raise_for_status()
-        acked.setdefault(obj["metadata"]["name"], t0)
 
     # A steady write rate (not a burst) so that delivery, not queueing, is measured.
     for i in range(args.watch_events):
@@ -245,42 +317,58 @@ async def bench_watch(server: ServerProcess, http: httpx.AsyncClient,
     return Latency.of(delays, time.perf_counter() - start)
 
 
-def report(anchor: dict[str, Latency], results: dict[str, dict[str, Any]],
-           args: argparse.Namespace) -> str:
+def report(
+    anchor: dict[str, Latency], results: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> str:
     lines = [
         f"API benchmark: wrk, {args.clients} connections, {args.seconds:g} s a measure; "
         f"{args.watchers} watchers x {args.watch_events} events, list of {args.list_size} pods",
         "",
-        f"{'measure':<30}{'etcd anchor':>14}" + "".join(f"{s:>14}" for s in results)
-        + "   target",
+        f"{'measure':<30}{'etcd anchor':>14}" + "".join(f"{s:>14}" for s in results) + "   target",
     ]
 
     def row(name: str, anchor_v: str, values: list[str], target: str) -> None:
-        lines.append(f"{name:<30}{anchor_v:>14}" + "".join(f"{v:>14}" for v in values)
-                     + f"   {target}")
+        lines.append(
+            f"{name:<30}{anchor_v:>14}" + "".join(f"{v:>14}" for v in values) + f"   {target}"
+        )
 
     stores = list(results.values())
-    row("create/s", f"{anchor['put'].rate:.0f}", [f"{r['create'].rate:.0f}" for r in stores],
-        ">= 1000 (sqlite)")
-    row("create p50 ms", f"{anchor['put'].p50_ms:.2f}",
-        [f"{r['create'].p50_ms:.2f}" for r in stores], "")
-    row(f"create p99 ms ({args.clients} clients)", f"{anchor['put'].p99_ms:.2f}",
-        [f"{r['create'].p99_ms:.2f}" for r in stores], "<= 20")
+    row(
+        "create/s",
+        f"{anchor['put'].rate:.0f}",
+        [f"{r['create'].rate:.0f}" for r in stores],
+        ">= 1000 (sqlite)",
+    )
+    row(
+        "create p50 ms",
+        f"{anchor['put'].p50_ms:.2f}",
+        [f"{r['create'].p50_ms:.2f}" for r in stores],
+        "",
+    )
+    row(
+        f"create p99 ms ({args.clients} clients)",
+        f"{anchor['put'].p99_ms:.2f}",
+        [f"{r['create'].p99_ms:.2f}" for r in stores],
+        "<= 20",
+    )
     row("get/s", f"{anchor['get'].rate:.0f}", [f"{r['get'].rate:.0f}" for r in stores], "")
-    row("get p50 ms", f"{anchor['get'].p50_ms:.2f}", [f"{r['get'].p50_ms:.2f}" for r in stores],
-        "")
-    row("get p99 ms", f"{anchor['get'].p99_ms:.2f}", [f"{r['get'].p99_ms:.2f}" for r in stores],
-        "")
+    row("get p50 ms", f"{anchor['get'].p50_ms:.2f}", [f"{r['get'].p50_ms:.2f}" for r in stores], "")
+    row("get p99 ms", f"{anchor['get'].p99_ms:.2f}", [f"{r['get'].p99_ms:.2f}" for r in stores], "")
     row("watch delivery p50 ms", "-", [f"{r['watch'].p50_ms:.2f}" for r in stores], "")
     row("watch delivery p99 ms", "-", [f"{r['watch'].p99_ms:.2f}" for r in stores], "<= 20")
-    row(f"list {args.list_size} pods s", "-",
-        [f"{r['list']['median_s']:.3f}" for r in stores], "<= 1")
+    row(
+        f"list {args.list_size} pods s",
+        "-",
+        [f"{r['list']['median_s']:.3f}" for r in stores],
+        "<= 1",
+    )
     lines.append("")
     for store, r in results.items():
         lines.append(
             f"{store}: create p50 = {r['create'].p50_ms / max(anchor['put'].p50_ms, 1e-9):.1f}x "
             f"etcd put p50; get p50 = {r['get'].p50_ms / max(anchor['get'].p50_ms, 1e-9):.1f}x "
-            "etcd get p50")
+            "etcd get p50"
+        )
     return "\n".join(lines)
 
 

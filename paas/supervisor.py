@@ -56,8 +56,13 @@ class Supervisor:
         c.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = c.log_path.open("ab")
         try:
-            c.process = subprocess.Popen(c.argv, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            c.process = subprocess.Popen(
+                c.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             out.close()
         c.started_at = time.monotonic()
@@ -72,7 +77,8 @@ class Supervisor:
             if c.process.poll() is not None:
                 raise RuntimeError(
                     f"{c.name} exited with status {c.process.returncode} while starting; "
-                    f"see {c.log_path}")
+                    f"see {c.log_path}"
+                )
             if c.ready():
                 return
             time.sleep(0.05)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.engines import require_engine
 from support.apiserver import RunningAPI, start_api, wipe_etcd
+from support.engines import require_engine
 from support.etcd import EtcdProcess, etcd_available
 
 

@@ -113,33 +113,87 @@ class ResourceTypes:
 
 
 def _rt(group: str, kind: str, plural: str, namespaced: bool = True, **kw: object) -> ResourceType:
-    return ResourceType(group=group, version="v1", kind=kind, plural=plural, namespaced=namespaced,
-                        **kw)  # type: ignore[arg-type]
+    return ResourceType(
+        group=group, version="v1", kind=kind, plural=plural, namespaced=namespaced, **kw
+    )  # type: ignore[arg-type]
 
 
 BUILTIN_TYPES = ResourceTypes(
     (
-        _rt("", "Namespace", "namespaces", False, short_names=("ns",),
-            subresources=("status", "finalize"), has_generation=False),
-        _rt("", "Pod", "pods", short_names=("po",), categories=("all",),
-            subresources=("status", "binding"), has_generation=False),
-        _rt("", "Service", "services", short_names=("svc",), categories=("all",),
-            subresources=("status",), has_generation=False),
+        _rt(
+            "",
+            "Namespace",
+            "namespaces",
+            False,
+            short_names=("ns",),
+            subresources=("status", "finalize"),
+            has_generation=False,
+        ),
+        _rt(
+            "",
+            "Pod",
+            "pods",
+            short_names=("po",),
+            categories=("all",),
+            subresources=("status", "binding"),
+            has_generation=False,
+        ),
+        _rt(
+            "",
+            "Service",
+            "services",
+            short_names=("svc",),
+            categories=("all",),
+            subresources=("status",),
+            has_generation=False,
+        ),
         _rt("", "Endpoints", "endpoints", short_names=("ep",), has_generation=False),
         _rt("", "ConfigMap", "configmaps", short_names=("cm",), has_generation=False),
         _rt("", "Secret", "secrets", has_generation=False),
-        _rt("", "Node", "nodes", False, short_names=("no",), subresources=("status",),
-            has_generation=False),
+        _rt(
+            "",
+            "Node",
+            "nodes",
+            False,
+            short_names=("no",),
+            subresources=("status",),
+            has_generation=False,
+        ),
         _rt("", "Event", "events", short_names=("ev",), has_generation=False),
-        _rt("", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",),
-            subresources=("status",), has_generation=False),
-        _rt("apps", "Deployment", "deployments", short_names=("deploy",), categories=("all",),
-            subresources=("status", "scale")),
-        _rt("apps", "ReplicaSet", "replicasets", short_names=("rs",), categories=("all",),
-            subresources=("status", "scale")),
+        _rt(
+            "",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            short_names=("pvc",),
+            subresources=("status",),
+            has_generation=False,
+        ),
+        _rt(
+            "apps",
+            "Deployment",
+            "deployments",
+            short_names=("deploy",),
+            categories=("all",),
+            subresources=("status", "scale"),
+        ),
+        _rt(
+            "apps",
+            "ReplicaSet",
+            "replicasets",
+            short_names=("rs",),
+            categories=("all",),
+            subresources=("status", "scale"),
+        ),
         _rt("batch", "Job", "jobs", categories=("all",), subresources=("status",)),
-        _rt("batch", "CronJob", "cronjobs", short_names=("cj",), categories=("all",),
-            subresources=("status",), extra_versions=("v1beta1",)),
+        _rt(
+            "batch",
+            "CronJob",
+            "cronjobs",
+            short_names=("cj",),
+            categories=("all",),
+            subresources=("status",),
+            extra_versions=("v1beta1",),
+        ),
         _rt("coordination.k8s.io", "Lease", "leases", has_generation=False),
     )
 )

@@ -20,7 +20,7 @@ import uvicorn
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
-from orchestrator.apiserver.allocators import AllocatorSettings, Allocators
+from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
@@ -111,7 +111,6 @@ class APIServer:
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,
         )
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._tasks.append(asyncio.create_task(self._server.serve(sockets=[sock]), name="http"))
         self._tasks.append(asyncio.create_task(
             run_maintenance(self.store, registry, s.types, s.maintenance), name="maintenance"))

@@ -29,18 +29,28 @@ class ConfigError(Exception):
     """A kubeconfig that cannot be used, with the reason."""
 
 
-def write_kubeconfig(path: Path, *, server: str, token: str, ca_pem: bytes,
-                     name: str = "paas") -> None:
+def write_kubeconfig(
+    path: Path, *, server: str, token: str, ca_pem: bytes, name: str = "paas"
+) -> None:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": name, "cluster": {
-            "server": server,
-            "certificate-authority-data": base64.b64encode(ca_pem).decode(),
-        }}],
+        "clusters": [
+            {
+                "name": name,
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": base64.b64encode(ca_pem).decode(),
+                },
+            }
+        ],
         "users": [{"name": f"{name}-admin", "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-admin",
-                                                "namespace": "default"}}],
+        "contexts": [
+            {
+                "name": name,
+                "context": {"cluster": name, "user": f"{name}-admin", "namespace": "default"},
+            }
+        ],
         "current-context": name,
         "preferences": {},
     }
@@ -55,8 +65,10 @@ def load_kubeconfig(path: Path, context: str = "") -> ClientConfig:
     try:
         doc = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"kubeconfig {path} does not exist; start the platform with "
-                          "`paas up` or pass --kubeconfig") from None
+        raise ConfigError(
+            f"kubeconfig {path} does not exist; start the platform with "
+            "`paas up` or pass --kubeconfig"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"kubeconfig {path} is not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):

@@ -22,4 +22,6 @@ async def open_store(spec: str, data_dir: Path) -> Store:
 
         endpoints = [e for e in spec.removeprefix("etcd://").split(",") if e]
         return await EtcdStore(endpoints).open()
-    raise ValueError(f"--store must be sqlite, sqlite://PATH or etcd://HOST:PORT[,...], not {spec!r}")
+    raise ValueError(
+        f"--store must be sqlite, sqlite://PATH or etcd://HOST:PORT[,...], not {spec!r}"
+    )

@@ -105,11 +105,11 @@ class Store(Protocol):
         ...
 
     async def update(self, key: str, value: bytes, expected_revision: int) -> int:
-        """Replace ``key`` if its mod_revision is ``expected_revision``; returns the new revision."""
+        """Replace ``key`` if its mod_revision is ``expected_revision``; returns the new one."""
         ...
 
     async def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
-        """Delete ``key`` (only at ``expected_revision`` if non-zero); returns (revision, last value)."""
+        """Delete ``key`` (at ``expected_revision`` if non-zero); returns (revision, last value)."""
         ...
 
     async def current_revision(self) -> int:

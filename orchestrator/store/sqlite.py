@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -189,25 +190,14 @@ class SQLiteStore:
         return revision
 
     def _create_sync(self, key: str, value: bytes) -> int:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write_txn() as db:
             if db.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone():
                 raise KeyExists(key)
-            cur = db.execute(
-                "INSERT INTO log (key, type, value, prev_value, create_revision)"
-                " VALUES (?, 'PUT', ?, NULL, 0)",
-                (key, value),
-            )
-            revision = int(cur.lastrowid or 0)
+            revision = self._append(db, key, "PUT", value, None, 0)
             db.execute(
                 "UPDATE log SET create_revision = ? WHERE revision = ?", (revision, revision)
             )
             db.execute("INSERT INTO kv VALUES (?, ?, ?, ?)", (key, value, revision, revision))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return revision
 
     async def update(self, key: str, value: bytes, expected_revision: int) -> int:
@@ -216,30 +206,12 @@ class SQLiteStore:
         return revision
 
     def _update_sync(self, key: str, value: bytes, expected_revision: int) -> int:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute(
-                "SELECT value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
-            ).fetchone()
-            if row is None:
-                raise KeyNotFound(key)
-            prev, create_revision, mod_revision = row
-            if expected_revision and mod_revision != expected_revision:
-                raise RevisionMismatch(key)
-            cur = db.execute(
-                "INSERT INTO log (key, type, value, prev_value, create_revision)"
-                " VALUES (?, 'PUT', ?, ?, ?)",
-                (key, value, prev, create_revision),
-            )
-            revision = int(cur.lastrowid or 0)
+        with self._write_txn() as db:
+            prev, create_revision, _ = self._current_for_write(db, key, expected_revision)
+            revision = self._append(db, key, "PUT", value, prev, create_revision)
             db.execute(
                 "UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?", (value, revision, key)
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return revision
 
     async def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
@@ -248,37 +220,61 @@ class SQLiteStore:
         return result
 
     def _delete_sync(self, key: str, expected_revision: int) -> tuple[int, KeyValue]:
+        with self._write_txn() as db:
+            prev, create_revision, mod_revision = self._current_for_write(
+                db, key, expected_revision
+            )
+            revision = self._append(db, key, "DELETE", prev, prev, create_revision)
+            db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        return revision, KeyValue(key, prev, create_revision, mod_revision)
+
+    @contextlib.contextmanager
+    def _write_txn(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so the read-check-write is atomic."""
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute(
-                "SELECT value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
-            ).fetchone()
-            if row is None:
-                raise KeyNotFound(key)
-            prev, create_revision, mod_revision = row
-            if expected_revision and mod_revision != expected_revision:
-                raise RevisionMismatch(key)
-            cur = db.execute(
-                "INSERT INTO log (key, type, value, prev_value, create_revision)"
-                " VALUES (?, 'DELETE', ?, ?, ?)",
-                (key, prev, prev, create_revision),
-            )
-            revision = int(cur.lastrowid or 0)
-            db.execute("DELETE FROM kv WHERE key = ?", (key,))
+            yield db
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return revision, KeyValue(key, prev, create_revision, mod_revision)
+
+    @staticmethod
+    def _current_for_write(
+        db: sqlite3.Connection, key: str, expected_revision: int
+    ) -> tuple[bytes, int, int]:
+        """(value, create_revision, mod_revision) of ``key``, checked against the expectation."""
+        row = db.execute(
+            "SELECT value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            raise KeyNotFound(key)
+        if expected_revision and row[2] != expected_revision:
+            raise RevisionMismatch(key)
+        return row[0], row[1], row[2]
+
+    @staticmethod
+    def _append(
+        db: sqlite3.Connection,
+        key: str,
+        kind: str,
+        value: bytes,
+        prev: bytes | None,
+        create_revision: int,
+    ) -> int:
+        cur = db.execute(
+            "INSERT INTO log (key, type, value, prev_value, create_revision)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, kind, value, prev, create_revision),
+        )
+        return int(cur.lastrowid or 0)
 
     async def compact(self, revision: int) -> None:
         await self._run(self._compact_sync, revision)
 
     def _compact_sync(self, revision: int) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write_txn() as db:
             latest = self._revision_sync()
             if revision > latest:
                 raise StoreError(
@@ -292,10 +288,6 @@ class SQLiteStore:
                     " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                     (revision,),
                 )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # -- watch ---------------------------------------------------------------
 

@@ -18,15 +18,19 @@ from orchestrator import pki
 from orchestrator.apiserver.server import APIServer, APIServerSettings
 
 
-def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("apiserver", help="run the API server alone")
     p.add_argument("--data-dir", type=Path, default=Path.home() / ".paas")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=6443, help="0 picks a free port")
-    p.add_argument("--store", default="sqlite",
-                   help="sqlite (in the data dir), sqlite://PATH or etcd://HOST:PORT[,...]")
-    p.add_argument("--tls-cert", type=Path, help="serving certificate (default: made from the "
-                   "data dir's CA)")
+    p.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite (in the data dir), sqlite://PATH or etcd://HOST:PORT[,...]",
+    )
+    p.add_argument(
+        "--tls-cert", type=Path, help="serving certificate (default: made from the data dir's CA)"
+    )
     p.add_argument("--tls-key", type=Path)
     p.add_argument("--tokens-file", type=Path, help="hashed tokens (default DATA_DIR/tokens.json)")
     p.add_argument("--address-file", type=Path, help="write the bound URL here once serving")
@@ -42,7 +46,9 @@ def serving_cert(data_dir: Path, host: str) -> pki.CertPaths:
 
 
 def run_apiserver(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s apiserver %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s apiserver %(levelname)s %(message)s"
+    )
     data_dir: Path = args.data_dir.expanduser()
     cert = args.tls_cert
     key = args.tls_key

@@ -8,7 +8,7 @@ from pathlib import Path
 from orchestrator.apiserver.auth import ROLES, add_token
 
 
-def add_token_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_token_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("token", help="manage API tokens")
     tsub = p.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = tsub.add_parser("create", help="create a token and print it")

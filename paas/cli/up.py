@@ -34,7 +34,7 @@ from paas.supervisor import Component, Supervisor
 log = logging.getLogger("paas.up")
 
 
-def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("up", help="start the whole platform on this machine")
     p.add_argument("--data-dir", type=Path, default=Path.home() / ".paas")
     p.add_argument("--host", default="127.0.0.1")
@@ -87,18 +87,37 @@ def run_up(args: argparse.Namespace) -> int:
     port = args.api_port
 
     def apiserver_argv() -> list[str]:
-        return [sys.executable, "-m", "paas", "apiserver", "--data-dir", str(data_dir),
-                "--host", args.host, "--port", str(port), "--store", args.store,
-                "--tls-cert", str(cert.cert), "--tls-key", str(cert.key),
-                "--tokens-file", str(data_dir / "tokens.json"),
-                "--address-file", str(address_file)]
+        return [
+            sys.executable,
+            "-m",
+            "paas",
+            "apiserver",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            args.host,
+            "--port",
+            str(port),
+            "--store",
+            args.store,
+            "--tls-cert",
+            str(cert.cert),
+            "--tls-key",
+            str(cert.key),
+            "--tokens-file",
+            str(data_dir / "tokens.json"),
+            "--address-file",
+            str(address_file),
+        ]
 
     def api_ready() -> bool:
-        return address_file.exists() and _readyz(address_file.read_text().strip(),
-                                                 data_dir / "ca.crt")
+        return address_file.exists() and _readyz(
+            address_file.read_text().strip(), data_dir / "ca.crt"
+        )
 
-    api = Component("apiserver", apiserver_argv(), data_dir / "logs" / "apiserver.log",
-                    ready=api_ready)
+    api = Component(
+        "apiserver", apiserver_argv(), data_dir / "logs" / "apiserver.log", ready=api_ready
+    )
     supervisor.add(api)
     stopping = False
 
@@ -114,8 +133,12 @@ def run_up(args: argparse.Namespace) -> int:
         url = address_file.read_text().strip()
         port = int(url.rsplit(":", 1)[1])
         api.argv = apiserver_argv()  # restarts keep the port the kubeconfig names
-        write_kubeconfig(data_dir / "kubeconfig", server=url, token=token,
-                         ca_pem=(data_dir / "ca.crt").read_bytes())
+        write_kubeconfig(
+            data_dir / "kubeconfig",
+            server=url,
+            token=token,
+            ca_pem=(data_dir / "ca.crt").read_bytes(),
+        )
         _write_json(endpoints_path, {"api": url})
         print(f"paas is up in {time.monotonic() - started:.1f}s (data dir {data_dir})")
         print(f"  API:        {url}")

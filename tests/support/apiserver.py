@@ -99,8 +99,9 @@ def start_api(
             finally:
                 ready.set()
 
-        loop.create_task(boot())
+        booting = loop.create_task(boot())
         loop.run_forever()
+        booting.cancel()
         loop.close()
 
     thread = threading.Thread(target=run, name="apiserver", daemon=True)

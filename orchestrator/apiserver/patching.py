@@ -25,7 +25,13 @@ from orchestrator.api.patch import (
     apply_strategic_merge_patch,
 )
 from orchestrator.api.resources import ResourceType
-from orchestrator.apiserver.registry import Obj, Registry, WriteOptions, WriteResult
+from orchestrator.apiserver.registry import (
+    Obj,
+    Registry,
+    WriteOptions,
+    WriteResult,
+    check_unknown_fields,
+)
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -75,8 +81,11 @@ async def patch_object(registry: Registry, rt: ResourceType, namespace: str, nam
             details={"causes": [{"field": "fieldManager", "reason": "FieldValueRequired",
                                  "message": "Required value: is required for apply patch"}]})
 
+    warnings: list[str] = []
+
     def mutate(current: Obj) -> Obj:
         new = patched(rt, current, content_type, patch)
+        warnings[:] = check_unknown_fields(rt, new, opts, before=current)
         if not isinstance(new.get("metadata"), dict):
             raise errors.Invalid(f'{rt.qualified_kind} "{name}" is invalid: metadata: Required value')
         if subresource == "status":
@@ -94,5 +103,8 @@ async def patch_object(registry: Registry, rt: ResourceType, namespace: str, nam
         return await registry.create(rt, namespace, body, opts)
 
     on_missing = create_applied if content_type == APPLY and not subresource else None
-    return await registry.guaranteed_update(rt, namespace, name, mutate, opts,
-                                            on_missing=on_missing)
+    result = await registry.guaranteed_update(rt, namespace, name, mutate, opts,
+                                              on_missing=on_missing)
+    if not result.created:
+        result.warnings = warnings + result.warnings
+    return result

@@ -35,6 +35,7 @@ from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.api.validation import format_invalid_message, validate, validate_update
 from orchestrator.apiserver import objectmeta, services
 from orchestrator.apiserver.allocators import Allocators
+from orchestrator.apiserver.wire import check_object_size
 from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
 
 Obj = dict[str, Any]
@@ -139,8 +140,9 @@ class Registry:
                                    now=objectmeta.now_rfc3339())
         reset_status_on_create(rt, obj)
         obj = apply_defaults(rt.kind, obj)
-        warnings = self._check_fields(rt, obj, opts)
+        warnings = check_unknown_fields(rt, obj, opts)
         self._validate(rt, obj)
+        check_object_size(obj)
         if opts.dry_run:
             return WriteResult(obj, warnings, created=True)
         taken: list[tuple[str, Any]] = []
@@ -198,17 +200,6 @@ class Registry:
                 f"unable to create new content in namespace {namespace} because it is being "
                 "terminated")
 
-    def _check_fields(self, rt: ResourceType, obj: Obj, opts: WriteOptions) -> list[str]:
-        if opts.field_validation == "Ignore":
-            return []
-        unknown = find_unknown_fields(rt.kind, obj)
-        if not unknown:
-            return []
-        if opts.field_validation == "Strict":
-            listed = ", ".join(f'unknown field "{f}"' for f in unknown)
-            raise errors.BadRequest(f"strict decoding error: {listed}")
-        return [f'unknown field "{f}"' for f in unknown]
-
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
         causes = validate(rt.kind, obj, namespaced=rt.namespaced)
         if old is not None:
@@ -235,7 +226,7 @@ class Registry:
             raise errors.BadRequest(
                 f"the name of the object ({body_name}) does not match the name on the URL ({name})")
         new["metadata"]["name"] = name
-        warnings = self._check_fields(rt, new, opts)
+        warnings = check_unknown_fields(rt, new, opts)
 
         def replace(current: Obj) -> Obj:
             if subresource == "status":
@@ -278,9 +269,12 @@ class Registry:
             new["apiVersion"], new["kind"] = rt.api_version, rt.kind
             objectmeta.carry_over(new, current, has_generation=rt.has_generation)
             new = apply_defaults(rt.kind, new)
+            if rt.kind == "Service" and not rt.group:
+                services.drop_type_dependent_fields(new, current)
             if objectmeta.same_content(new, current):
                 return WriteResult(current)
             self._validate(rt, new, current if check_update else None)
+            check_object_size(new)  # the stored result, whatever the request's own size
             if opts.dry_run:
                 return WriteResult(new)
             if _finalized(new):
@@ -376,6 +370,27 @@ class Registry:
         current["metadata"]["resourceVersion"] = str(revision)
         return current
 
+
+
+def check_unknown_fields(rt: ResourceType, obj: Obj, opts: WriteOptions,
+                         before: Obj | None = None) -> list[str]:
+    """Warnings for fields our schema does not know (400 under Strict).
+
+    With ``before`` (a patch), only fields the write adds count: an unknown
+    field already stored is not the client's doing this time.
+    """
+    if opts.field_validation == "Ignore":
+        return []
+    unknown = find_unknown_fields(rt.kind, obj)
+    if before is not None and unknown:
+        known_before = set(find_unknown_fields(rt.kind, before))
+        unknown = [f for f in unknown if f not in known_before]
+    if not unknown:
+        return []
+    if opts.field_validation == "Strict":
+        listed = ", ".join(f'unknown field "{f}"' for f in unknown)
+        raise errors.BadRequest(f"strict decoding error: {listed}")
+    return [f'unknown field "{f}"' for f in unknown]
 
 def _finalized(obj: Obj) -> bool:
     """An object waiting for finalizers goes once the last one is removed."""

@@ -90,7 +90,7 @@ def container_rows(containers: Any, indent: int, statuses: Any = None) -> list[R
         if status is not None:
             state = status.get("state") or {}
             rows += kv(pad, "State", (next(iter(state), "Waiting") or "").capitalize())
-            reason = next(iter(state.values()), {}) or {}
+            reason: Obj = next(iter(state.values()), {}) or {}
             if reason.get("reason"):
                 rows += kv(pad + 2, "Reason", reason["reason"])
             if reason.get("startedAt"):
@@ -128,7 +128,7 @@ def condition_rows(conditions: Any, with_reason: bool = True) -> list[Row]:
         if with_reason:
             line.append(str(c.get("reason") or ""))
         lines.append(line)
-    return [("Conditions:",), *((f"  {t}",) for t in format_lines(lines))]
+    return [("Conditions:",), *((f"  {t}",) for t in format_lines(lines, gap=2))]
 
 
 def describe_deployment(obj: Obj) -> list[Row]:

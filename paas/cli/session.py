@@ -16,9 +16,10 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,7 +88,7 @@ def report(exc: BaseException) -> None:
     print(describe_error(exc), file=sys.stderr, flush=True)
 
 
-Command = Callable[[Session, argparse.Namespace], Awaitable[int]]
+Command = Callable[[Session, argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def run_command(command: Command, args: argparse.Namespace) -> int:
@@ -97,6 +98,9 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         return asyncio.run(command(session, args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`paas get ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (
         errors.APIError,
         UnknownKind,

@@ -1,0 +1,93 @@
+"""Recording core/v1 Events: what a component did, for ``get events`` and ``describe``.
+
+Repeated events (same object, type, reason and message) are folded into one
+Event whose ``count`` and ``lastTimestamp`` move, as Kubernetes' recorder
+does, so a loop that retries does not flood the store. Recording is best
+effort: a failure is logged, never raised into the caller's control loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.leader import micro_time
+from orchestrator.client.rest import APIClient
+
+log = logging.getLogger(__name__)
+EVENTS = BUILTIN_TYPES.by_group_kind("", "Event")
+_REMEMBERED = 4096
+
+
+def _now() -> str:
+    return micro_time()[:19] + "Z"
+
+
+class EventRecorder:
+    def __init__(self, client: APIClient, component: str, host: str = "") -> None:
+        self.client = client
+        self.component = component
+        self.host = host
+        self._seen: OrderedDict[tuple[str, ...], tuple[str, str, int]] = OrderedDict()
+
+    async def emit(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        """Record a ``Normal`` or ``Warning`` event about ``obj``."""
+        assert EVENTS is not None
+        meta = obj.get("metadata", {})
+        namespace = meta.get("namespace") or "default"
+        involved = {
+            "kind": obj.get("kind", ""),
+            "namespace": meta.get("namespace", ""),
+            "name": meta.get("name", ""),
+            "uid": meta.get("uid", ""),
+            "apiVersion": obj.get("apiVersion", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        }
+        key = (involved["uid"], involved["name"], type_, reason, message)
+        now = _now()
+        try:
+            known = self._seen.get(key)
+            if known is not None:
+                ns, name, count = known
+                await self.client.patch(
+                    EVENTS, name, {"count": count + 1, "lastTimestamp": now}, ns
+                )
+                self._remember(key, (ns, name, count + 1))
+                return
+            event = {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {
+                    "name": f"{meta.get('name', 'object')}.{secrets.token_hex(8)}",
+                    "namespace": namespace,
+                },
+                "involvedObject": involved,
+                "reason": reason,
+                "message": message,
+                "type": type_,
+                "source": {
+                    "component": self.component,
+                    **({"host": self.host} if self.host else {}),
+                },
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "count": 1,
+                "reportingComponent": self.component,
+                "reportingInstance": self.host,
+            }
+            created = await self.client.create(EVENTS, event, namespace)
+            self._remember(key, (namespace, created["metadata"]["name"], 1))
+        except errors.APIError as exc:
+            if isinstance(exc, errors.NotFound):
+                self._seen.pop(key, None)  # expired meanwhile: the next one starts afresh
+            log.warning("could not record event %s on %s: %s", reason, involved["name"], exc)
+
+    def _remember(self, key: tuple[str, ...], value: tuple[str, str, int]) -> None:
+        self._seen[key] = value
+        self._seen.move_to_end(key)
+        while len(self._seen) > _REMEMBERED:
+            self._seen.popitem(last=False)

@@ -27,6 +27,7 @@ class ResourceType:
     subresources: tuple[str, ...] = ()  # "status", "scale", "binding", "log", "finalize"
     has_generation: bool = True
     extra_versions: tuple[str, ...] = ()  # served as aliases of the same storage (batch/v1beta1)
+    verbs: tuple[str, ...] = ALL_VERBS
 
     @property
     def singular(self) -> str:

@@ -24,6 +24,7 @@ from orchestrator.api.schema import find_type_errors, lookup_schema
 from orchestrator.api.schema_kinds import GENERIC
 from orchestrator.api.validation_causes import (
     Cause,
+    forbidden,
     invalid,
     invalid_all,
     required,
@@ -82,10 +83,23 @@ def validate(kind: str, obj: dict[str, Any], *, namespaced: bool) -> list[Cause]
 
 def validate_update(kind: str, old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
     """Fields that changed from ``old`` to ``new`` but may not."""
+    causes = _new_finalizers_while_deleting(old, new)
     if lookup_schema(kind, new.get("apiVersion")) is GENERIC:
-        return []
+        return causes
     rule = UPDATE_RULES.get(kind.partition(".")[0])
-    return rule(old, new) if rule is not None else []
+    return causes + rule(old, new) if rule is not None else causes
+
+
+def _new_finalizers_while_deleting(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
+    old_meta, new_meta = old.get("metadata") or {}, new.get("metadata") or {}
+    if not old_meta.get("deletionTimestamp"):
+        return []
+    before = set(old_meta.get("finalizers") or [])
+    added = [f for f in new_meta.get("finalizers") or [] if f not in before]
+    if not added:
+        return []
+    return [forbidden("metadata.finalizers", "no new finalizers can be added if the object is "
+                      f"being deleted, found new finalizers {added}")]
 
 
 def format_invalid_message(kind_with_group: str, name: str, causes: Iterable[Cause]) -> str:

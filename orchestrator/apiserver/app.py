@@ -8,6 +8,7 @@ live in ``registry``, ``patching``, ``subresources`` and ``watch``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +96,10 @@ async def dispatch(state: APIState, request: Request) -> Response:
     if plain == "/readyz" or plain.startswith("/readyz/"):
         if not state.ready:
             return PlainTextResponse("not ready", status_code=503)
+        try:  # ready means the store answers, as Kubernetes' readyz checks etcd
+            await asyncio.wait_for(state.registry.store.current_revision(), 2.0)
+        except (StoreUnavailable, TimeoutError) as exc:
+            return PlainTextResponse(f"[-]store failed: {exc}", status_code=503)
         return PlainTextResponse("ok")
     if plain == "/version":
         return json_response(discovery.SERVER_VERSION)
@@ -177,6 +182,8 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
             result = await reg.create(rt, t.namespace, body, opts)
             return json_response(result.obj, 201, result.warnings)
         if method == "DELETE":
+            if "deletecollection" not in rt.verbs:
+                raise errors.MethodNotAllowed(f"{rt.plural} cannot be deleted as a collection")
             return await _delete_collection(state, request, t, q, opts)
         raise errors.MethodNotAllowed(f"{method} is not allowed on a collection")
 
@@ -203,12 +210,11 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
         result = await patching.patch_object(reg, rt, t.namespace, t.name, media_type(request),
                                              raw, opts, subresource=sub,
                                              field_manager=q.field_manager)
-        check_object_size(result.obj)
         return json_response(result.obj, 201 if result.created else 200, result.warnings)
     if method == "DELETE":
         options = await _delete_options(request, q)
         obj, gone = await reg.delete(rt, t.namespace, t.name, options, opts)
-        return json_response(obj, 200 if gone else 202 if False else 200)
+        return json_response(obj, 200 if gone else 202)  # 202: deletion is pending
     raise errors.MethodNotAllowed(f"{method} is not allowed here")
 
 
@@ -275,6 +281,9 @@ async def _scale(state: APIState, request: Request, t: Target, opts: WriteOption
 
 def _watch(state: APIState, request: Request, t: Target, q: Query,
            labels: LabelSelector | None, fields: FieldSelector | None) -> Response:
+    if q.resource_version not in ("", "0") and not q.resource_version.isdigit():
+        # Checked before streaming: once the 200 is sent, an error can only cut the stream.
+        raise errors.BadRequest(f"invalid resourceVersion: {q.resource_version!r}")
     body = watch.stream(
         state.registry, state.hub, t.rt, t.namespace,
         resource_version=q.resource_version, labels=labels, fields=fields,

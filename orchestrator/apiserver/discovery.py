@@ -12,7 +12,7 @@ import base64
 import hashlib
 from typing import Any
 
-from orchestrator.api.resources import ALL_VERBS, ResourceType, ResourceTypes
+from orchestrator.api.resources import ResourceType, ResourceTypes
 
 SERVER_VERSION: dict[str, str] = {
     # v1.31: the machine's kubectl dispatcher then runs kubectl 1.31, which speaks JSON only.
@@ -81,7 +81,7 @@ def resource_list(types: ResourceTypes, group: str, version: str) -> dict[str, A
             "singularName": rt.singular,
             "namespaced": rt.namespaced,
             "kind": rt.kind,
-            "verbs": list(ALL_VERBS),
+            "verbs": list(rt.verbs),
             "storageVersionHash": _storage_hash(rt),
         }
         if rt.short_names:

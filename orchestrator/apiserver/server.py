@@ -136,5 +136,13 @@ class APIServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 5)
+        if self._server is not None:
+            # A TLS close waits for the peer's close_notify; a client that keeps an idle
+            # keep-alive socket open never sends it. Drop what is left, or its socket leaks.
+            for conn in list(self._server.server_state.connections):
+                transport = getattr(conn, "transport", None)
+                if transport is not None:
+                    transport.abort()
+            await asyncio.sleep(0)
         if self.store is not None:
             await self.store.close()

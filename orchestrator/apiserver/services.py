@@ -62,6 +62,22 @@ async def allocate_service(alloc: Allocators, svc: dict[str, Any], old: dict[str
     return taken
 
 
+def drop_type_dependent_fields(svc: dict[str, Any], old: dict[str, Any]) -> None:
+    """On a type change, drop the old node ports (and cluster IP, for ExternalName) the client
+    left in place, as Kubernetes does: a patch of ``type`` alone must not be rejected."""
+    spec, old_spec = svc.get("spec") or {}, old.get("spec") or {}
+    if spec.get("type") == old_spec.get("type"):
+        return
+    if not _wants_node_ports(spec):
+        old_ports = {p.get("nodePort") for p in old_spec.get("ports") or [] if p.get("nodePort")}
+        for port in spec.get("ports") or []:
+            if port.get("nodePort") in old_ports:
+                del port["nodePort"]
+    if spec.get("type") == "ExternalName" and spec.get("clusterIP") == old_spec.get("clusterIP"):
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+
+
 async def release(alloc: Allocators, taken: list[tuple[str, Any]]) -> None:
     for what, value in taken:
         if what == "ip":

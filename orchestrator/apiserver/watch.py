@@ -132,7 +132,7 @@ async def _pump(changes: AsyncIterator[Change], queue: asyncio.Queue[Change | Ba
             await queue.put(change)  # bounded: a slow client backs up into the hub, which drops it
     except asyncio.CancelledError:
         raise
-    except BaseException as exc:  # noqa: BLE001 - handed to the streaming side
+    except BaseException as exc:
         await queue.put(exc)
 
 

@@ -100,10 +100,11 @@ class WatchHub:
         self._ready.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
+        # Cancel until it ends: Python 3.11's wait_for (in the store's watch) can swallow a
+        # cancellation that races its timeout, and awaiting the task once would then hang.
+        while self._task is not None and not self._task.done():
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait({self._task}, timeout=0.5)
         for sub in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 sub.queue.put_nowait(None)

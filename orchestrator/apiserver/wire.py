@@ -73,7 +73,7 @@ def parse_query(request: Request) -> Query:
     return Query(
         label_selector=q.get("labelSelector", ""),
         field_selector=q.get("fieldSelector", ""),
-        limit=_int("limit", q["limit"]) if q.get("limit") else 0,
+        limit=max(0, _int("limit", q["limit"])) if q.get("limit") else 0,  # <= 0: no limit
         continue_token=q.get("continue", ""),
         resource_version=q.get("resourceVersion", ""),
         watch=parse_bool("watch", q["watch"]) if "watch" in q else False,

@@ -203,6 +203,10 @@ def test_bad_query_parameters_are_bad_request(api: RunningAPI) -> None:
     with api.http() as http:
         assert_status(http.get(CONFIGMAPS, params={"limit": "many"}), 400, "BadRequest")
         assert_status(http.get(CONFIGMAPS, params={"watch": "maybe"}), 400, "BadRequest")
+        assert_status(http.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": "abc"}),
+                      400, "BadRequest")
+        assert_status(http.get(CONFIGMAPS, params={"watch": "1", "timeoutSeconds": "soon"}),
+                      400, "BadRequest")
         assert_status(http.get(CONFIGMAPS, params={"labelSelector": "a in (b"}),
                       400, "BadRequest")
         assert_status(http.get(CONFIGMAPS, params={"continue": "!!!"}), 400, "BadRequest")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from support.apiserver import RunningAPI
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
@@ -16,19 +15,7 @@ def names(r: httpx.Response) -> set[str]:
     return {o["metadata"]["name"] for o in r.json()["items"]}
 
 
-@pytest.fixture
-def labelled(api: RunningAPI) -> RunningAPI:
-    with api.http() as http:
-        for name, labels in (("a", {"tier": "web", "env": "prod"}),
-                             ("b", {"tier": "db", "env": "prod"}),
-                             ("c", {"tier": "web"}),
-                             ("d", {})):
-            r = http.post(CONFIGMAPS, json={"metadata": {"name": name, "labels": labels}})
-            assert r.status_code == 201
-    return api
-
-
-@pytest.mark.parametrize(("selector", "expected"), [
+LABEL_CASES = [
     ("tier=web", {"a", "c"}),
     ("tier==web", {"a", "c"}),
     ("tier!=web", {"b", "d"}),
@@ -37,10 +24,20 @@ def labelled(api: RunningAPI) -> RunningAPI:
     ("env", {"a", "b"}),
     ("!env", {"c", "d"}),
     ("tier=web,env=prod", {"a"}),
-])
-def test_label_selector(labelled: RunningAPI, selector: str, expected: set[str]) -> None:
-    with labelled.http() as http:
-        assert names(http.get(CONFIGMAPS, params={"labelSelector": selector})) == expected
+]
+
+
+def test_label_selectors(api: RunningAPI) -> None:
+    with api.http() as http:
+        for name, labels in (("a", {"tier": "web", "env": "prod"}),
+                             ("b", {"tier": "db", "env": "prod"}),
+                             ("c", {"tier": "web"}),
+                             ("d", {})):
+            r = http.post(CONFIGMAPS, json={"metadata": {"name": name, "labels": labels}})
+            assert r.status_code == 201
+        for selector, expected in LABEL_CASES:
+            got = names(http.get(CONFIGMAPS, params={"labelSelector": selector}))
+            assert got == expected, selector
 
 
 def test_field_selector_on_name_and_namespace(api: RunningAPI) -> None:
@@ -112,6 +109,16 @@ def test_paging_visits_every_item_once(api: RunningAPI) -> None:
             if not token:
                 break
         assert sorted(odd) == ["cm-1", "cm-3", "cm-5"]
+
+
+def test_zero_or_negative_limit_means_no_limit(api: RunningAPI) -> None:
+    with api.http() as http:
+        for name in ("a", "b", "c"):
+            http.post(CONFIGMAPS, json={"metadata": {"name": name}})
+        for limit in ("0", "-1"):
+            body = http.get(CONFIGMAPS, params={"limit": limit}).json()
+            assert len(body["items"]) == 3
+            assert "continue" not in body["metadata"]
 
 
 def test_paging_is_not_confused_by_writes_between_pages(api: RunningAPI) -> None:

@@ -98,8 +98,13 @@ def _new_finalizers_while_deleting(old: dict[str, Any], new: dict[str, Any]) -> 
     added = [f for f in new_meta.get("finalizers") or [] if f not in before]
     if not added:
         return []
-    return [forbidden("metadata.finalizers", "no new finalizers can be added if the object is "
-                      f"being deleted, found new finalizers {added}")]
+    return [
+        forbidden(
+            "metadata.finalizers",
+            "no new finalizers can be added if the object is "
+            f"being deleted, found new finalizers {added}",
+        )
+    ]
 
 
 def format_invalid_message(kind_with_group: str, name: str, causes: Iterable[Cause]) -> str:

@@ -49,16 +49,30 @@ class Allocators:
             raise Invalid(
                 f'spec.clusterIP: Invalid value: "{ip}": provided IP is not in the valid range.'
                 f" The range of valid IPs is {self._net}",
-                details={"causes": [{"field": "spec.clusterIP", "reason": "FieldValueInvalid",
-                                     "message": f"provided IP is not in the valid range {self._net}"}]},
+                details={
+                    "causes": [
+                        {
+                            "field": "spec.clusterIP",
+                            "reason": "FieldValueInvalid",
+                            "message": f"provided IP is not in the valid range {self._net}",
+                        }
+                    ]
+                },
             )
         try:
             await self._store.create(IP_PREFIX + ip, owner.encode())
         except KeyExists:
             raise Invalid(
                 f'spec.clusterIP: Invalid value: "{ip}": provided IP is already allocated',
-                details={"causes": [{"field": "spec.clusterIP", "reason": "FieldValueInvalid",
-                                     "message": "provided IP is already allocated"}]},
+                details={
+                    "causes": [
+                        {
+                            "field": "spec.clusterIP",
+                            "reason": "FieldValueInvalid",
+                            "message": "provided IP is already allocated",
+                        }
+                    ]
+                },
             ) from None
 
     async def allocate_ip(self, owner: str) -> str:
@@ -81,16 +95,30 @@ class Allocators:
             raise Invalid(
                 f"{field}: Invalid value: {port}: provided port is not in the valid range."
                 f" The range of valid ports is {low}-{high}",
-                details={"causes": [{"field": field, "reason": "FieldValueInvalid",
-                                     "message": f"provided port is not in the valid range {low}-{high}"}]},
+                details={
+                    "causes": [
+                        {
+                            "field": field,
+                            "reason": "FieldValueInvalid",
+                            "message": f"provided port is not in the valid range {low}-{high}",
+                        }
+                    ]
+                },
             )
         try:
             await self._store.create(PORT_PREFIX + str(port), owner.encode())
         except KeyExists:
             raise Invalid(
                 f"{field}: Invalid value: {port}: provided port is already allocated",
-                details={"causes": [{"field": field, "reason": "FieldValueInvalid",
-                                     "message": "provided port is already allocated"}]},
+                details={
+                    "causes": [
+                        {
+                            "field": field,
+                            "reason": "FieldValueInvalid",
+                            "message": "provided port is already allocated",
+                        }
+                    ]
+                },
             ) from None
 
     async def allocate_port(self, owner: str) -> int:

@@ -9,6 +9,7 @@ live in ``registry``, ``patching``, ``subresources`` and ``watch``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,8 +78,9 @@ def create_app(state: APIState) -> Starlette:
             return error_response(errors.ServiceUnavailable(f"storage is unavailable: {exc}"))
         except Exception:
             log.exception("internal error serving %s %s", request.method, request.url.path)
-            return error_response(errors.InternalError("an internal error occurred; see the "
-                                                       "API server's log"))
+            return error_response(
+                errors.InternalError("an internal error occurred; see the API server's log")
+            )
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
@@ -86,9 +88,10 @@ def create_app(state: APIState) -> Starlette:
 
 async def dispatch(state: APIState, request: Request) -> Response:
     path = request.url.path
-    if not state.auth.is_anonymous(path) and state.auth.authenticate(
-        request.headers.get("authorization")
-    ) is None:
+    if (
+        not state.auth.is_anonymous(path)
+        and state.auth.authenticate(request.headers.get("authorization")) is None
+    ):
         raise errors.Unauthorized("Unauthorized")
     plain = path.rstrip("/") or "/"
     if plain in ("/healthz", "/livez"):
@@ -139,7 +142,7 @@ def _selectors(rt: ResourceType, q: Query) -> tuple[LabelSelector | None, FieldS
     if fields is not None:
         for field_name, _op, _value in fields.requirements:
             if not supported_field(rt.kind, field_name):
-                raise errors.BadRequest(f'field label not supported: {field_name}')
+                raise errors.BadRequest(f"field label not supported: {field_name}")
     return labels, fields
 
 
@@ -147,9 +150,13 @@ def _render(request: Request, rt: ResourceType, q: Query):  # type: ignore[no-un
     """How one object is sent: as itself, or as a one-row Table."""
     if not wants_table(request):
         return lambda obj: obj
-    return lambda obj: build_table(rt.kind, [obj], now=datetime.now(UTC),
-                                   include_object=q.include_object,
-                                   resource_version=obj["metadata"].get("resourceVersion", ""))
+    return lambda obj: build_table(
+        rt.kind,
+        [obj],
+        now=datetime.now(UTC),
+        include_object=q.include_object,
+        resource_version=obj["metadata"].get("resourceVersion", ""),
+    )
 
 
 async def _resource(state: APIState, request: Request, t: Target) -> Response:
@@ -163,18 +170,36 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
             labels, fields = _selectors(rt, q)
             if q.watch:
                 return _watch(state, request, t, q, labels, fields)
-            items, revision, token = await reg.list(rt, t.namespace, labels=labels,
-                                                    fields=fields, limit=q.limit,
-                                                    continue_token=q.continue_token)
+            items, revision, token = await reg.list(
+                rt,
+                t.namespace,
+                labels=labels,
+                fields=fields,
+                limit=q.limit,
+                continue_token=q.continue_token,
+            )
             if wants_table(request):
-                return json_response(build_table(
-                    rt.kind, items, now=datetime.now(UTC), include_object=q.include_object,
-                    resource_version=str(revision), continue_token=token))
+                return json_response(
+                    build_table(
+                        rt.kind,
+                        items,
+                        now=datetime.now(UTC),
+                        include_object=q.include_object,
+                        resource_version=str(revision),
+                        continue_token=token,
+                    )
+                )
             meta: dict[str, Any] = {"resourceVersion": str(revision)}
             if token:
                 meta["continue"] = token
-            return json_response({"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                                  "metadata": meta, "items": items})
+            return json_response(
+                {
+                    "kind": f"{rt.kind}List",
+                    "apiVersion": rt.api_version,
+                    "metadata": meta,
+                    "items": items,
+                }
+            )
         if method == "POST":
             if rt.namespaced and not t.namespace:
                 raise errors.NotFound("the server could not find the requested resource")
@@ -192,8 +217,9 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
     if t.subresource == "binding":
         if method != "POST":
             raise errors.MethodNotAllowed("binding accepts only POST")
-        status = await subresources.bind_pod(reg, rt, t.namespace, t.name,
-                                             await _body(request), opts)
+        status = await subresources.bind_pod(
+            reg, rt, t.namespace, t.name, await _body(request), opts
+        )
         return json_response(status, 201)
     if method in ("GET", "HEAD"):
         obj = await reg.get(rt, t.namespace, t.name)
@@ -207,12 +233,21 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
         return json_response(result.obj, 200, result.warnings)
     if method == "PATCH":
         raw = await read_body(request)
-        result = await patching.patch_object(reg, rt, t.namespace, t.name, media_type(request),
-                                             raw, opts, subresource=sub,
-                                             field_manager=q.field_manager)
+        result = await patching.patch_object(
+            reg,
+            rt,
+            t.namespace,
+            t.name,
+            media_type(request),
+            raw,
+            opts,
+            subresource=sub,
+            field_manager=q.field_manager,
+        )
         return json_response(result.obj, 201 if result.created else 200, result.warnings)
     if method == "DELETE":
         options = await _delete_options(request, q)
+        opts = _body_dry_run(options, opts)
         obj, gone = await reg.delete(rt, t.namespace, t.name, options, opts)
         return json_response(obj, 200 if gone else 202)  # 202: deletion is pending
     raise errors.MethodNotAllowed(f"{method} is not allowed here")
@@ -240,27 +275,44 @@ async def _delete_options(request: Request, q: Query) -> dict[str, Any]:
     policy = options.get("propagationPolicy")
     if policy and policy not in ("Orphan", "Background", "Foreground"):
         raise errors.BadRequest(
-            f'propagationPolicy must be Orphan, Background or Foreground, not "{policy}"')
+            f'propagationPolicy must be Orphan, Background or Foreground, not "{policy}"'
+        )
     return options
 
 
-async def _delete_collection(state: APIState, request: Request, t: Target, q: Query,
-                             opts: WriteOptions) -> Response:
+def _body_dry_run(options: dict[str, Any], opts: WriteOptions) -> WriteOptions:
+    """kubectl ``delete --dry-run=server`` sends ``dryRun`` in the DeleteOptions body."""
+    values = options.get("dryRun") or []
+    if not isinstance(values, list) or any(v != "All" for v in values):
+        raise errors.BadRequest(f'unsupported dryRun value {values!r}: only "All" is supported')
+    return dataclasses.replace(opts, dry_run=True) if values else opts
+
+
+async def _delete_collection(
+    state: APIState, request: Request, t: Target, q: Query, opts: WriteOptions
+) -> Response:
     labels, fields = _selectors(t.rt, q)
     options = await _delete_options(request, q)
-    items, revision, _ = await state.registry.list(t.rt, t.namespace, labels=labels,
-                                                   fields=fields)
+    opts = _body_dry_run(options, opts)
+    items, revision, _ = await state.registry.list(t.rt, t.namespace, labels=labels, fields=fields)
     deleted = []
     for obj in items:
         meta = obj["metadata"]
         try:
-            gone, _ = await state.registry.delete(t.rt, meta.get("namespace", ""), meta["name"],
-                                                  options, opts)
+            gone, _ = await state.registry.delete(
+                t.rt, meta.get("namespace", ""), meta["name"], options, opts
+            )
         except errors.NotFound:
             continue
         deleted.append(gone)
-    return json_response({"kind": f"{t.rt.kind}List", "apiVersion": t.rt.api_version,
-                          "metadata": {"resourceVersion": str(revision)}, "items": deleted})
+    return json_response(
+        {
+            "kind": f"{t.rt.kind}List",
+            "apiVersion": t.rt.api_version,
+            "metadata": {"resourceVersion": str(revision)},
+            "items": deleted,
+        }
+    )
 
 
 async def _scale(state: APIState, request: Request, t: Target, opts: WriteOptions) -> Response:
@@ -268,27 +320,48 @@ async def _scale(state: APIState, request: Request, t: Target, opts: WriteOption
     if request.method == "GET":
         return json_response(await subresources.get_scale(reg, rt, t.namespace, t.name))
     if request.method == "PUT":
-        result = await subresources.write_scale(reg, rt, t.namespace, t.name, opts,
-                                                body=await _body(request))
+        result = await subresources.write_scale(
+            reg, rt, t.namespace, t.name, opts, body=await _body(request)
+        )
     elif request.method == "PATCH":
-        result = await subresources.write_scale(reg, rt, t.namespace, t.name, opts,
-                                                content_type=media_type(request),
-                                                raw=await read_body(request))
+        result = await subresources.write_scale(
+            reg,
+            rt,
+            t.namespace,
+            t.name,
+            opts,
+            content_type=media_type(request),
+            raw=await read_body(request),
+        )
     else:
         raise errors.MethodNotAllowed("scale accepts GET, PUT and PATCH")
     return json_response(result.obj)
 
 
-def _watch(state: APIState, request: Request, t: Target, q: Query,
-           labels: LabelSelector | None, fields: FieldSelector | None) -> Response:
+def _watch(
+    state: APIState,
+    request: Request,
+    t: Target,
+    q: Query,
+    labels: LabelSelector | None,
+    fields: FieldSelector | None,
+) -> Response:
     if q.resource_version not in ("", "0") and not q.resource_version.isdigit():
         # Checked before streaming: once the 200 is sent, an error can only cut the stream.
         raise errors.BadRequest(f"invalid resourceVersion: {q.resource_version!r}")
     body = watch.stream(
-        state.registry, state.hub, t.rt, t.namespace,
-        resource_version=q.resource_version, labels=labels, fields=fields,
-        timeout=q.timeout_seconds, bookmarks=q.allow_bookmarks,
-        render=_render(request, t.rt, q), settings=state.settings.watch,
+        state.registry,
+        state.hub,
+        t.rt,
+        t.namespace,
+        resource_version=q.resource_version,
+        labels=labels,
+        fields=fields,
+        timeout=q.timeout_seconds,
+        bookmarks=q.allow_bookmarks,
+        render=_render(request, t.rt, q),
+        settings=state.settings.watch,
     )
-    return StreamingResponse(body, media_type="application/json",
-                             headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        body, media_type="application/json", headers={"Cache-Control": "no-cache"}
+    )

@@ -57,8 +57,11 @@ async def expire_events_once(registry: Registry, types: ResourceTypes, ttl: floa
     expired = 0
     for ev in items:
         meta = ev["metadata"]
-        seen = (_parse_time(ev.get("lastTimestamp")) or _parse_time(ev.get("eventTime"))
-                or _parse_time(meta.get("creationTimestamp")))
+        seen = (
+            _parse_time(ev.get("lastTimestamp"))
+            or _parse_time(ev.get("eventTime"))
+            or _parse_time(meta.get("creationTimestamp"))
+        )
         if seen is None or seen >= cutoff:
             continue
         try:
@@ -69,8 +72,9 @@ async def expire_events_once(registry: Registry, types: ResourceTypes, ttl: floa
     return expired
 
 
-async def run_maintenance(store: Store, registry: Registry, types: ResourceTypes,
-                          settings: MaintenanceSettings) -> None:
+async def run_maintenance(
+    store: Store, registry: Registry, types: ResourceTypes, settings: MaintenanceSettings
+) -> None:
     loop = asyncio.get_running_loop()
     next_compaction = loop.time() + settings.compaction_interval
     while True:

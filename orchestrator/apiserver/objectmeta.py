@@ -18,8 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' rand.String alphabet
-IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                  "generation", "selfLink")
+IMMUTABLE_META = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+)
 
 
 def now_rfc3339(clock: datetime | None = None) -> str:
@@ -36,10 +42,7 @@ def new_uid() -> str:
 
 def desired_state(obj: dict[str, Any]) -> dict[str, Any]:
     """Everything that is neither metadata nor status (spec, data, rules...)."""
-    return {
-        k: v for k, v in obj.items()
-        if k not in ("metadata", "status", "apiVersion", "kind")
-    }
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
 def fill_for_create(obj: dict[str, Any], *, has_generation: bool, now: str) -> None:

@@ -44,7 +44,8 @@ def parse_patch(content_type: str, raw: bytes) -> Any:
     if content_type not in PATCH_TYPES:
         raise errors.UnsupportedMediaType(
             f"the body of the request was in an unknown format - accepted media types include: "
-            f"{', '.join(PATCH_TYPES)}")
+            f"{', '.join(PATCH_TYPES)}"
+        )
     try:
         if content_type == APPLY:
             return yaml.safe_load(raw)
@@ -71,15 +72,32 @@ def patched(rt: ResourceType, current: Obj, content_type: str, patch: Any) -> Ob
         raise errors.Invalid(f'{rt.qualified_kind} "{name}" is invalid: {exc}') from exc
 
 
-async def patch_object(registry: Registry, rt: ResourceType, namespace: str, name: str,
-                       content_type: str, raw: bytes, opts: WriteOptions, *,
-                       subresource: str = "", field_manager: str = "") -> WriteResult:
+async def patch_object(
+    registry: Registry,
+    rt: ResourceType,
+    namespace: str,
+    name: str,
+    content_type: str,
+    raw: bytes,
+    opts: WriteOptions,
+    *,
+    subresource: str = "",
+    field_manager: str = "",
+) -> WriteResult:
     patch = parse_patch(content_type, raw)
     if content_type == APPLY and not field_manager:
         raise errors.Invalid(
             "PATCH requests with content type application/apply-patch+yaml require a fieldManager",
-            details={"causes": [{"field": "fieldManager", "reason": "FieldValueRequired",
-                                 "message": "Required value: is required for apply patch"}]})
+            details={
+                "causes": [
+                    {
+                        "field": "fieldManager",
+                        "reason": "FieldValueRequired",
+                        "message": "Required value: is required for apply patch",
+                    }
+                ]
+            },
+        )
 
     warnings: list[str] = []
 
@@ -87,7 +105,9 @@ async def patch_object(registry: Registry, rt: ResourceType, namespace: str, nam
         new = patched(rt, current, content_type, patch)
         warnings[:] = check_unknown_fields(rt, new, opts, before=current)
         if not isinstance(new.get("metadata"), dict):
-            raise errors.Invalid(f'{rt.qualified_kind} "{name}" is invalid: metadata: Required value')
+            raise errors.Invalid(
+                f'{rt.qualified_kind} "{name}" is invalid: metadata: Required value'
+            )
         if subresource == "status":
             current["status"] = new.get("status", {})
             return current
@@ -103,8 +123,9 @@ async def patch_object(registry: Registry, rt: ResourceType, namespace: str, nam
         return await registry.create(rt, namespace, body, opts)
 
     on_missing = create_applied if content_type == APPLY and not subresource else None
-    result = await registry.guaranteed_update(rt, namespace, name, mutate, opts,
-                                              on_missing=on_missing)
+    result = await registry.guaranteed_update(
+        rt, namespace, name, mutate, opts, on_missing=on_missing
+    )
     if not result.created:
         result.warnings = warnings + result.warnings
     return result

@@ -48,7 +48,9 @@ _MAX_RETRIES = 16
 @dataclass(frozen=True)
 class WriteOptions:
     dry_run: bool = False
-    field_validation: str = "Warn"  # Strict | Warn | Ignore (Kubernetes' default for kubectl is Strict)
+    field_validation: str = (
+        "Warn"  # Strict | Warn | Ignore (Kubernetes' default for kubectl is Strict)
+    )
 
 
 @dataclass
@@ -113,8 +115,9 @@ class Registry:
         out: list[Obj] = []
         revision = 0
         while True:
-            page = await self.store.list(prefix, start_after=start_after,
-                                         limit=(limit - len(out)) if limit else 0)
+            page = await self.store.list(
+                prefix, start_after=start_after, limit=(limit - len(out)) if limit else 0
+            )
             revision = revision or page.revision
             for kv in page.items:
                 obj = decode(kv)
@@ -128,16 +131,18 @@ class Registry:
 
     # -- create --------------------------------------------------------------
 
-    async def create(self, rt: ResourceType, namespace: str, obj: Obj,
-                     opts: WriteOptions) -> WriteResult:
+    async def create(
+        self, rt: ResourceType, namespace: str, obj: Obj, opts: WriteOptions
+    ) -> WriteResult:
         obj = self._admit_body(rt, namespace, obj)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = objectmeta.generate_name(str(meta["generateName"]))
         if rt.namespaced:
             await self._check_namespace_open(namespace)
-        objectmeta.fill_for_create(obj, has_generation=rt.has_generation,
-                                   now=objectmeta.now_rfc3339())
+        objectmeta.fill_for_create(
+            obj, has_generation=rt.has_generation, now=objectmeta.now_rfc3339()
+        )
         reset_status_on_create(rt, obj)
         obj = apply_defaults(rt.kind, obj)
         warnings = check_unknown_fields(rt, obj, opts)
@@ -149,8 +154,7 @@ class Registry:
         if rt.kind == "Service" and not rt.group:
             taken = await services.allocate_service(self.alloc, obj, None)
         try:
-            revision = await self.store.create(rt.storage_key(namespace, meta["name"]),
-                                               encode(obj))
+            revision = await self.store.create(rt.storage_key(namespace, meta["name"]), encode(obj))
         except KeyExists:
             await services.release(self.alloc, taken)
             raise errors.AlreadyExists(
@@ -165,17 +169,21 @@ class Registry:
 
     def _admit_body(self, rt: ResourceType, namespace: str, obj: Any) -> Obj:
         if not isinstance(obj, dict):
-            raise errors.BadRequest(f"the body must be a {rt.kind} object, not {type(obj).__name__}")
+            raise errors.BadRequest(
+                f"the body must be a {rt.kind} object, not {type(obj).__name__}"
+            )
         obj = copy.deepcopy(obj)
         kind = obj.setdefault("kind", rt.kind)
         if kind != rt.kind:
             raise errors.BadRequest(
-                f"the kind of the object ({kind}) does not match the URL ({rt.kind})")
+                f"the kind of the object ({kind}) does not match the URL ({rt.kind})"
+            )
         api_version = obj.get("apiVersion") or rt.api_version
         if api_version.rpartition("/")[0] != rt.group:
             raise errors.BadRequest(
                 f"the apiVersion of the object ({api_version}) does not match the URL "
-                f"({rt.api_version})")
+                f"({rt.api_version})"
+            )
         obj["apiVersion"] = rt.api_version
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -184,7 +192,8 @@ class Registry:
             if meta.get("namespace") and meta["namespace"] != namespace:
                 raise errors.BadRequest(
                     "the namespace of the provided object does not match the namespace sent on "
-                    f"the request ({meta['namespace']} != {namespace})")
+                    f"the request ({meta['namespace']} != {namespace})"
+                )
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
@@ -193,12 +202,15 @@ class Registry:
     async def _check_namespace_open(self, namespace: str) -> None:
         kv = await self.store.get(f"/registry/core/namespaces/{namespace}")
         if kv is None:
-            raise errors.NotFound(f'namespaces "{namespace}" not found',
-                                  details={"name": namespace, "kind": "namespaces"})
+            raise errors.NotFound(
+                f'namespaces "{namespace}" not found',
+                details={"name": namespace, "kind": "namespaces"},
+            )
         if json.loads(kv.value)["metadata"].get("deletionTimestamp"):
             raise errors.Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being "
-                "terminated")
+                "terminated"
+            )
 
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
         causes = validate(rt.kind, obj, namespaced=rt.namespaced)
@@ -209,22 +221,33 @@ class Registry:
             raise errors.Invalid(
                 format_invalid_message(rt.qualified_kind, name, causes),
                 details={
-                    "name": name, "group": rt.group, "kind": rt.kind,
-                    "causes": [{"reason": c.reason, "message": c.message, "field": c.field}
-                               for c in causes],
+                    "name": name,
+                    "group": rt.group,
+                    "kind": rt.kind,
+                    "causes": [
+                        {"reason": c.reason, "message": c.message, "field": c.field} for c in causes
+                    ],
                 },
             )
 
     # -- update --------------------------------------------------------------
 
-    async def update(self, rt: ResourceType, namespace: str, name: str, body: Obj,
-                     opts: WriteOptions, subresource: str = "") -> WriteResult:
+    async def update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Obj,
+        opts: WriteOptions,
+        subresource: str = "",
+    ) -> WriteResult:
         """PUT: replace the object (or only its status, for ``subresource="status"``)."""
         new = self._admit_body(rt, namespace, body)
         body_name = new["metadata"].get("name")
         if body_name and body_name != name:
             raise errors.BadRequest(
-                f"the name of the object ({body_name}) does not match the name on the URL ({name})")
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
         new["metadata"]["name"] = name
         warnings = check_unknown_fields(rt, new, opts)
 
@@ -246,10 +269,17 @@ class Registry:
         result.warnings = warnings + result.warnings
         return result
 
-    async def guaranteed_update(self, rt: ResourceType, namespace: str, name: str,
-                                mutate: Mutation, opts: WriteOptions,
-                                *, on_missing: Callable[[], Awaitable[WriteResult]] | None = None,
-                                check_update: bool = True) -> WriteResult:
+    async def guaranteed_update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        mutate: Mutation,
+        opts: WriteOptions,
+        *,
+        on_missing: Callable[[], Awaitable[WriteResult]] | None = None,
+        check_update: bool = True,
+    ) -> WriteResult:
         key = rt.storage_key(namespace, name)
         for _ in range(_MAX_RETRIES):
             kv = await self.store.get(key)
@@ -294,20 +324,23 @@ class Registry:
                 raise not_found(rt, name) from None
             if rt.kind == "Service" and not rt.group:
                 kept = set(services.held_addresses(new))
-                await services.release(self.alloc, [a for a in services.held_addresses(current)
-                                                    if a not in kept])
+                await services.release(
+                    self.alloc, [a for a in services.held_addresses(current) if a not in kept]
+                )
             new["metadata"]["resourceVersion"] = str(revision)
             return WriteResult(new)
-        raise errors.Conflict(f"too many concurrent writers to {rt.group_resource} \"{name}\"")
+        raise errors.Conflict(f'too many concurrent writers to {rt.group_resource} "{name}"')
 
     # -- delete --------------------------------------------------------------
 
-    async def delete(self, rt: ResourceType, namespace: str, name: str, options: Obj,
-                     opts: WriteOptions) -> tuple[Obj, bool]:
+    async def delete(
+        self, rt: ResourceType, namespace: str, name: str, options: Obj, opts: WriteOptions
+    ) -> tuple[Obj, bool]:
         """Delete (or start deleting); returns the object and whether it is gone already."""
         if rt.kind == "Namespace" and name in PROTECTED_NAMESPACES:
             raise errors.Forbidden(
-                f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+            )
         key = rt.storage_key(namespace, name)
         policy = options.get("propagationPolicy") or ""
         grace = options.get("gracePeriodSeconds")
@@ -321,7 +354,8 @@ class Registry:
             if pre.get("uid") and pre["uid"] != meta.get("uid"):
                 raise errors.Conflict(
                     f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
-                    f"meta: {meta.get('uid')}")
+                    f"meta: {meta.get('uid')}"
+                )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
                 raise conflict(rt, name)
             new = copy.deepcopy(current)
@@ -356,7 +390,7 @@ class Registry:
                 continue
             nmeta["resourceVersion"] = str(revision)
             return new, False
-        raise errors.Conflict(f"too many concurrent writers to {rt.group_resource} \"{name}\"")
+        raise errors.Conflict(f'too many concurrent writers to {rt.group_resource} "{name}"')
 
     async def _remove(self, rt: ResourceType, key: str, kv: KeyValue, current: Obj) -> Obj:
         try:
@@ -371,9 +405,9 @@ class Registry:
         return current
 
 
-
-def check_unknown_fields(rt: ResourceType, obj: Obj, opts: WriteOptions,
-                         before: Obj | None = None) -> list[str]:
+def check_unknown_fields(
+    rt: ResourceType, obj: Obj, opts: WriteOptions, before: Obj | None = None
+) -> list[str]:
     """Warnings for fields our schema does not know (400 under Strict).
 
     With ``before`` (a patch), only fields the write adds count: an unknown
@@ -391,6 +425,7 @@ def check_unknown_fields(rt: ResourceType, obj: Obj, opts: WriteOptions,
         listed = ", ".join(f'unknown field "{f}"' for f in unknown)
         raise errors.BadRequest(f"strict decoding error: {listed}")
     return [f'unknown field "{f}"' for f in unknown]
+
 
 def _finalized(obj: Obj) -> bool:
     """An object waiting for finalizers goes once the last one is removed."""
@@ -456,8 +491,10 @@ def matches(obj: Obj, labels: LabelSelector | None, fields: FieldSelector | None
 
 
 def not_found(rt: ResourceType, name: str) -> errors.NotFound:
-    return errors.NotFound(f'{rt.group_resource} "{name}" not found',
-                           details={"name": name, "group": rt.group, "kind": rt.plural})
+    return errors.NotFound(
+        f'{rt.group_resource} "{name}" not found',
+        details={"name": name, "group": rt.group, "kind": rt.plural},
+    )
 
 
 def conflict(rt: ResourceType, name: str) -> errors.Conflict:

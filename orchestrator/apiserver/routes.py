@@ -59,8 +59,10 @@ def parse_path(path: str, types: ResourceTypes) -> Target | Discovery | None:
 
 def _resource(group: str, version: str, rest: list[str], types: ResourceTypes) -> Target | None:
     namespace = ""
-    if rest[0] == "namespaces" and len(rest) >= 3 and not (
-        group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")
+    if (
+        rest[0] == "namespaces"
+        and len(rest) >= 3
+        and not (group == "" and len(rest) == 3 and rest[2] in ("status", "finalize"))
     ):
         namespace, rest = rest[1], rest[2:]
     if len(rest) > 3:

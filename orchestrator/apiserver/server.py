@@ -112,8 +112,11 @@ class APIServer:
         )
         self._server = uvicorn.Server(config)
         self._tasks.append(asyncio.create_task(self._server.serve(sockets=[sock]), name="http"))
-        self._tasks.append(asyncio.create_task(
-            run_maintenance(self.store, registry, s.types, s.maintenance), name="maintenance"))
+        self._tasks.append(
+            asyncio.create_task(
+                run_maintenance(self.store, registry, s.types, s.maintenance), name="maintenance"
+            )
+        )
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

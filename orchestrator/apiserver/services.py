@@ -17,8 +17,9 @@ def _wants_node_ports(spec: dict[str, Any]) -> bool:
     return spec.get("type") in ("NodePort", "LoadBalancer")
 
 
-async def allocate_service(alloc: Allocators, svc: dict[str, Any], old: dict[str, Any] | None
-                           ) -> list[tuple[str, Any]]:
+async def allocate_service(
+    alloc: Allocators, svc: dict[str, Any], old: dict[str, Any] | None
+) -> list[tuple[str, Any]]:
     """Fill spec.clusterIP(s) and nodePorts in place; returns what was newly allocated."""
     spec = svc.setdefault("spec", {})
     owner = f"{svc['metadata'].get('namespace', '')}/{svc['metadata']['name']}"

@@ -19,8 +19,9 @@ from orchestrator.apiserver import objectmeta
 from orchestrator.apiserver.patching import parse_patch, patched
 from orchestrator.apiserver.registry import Obj, Registry, WriteOptions, WriteResult
 
-_SCALE_TYPE = ResourceType(group="autoscaling", version="v1", kind="Scale", plural="scale",
-                           namespaced=True)
+_SCALE_TYPE = ResourceType(
+    group="autoscaling", version="v1", kind="Scale", plural="scale", namespaced=True
+)
 
 
 def to_scale(obj: Obj) -> Obj:
@@ -30,11 +31,16 @@ def to_scale(obj: Obj) -> Obj:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                          "creationTimestamp") if k in meta},
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
         "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
-        "status": {"replicas": int(status.get("replicas", 0)),
-                   "selector": format_label_selector(selector)},
+        "status": {
+            "replicas": int(status.get("replicas", 0)),
+            "selector": format_label_selector(selector),
+        },
     }
 
 
@@ -42,9 +48,17 @@ async def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: 
     return to_scale(await registry.get(rt, namespace, name))
 
 
-async def write_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
-                      opts: WriteOptions, *, body: Any = None, content_type: str = "",
-                      raw: bytes = b"") -> WriteResult:
+async def write_scale(
+    registry: Registry,
+    rt: ResourceType,
+    namespace: str,
+    name: str,
+    opts: WriteOptions,
+    *,
+    body: Any = None,
+    content_type: str = "",
+    raw: bytes = b"",
+) -> WriteResult:
     """PUT (``body``) or PATCH (``content_type`` + ``raw``) of the scale subresource."""
     patch = parse_patch(content_type, raw) if content_type else None
 
@@ -61,8 +75,16 @@ async def write_scale(registry: Registry, rt: ResourceType, namespace: str, name
             raise errors.Invalid(
                 f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
                 f"{replicas!r}: must be greater than or equal to 0",
-                details={"causes": [{"field": "spec.replicas", "reason": "FieldValueInvalid",
-                                     "message": "must be a non-negative integer"}]})
+                details={
+                    "causes": [
+                        {
+                            "field": "spec.replicas",
+                            "reason": "FieldValueInvalid",
+                            "message": "must be a non-negative integer",
+                        }
+                    ]
+                },
+            )
         current.setdefault("spec", {})["replicas"] = replicas
         wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if wanted_rv:
@@ -74,8 +96,14 @@ async def write_scale(registry: Registry, rt: ResourceType, namespace: str, name
     return result
 
 
-async def bind_pod(registry: Registry, rt: ResourceType, namespace: str, name: str,
-                   binding: Any, opts: WriteOptions) -> Obj:
+async def bind_pod(
+    registry: Registry,
+    rt: ResourceType,
+    namespace: str,
+    name: str,
+    binding: Any,
+    opts: WriteOptions,
+) -> Obj:
     if not isinstance(binding, dict):
         raise errors.BadRequest("the body must be a Binding object")
     target = binding.get("target") or {}
@@ -83,22 +111,36 @@ async def bind_pod(registry: Registry, rt: ResourceType, namespace: str, name: s
     if not node:
         raise errors.Invalid(
             f'Binding "{name}" is invalid: target.name: Required value',
-            details={"causes": [{"field": "target.name", "reason": "FieldValueRequired",
-                                 "message": "Required value"}]})
+            details={
+                "causes": [
+                    {
+                        "field": "target.name",
+                        "reason": "FieldValueRequired",
+                        "message": "Required value",
+                    }
+                ]
+            },
+        )
     if target.get("kind", "Node") != "Node":
         raise errors.Invalid(f'Binding "{name}" is invalid: target.kind: must be Node')
 
     def mutate(pod: Obj) -> Obj:
         if pod["metadata"].get("deletionTimestamp"):
-            raise errors.Conflict(f'pod {name} is being deleted, cannot be assigned to a host')
+            raise errors.Conflict(f"pod {name} is being deleted, cannot be assigned to a host")
         current = pod.get("spec", {}).get("nodeName")
         if current:
-            raise errors.Conflict(f"pod {name} is already assigned to node \"{current}\"")
+            raise errors.Conflict(f'pod {name} is already assigned to node "{current}"')
         pod["spec"]["nodeName"] = node
         status = pod.setdefault("status", {})
         conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
-        conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                           "lastTransitionTime": objectmeta.now_rfc3339()})
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "True",
+                "lastProbeTime": None,
+                "lastTransitionTime": objectmeta.now_rfc3339(),
+            }
+        )
         status["conditions"] = conditions
         return pod
 

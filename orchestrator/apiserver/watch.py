@@ -45,8 +45,9 @@ def _gone(requested: int, compacted: int) -> dict[str, Any]:
     return errors.Gone(f"too old resource version: {requested} ({compacted})").to_status()
 
 
-def classify(change: Change, labels: LabelSelector | None, fields: FieldSelector | None
-             ) -> str | None:
+def classify(
+    change: Change, labels: LabelSelector | None, fields: FieldSelector | None
+) -> str | None:
     """ADDED / MODIFIED / DELETED as this watcher sees the change, or None to skip it."""
     now = change.type == "PUT" and matches(change.obj, labels, fields)
     if change.type == "DELETE":
@@ -104,8 +105,14 @@ async def stream(
             except TimeoutError:
                 if bookmarks and loop.time() >= next_bookmark:
                     last = max(last, hub.revision)
-                    yield _line("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,
-                                             "metadata": {"resourceVersion": str(last)}})
+                    yield _line(
+                        "BOOKMARK",
+                        {
+                            "kind": rt.kind,
+                            "apiVersion": rt.api_version,
+                            "metadata": {"resourceVersion": str(last)},
+                        },
+                    )
                     next_bookmark = loop.time() + settings.bookmark_interval
                 continue
             if isinstance(item, Compacted):
@@ -125,8 +132,9 @@ async def stream(
             await pump
 
 
-async def _pump(changes: AsyncIterator[Change], queue: asyncio.Queue[Change | BaseException]
-                ) -> None:
+async def _pump(
+    changes: AsyncIterator[Change], queue: asyncio.Queue[Change | BaseException]
+) -> None:
     try:
         async for change in changes:
             await queue.put(change)  # bounded: a slow client backs up into the hub, which drops it

@@ -55,7 +55,9 @@ def _int(name: str, value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise errors.BadRequest(f'invalid integer for query parameter "{name}": {value!r}') from None
+        raise errors.BadRequest(
+            f'invalid integer for query parameter "{name}": {value!r}'
+        ) from None
 
 
 def parse_query(request: Request) -> Query:
@@ -67,7 +69,8 @@ def parse_query(request: Request) -> Query:
     validation = q.get("fieldValidation", "")
     if validation and validation not in ("Strict", "Warn", "Ignore"):
         raise errors.BadRequest(
-            f"fieldValidation must be one of Strict, Warn, Ignore, not {validation!r}")
+            f"fieldValidation must be one of Strict, Warn, Ignore, not {validation!r}"
+        )
     include = q.get("includeObject", "Metadata") or "Metadata"
     grace = q.get("gracePeriodSeconds")
     return Query(
@@ -77,10 +80,14 @@ def parse_query(request: Request) -> Query:
         continue_token=q.get("continue", ""),
         resource_version=q.get("resourceVersion", ""),
         watch=parse_bool("watch", q["watch"]) if "watch" in q else False,
-        allow_bookmarks=(parse_bool("allowWatchBookmarks", q["allowWatchBookmarks"])
-                         if "allowWatchBookmarks" in q else False),
+        allow_bookmarks=(
+            parse_bool("allowWatchBookmarks", q["allowWatchBookmarks"])
+            if "allowWatchBookmarks" in q
+            else False
+        ),
         timeout_seconds=float(_int("timeoutSeconds", q["timeoutSeconds"]))
-        if q.get("timeoutSeconds") else 0.0,
+        if q.get("timeoutSeconds")
+        else 0.0,
         dry_run=bool(dry_run),
         field_validation=validation,
         field_manager=q.get("fieldManager", ""),
@@ -106,7 +113,8 @@ async def read_body(request: Request) -> bytes:
 
 def too_large(size: int, limit: int) -> errors.RequestEntityTooLarge:
     return errors.RequestEntityTooLarge(
-        f"Request entity too large: limit is {limit} bytes, got at least {size}")
+        f"Request entity too large: limit is {limit} bytes, got at least {size}"
+    )
 
 
 def media_type(request: Request) -> str:
@@ -135,14 +143,16 @@ def decode_body(raw: bytes, content_type: str) -> Any:
             raise errors.BadRequest(f"error decoding YAML body{where}: {exc}") from exc
     raise errors.UnsupportedMediaType(
         f"the body of the request was in an unknown format ({content_type}) - accepted media "
-        "types include: application/json, application/yaml")
+        "types include: application/json, application/yaml"
+    )
 
 
 def check_object_size(obj: Any) -> None:
     size = len(json.dumps(obj, separators=(",", ":")))
     if size > MAX_OBJECT:
         raise errors.RequestEntityTooLarge(
-            f"Request entity too large: the object is {size} bytes, the limit is {MAX_OBJECT}")
+            f"Request entity too large: the object is {size} bytes, the limit is {MAX_OBJECT}"
+        )
 
 
 def dumps(obj: Any) -> bytes:
@@ -153,9 +163,9 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
     headers = {}
     if warnings:
         headers["Warning"] = ", ".join(
-            f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in warnings)
-    return Response(dumps(obj), status_code=status, media_type="application/json",
-                    headers=headers)
+            f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in warnings
+        )
+    return Response(dumps(obj), status_code=status, media_type="application/json", headers=headers)
 
 
 def error_response(exc: errors.APIError) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -113,10 +114,10 @@ class ResourceTypes:
         return ResourceTypes((*self.types, *extra))
 
 
-def _rt(group: str, kind: str, plural: str, namespaced: bool = True, **kw: object) -> ResourceType:
+def _rt(group: str, kind: str, plural: str, namespaced: bool = True, **kw: Any) -> ResourceType:
     return ResourceType(
         group=group, version="v1", kind=kind, plural=plural, namespaced=namespaced, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 BUILTIN_TYPES = ResourceTypes(

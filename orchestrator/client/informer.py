@@ -17,6 +17,7 @@ to the keys of the objects that have it.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class Informer:
         prefix = namespace + "/"
         return [o for k, o in self._cache.items() if k.startswith(prefix)]
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._cache)
 
     def add_index(self, name: str, func: IndexFunc) -> None:
@@ -108,7 +109,7 @@ class Informer:
                 index.setdefault(value, set()).add(key)
         self._indexes[name] = index
 
-    def by_index(self, name: str, value: str) -> list[Obj]:
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         keys = self._indexes[name].get(value, ())
         return [self._cache[k] for k in keys if k in self._cache]
 

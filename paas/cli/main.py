@@ -10,6 +10,10 @@ import argparse
 import sys
 
 from paas.cli.components import add_apiserver_parser
+from paas.cli.controllermanager import add_controller_manager_parser
+from paas.cli.node import add_node_parser
+from paas.cli.resources import add_resource_parsers
+from paas.cli.scheduler import add_scheduler_parser
 from paas.cli.tokens import add_token_parser
 from paas.cli.up import add_up_parser
 
@@ -22,13 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_up_parser(sub)
     add_apiserver_parser(sub)
+    add_controller_manager_parser(sub)
+    add_scheduler_parser(sub)
+    add_node_parser(sub)
     add_token_parser(sub)
-    try:
-        from paas.cli.resources import add_resource_parsers
-    except ImportError:
-        pass
-    else:
-        add_resource_parsers(sub)
+    add_resource_parsers(sub)
     return parser
 
 

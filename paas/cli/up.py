@@ -6,10 +6,13 @@ starts each component as a child process under the supervisor, writing
 the API answers ``/readyz``. A port of 0 is resolved on the first start and
 kept for restarts, so the files written stay valid.
 
-Components that later issues add (scheduler, controllers, node, router, DNS,
-builder) join the same list; their flags (--http-port, --dns-port, --runtime,
---domain) are accepted now so that scripts written against DESIGN.md's
-interface keep working.
+Components, in start order: the API server, the controller-manager, the
+scheduler and a node agent (each its own process, restarted if it dies).
+The node runs the ``simulated`` runtime until the kubelet's real runtimes
+land (``--runtime auto`` picks it for now, and says so). Components that
+later issues add (router, DNS, builder) join the same list; their flags
+(--http-port, --dns-port, --domain) are accepted now so that scripts written
+against DESIGN.md's interface keep working.
 """
 
 from __future__ import annotations
@@ -41,7 +44,14 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--api-port", type=int, default=6443, help="0 picks a free port")
     p.add_argument("--http-port", type=int, default=8080)
     p.add_argument("--dns-port", type=int, default=5353)
-    p.add_argument("--runtime", choices=("auto", "process", "docker"), default="auto")
+    p.add_argument(
+        "--runtime",
+        choices=("auto", "process", "docker", "simulated"),
+        default="auto",
+        help="node runtime; simulated marks pods Running without starting them "
+        "(the only one until the kubelet lands, so auto picks it)",
+    )
+    p.add_argument("--nodes", type=int, default=1, help="simulated nodes to run")
     p.add_argument("--store", default="sqlite", help="sqlite or etcd://HOST:PORT[,HOST:PORT...]")
     p.add_argument("--domain", default="localhost")
     p.set_defaults(func=run_up)
@@ -52,6 +62,16 @@ def ensure_admin_token(data_dir: Path) -> str:
     if token_path.exists():
         return token_path.read_text().strip()
     token = add_token(data_dir / "tokens.json", user="admin", role="admin")
+    token_path.write_text(token + "\n")
+    os.chmod(token_path, 0o600)
+    return token
+
+
+def ensure_node_token(data_dir: Path) -> str:
+    token_path = data_dir / "node.token"
+    if token_path.exists():
+        return token_path.read_text().strip()
+    token = add_token(data_dir / "tokens.json", user="node", role="node")
     token_path.write_text(token + "\n")
     os.chmod(token_path, 0o600)
     return token
@@ -140,11 +160,52 @@ def run_up(args: argparse.Namespace) -> int:
             ca_pem=(data_dir / "ca.crt").read_bytes(),
         )
         _write_json(endpoints_path, {"api": url})
+        kubeconfig = str(data_dir / "kubeconfig")
+        logs = data_dir / "logs"
+        py = [sys.executable, "-m", "paas"]
+        runtime = "simulated" if args.runtime == "auto" else args.runtime
+        if runtime != "simulated":
+            raise RuntimeError(f"--runtime {runtime} is not available yet; use simulated")
+        for comp in (
+            Component(
+                "controller-manager",
+                [*py, "controller-manager", "--kubeconfig", kubeconfig],
+                logs / "controller-manager.log",
+            ),
+            Component(
+                "scheduler", [*py, "scheduler", "--kubeconfig", kubeconfig], logs / "scheduler.log"
+            ),
+            Component(
+                "node",
+                [
+                    *py,
+                    "node",
+                    "--join",
+                    url,
+                    "--token",
+                    ensure_node_token(data_dir),
+                    "--ca",
+                    str(data_dir / "ca.crt"),
+                    "--runtime",
+                    runtime,
+                    "--count",
+                    str(args.nodes),
+                ],
+                logs / "node.log",
+            ),
+        ):
+            supervisor.add(comp)
+            supervisor.start(comp)
         print(f"paas is up in {time.monotonic() - started:.1f}s (data dir {data_dir})")
         print(f"  API:        {url}")
         print(f"  kubeconfig: {data_dir / 'kubeconfig'}")
         print(f"  token:      {data_dir / 'admin.token'}")
-        print(f"  try:        kubectl --kubeconfig {data_dir / 'kubeconfig'} get namespaces")
+        print(
+            f"  nodes:      {args.nodes} x {runtime}"
+            + (" (pods are marked Running; nothing is started)" if runtime == "simulated" else "")
+        )
+        print(f"  logs:       {logs}")
+        print(f"  try:        kubectl --kubeconfig {data_dir / 'kubeconfig'} get nodes")
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping:
             supervisor.tick()

@@ -1,0 +1,83 @@
+"""Reading Jobs and controller references: shared by the Job and CronJob controllers.
+
+Pure helpers over plain API dicts (no I/O): whether a Job has finished and
+how, the owner reference a controller stamps on what it creates, and which
+controller owns an object. Kept apart from both controllers because sibling
+controllers may not import each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def rfc3339(t: datetime) -> str:
+    """Kubernetes' second-precision UTC timestamp."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A timestamp from the API, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
+
+
+def condition(obj: Obj, type_: str) -> Obj | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == type_:
+            return cond
+    return None
+
+
+def job_finished(job: Obj) -> str:
+    """``"Complete"`` or ``"Failed"`` once the Job has finished, else ``""``."""
+    for type_ in ("Complete", "Failed"):
+        cond = condition(job, type_)
+        if cond is not None and cond.get("status") == "True":
+            return type_
+    return ""
+
+
+def finish_time(job: Obj) -> datetime | None:
+    """When a finished Job finished: completionTime, else its condition's transition."""
+    status = job.get("status") or {}
+    done = parse_time(status.get("completionTime"))
+    if done is not None:
+        return done
+    kind = job_finished(job)
+    cond = condition(job, kind) if kind else None
+    return parse_time(cond.get("lastTransitionTime")) if cond else None
+
+
+def owner_reference(owner: Obj, api_version: str, kind: str) -> Obj:
+    """The controller reference a dependent created by ``owner`` carries."""
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def controller_of(obj: Obj, kind: str) -> Obj | None:
+    """The ownerReference with ``controller: true`` if it is of ``kind``."""
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == kind:
+            return ref
+    return None
+
+
+def controller_uid(obj: Obj, kind: str) -> list[str]:
+    """Index function: the uid of the controlling owner of ``kind``, if any."""
+    ref = controller_of(obj, kind)
+    return [ref["uid"]] if ref and ref.get("uid") else []

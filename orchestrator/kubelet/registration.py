@@ -1,0 +1,310 @@
+"""Joining the cluster and staying in it: the Node object, its Lease, its status.
+
+Every node agent (the simulated one now, the real kubelet later) does three
+things that the control plane reads:
+
+- **Registration**: create the Node with its capacity, addresses, nodeInfo
+  and conditions. When the Node exists already (the agent restarted, or the
+  machine came back) the agent takes it over: labels are merged, the spec it
+  was given (``podCIDR``, taints, cordon) is kept, and the status is rewritten
+  on the first status sync.
+- **Lease heartbeat**: a ``coordination.k8s.io/v1`` Lease named after the
+  node in ``kube-node-lease``, renewed every ``lease_renew_interval``. This is
+  the cheap signal the node lifecycle controller watches.
+- **Node status**: recomputed every ``node_status_update_frequency``, but
+  written only when it changed (the Ready condition is not True on the server,
+  say because the lifecycle controller marked it Unknown while we were away)
+  or when ``node_status_report_frequency`` has passed, as the kubelet does.
+
+Failures (the API server down, a conflict) are logged and retried at the
+next tick; the loops never end on an API error, so a node survives a control
+plane restart. Nothing here is kept only in memory: a restarted agent reads
+the Node and the Lease back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import logging
+import platform
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.client.leader import micro_time
+from orchestrator.client.rest import APIClient
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+Clock = Callable[[], datetime]
+
+
+def _rt(group: str, kind: str) -> ResourceType:
+    rt = BUILTIN_TYPES.by_group_kind(group, kind)
+    assert rt is not None, kind
+    return rt
+
+
+NODES = _rt("", "Node")
+LEASES = _rt("coordination.k8s.io", "Lease")
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+KUBELET_VERSION = "v1.31.0"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """What a node agent reports about itself and how often it reports."""
+
+    capacity: dict[str, str] = field(
+        default_factory=lambda: {"cpu": "4", "memory": "8Gi", "pods": "110"}
+    )  # what the scheduler may place here
+    allocatable: dict[str, str] | None = None  # None = the capacity (nothing reserved)
+    labels: dict[str, str] = field(default_factory=dict)  # extra labels (zone, pool, ...)
+    address: str = ""  # InternalIP; "" = a loopback address derived from the node name
+    container_runtime_version: str = "simulated://1.0"  # what `kubectl get nodes -o wide` shows
+    lease_renew_interval: float = 10.0  # Kubernetes' kubelet renews its lease every 10s
+    lease_duration: int = 40  # written into the Lease; the lifecycle grace period is 40s
+    node_status_update_frequency: float = 10.0  # kubelet's nodeStatusUpdateFrequency (check)
+    node_status_report_frequency: float = 300.0  # kubelet posts unchanged status every 5 min
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def loopback_address(name: str) -> str:
+    """A stable 127.x.y.z address for ``name`` (never .0 or .255 in the last byte)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return f"127.{digest[0]}.{digest[1]}.{1 + digest[2] % 254}"
+
+
+def node_addresses(name: str, settings: NodeSettings) -> list[Obj]:
+    ip = settings.address or loopback_address(name)
+    return [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}]
+
+
+def node_info(name: str, settings: NodeSettings, boot_id: str) -> Obj:
+    """All ten nodeInfo fields: the official Python client refuses a Node lacking any."""
+    stable = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.nodes.paas.dev"))
+    machine = platform.machine() or "x86_64"
+    return {
+        "architecture": {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine),
+        "bootID": boot_id,
+        "containerRuntimeVersion": settings.container_runtime_version,
+        "kernelVersion": platform.release() or "unknown",
+        "kubeProxyVersion": KUBELET_VERSION,
+        "kubeletVersion": KUBELET_VERSION,
+        "machineID": stable.replace("-", ""),
+        "operatingSystem": "linux",
+        "osImage": "paas simulated node",
+        "systemUUID": stable,
+    }
+
+
+def ready_conditions(previous: list[Obj], now: datetime) -> list[Obj]:
+    """The conditions a healthy agent reports, keeping transition times that did not change."""
+    wanted = [
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+    ]
+    before = {c.get("type"): c for c in previous}
+    stamp = rfc3339(now)
+    out = []
+    for type_, status, reason, message in wanted:
+        old = before.get(type_) or {}
+        same = old.get("status") == status
+        out.append(
+            {
+                "type": type_,
+                "status": status,
+                "lastHeartbeatTime": stamp,
+                "lastTransitionTime": old.get("lastTransitionTime", stamp) if same else stamp,
+                "reason": reason,
+                "message": message,
+            }
+        )
+    return out
+
+
+def node_labels(name: str, settings: NodeSettings, info: Obj) -> dict[str, str]:
+    return {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": info["operatingSystem"],
+        "kubernetes.io/arch": info["architecture"],
+        **settings.labels,
+    }
+
+
+def node_status(
+    name: str, settings: NodeSettings, boot_id: str, previous: list[Obj], now: datetime
+) -> Obj:
+    capacity = dict(settings.capacity)
+    return {
+        "capacity": capacity,
+        "allocatable": dict(settings.allocatable or capacity),
+        "conditions": ready_conditions(previous, now),
+        "addresses": node_addresses(name, settings),
+        "nodeInfo": node_info(name, settings, boot_id),
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+    }
+
+
+def status_needs_write(node: Obj, wanted: Obj) -> bool:
+    """Whether the status on the server differs from ours in anything but heartbeat times."""
+    current = node.get("status") or {}
+
+    def strip(conditions: list[Obj]) -> list[tuple[Any, ...]]:
+        return sorted((c.get("type"), c.get("status"), c.get("reason")) for c in conditions)
+
+    if strip(current.get("conditions") or []) != strip(wanted["conditions"]):
+        return True
+    keys = ("capacity", "allocatable", "addresses", "nodeInfo")
+    return any(current.get(k) != wanted[k] for k in keys)
+
+
+def ready_heartbeat(node: Obj) -> str:
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("lastHeartbeatTime") or "")
+    return ""
+
+
+class NodeAgent:
+    """Registration, lease heartbeat and status sync for one node."""
+
+    def __init__(
+        self, client: APIClient, name: str, settings: NodeSettings, clock: Clock = utc_now
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.settings = settings
+        self.clock = clock
+        self.boot_id = str(uuid.uuid4())
+        self.node: Obj | None = None  # the last Node this agent read or wrote
+        self._lease: Obj | None = None
+        self._last_report = 0.0
+
+    async def register(self) -> Obj:
+        """Create the Node, or take over the one registered before under this name."""
+        info = node_info(self.name, self.settings, self.boot_id)
+        labels = node_labels(self.name, self.settings, info)
+        body = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": self.name, "labels": labels},
+            "spec": {},
+            "status": node_status(self.name, self.settings, self.boot_id, [], self.clock()),
+        }
+        try:
+            self.node = await self.client.create(NODES, body)
+            self._last_report = asyncio.get_running_loop().time()
+            log.info("node %s registered", self.name)
+        except errors.AlreadyExists:
+            self.node = await self.client.patch(NODES, self.name, {"metadata": {"labels": labels}})
+            await self.sync_status(force=True)
+            log.info("node %s re-registered; keeping its spec", self.name)
+        return self.node
+
+    async def sync_status(self, *, force: bool = False, cached: Obj | None = None) -> None:
+        """Write the node status if it changed, the report period passed, or ``force``."""
+        loop = asyncio.get_running_loop()
+        node = cached or self.node
+        due = loop.time() - self._last_report >= self.settings.node_status_report_frequency
+        for _ in range(3):
+            if node is None:
+                node = await self.client.get(NODES, self.name)
+            wanted = node_status(
+                self.name,
+                self.settings,
+                self.boot_id,
+                (node.get("status") or {}).get("conditions") or [],
+                self.clock(),
+            )
+            if not (force or due or status_needs_write(node, wanted)):
+                return
+            updated = copy.deepcopy(node)
+            updated["status"] = {**(node.get("status") or {}), **wanted}
+            try:
+                self.node = await self.client.replace(NODES, updated, subresource="status")
+            except errors.Conflict:
+                node = None  # someone else wrote (the lifecycle controller): read and retry
+                continue
+            self._last_report = loop.time()
+            return
+
+    async def renew_lease(self) -> None:
+        """Create or renew this node's Lease; a conflict is settled by reading it again."""
+        spec = {
+            "holderIdentity": self.name,
+            "leaseDurationSeconds": self.settings.lease_duration,
+            "renewTime": micro_time(self.clock()),
+        }
+        for _ in range(3):
+            if self._lease is None:
+                try:
+                    self._lease = await self.client.get(LEASES, self.name, NODE_LEASE_NAMESPACE)
+                except errors.NotFound:
+                    self._lease = await self._create_lease(spec)
+                    if self._lease is not None:
+                        return
+                    continue
+            lease = copy.deepcopy(self._lease)
+            lease["spec"] = {**(lease.get("spec") or {}), **spec}
+            try:
+                self._lease = await self.client.replace(LEASES, lease, NODE_LEASE_NAMESPACE)
+                return
+            except (errors.Conflict, errors.NotFound):
+                self._lease = None
+
+    async def _create_lease(self, spec: Obj) -> Obj | None:
+        meta: Obj = {"name": self.name, "namespace": NODE_LEASE_NAMESPACE}
+        uid = ((self.node or {}).get("metadata") or {}).get("uid")
+        if uid:  # the Lease goes with its Node, as Kubernetes' do
+            meta["ownerReferences"] = [
+                {"apiVersion": "v1", "kind": "Node", "name": self.name, "uid": uid}
+            ]
+        body = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": meta,
+            "spec": spec,
+        }
+        try:
+            return await self.client.create(LEASES, body, NODE_LEASE_NAMESPACE)
+        except errors.AlreadyExists:
+            return None
+
+    async def heartbeat(self) -> None:
+        """Renew the lease forever; API errors are logged and retried at the next tick."""
+        while True:
+            try:
+                await self.renew_lease()
+            except errors.APIError as exc:
+                log.warning("node %s: renewing its lease failed: %s", self.name, exc)
+            await asyncio.sleep(self.settings.lease_renew_interval)
+
+    async def status_loop(self, current: Callable[[], Obj | None]) -> None:
+        """Check the status every update period against ``current()`` (a cached Node)."""
+        while True:
+            await asyncio.sleep(self.settings.node_status_update_frequency)
+            try:
+                await self.sync_status(cached=current())
+            except errors.APIError as exc:
+                log.warning("node %s: posting its status failed: %s", self.name, exc)

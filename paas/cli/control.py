@@ -1,0 +1,166 @@
+"""Running a control-plane process: the scheduler and the controller-manager.
+
+Both are loops over shared informers that must act alone. With leader
+election (the default) a process first takes its Lease in ``kube-system``,
+so several copies can run and one acts; the others wait and take over
+within the lease duration when it dies. A leader that cannot renew in time
+exits 1 at once (its supervisor restarts it as a candidate): acting without
+the lease could duplicate the new leader's work. SIGTERM/SIGINT stops it
+cleanly and gives the lease up so a successor need not wait; exit 0. A
+broken loop also exits 1. Flags are read here and passed down as settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
+from orchestrator.client.events import EventRecorder
+from orchestrator.client.leader import LeaderElector, LeaderSettings, LostLeadership
+from orchestrator.client.rest import APIClient
+from orchestrator.client.workers import SharedInformers
+from orchestrator.controllers.base import Controller, ControllerContext, run_controllers
+from paas.cli.session import default_kubeconfig
+
+LEASE_NAMESPACE = "kube-system"
+Build = Callable[[ControllerContext], Sequence[Controller]]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str  # for logs and the event source
+    lease: str  # the Lease in kube-system that the leader holds
+
+
+def add_control_flags(p: argparse.ArgumentParser, component: Component) -> None:
+    leader = LeaderSettings()
+    p.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="kubeconfig file (default: $KUBECONFIG, else ~/.paas/kubeconfig)",
+    )
+    p.add_argument("--context", default="", help="kubeconfig context to use")
+    p.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"hold the Lease {LEASE_NAMESPACE}/{component.lease} before acting (default: on)",
+    )
+    p.add_argument(
+        "--leader-elect-lease-duration",
+        type=float,
+        default=leader.lease_duration,
+        help="seconds a silent leader keeps the lease",
+    )
+    p.add_argument(
+        "--leader-elect-renew-deadline",
+        type=float,
+        default=leader.renew_deadline,
+        help="seconds the leader may fail to renew before it stops",
+    )
+    p.add_argument(
+        "--leader-elect-retry-period",
+        type=float,
+        default=leader.retry_period,
+        help="seconds between attempts to take or renew the lease",
+    )
+
+
+def read_control_flags(args: argparse.Namespace) -> tuple[ClientConfig, LeaderSettings | None]:
+    """The client config and leader settings the flags ask for (ConfigError if unusable)."""
+    path = (args.kubeconfig or default_kubeconfig()).expanduser()
+    config = load_kubeconfig(path, args.context)
+    leader = (
+        LeaderSettings(
+            lease_duration=args.leader_elect_lease_duration,
+            renew_deadline=args.leader_elect_renew_deadline,
+            retry_period=args.leader_elect_retry_period,
+        )
+        if args.leader_elect
+        else None
+    )
+    return config, leader
+
+
+def run_component(component: Component, args: argparse.Namespace, build: Build) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s {component.name} %(levelname)s %(message)s"
+    )
+    try:
+        config, leader = read_control_flags(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return asyncio.run(serve(component, config, leader, build))
+
+
+async def serve(
+    component: Component, config: ClientConfig, leader: LeaderSettings | None, build: Build
+) -> int:
+    """Run until a signal (0), lost leadership (1) or a failure (1)."""
+    log = logging.getLogger(f"paas.{component.name}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with APIClient(config) as client:
+        elector = (
+            LeaderElector(client, component.lease, namespace=LEASE_NAMESPACE, settings=leader)
+            if leader is not None
+            else None
+        )
+        work = asyncio.create_task(_lead_and_run(component, client, elector, build))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if work.done():
+            stopping.cancel()
+            exc = work.exception()
+            if _lost_leadership(exc):
+                log.error("lost leadership: exiting so that the new leader acts alone")
+            else:
+                log.error("stopped on a failure: %r", exc)
+            return 1
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        if elector is not None:
+            await elector.release()
+        log.info("stopped")
+        return 0
+
+
+async def _lead_and_run(
+    component: Component, client: APIClient, elector: LeaderElector | None, build: Build
+) -> None:
+    log = logging.getLogger(f"paas.{component.name}")
+    if elector is not None:
+        log.info(
+            "waiting for the lease %s/%s as %s", LEASE_NAMESPACE, component.lease, elector.identity
+        )
+        await elector.acquire()
+        log.info("leading")
+    ctx = ControllerContext(
+        client=client,
+        informers=SharedInformers(client),
+        recorder=EventRecorder(client, component.name, socket.gethostname()),
+    )
+    controllers = build(ctx)
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(run_controllers(ctx, controllers), name=component.name)
+        if elector is not None:
+            tg.create_task(elector.hold(), name="leader-election")
+
+
+def _lost_leadership(exc: BaseException | None) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup(LostLeadership) is not None
+    return isinstance(exc, LostLeadership)

@@ -1,0 +1,35 @@
+"""``paas controller-manager``: every built-in controller as one process.
+
+It holds the Lease ``kube-system/paas-controller-manager`` while it acts
+(see ``paas.cli.control`` for what happens on losing it or on a signal).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from orchestrator.controllers.manager import (
+    CONTROLLER_NAMES,
+    ControllerManagerSettings,
+    build_controllers,
+)
+from paas.cli.control import Component, add_control_flags, run_component
+
+COMPONENT = Component(name="controller-manager", lease="paas-controller-manager")
+
+
+def add_controller_manager_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    p = sub.add_parser("controller-manager", help="run the built-in controllers")
+    add_control_flags(p, COMPONENT)
+    p.add_argument(
+        "--controllers",
+        default="",
+        help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLER_NAMES)})",
+    )
+    p.set_defaults(func=run_controller_manager)
+
+
+def run_controller_manager(args: argparse.Namespace) -> int:
+    enabled = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
+    settings = ControllerManagerSettings(enabled=enabled)
+    return run_component(COMPONENT, args, lambda ctx: build_controllers(ctx, settings))

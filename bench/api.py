@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import shutil
-import ssl
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from bench.cluster import ServerProcess
 from bench.stats import Latency
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,76 +135,6 @@ def pod(i: int) -> dict[str, Any]:
             ]
         },
     }
-
-
-class ServerProcess:
-    def __init__(self, store: str, data_dir: Path) -> None:
-        self.store = store
-        self.data_dir = data_dir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = ""
-        self.token = ""
-
-    def start(self) -> ServerProcess:
-        py = sys.executable
-        self.token = subprocess.check_output(
-            [
-                py,
-                "-m",
-                "paas",
-                "token",
-                "create",
-                "--role",
-                "admin",
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            text=True,
-        ).strip()
-        address = self.data_dir / "address"
-        log = (self.data_dir / "apiserver.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                py,
-                "-m",
-                "paas",
-                "apiserver",
-                "--data-dir",
-                str(self.data_dir),
-                "--port",
-                "0",
-                "--store",
-                self.store,
-                "--address-file",
-                str(address),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while not address.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"apiserver did not start; see {self.data_dir}/apiserver.log")
-            time.sleep(0.05)
-        self.url = address.read_text().strip()
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(20)
-
-    def client(self, **kw: Any) -> httpx.AsyncClient:
-        ctx = ssl.create_default_context(cafile=str(self.data_dir / "ca.crt"))
-        return httpx.AsyncClient(
-            base_url=self.url,
-            verify=ctx,
-            timeout=60,
-            headers={"Authorization": f"Bearer {self.token}"},
-            limits=httpx.Limits(max_connections=64),
-            **kw,
-        )
 
 
 async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:

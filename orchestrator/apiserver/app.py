@@ -359,7 +359,7 @@ def _watch(
         fields=fields,
         timeout=q.timeout_seconds,
         bookmarks=q.allow_bookmarks,
-        render=_render(request, t.rt, q),
+        render=_render(request, t.rt, q) if wants_table(request) else None,
         settings=state.settings.watch,
     )
     return StreamingResponse(

@@ -27,7 +27,7 @@ from orchestrator.api import errors
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.apiserver.registry import Registry, matches
-from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub
+from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub, encoded_object
 from orchestrator.apiserver.wire import dumps
 from orchestrator.store.base import Compacted
 
@@ -71,9 +71,13 @@ async def stream(
     fields: FieldSelector | None,
     timeout: float,
     bookmarks: bool,
-    render: Render,
+    render: Render | None,
     settings: WatchSettings,
 ) -> AsyncIterator[bytes]:
+    """The stream's lines; ``render`` (the Table form) or None for objects as they are."""
+    plain = render is None
+    if render is None:
+        render = _as_is
     loop = asyncio.get_running_loop()
     lifetime = timeout or random.uniform(settings.min_lifetime, settings.max_lifetime)
     deadline = loop.time() + lifetime
@@ -125,7 +129,10 @@ async def stream(
             last = item.revision
             kind = classify(item, labels, fields)
             if kind is not None:
-                yield _line(kind, render(item.obj))
+                if plain:
+                    yield b'{"type":"%s","object":%s}\n' % (kind.encode(), encoded_object(item))
+                else:
+                    yield _line(kind, render(item.obj))
     finally:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -142,6 +149,10 @@ async def _pump(
         raise
     except BaseException as exc:
         await queue.put(exc)
+
+
+def _as_is(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj
 
 
 def _line(kind: str, obj: dict[str, Any]) -> bytes:

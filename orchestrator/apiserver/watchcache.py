@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.store.base import Compacted, Event, Store
@@ -44,6 +44,15 @@ class Change:
     revision: int
     obj: dict[str, Any]
     prev: dict[str, Any] | None
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False)  # see encoded_object
+
+
+def encoded_object(change: Change) -> bytes:
+    """The object as JSON, encoded once however many watchers send it."""
+    cached = change.encoded.get("json")
+    if cached is None:
+        cached = change.encoded["json"] = json.dumps(change.obj, separators=(",", ":")).encode()
+    return cached
 
 
 class Dropped(Exception):

@@ -7,7 +7,7 @@ is the standard one Kubernetes accepts: ``*`` and ``?``, numbers, ranges
 ``a-b``, steps ``*/n``, ``a-b/n`` and ``a/n`` (from ``a`` to the field's
 end), comma lists, month names JAN-DEC and day names SUN-SAT (any case; 7
 is Sunday too), and the descriptors @yearly/@annually, @monthly, @weekly,
-@daily/@midnight and @hourly.
+@daily/@midnight and @hourly (``@every <duration>`` is not supported).
 
 Day of month and day of week combine as in Vixie cron: when both are
 restricted a day matches if EITHER does ("0 0 13 * FRI" runs on every 13th

@@ -34,7 +34,8 @@ class Resources:
     milli_cpu: int = 0
     memory: int = 0
     ephemeral_storage: int = 0
-    scalars: Mapping[str, int] = field(default_factory=lambda: _EMPTY)  # extended resources, by name
+    # extended resources, by name
+    scalars: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
 
     def __add__(self, other: Resources) -> Resources:
         return Resources(

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 
+import pytest
 from support.controlplane import controllers
+from support.engines import require_engine
 from support.podready import pods_become_ready
 
 from orchestrator.api.resources import BUILTIN_TYPES
@@ -251,3 +255,48 @@ async def test_progress_deadline_exceeded_when_new_pods_never_become_ready(api):
         assert conds["Available"]["status"] == "True"  # the old pods still serve
         pods = (await client.list(PODS, "default"))["items"]
         assert sum(1 for p in pods if image_of(p) == "web:1" and is_ready(p)) >= 1
+
+
+async def kubectl(api, tmp_path, *args, timeout=60.0):
+    """The real kubectl against ``api``, with a fresh discovery cache and no ~/.kube."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    env["HOME"] = str(home)
+    proc = await asyncio.create_subprocess_exec(
+        "kubectl", "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(tmp_path / "cache"),
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.kubectl
+async def test_kubectl_rollout_status_and_undo(api, tmp_path):
+    require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
+    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
+            pods_become_ready(api):
+        client = cp.client
+        await client.create(DEPLOY, deployment(3), "default")
+        code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",
+                                       "--timeout=60s")
+        assert code == 0, err
+        assert out.splitlines()[-1] == 'deployment "web" successfully rolled out'
+
+        await set_image(client, "web:2")
+        code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",
+                                       "--timeout=60s")
+        assert code == 0, err
+        assert out.splitlines()[-1] == 'deployment "web" successfully rolled out'
+
+        code, out, err = await kubectl(api, tmp_path, "rollout", "history", "deployment/web")
+        assert code == 0, err
+        assert [line.split()[0] for line in out.splitlines()[2:4]] == ["1", "2"]
+
+        code, out, err = await kubectl(api, tmp_path, "rollout", "undo", "deployment/web")
+        assert (code, out.strip()) == (0, "deployment.apps/web rolled back"), err
+        code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",
+                                       "--timeout=60s")
+        assert code == 0, err
+        d = await eventually_async(lambda: rolled_out(client, 3, "web:1"))
+        assert d["metadata"]["annotations"][REVISION] == "3"

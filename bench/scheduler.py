@@ -1,0 +1,246 @@
+"""Scheduler benchmark: simulated nodes, Deployments of many replicas.
+
+Run with ``make bench`` (or ``python -m bench.scheduler [--quick]``). For
+each store it starts, each as its own process: ``paas apiserver``,
+``paas controller-manager``, ``paas scheduler`` and ``paas node --runtime
+simulated --count NODES`` (kubemark-style hollow nodes: no containers run).
+Then, watching pods from this process:
+
+- a Deployment of ``--replicas`` (1,000): time from its creation to every
+  pod Running, and pods bound per second (first to last binding seen);
+- ``--big`` more pods (5,000) as 5 Deployments created at once: pods bound
+  per second over the whole burst, and time to all Running.
+
+The anchor is the same work measured on etcd beside SQLite; targets from the
+issue are >= 300 pods/s bound and 1,000 replicas Running in <= 10 s (SQLite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.cluster import ComponentProcess, ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the test suite's etcd launcher
+
+from support.etcd import EtcdProcess  # noqa: E402
+
+
+def deployment(name: str, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"rollingUpdate": {"maxSurge": "100%", "maxUnavailable": "100%"}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "paas/stack:bookworm",
+                            "resources": {"requests": {"cpu": "1m", "memory": "1Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+async def wait_nodes_ready(http: httpx.AsyncClient, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = await http.get("/api/v1/nodes")
+        nodes = r.json()["items"]
+        ready = [
+            n
+            for n in nodes
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in n.get("status", {}).get("conditions", [])
+            )
+        ]
+        if len(ready) >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{count} nodes did not become Ready within {timeout}s")
+
+
+async def run_wave(server: ServerProcess, names: list[str], replicas: int) -> dict[str, float]:
+    """Create Deployments and watch their pods until all are Running."""
+    total = replicas * len(names)
+    bound: dict[str, float] = {}
+    running: set[str] = set()
+    done = asyncio.Event()
+    async with server.client() as http, server.client(timeout=None) as watcher:
+        r = await http.get("/api/v1/namespaces/bench/pods", params={"limit": 1})
+        rv = r.json()["metadata"]["resourceVersion"]
+        selector = "app in (" + ",".join(names) + ")"
+        opened = asyncio.Event()
+
+        async def watch() -> None:
+            async with watcher.stream(
+                "GET",
+                "/api/v1/namespaces/bench/pods",
+                params={
+                    "watch": "1",
+                    "resourceVersion": rv,
+                    "labelSelector": selector,
+                },
+            ) as resp:
+                opened.set()
+                async for line in resp.aiter_lines():
+                    obj = json.loads(line)["object"]
+                    name = obj["metadata"]["name"]
+                    if obj.get("spec", {}).get("nodeName") and name not in bound:
+                        bound[name] = time.perf_counter()
+                    if obj.get("status", {}).get("phase") == "Running":
+                        running.add(name)
+                    if len(running) >= total:
+                        done.set()
+                        return
+
+        task = asyncio.create_task(watch())
+        await opened.wait()
+        start = time.perf_counter()
+        for name in names:
+            (
+                await http.post(
+                    "/apis/apps/v1/namespaces/bench/deployments", json=deployment(name, replicas)
+                )
+            ).raise_for_status()
+        await asyncio.wait_for(done.wait(), 600)
+        elapsed = time.perf_counter() - start
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    times = sorted(bound.values())
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return {
+        "pods": total,
+        "all_running_s": elapsed,
+        "bound_per_s": (len(times) - 1) / span if span else 0.0,
+    }
+
+
+async def bench_store(spec: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    with tempfile.TemporaryDirectory(prefix="bench-sched-") as tmp:
+        data = Path(tmp)
+        server = ServerProcess(spec, data).start()
+        comps: list[ComponentProcess] = []
+        try:
+            kubeconfig = str(server.kubeconfig())
+            comps = [
+                ComponentProcess(
+                    "controller-manager", ["controller-manager", "--kubeconfig", kubeconfig], data
+                ).start(),
+                ComponentProcess(
+                    "scheduler", ["scheduler", "--kubeconfig", kubeconfig], data
+                ).start(),
+                ComponentProcess(
+                    "node",
+                    [
+                        "node",
+                        "--join",
+                        server.url,
+                        "--token",
+                        server.token,
+                        "--ca",
+                        str(data / "ca.crt"),
+                        "--name",
+                        "hollow",
+                        "--count",
+                        str(args.nodes),
+                        "--pods",
+                        "200",
+                    ],
+                    data,
+                ).start(),
+            ]
+            async with server.client() as http:
+                (
+                    await http.post("/api/v1/namespaces", json={"metadata": {"name": "bench"}})
+                ).raise_for_status()
+                await wait_nodes_ready(http, args.nodes)
+            one = await run_wave(server, ["one"], args.replicas)
+            big = await run_wave(server, [f"big{i}" for i in range(5)], args.big // 5)
+        finally:
+            for comp in reversed(comps):
+                comp.stop()
+            server.stop()
+    return {"deployment": one, "burst": big}
+
+
+def report(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> str:
+    stores = list(results)
+    lines = [
+        f"Scheduler benchmark: {args.nodes} simulated nodes, one Deployment of "
+        f"{args.replicas} replicas, then {args.big} pods as 5 Deployments",
+        "",
+        f"{'measure':<36}" + "".join(f"{s:>12}" for s in stores) + "   target",
+    ]
+
+    def row(label: str, wave: str, key: str, fmt: str, target: str) -> None:
+        lines.append(
+            f"{label:<36}"
+            + "".join(f"{format(results[s][wave][key], fmt):>12}" for s in stores)
+            + f"   {target}"
+        )
+
+    row(
+        f"{args.replicas} replicas: all Running (s)",
+        "deployment",
+        "all_running_s",
+        ".2f",
+        "<= 10 (sqlite)",
+    )
+    row(f"{args.replicas} replicas: pods bound/s", "deployment", "bound_per_s", ".0f", ">= 300")
+    row(f"{args.big} pods: all Running (s)", "burst", "all_running_s", ".2f", "")
+    row(f"{args.big} pods: pods bound/s", "burst", "bound_per_s", ".0f", ">= 300")
+    if "sqlite" in results and "etcd" in results:
+        ratio = results["etcd"]["deployment"]["all_running_s"] / max(
+            results["sqlite"]["deployment"]["all_running_s"], 1e-9
+        )
+        lines += ["", f"etcd takes {ratio:.2f}x the time SQLite takes for {args.replicas} replicas"]
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with EtcdProcess() as etcd:
+        for store in args.stores:
+            spec = "sqlite" if store == "sqlite" else f"etcd://{etcd.endpoint}"
+            results[store] = await bench_store(spec, args)
+            print(f"  {store}: done", file=sys.stderr, flush=True)
+    print(report(results, args))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nodes", type=int, default=100)
+    p.add_argument("--replicas", type=int, default=1000)
+    p.add_argument("--big", type=int, default=5000)
+    p.add_argument("--stores", nargs="+", default=["sqlite", "etcd"])
+    p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.nodes, args.replicas, args.big = 10, 100, 250
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -54,6 +54,19 @@ def parse_patch(content_type: str, raw: bytes) -> Any:
         raise errors.BadRequest(f"error decoding patch: {exc}") from exc
 
 
+def sets_resource_version(patch: Any) -> bool:
+    """Whether the patch itself names ``metadata.resourceVersion`` (a precondition)."""
+    if isinstance(patch, list):
+        return any(
+            isinstance(op, dict) and str(op.get("path", "")) == "/metadata/resourceVersion"
+            for op in patch
+        )
+    if isinstance(patch, dict):
+        meta = patch.get("metadata")
+        return isinstance(meta, dict) and meta.get("resourceVersion") is not None
+    return False
+
+
 def patched(rt: ResourceType, current: Obj, content_type: str, patch: Any) -> Obj:
     try:
         if content_type == JSON_PATCH:
@@ -108,12 +121,16 @@ async def patch_object(
             raise errors.Invalid(
                 f'{rt.qualified_kind} "{name}" is invalid: metadata: Required value'
             )
+        out = new
         if subresource == "status":
             current["status"] = new.get("status", {})
-            return current
-        if rt.has_status:
+            out = current
+        elif rt.has_status:
             new["status"] = current.get("status", {})
-        return new
+        if not sets_resource_version(patch):
+            # no precondition: a concurrent write means re-apply to the fresh object, not 409
+            out["metadata"].pop("resourceVersion", None)
+        return out
 
     async def create_applied() -> WriteResult:
         if not isinstance(patch, dict):

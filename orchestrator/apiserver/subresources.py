@@ -16,7 +16,7 @@ from orchestrator.api import errors
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.apiserver import objectmeta
-from orchestrator.apiserver.patching import parse_patch, patched
+from orchestrator.apiserver.patching import parse_patch, patched, sets_resource_version
 from orchestrator.apiserver.registry import Obj, Registry, WriteOptions, WriteResult
 
 _SCALE_TYPE = ResourceType(
@@ -87,8 +87,12 @@ async def write_scale(
             )
         current.setdefault("spec", {})["replicas"] = replicas
         wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if patch is not None and not sets_resource_version(patch):
+            wanted_rv = None  # no precondition: retried against the fresh object, not 409
         if wanted_rv:
             current["metadata"]["resourceVersion"] = wanted_rv
+        else:
+            current["metadata"].pop("resourceVersion", None)
         return current
 
     result = await registry.guaranteed_update(rt, namespace, name, mutate, opts)

@@ -37,8 +37,9 @@ Build = Callable[[ControllerContext], Sequence[Controller]]
 
 @dataclass(frozen=True)
 class Component:
-    name: str  # for logs and the event source
+    name: str  # for logs
     lease: str  # the Lease in kube-system that the leader holds
+    event_source: str = ""  # who Events say they are from (default: the name)
 
 
 def add_control_flags(p: argparse.ArgumentParser, component: Component) -> None:
@@ -151,7 +152,9 @@ async def _lead_and_run(
     ctx = ControllerContext(
         client=client,
         informers=SharedInformers(client),
-        recorder=EventRecorder(client, component.name, socket.gethostname()),
+        recorder=EventRecorder(
+            client, component.event_source or component.name, socket.gethostname()
+        ),
     )
     controllers = build(ctx)
     async with asyncio.TaskGroup() as tg:

@@ -1,7 +1,8 @@
 """The Deployment controller, end to end with the ReplicaSet controller, on both stores.
 
-``support.podready`` stands in for the scheduler and the node agent: it binds
-pods and reports them Running and Ready (or never Ready, for a broken image).
+The rolling update and the kubectl session run the real scheduler and
+simulated nodes; the other tests use ``support.podready``, a lighter stand-in
+that binds pods and reports them Ready (or never Ready, for a broken image).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import shutil
 import pytest
 from support.controlplane import controllers
 from support.engines import require_engine
+from support.nodes import simulated_nodes
 from support.podready import pods_become_ready
 
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.deployment import DeploymentController
 from orchestrator.controllers.replicaset import ReplicaSetController
+from orchestrator.scheduler.scheduler import Scheduler
 
 DEPLOY = BUILTIN_TYPES.by_group_kind("apps", "Deployment")
 RS = BUILTIN_TYPES.by_group_kind("apps", "ReplicaSet")
@@ -115,8 +118,8 @@ class PodSampler:
 
 
 async def test_rolling_update_keeps_availability_and_bounds_surge(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api):
+    async with controllers(api, ReplicaSetController, DeploymentController, Scheduler) as cp, \
+            simulated_nodes(api, count=2):
         client = cp.client
         strategy = {"type": "RollingUpdate",
                     "rollingUpdate": {"maxSurge": 1, "maxUnavailable": "25%"}}
@@ -274,8 +277,8 @@ async def kubectl(api, tmp_path, *args, timeout=60.0):
 @pytest.mark.kubectl
 async def test_kubectl_rollout_status_and_undo(api, tmp_path):
     require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api):
+    async with controllers(api, ReplicaSetController, DeploymentController, Scheduler) as cp, \
+            simulated_nodes(api, count=2):
         client = cp.client
         await client.create(DEPLOY, deployment(3), "default")
         code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",

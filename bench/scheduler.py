@@ -23,6 +23,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ async def run_wave(server: ServerProcess, names: list[str], replicas: int) -> di
     """Create Deployments and watch their pods until all are Running."""
     total = replicas * len(names)
     bound: dict[str, float] = {}
+    created: dict[str, float] = {}
     running: set[str] = set()
     done = asyncio.Event()
     async with server.client() as http, server.client(timeout=None) as watcher:
@@ -106,6 +108,7 @@ async def run_wave(server: ServerProcess, names: list[str], replicas: int) -> di
                 async for line in resp.aiter_lines():
                     obj = json.loads(line)["object"]
                     name = obj["metadata"]["name"]
+                    created.setdefault(name, time.perf_counter())
                     if obj.get("spec", {}).get("nodeName") and name not in bound:
                         bound[name] = time.perf_counter()
                     if obj.get("status", {}).get("phase") == "Running":
@@ -127,13 +130,19 @@ async def run_wave(server: ServerProcess, names: list[str], replicas: int) -> di
         elapsed = time.perf_counter() - start
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    times = sorted(bound.values())
-    span = times[-1] - times[0] if len(times) > 1 else 0.0
     return {
         "pods": total,
         "all_running_s": elapsed,
-        "bound_per_s": (len(times) - 1) / span if span else 0.0,
+        "bound_per_s": rate(bound.values()),
+        "created_per_s": rate(created.values()),
     }
+
+
+def rate(times: Iterable[float]) -> float:
+    """Events per second between the first and the last."""
+    ordered = sorted(times)
+    span = ordered[-1] - ordered[0] if len(ordered) > 1 else 0.0
+    return (len(ordered) - 1) / span if span else 0.0
 
 
 async def bench_store(spec: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -207,8 +216,10 @@ def report(results: dict[str, dict[str, dict[str, float]]], args: argparse.Names
         ".2f",
         "<= 10 (sqlite)",
     )
+    row(f"{args.replicas} replicas: pods created/s", "deployment", "created_per_s", ".0f", "")
     row(f"{args.replicas} replicas: pods bound/s", "deployment", "bound_per_s", ".0f", ">= 300")
     row(f"{args.big} pods: all Running (s)", "burst", "all_running_s", ".2f", "")
+    row(f"{args.big} pods: pods created/s", "burst", "created_per_s", ".0f", "")
     row(f"{args.big} pods: pods bound/s", "burst", "bound_per_s", ".0f", ">= 300")
     if "sqlite" in results and "etcd" in results:
         ratio = results["etcd"]["deployment"]["all_running_s"] / max(

@@ -251,18 +251,17 @@ class Registry:
         new["metadata"]["name"] = name
         warnings = check_unknown_fields(rt, new, opts)
 
+        # A PUT without metadata.resourceVersion is unconditional: leaving it out of the
+        # result makes a concurrent write a retry against the fresh object, not a 409.
         def replace(current: Obj) -> Obj:
             if subresource == "status":
                 out = copy.deepcopy(current)
                 out["status"] = new.get("status", {})
-                rv = new["metadata"].get("resourceVersion")
-                out["metadata"]["resourceVersion"] = rv or current["metadata"]["resourceVersion"]
+                out["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion", "")
                 return out
             out = copy.deepcopy(new)
             if rt.has_status:
                 out["status"] = copy.deepcopy(current.get("status", {}))
-            if not out["metadata"].get("resourceVersion"):
-                out["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return out
 
         result = await self.guaranteed_update(rt, namespace, name, replace, opts)

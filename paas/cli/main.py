@@ -13,6 +13,7 @@ from paas.cli.components import add_apiserver_parser
 from paas.cli.controllermanager import add_controller_manager_parser
 from paas.cli.node import add_node_parser
 from paas.cli.resources import add_resource_parsers
+from paas.cli.rollout import add_rollout_parser
 from paas.cli.scheduler import add_scheduler_parser
 from paas.cli.tokens import add_token_parser
 from paas.cli.up import add_up_parser
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_node_parser(sub)
     add_token_parser(sub)
     add_resource_parsers(sub)
+    add_rollout_parser(sub)
     return parser
 
 

@@ -196,6 +196,10 @@ async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released(api)
         client = cp.client
         for i in range(2):
             await client.create(PODS, bare_pod(f"orphan-{i}", {"app": "web"}), "default")
+        # The orphans reach the controller's pod cache on another watch stream than the RS;
+        # had the RS come first, the controller would rightly have made pods of its own.
+        cache = cp.ctx.informers.informer(PODS)
+        await eventually_async(lambda: _cached(cache, "default/orphan-0", "default/orphan-1"))
         rs = await client.create(RS, rs_manifest(replicas=2), "default")
 
         async def adopted():
@@ -248,6 +252,10 @@ async def test_scale_down_deletes_unscheduled_then_not_ready_pods(api):
         events = (await client.list(EVENTS, "default"))["items"]
         deleted = [e["message"] for e in events if e["reason"] == "SuccessfulDelete"]
         assert len(deleted) == 2 and f"Deleted pod: {scheduled}" in deleted
+
+
+async def _cached(informer, *keys):
+    return all(informer.get(key) is not None for key in keys)
 
 
 async def _n_pods(client, n):

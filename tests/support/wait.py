@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -33,6 +33,21 @@ async def eventually(check: Callable[[], T], timeout: float = 10.0, message: str
     deadline = loop.time() + timeout
     while True:
         result = check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout}s")
+        await asyncio.sleep(POLL)
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[T]], timeout: float = 10.0, message: str = ""
+) -> T:
+    """``eventually`` for a check that must itself await (an API read)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
         if result:
             return result
         if loop.time() > deadline:

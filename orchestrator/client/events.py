@@ -4,10 +4,17 @@ Repeated events (same object, type, reason and message) are folded into one
 Event whose ``count`` and ``lastTimestamp`` move, as Kubernetes' recorder
 does, so a loop that retries does not flood the store. Recording is best
 effort: a failure is logged, never raised into the caller's control loop.
+
+``emit`` returns at once: events are written by background workers (as
+client-go's broadcaster does), so a controller creating 500 pods does not
+wait for 500 Event writes. The same event always goes to the same worker,
+which keeps folding exact. Past ``backlog`` waiting events new ones are
+dropped and logged, never allowed to slow the control loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections import OrderedDict
@@ -28,14 +35,56 @@ def _now() -> str:
 
 
 class EventRecorder:
-    def __init__(self, client: APIClient, component: str, host: str = "") -> None:
+    def __init__(
+        self,
+        client: APIClient,
+        component: str,
+        host: str = "",
+        *,
+        workers: int = 2,
+        backlog: int = 1000,
+    ) -> None:
         self.client = client
         self.component = component
         self.host = host
         self._seen: OrderedDict[tuple[str, ...], tuple[str, str, int]] = OrderedDict()
+        self._workers = workers
+        self._backlog = backlog
+        self._queues: list[asyncio.Queue[tuple[dict[str, Any], str, str, str]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def emit(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
-        """Record a ``Normal`` or ``Warning`` event about ``obj``."""
+        """Record a ``Normal`` or ``Warning`` event about ``obj`` (written in the background)."""
+        self.record(obj, type_, reason, message)
+
+    def record(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        """``emit`` for code that is not a coroutine (needs a running event loop)."""
+        if not self._tasks:
+            self._queues = [asyncio.Queue(self._backlog) for _ in range(self._workers)]
+            self._tasks = [
+                asyncio.create_task(self._send(q), name=f"events-{i}")
+                for i, q in enumerate(self._queues)
+            ]
+        meta = obj.get("metadata", {})
+        shard = hash((meta.get("uid"), reason, message)) % len(self._queues)
+        try:
+            self._queues[shard].put_nowait((obj, type_, reason, message))
+        except asyncio.QueueFull:
+            log.warning("event backlog full: dropped %s %s on %s", type_, reason, meta.get("name"))
+
+    async def close(self) -> None:
+        """Stop the background writers (events still waiting are dropped)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _send(self, queue: asyncio.Queue[tuple[dict[str, Any], str, str, str]]) -> None:
+        while True:
+            await self.write(*await queue.get())
+
+    async def write(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        """Write one event now (folding repeats); failures are logged."""
         assert EVENTS is not None
         meta = obj.get("metadata", {})
         namespace = meta.get("namespace") or "default"

@@ -30,7 +30,6 @@ against their nodes from the first list, pending pods are queued again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -64,8 +63,6 @@ class SchedulerSettings:
     initial_backoff: float = 1.0  # kube-scheduler's podInitialBackoffSeconds
     max_backoff: float = 10.0  # ... and podMaxBackoffSeconds
     unschedulable_retry: float = 60.0  # retry an unschedulable pod even if nothing seemed to change
-    event_workers: int = 2  # concurrent Event writes, kept off the binding path
-    event_backlog: int = 1000  # Events waiting past this are dropped, as client-go drops them
     weights: ScoreWeights = field(default_factory=ScoreWeights)
 
 
@@ -107,9 +104,6 @@ class Scheduler:
         self.metrics = SchedulerMetrics()
         self._rng = rng or random.Random()
         self._unschedulable: dict[str, _Unschedulable] = {}
-        self._events: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(
-            self.settings.event_backlog
-        )
         self.pods = ctx.informers.informer(PODS)
         self.nodes = ctx.informers.informer(NODES)
         self.nodes.add_handler(
@@ -281,27 +275,13 @@ class Scheduler:
     # -- events --------------------------------------------------------------
 
     def record(self, obj: Obj, type_: str, reason: str, message: str) -> None:
-        """Queue an Event; dropped (and logged) when the backlog is full."""
-        try:
-            self._events.put_nowait((obj, type_, reason, message))
-        except asyncio.QueueFull:
-            log.warning("event backlog full, dropping %s on %s", reason, object_key(obj))
-
-    async def _send_events(self) -> None:
-        while True:
-            obj, type_, reason, message = await self._events.get()
-            await self.ctx.recorder.emit(obj, type_, reason, message)
+        """An Event, written in the background off the binding path (see EventRecorder)."""
+        self.ctx.recorder.record(obj, type_, reason, message)
 
     # -- running -------------------------------------------------------------
 
     async def run(self) -> None:
         """Schedule until cancelled."""
-        async with asyncio.TaskGroup() as tg:
-            for i in range(self.settings.event_workers):
-                tg.create_task(self._send_events(), name=f"scheduler-events-{i}")
-            await run_workers(
-                self.queue,
-                self.schedule_one,
-                workers=self.settings.parallelism,
-                name="scheduler",
-            )
+        await run_workers(
+            self.queue, self.schedule_one, workers=self.settings.parallelism, name="scheduler"
+        )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestrator import pki
 from orchestrator.apiserver.server import APIServer, APIServerSettings
+from paas.cli.logs import setup_logging
 
 
 def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -46,9 +47,7 @@ def serving_cert(data_dir: Path, host: str) -> pki.CertPaths:
 
 
 def run_apiserver(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s apiserver %(levelname)s %(message)s"
-    )
+    setup_logging("apiserver")
     data_dir: Path = args.data_dir.expanduser()
     cert = args.tls_cert
     key = args.tls_key

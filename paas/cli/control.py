@@ -29,6 +29,7 @@ from orchestrator.client.leader import LeaderElector, LeaderSettings, LostLeader
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
 from orchestrator.controllers.base import Controller, ControllerContext, run_controllers
+from paas.cli.logs import setup_logging
 from paas.cli.session import default_kubeconfig
 
 LEASE_NAMESPACE = "kube-system"
@@ -93,9 +94,7 @@ def read_control_flags(args: argparse.Namespace) -> tuple[ClientConfig, LeaderSe
 
 
 def run_component(component: Component, args: argparse.Namespace, build: Build) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {component.name} %(levelname)s %(message)s"
-    )
+    setup_logging(component.name)
     try:
         config, leader = read_control_flags(args)
     except ConfigError as exc:
@@ -157,10 +156,13 @@ async def _lead_and_run(
         ),
     )
     controllers = build(ctx)
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(run_controllers(ctx, controllers), name=component.name)
-        if elector is not None:
-            tg.create_task(elector.hold(), name="leader-election")
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(run_controllers(ctx, controllers), name=component.name)
+            if elector is not None:
+                tg.create_task(elector.hold(), name="leader-election")
+    finally:
+        await ctx.recorder.close()
 
 
 def _lost_leadership(exc: BaseException | None) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import socket
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.simulated import SimulatedNodeSettings, run_simulated_nodes
+from paas.cli.logs import setup_logging
 
 RUNTIMES = ("simulated",)
 
@@ -54,7 +54,7 @@ def node_names(name: str, count: int) -> list[str]:
 
 
 def run_node(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s node %(levelname)s %(message)s")
+    setup_logging("node")
     if args.count < 1:
         raise SystemExit("paas node: --count must be at least 1")
     ca = None

@@ -55,3 +55,4 @@ async def controllers(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+            await ctx.recorder.close()

@@ -64,8 +64,12 @@ class PodDriver:
             await self.client.delete(PODS, name, ns, grace_period_seconds=0)
             return
         if not spec.get("nodeName"):
-            binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
-                       "target": {"apiVersion": "v1", "kind": "Node", "name": NODE}}
+            binding = {
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": name},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": NODE},
+            }
             await self.client.request(
                 "POST", f"/api/v1/namespaces/{ns}/pods/{name}/binding", json_body=binding
             )

@@ -102,7 +102,7 @@ def load_kubeconfig(path: Path, context: str = "") -> ClientConfig:
 
 
 def ssl_context(config: ClientConfig) -> ssl.SSLContext | bool:
-    """What httpx should verify the server with: the cluster CA, or nothing when insecure."""
+    """What the client verifies the server with: the cluster CA, or nothing when insecure."""
     if config.insecure:
         return False
     if config.ca_data is None:

@@ -15,6 +15,7 @@ dropped and logged, never allowed to slow the control loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import OrderedDict
@@ -34,6 +35,9 @@ def _now() -> str:
     return micro_time()[:19] + "Z"
 
 
+_Queued = tuple[dict[str, Any], str, str, str]
+
+
 class EventRecorder:
     def __init__(
         self,
@@ -50,7 +54,7 @@ class EventRecorder:
         self._seen: OrderedDict[tuple[str, ...], tuple[str, str, int]] = OrderedDict()
         self._workers = workers
         self._backlog = backlog
-        self._queues: list[asyncio.Queue[tuple[dict[str, Any], str, str, str]]] = []
+        self._queues: list[asyncio.Queue[_Queued | None]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def emit(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
@@ -72,16 +76,22 @@ class EventRecorder:
         except asyncio.QueueFull:
             log.warning("event backlog full: dropped %s %s on %s", type_, reason, meta.get("name"))
 
-    async def close(self) -> None:
-        """Stop the background writers (events still waiting are dropped)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (for at most ``timeout``), then stop the writers."""
+        for queue in self._queues:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._queues = []
 
-    async def _send(self, queue: asyncio.Queue[tuple[dict[str, Any], str, str, str]]) -> None:
-        while True:
-            await self.write(*await queue.get())
+    async def _send(self, queue: asyncio.Queue[_Queued | None]) -> None:
+        while (item := await queue.get()) is not None:
+            await self.write(*item)
 
     async def write(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """Write one event now (folding repeats); failures are logged."""

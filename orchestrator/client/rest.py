@@ -1,4 +1,4 @@
-"""An async client for the API, over httpx.
+"""An async client for the API, over aiohttp.
 
 Paths are built from a ``ResourceType`` (see ``orchestrator.api.resources``)
 or discovered by kind. Failures come back as the API's own error classes
@@ -9,12 +9,14 @@ yield ``(type, object)`` pairs from the newline-delimited stream.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
@@ -38,16 +40,40 @@ def resource_path(
     return path
 
 
-def raise_for_status(response: httpx.Response) -> None:
-    if response.status_code < 400:
+class Unreachable(errors.ServiceUnavailable):
+    """The API server could not be reached (or the connection broke)."""
+
+
+@dataclass(frozen=True)
+class Response:
+    """A finished HTTP response: status, headers (repeats kept) and body."""
+
+    status_code: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(errors="replace")
+
+    def header_list(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [v for k, v in self.headers if k.lower() == wanted]
+
+
+def raise_for_status(status: int, content: bytes) -> None:
+    if status < 400:
         return
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
-        body = {"message": response.text.strip() or f"HTTP {response.status_code}"}
+        body = {"message": content.decode(errors="replace").strip() or f"HTTP {status}"}
     if not isinstance(body, dict):
         body = {"message": str(body)}
-    raise errors.from_status(body, response.status_code)
+    raise errors.from_status(body, status)
 
 
 class APIClient:
@@ -56,12 +82,25 @@ class APIClient:
     ) -> None:
         self.config = config
         self.types = types
-        headers = {"Accept": "application/json", "User-Agent": "paas-client/0.1"}
+        self._headers = {"Accept": "application/json", "User-Agent": "paas-client/0.1"}
         if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        self._http = httpx.AsyncClient(
-            base_url=config.server, headers=headers, verify=ssl_context(config), timeout=timeout
-        )
+            self._headers["Authorization"] = f"Bearer {config.token}"
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The connection pool, made on first use (it must belong to the running loop)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(ssl=ssl_context(self.config), limit=100),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                auto_decompress=True,
+            )
+        return self._session
+
+    def _url(self, path: str) -> str:
+        return self.config.server + path
 
     async def __aenter__(self) -> APIClient:
         return self
@@ -70,7 +109,9 @@ class APIClient:
         await self.close()
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def request(
         self,
@@ -82,21 +123,23 @@ class APIClient:
         content: bytes | None = None,
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> Response:
         hdrs = dict(headers or {})
         if json_body is not None:
             content = json.dumps(json_body).encode()
         if content is not None:
             hdrs["Content-Type"] = content_type
         try:
-            response = await self._http.request(
-                method, path, params=_clean(params), content=content, headers=hdrs
-            )
-        except httpx.TransportError as exc:
-            raise errors.ServiceUnavailable(
-                f"cannot reach the API server at {self.config.server}: {exc}"
+            async with self._http().request(
+                method, self._url(path), params=_clean(params), data=content, headers=hdrs
+            ) as r:
+                with _abort_if_interrupted(r):
+                    response = Response(r.status, tuple(r.headers.items()), await r.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unreachable(
+                f"cannot reach the API server at {self.config.server}: {exc or type(exc).__name__}"
             ) from exc
-        raise_for_status(response)
+        raise_for_status(response.status_code, response.content)
         return response
 
     # -- verbs ---------------------------------------------------------------
@@ -233,28 +276,22 @@ class APIClient:
             "timeoutSeconds": timeout_seconds,
             "allowWatchBookmarks": "true" if bookmarks else None,
         }
+        headers = {"Accept": TABLE_ACCEPT} if as_table else {}
         try:
-            headers = {"Accept": TABLE_ACCEPT} if as_table else None
-            async with self._http.stream(
-                "GET",
-                resource_path(rt, namespace),
+            async with self._http().get(
+                self._url(resource_path(rt, namespace)),
                 params=_clean(params),
                 headers=headers,
-                timeout=None,
+                timeout=aiohttp.ClientTimeout(total=None),
             ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise_for_status(response)
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    event = json.loads(line)
-                    if event.get("type") == "ERROR":
-                        raise errors.from_status(event.get("object") or {}, 500)
-                    yield event["type"], event["object"]
-        except httpx.TransportError as exc:
-            raise errors.ServiceUnavailable(
-                f"watch of {rt.plural} at {self.config.server} broke: {exc}"
+                if response.status >= 400:
+                    raise_for_status(response.status, await response.read())
+                with _abort_if_interrupted(response):
+                    async for event in _events(response):
+                        yield event
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unreachable(
+                f"watch of {rt.plural} at {self.config.server} broke: {exc or type(exc).__name__}"
             ) from exc
 
     # -- discovery -----------------------------------------------------------
@@ -266,7 +303,40 @@ class APIClient:
         return rt
 
 
-def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[str, Obj]]:
+    # Split lines ourselves: one event may be a 1.5 MiB object, past the line length
+    # aiohttp's own readline accepts.
+    pending = b""
+    async for chunk in response.content.iter_any():
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            if event.get("type") == "ERROR":
+                raise errors.from_status(event.get("object") or {}, 500)
+            yield event["type"], event["object"]
+
+
+@contextlib.contextmanager
+def _abort_if_interrupted(response: aiohttp.ClientResponse) -> Iterator[None]:
+    """Drop the connection at once when a response is abandoned half-read.
+
+    aiohttp would close it with a TLS shutdown that nobody awaits; a watch
+    cancelled when its informer stops would leave the socket to the garbage
+    collector. Nothing of the stream is wanted any more, so abort it.
+    """
+    try:
+        yield
+    except BaseException:
+        connection = response.connection
+        if connection is not None and connection.transport is not None:
+            connection.transport.abort()
+        raise
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, str] | None:
     if params is None:
         return None
-    return {k: v for k, v in params.items() if v not in (None, "")}
+    return {k: str(v) for k, v in params.items() if v not in (None, "")}

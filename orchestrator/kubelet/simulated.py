@@ -164,6 +164,9 @@ class SimulatedNode:
         if not podstatus.is_running(pod):
             ip = (pod.get("status") or {}).get("podIP") or self._pick_ip(uid)
             status = podstatus.running_status(pod, host_ip=self.host_ip, pod_ip=ip, now=now)
+            started = {**pod, "status": status}
+            if podstatus.wanted_ready(started, now)[0]:  # ready at once: one write, not two
+                status = podstatus.with_readiness(started, True, now)
             await self._write_status(pod, status)
             return None
         exit_ = podstatus.planned_exit(pod)

@@ -97,7 +97,7 @@ async def apply_one(client: APIClient, item: Located) -> str:
         content=json.dumps(body).encode(),
         content_type=APPLY_PATCH,
     )
-    for text in parse_warnings(response.headers.get_list("warning")):
+    for text in parse_warnings(response.header_list("warning")):
         print(f"Warning: {text}", file=sys.stderr, flush=True)
     if response.status_code == 201 or not before:
         return "created"

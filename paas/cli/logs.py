@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-QUIET = ("httpx", "httpcore", "uvicorn.access")
+QUIET = ("httpx", "httpcore", "aiohttp.access", "uvicorn.access")
 
 
 def setup_logging(component: str, level: int = logging.INFO) -> None:

@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from orchestrator.api import errors
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
-from orchestrator.client.rest import APIClient
+from orchestrator.client.rest import APIClient, Unreachable
 from paas.cli.kinds import NoKindMatch, UnknownKind, UsageError
 from paas.cli.manifests import ManifestError
 
@@ -74,7 +72,7 @@ def open_session(args: argparse.Namespace) -> Session:
 def describe_error(exc: BaseException) -> str:
     """The line a user sees for a failure."""
     if isinstance(exc, errors.APIError):
-        if isinstance(exc.__cause__, httpx.TransportError):
+        if isinstance(exc, Unreachable):
             return f"error: {exc.message}\nIs the platform running? Start it with `paas up`."
         if isinstance(exc, errors.Unauthorized):
             return "error: You must be logged in to the server (Unauthorized)"

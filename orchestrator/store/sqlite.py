@@ -12,7 +12,10 @@ Two tables, written in one transaction per change:
 ``meta``; a watch from at or below it raises ``Compacted``.
 
 Durability: WAL with ``synchronous=FULL``, so a write acknowledged to a client
-survives ``kill -9`` of the process (and a power cut). One connection is used
+survives ``kill -9`` of the process (and a power cut). Group commit keeps
+that affordable: writes that arrive while a commit is in flight wait for the
+next one and share its transaction and its fsync, each inside a SAVEPOINT
+so that one write's failure (a stale revision) undoes only itself. One connection is used
 from a single worker thread, so calls are serialised in submission order; the
 database is also safe to open from another process (SQLite's own locking).
 
@@ -86,6 +89,10 @@ class SQLiteStore:
         self._conn: sqlite3.Connection | None = None
         self._written = asyncio.Event()
         self._closed = False
+        self._batch: builtins.list[
+            tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]
+        ] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> SQLiteStore:
         await self._run(self._open_sync)
@@ -185,48 +192,90 @@ class SQLiteStore:
     # -- writes --------------------------------------------------------------
 
     async def create(self, key: str, value: bytes) -> int:
-        revision = await self._run(self._create_sync, key, value)
-        self._notify()
-        return revision
+        return int(await self._write(self._create_op, key, value))
 
-    def _create_sync(self, key: str, value: bytes) -> int:
-        with self._write_txn() as db:
-            if db.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone():
-                raise KeyExists(key)
-            revision = self._append(db, key, "PUT", value, None, 0)
-            db.execute(
-                "UPDATE log SET create_revision = ? WHERE revision = ?", (revision, revision)
-            )
-            db.execute("INSERT INTO kv VALUES (?, ?, ?, ?)", (key, value, revision, revision))
+    def _create_op(self, db: sqlite3.Connection, key: str, value: bytes) -> int:
+        if db.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone():
+            raise KeyExists(key)
+        revision = self._append(db, key, "PUT", value, None, 0)
+        db.execute("UPDATE log SET create_revision = ? WHERE revision = ?", (revision, revision))
+        db.execute("INSERT INTO kv VALUES (?, ?, ?, ?)", (key, value, revision, revision))
         return revision
 
     async def update(self, key: str, value: bytes, expected_revision: int) -> int:
-        revision = await self._run(self._update_sync, key, value, expected_revision)
-        self._notify()
-        return revision
+        return int(await self._write(self._update_op, key, value, expected_revision))
 
-    def _update_sync(self, key: str, value: bytes, expected_revision: int) -> int:
-        with self._write_txn() as db:
-            prev, create_revision, _ = self._current_for_write(db, key, expected_revision)
-            revision = self._append(db, key, "PUT", value, prev, create_revision)
-            db.execute(
-                "UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?", (value, revision, key)
-            )
+    def _update_op(
+        self, db: sqlite3.Connection, key: str, value: bytes, expected_revision: int
+    ) -> int:
+        prev, create_revision, _ = self._current_for_write(db, key, expected_revision)
+        revision = self._append(db, key, "PUT", value, prev, create_revision)
+        db.execute(
+            "UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?", (value, revision, key)
+        )
         return revision
 
     async def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
-        result = await self._run(self._delete_sync, key, expected_revision)
-        self._notify()
+        result: tuple[int, KeyValue] = await self._write(self._delete_op, key, expected_revision)
         return result
 
-    def _delete_sync(self, key: str, expected_revision: int) -> tuple[int, KeyValue]:
-        with self._write_txn() as db:
-            prev, create_revision, mod_revision = self._current_for_write(
-                db, key, expected_revision
-            )
-            revision = self._append(db, key, "DELETE", prev, prev, create_revision)
-            db.execute("DELETE FROM kv WHERE key = ?", (key,))
+    def _delete_op(
+        self, db: sqlite3.Connection, key: str, expected_revision: int
+    ) -> tuple[int, KeyValue]:
+        prev, create_revision, mod_revision = self._current_for_write(db, key, expected_revision)
+        revision = self._append(db, key, "DELETE", prev, prev, create_revision)
+        db.execute("DELETE FROM kv WHERE key = ?", (key,))
         return revision, KeyValue(key, prev, create_revision, mod_revision)
+
+    # -- group commit ----------------------------------------------------------
+
+    async def _write(self, op: Callable[..., Any], *args: Any) -> Any:
+        """Run a write in the next committed batch; its result, or its StoreError."""
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        self._batch.append((op, args, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_batches())
+        return await done
+
+    async def _commit_batches(self) -> None:
+        """Commit whatever has queued, batch after batch, until nothing is waiting."""
+        loop = asyncio.get_running_loop()
+        while self._batch:
+            batch, self._batch = self._batch, []
+            try:
+                outcomes = await loop.run_in_executor(
+                    self._executor, self._commit_sync, [(op, args) for op, args, _ in batch]
+                )
+            except sqlite3.Error as exc:
+                failure = StoreUnavailable(f"sqlite {self._path}: {exc}")
+                outcomes = [failure] * len(batch)
+            for (_, _, done), outcome in zip(batch, outcomes, strict=True):
+                if done.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
+            self._notify()
+
+    def _commit_sync(
+        self, ops: builtins.list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> builtins.list[Any]:
+        """All ``ops`` in one transaction (one fsync); each in a savepoint of its own."""
+        outcomes: builtins.list[Any] = []
+        with self._write_txn() as db:
+            for op, args in ops:
+                db.execute("SAVEPOINT op")
+                try:
+                    outcomes.append(op(db, *args))
+                except StoreError as exc:
+                    db.execute("ROLLBACK TO op")
+                    outcomes.append(exc)
+                db.execute("RELEASE op")
+        return outcomes
 
     @contextlib.contextmanager
     def _write_txn(self) -> Iterator[sqlite3.Connection]:

@@ -410,3 +410,21 @@ async def test_sqlite_acknowledged_writes_survive_kill_9(tmp_path):
     assert len(result.items) >= acknowledged
     for i in range(acknowledged):
         assert result.items[i] == KeyValue(f"/durable/{i:06d}", b"value-%d" % i, i + 1, i + 1)
+
+
+async def test_concurrent_writes_fail_alone_and_each_get_their_own_revision(store, prefix):
+    """Writes made at once (committed together on SQLite) succeed or fail one by one."""
+    await store.create(f"{prefix}taken", b"first")
+    results = await asyncio.gather(
+        *(store.create(f"{prefix}k{i}", b"v") for i in range(20)),
+        store.create(f"{prefix}taken", b"second"),
+        store.update(f"{prefix}missing", b"v", 0),
+        return_exceptions=True,
+    )
+    revisions, duplicate, missing = results[:20], results[20], results[21]
+    assert isinstance(duplicate, KeyExists)
+    assert isinstance(missing, KeyNotFound)
+    assert all(isinstance(r, int) for r in revisions)
+    assert len(set(revisions)) == 20
+    assert (await store.get(f"{prefix}taken")).value == b"first"
+    assert (await store.count(prefix)) == 21

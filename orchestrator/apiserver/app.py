@@ -146,7 +146,7 @@ def _selectors(rt: ResourceType, q: Query) -> tuple[LabelSelector | None, FieldS
     return labels, fields
 
 
-def _render(request: Request, rt: ResourceType, q: Query):  # type: ignore[no-untyped-def]
+def _render(request: Request, rt: ResourceType, q: Query) -> watch.Render:
     """How one object is sent: as itself, or as a one-row Table."""
     if not wants_table(request):
         return lambda obj: obj

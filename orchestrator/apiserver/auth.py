@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def add_token(path: Path, *, user: str, role: str, token: str | None = None) -> 
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     token = token or new_token()
-    data = {"tokens": []}
+    data: dict[str, list[dict[str, str]]] = {"tokens": []}
     if path.exists():
         data = json.loads(path.read_text())
     data["tokens"].append({"sha256": hash_token(token), "user": user, "role": role})
@@ -57,11 +58,16 @@ class TokenAuthenticator:
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._mtime = -1.0
+        self._next_check = 0.0
         self._users: dict[str, User] = {}
 
     def _reload(self) -> None:
         if self._path is None:
             return
+        now = time.monotonic()
+        if now < self._next_check:  # at most one stat a second, not one per request
+            return
+        self._next_check = now + 1.0
         try:
             mtime = self._path.stat().st_mtime
         except FileNotFoundError:

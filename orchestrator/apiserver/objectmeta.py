@@ -9,8 +9,6 @@ the delete path may set.
 
 from __future__ import annotations
 
-import copy
-import json
 import secrets
 import string
 import uuid
@@ -73,10 +71,19 @@ def carry_over(new: dict[str, Any], old: dict[str, Any], *, has_generation: bool
 
 def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """True when two versions differ at most in resourceVersion."""
-    a2, b2 = copy.copy(a), copy.copy(b)
-    a2["metadata"] = {k: v for k, v in a["metadata"].items() if k != "resourceVersion"}
-    b2["metadata"] = {k: v for k, v in b["metadata"].items() if k != "resourceVersion"}
-    return json.dumps(a2, sort_keys=True) == json.dumps(b2, sort_keys=True)
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        if key != "metadata":
+            if value != b[key]:
+                return False
+            continue
+        other = b[key]
+        if value.keys() - {"resourceVersion"} != other.keys() - {"resourceVersion"}:
+            return False
+        if any(v != other[k] for k, v in value.items() if k != "resourceVersion"):
+            return False
+    return True
 
 
 def is_dns_safe(name: str) -> bool:

@@ -20,7 +20,6 @@ the garbage collector resolves.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.copying import copy_json
 from orchestrator.api.defaults import apply_defaults
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.schema import find_unknown_fields
@@ -172,7 +172,7 @@ class Registry:
             raise errors.BadRequest(
                 f"the body must be a {rt.kind} object, not {type(obj).__name__}"
             )
-        obj = copy.deepcopy(obj)
+        obj = copy_json(obj)
         kind = obj.setdefault("kind", rt.kind)
         if kind != rt.kind:
             raise errors.BadRequest(
@@ -255,13 +255,13 @@ class Registry:
         # result makes a concurrent write a retry against the fresh object, not a 409.
         def replace(current: Obj) -> Obj:
             if subresource == "status":
-                out = copy.deepcopy(current)
+                out = copy_json(current)
                 out["status"] = new.get("status", {})
                 out["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion", "")
                 return out
-            out = copy.deepcopy(new)
+            out = copy_json(new)
             if rt.has_status:
-                out["status"] = copy.deepcopy(current.get("status", {}))
+                out["status"] = copy_json(current.get("status", {}))
             return out
 
         result = await self.guaranteed_update(rt, namespace, name, replace, opts)
@@ -287,7 +287,7 @@ class Registry:
                     return await on_missing()
                 raise not_found(rt, name)
             current = decode(kv)
-            new = mutate(copy.deepcopy(current))
+            new = mutate(copy_json(current))
             wanted_rv = str(new.get("metadata", {}).get("resourceVersion") or "")
             if wanted_rv and wanted_rv != str(kv.mod_revision):
                 raise conflict(rt, name)
@@ -357,7 +357,7 @@ class Registry:
                 )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
                 raise conflict(rt, name)
-            new = copy.deepcopy(current)
+            new = copy_json(current)
             nmeta = new["metadata"]
             finalizers = list(nmeta.get("finalizers") or [])
             if policy == "Orphan" and "orphan" not in finalizers:

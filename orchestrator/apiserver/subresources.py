@@ -9,10 +9,10 @@ a node once: a second binding to another node is a Conflict.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.copying import copy_json
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.apiserver import objectmeta
@@ -69,7 +69,7 @@ async def write_scale(
         else:
             if not isinstance(body, dict):
                 raise errors.BadRequest("the body must be a Scale object")
-            scale = copy.deepcopy(body)
+            scale = copy_json(body)
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.Invalid(

@@ -159,10 +159,10 @@ class WatchHub:
             for change in snapshot:
                 yield change
             while True:
-                change = await sub.queue.get()
-                if change is None:
+                queued = await sub.queue.get()
+                if queued is None:
                     raise Dropped()
-                yield change
+                yield queued
         finally:
             self._subscribers.discard(sub)
 

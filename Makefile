@@ -24,9 +24,10 @@ test: install
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Benchmarks: figures and ratios against anchors run side by side.
+## Benchmarks: figures and ratios against anchors run side by side (needs wrk).
 bench: install
 	$(PY) -m bench.api $(ARGS)
+	$(PY) -m bench.scheduler $(ARGS)
 
 ## Formatting and types.
 check: install

@@ -35,7 +35,9 @@ def hash_token(token: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    # Hex: never starts with "-" (which a command line would take for a flag), and needs no
+    # quoting in a shell or a YAML file.
+    return secrets.token_hex(32)
 
 
 def add_token(path: Path, *, user: str, role: str, token: str | None = None) -> str:

@@ -1,0 +1,26 @@
+"""Tokens are safe to pass on a command line and are stored only as hashes."""
+
+import json
+from pathlib import Path
+
+from orchestrator.apiserver.auth import TokenAuthenticator, add_token, new_token
+
+
+def test_tokens_never_look_like_a_flag() -> None:
+    # `paas node --token T` failed whenever a token began with "-" (argparse took it
+    # for an option): one node start in 64 with the earlier URL-safe alphabet.
+    tokens = [new_token() for _ in range(2000)]
+    assert not any(t.startswith("-") for t in tokens)
+    assert all(len(t) == 64 and set(t) <= set("0123456789abcdef") for t in tokens)
+
+
+def test_token_file_holds_hashes_and_authenticates_the_plain_token(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    token = add_token(path, user="node", role="node")
+    assert token not in path.read_text()
+    assert json.loads(path.read_text())["tokens"][0]["role"] == "node"
+    auth = TokenAuthenticator(path)
+    user = auth.authenticate(f"Bearer {token}")
+    assert user is not None and user.role == "node"
+    assert auth.authenticate("Bearer not-a-token") is None
+    assert auth.authenticate(None) is None

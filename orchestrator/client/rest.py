@@ -9,8 +9,10 @@ yield ``(type, object)`` pairs from the newline-delimited stream.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +78,27 @@ def raise_for_status(status: int, content: bytes) -> None:
     raise errors.from_status(body, status)
 
 
+class _TrackingConnector(aiohttp.TCPConnector):
+    """A connector that remembers each transport it opened.
+
+    aiohttp closes a connection dropped mid-request (its task cancelled) with a
+    TLS shutdown that nobody awaits and then forgets the transport; when the
+    event loop ends first, the socket is left to the garbage collector.
+    ``APIClient.close`` aborts whatever is still open. (``_create_connection``
+    is aiohttp's own hook for making connections, stable across 3.x.)
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.opened: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+
+    async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+        proto = await super()._create_connection(req, traces, timeout)
+        if proto.transport is not None:
+            self.opened.add(proto.transport)
+        return proto
+
+
 class APIClient:
     def __init__(
         self, config: ClientConfig, *, types: ResourceTypes = BUILTIN_TYPES, timeout: float = 30.0
@@ -87,13 +110,15 @@ class APIClient:
             self._headers["Authorization"] = f"Bearer {config.token}"
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
+        self._connector: _TrackingConnector | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         """The connection pool, made on first use (it must belong to the running loop)."""
         if self._session is None or self._session.closed:
+            self._connector = _TrackingConnector(ssl=ssl_context(self.config), limit=100)
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
-                connector=aiohttp.TCPConnector(ssl=ssl_context(self.config), limit=100),
+                connector=self._connector,
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 auto_decompress=True,
             )
@@ -109,9 +134,15 @@ class APIClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._session is None:
+            return
+        await self._session.close()
+        self._session = None
+        if self._connector is not None:
+            for transport in list(self._connector.opened):
+                transport.abort()  # a no-op for those that finished closing
+            self._connector = None
+            await asyncio.sleep(0)  # one loop turn: the aborted transports' callbacks run
 
     async def request(
         self,

@@ -55,29 +55,3 @@ def finish_time(job: Obj) -> datetime | None:
     kind = job_finished(job)
     cond = condition(job, kind) if kind else None
     return parse_time(cond.get("lastTransitionTime")) if cond else None
-
-
-def owner_reference(owner: Obj, api_version: str, kind: str) -> Obj:
-    """The controller reference a dependent created by ``owner`` carries."""
-    return {
-        "apiVersion": api_version,
-        "kind": kind,
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def controller_of(obj: Obj, kind: str) -> Obj | None:
-    """The ownerReference with ``controller: true`` if it is of ``kind``."""
-    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind:
-            return ref
-    return None
-
-
-def controller_uid(obj: Obj, kind: str) -> list[str]:
-    """Index function: the uid of the controlling owner of ``kind``, if any."""
-    ref = controller_of(obj, kind)
-    return [ref["uid"]] if ref and ref.get("uid") else []

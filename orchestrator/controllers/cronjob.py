@@ -28,8 +28,8 @@ from orchestrator.client.informer import Handler, Obj, object_key, split_key
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.base import ControllerContext
-from orchestrator.controllers.batchjobs import controller_of, controller_uid
 from orchestrator.controllers.cronjobplan import CronJobSettings, job_reference, plan_cronjob
+from orchestrator.controllers.ownership import controller_of, controller_uid
 
 log = logging.getLogger(__name__)
 OWNER_INDEX = "cronjob-controller-uid"

@@ -31,19 +31,14 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from orchestrator.controllers.batchjobs import (
-    finish_time,
-    job_finished,
-    owner_reference,
-    parse_time,
-    rfc3339,
-)
+from orchestrator.controllers.batchjobs import finish_time, job_finished, parse_time, rfc3339
 from orchestrator.controllers.cron import (
     CronSyntaxError,
     Schedule,
     next_schedule_times,
     parse_schedule,
 )
+from orchestrator.controllers.ownership import owner_reference
 
 Obj = dict[str, Any]
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"

@@ -32,8 +32,8 @@ from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.base import ControllerContext
-from orchestrator.controllers.batchjobs import controller_of, controller_uid, owner_reference
 from orchestrator.controllers.jobplan import JobSettings, plan_job
+from orchestrator.controllers.ownership import controller_of, controller_uid, owner_reference
 
 log = logging.getLogger(__name__)
 OWNER_INDEX = "job-controller-uid"

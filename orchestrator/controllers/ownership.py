@@ -30,9 +30,15 @@ def controller_ref(obj: Obj) -> Obj | None:
     return None
 
 
-def controller_uid(obj: Obj) -> list[str]:
-    """Index function: the uid of an object's controller (none for orphans)."""
+def controller_of(obj: Obj, kind: str) -> Obj | None:
+    """The ownerReference with ``controller: true`` if it is of ``kind``."""
     ref = controller_ref(obj)
+    return ref if ref is not None and ref.get("kind") == kind else None
+
+
+def controller_uid(obj: Obj, kind: str = "") -> list[str]:
+    """Index function: the uid of an object's controller (of ``kind``, if given)."""
+    ref = controller_of(obj, kind) if kind else controller_ref(obj)
     return [str(ref["uid"])] if ref and ref.get("uid") else []
 
 

@@ -17,6 +17,7 @@ from support.controlplane import controllers
 from support.engines import require_engine
 from support.nodes import simulated_nodes
 from support.podready import pods_become_ready
+from support.wait import eventually_async as eventually_async_
 
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.deployment import DeploymentController
@@ -31,26 +32,26 @@ REVISION = "deployment.kubernetes.io/revision"
 
 
 def deployment(replicas=3, image="web:1", strategy=None, **spec):
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                     "strategy": strategy or {"type": "RollingUpdate"},
-                     "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "web", "image": image}]}},
-                     **spec}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "strategy": strategy or {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]},
+            },
+            **spec,
+        },
+    }
 
 
 async def eventually_async(check, timeout=20.0):
-    """Poll an async ``check`` until it returns something truthy (the API is awaited)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last: {value!r}")
-        await asyncio.sleep(0.02)
+    """Poll an async ``check`` until it is truthy (see support.wait)."""
+    return await eventually_async_(check, timeout)
 
 
 def image_of(pod):
@@ -58,17 +59,21 @@ def image_of(pod):
 
 
 def is_ready(pod):
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in pod.get("status", {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in pod.get("status", {}).get("conditions") or []
+    )
 
 
 async def rolled_out(client, replicas, image):
     """The Deployment reports a finished rollout (kubectl's test) and pods run ``image``."""
     d = await client.get(DEPLOY, "web", "default")
     s = d.get("status", {})
-    done = (s.get("observedGeneration", 0) >= d["metadata"]["generation"]
-            and s.get("updatedReplicas", 0) == replicas == s.get("replicas", 0)
-            and s.get("availableReplicas", 0) >= replicas)
+    done = (
+        s.get("observedGeneration", 0) >= d["metadata"]["generation"]
+        and s.get("updatedReplicas", 0) == replicas == s.get("replicas", 0)
+        and s.get("availableReplicas", 0) >= replicas
+    )
     if not done:
         return None
     pods = (await client.list(PODS, "default", label_selector="app=web"))["items"]
@@ -77,9 +82,13 @@ async def rolled_out(client, replicas, image):
 
 
 async def set_image(client, image):
-    await client.patch(DEPLOY, "web", {"spec": {"template": {"spec": {"containers": [
-        {"name": "web", "image": image}]}}}}, "default",
-        patch_type="application/strategic-merge-patch+json")
+    await client.patch(
+        DEPLOY,
+        "web",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}},
+        "default",
+        patch_type="application/strategic-merge-patch+json",
+    )
 
 
 class PodSampler:
@@ -91,8 +100,9 @@ class PodSampler:
         self.samples: list[tuple[int, int, frozenset[str]]] = []
 
     async def run(self, since):
-        async for kind, obj in self.client.watch(PODS, "default", resource_version=since,
-                                                 label_selector="app=web"):
+        async for kind, obj in self.client.watch(
+            PODS, "default", resource_version=since, label_selector="app=web"
+        ):
             name = obj["metadata"]["name"]
             if kind == "DELETED":
                 self.pods.pop(name, None)
@@ -101,8 +111,13 @@ class PodSampler:
             else:
                 continue
             live = [p for p in self.pods.values() if not p["metadata"].get("deletionTimestamp")]
-            self.samples.append((len(live), sum(1 for p in live if is_ready(p)),
-                                 frozenset(image_of(p) for p in self.pods.values())))
+            self.samples.append(
+                (
+                    len(live),
+                    sum(1 for p in live if is_ready(p)),
+                    frozenset(image_of(p) for p in self.pods.values()),
+                )
+            )
 
     @contextlib.asynccontextmanager
     async def running(self):
@@ -118,11 +133,15 @@ class PodSampler:
 
 
 async def test_rolling_update_keeps_availability_and_bounds_surge(api):
-    async with controllers(api, ReplicaSetController, DeploymentController, Scheduler) as cp, \
-            simulated_nodes(api, count=2):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController, Scheduler) as cp,
+        simulated_nodes(api, count=2),
+    ):
         client = cp.client
-        strategy = {"type": "RollingUpdate",
-                    "rollingUpdate": {"maxSurge": 1, "maxUnavailable": "25%"}}
+        strategy = {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": 1, "maxUnavailable": "25%"},
+        }
         await client.create(DEPLOY, deployment(4, strategy=strategy), "default")
         v1 = await eventually_async(lambda: rolled_out(client, 4, "web:1"))
         assert v1["metadata"]["annotations"][REVISION] == "1"
@@ -140,26 +159,30 @@ async def test_rolling_update_keeps_availability_and_bounds_surge(api):
         status = v2["status"]
         assert {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]} == {
             "Available": ("True", "MinimumReplicasAvailable"),
-            "Progressing": ("True", "NewReplicaSetAvailable")}
+            "Progressing": ("True", "NewReplicaSetAvailable"),
+        }
         assert "unavailableReplicas" not in status
-        sets = {rs["metadata"]["name"]: rs
-                for rs in (await client.list(RS, "default"))["items"]}
+        sets = {rs["metadata"]["name"]: rs for rs in (await client.list(RS, "default"))["items"]}
         new = next(rs for rs in sets.values() if rs["spec"]["replicas"] == 4)
         hash_ = new["metadata"]["labels"]["pod-template-hash"]
         assert new["metadata"]["name"] == f"web-{hash_}"
         assert new["spec"]["selector"]["matchLabels"]["pod-template-hash"] == hash_
         assert new["metadata"]["annotations"][REVISION] == "2"
         assert [rs["spec"]["replicas"] for rs in sets.values()].count(0) == 1
-        messages = [e["message"] for e in (await client.list(EVENTS, "default"))["items"]
-                    if e["reason"] == "ScalingReplicaSet"]
+        messages = [
+            e["message"]
+            for e in (await client.list(EVENTS, "default"))["items"]
+            if e["reason"] == "ScalingReplicaSet"
+        ]
         assert f"Scaled up replica set {new['metadata']['name']} from 0 to 1" in messages
-        assert any(m.startswith("Scaled down replica set") and m.endswith("to 0")
-                   for m in messages)
+        assert any(m.startswith("Scaled down replica set") and m.endswith("to 0") for m in messages)
 
 
 async def test_recreate_stops_every_old_pod_before_starting_new_ones(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController) as cp,
+        pods_become_ready(api),
+    ):
         client = cp.client
         await client.create(DEPLOY, deployment(2, strategy={"type": "Recreate"}), "default")
         await eventually_async(lambda: rolled_out(client, 2, "web:1"))
@@ -171,8 +194,10 @@ async def test_recreate_stops_every_old_pod_before_starting_new_ones(api):
 
 
 async def test_rollback_to_a_revision_renumbers_it_and_keeps_history(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController) as cp,
+        pods_become_ready(api),
+    ):
         client = cp.client
         await client.create(DEPLOY, deployment(2, revisionHistoryLimit=2), "default")
         await eventually_async(lambda: rolled_out(client, 2, "web:1"))
@@ -188,18 +213,23 @@ async def test_rollback_to_a_revision_renumbers_it_and_keeps_history(api):
         template = first["spec"]["template"]
         template["metadata"]["labels"].pop("pod-template-hash")
         d = await client.get(DEPLOY, "web", "default")
-        patch = [{"op": "replace", "path": "/spec/template", "value": template},
-                 {"op": "replace", "path": "/metadata/annotations",
-                  "value": {REVISION: d["metadata"]["annotations"][REVISION]}}]
-        await client.patch(DEPLOY, "web", patch, "default",
-                           patch_type="application/json-patch+json")
+        patch = [
+            {"op": "replace", "path": "/spec/template", "value": template},
+            {
+                "op": "replace",
+                "path": "/metadata/annotations",
+                "value": {REVISION: d["metadata"]["annotations"][REVISION]},
+            },
+        ]
+        await client.patch(
+            DEPLOY, "web", patch, "default", patch_type="application/json-patch+json"
+        )
         d = await eventually_async(lambda: rolled_out(client, 2, "web:1"))
         assert d["metadata"]["annotations"][REVISION] == "4"
 
         async def history():
             sets = (await client.list(RS, "default"))["items"]
-            revs = {rs["metadata"]["name"]: rs["metadata"]["annotations"][REVISION]
-                    for rs in sets}
+            revs = {rs["metadata"]["name"]: rs["metadata"]["annotations"][REVISION] for rs in sets}
             return revs if len(revs) == 3 else None  # limit 2 old sets: revision 2 and 3
 
         revs = await eventually_async(history)
@@ -208,22 +238,25 @@ async def test_rollback_to_a_revision_renumbers_it_and_keeps_history(api):
 
 
 async def test_paused_deployment_scales_but_does_not_roll_out_until_resumed(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController) as cp,
+        pods_become_ready(api),
+    ):
         client = cp.client
         await client.create(DEPLOY, deployment(2), "default")
         await eventually_async(lambda: rolled_out(client, 2, "web:1"))
         await client.patch(DEPLOY, "web", {"spec": {"paused": True}}, "default")
         await set_image(client, "web:2")
-        await client.patch(DEPLOY, "web", {"spec": {"replicas": 3}}, "default",
-                           subresource="scale")
+        await client.patch(DEPLOY, "web", {"spec": {"replicas": 3}}, "default", subresource="scale")
 
         async def paused_and_scaled():
             d = await client.get(DEPLOY, "web", "default")
             conds = {c["type"]: c for c in d["status"].get("conditions", [])}
-            ok = (conds.get("Progressing", {}).get("reason") == "DeploymentPaused"
-                  and d["status"].get("observedGeneration") == d["metadata"]["generation"]
-                  and d["status"].get("availableReplicas") == 3)
+            ok = (
+                conds.get("Progressing", {}).get("reason") == "DeploymentPaused"
+                and d["status"].get("observedGeneration") == d["metadata"]["generation"]
+                and d["status"].get("availableReplicas") == 3
+            )
             return d if ok else None
 
         d = await eventually_async(paused_and_scaled)
@@ -238,8 +271,10 @@ async def test_paused_deployment_scales_but_does_not_roll_out_until_resumed(api)
 
 
 async def test_progress_deadline_exceeded_when_new_pods_never_become_ready(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api, never_ready=frozenset({"web:broken"})):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController) as cp,
+        pods_become_ready(api, never_ready=frozenset({"web:broken"})),
+    ):
         client = cp.client
         await client.create(DEPLOY, deployment(2, progressDeadlineSeconds=1), "default")
         await eventually_async(lambda: rolled_out(client, 2, "web:1"))
@@ -267,9 +302,17 @@ async def kubectl(api, tmp_path, *args, timeout=60.0):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     env["HOME"] = str(home)
     proc = await asyncio.create_subprocess_exec(
-        "kubectl", "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(tmp_path / "cache"),
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env)
+        "kubectl",
+        "--kubeconfig",
+        str(api.kubeconfig),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode, out.decode(), err.decode()
 
@@ -277,18 +320,22 @@ async def kubectl(api, tmp_path, *args, timeout=60.0):
 @pytest.mark.kubectl
 async def test_kubectl_rollout_status_and_undo(api, tmp_path):
     require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
-    async with controllers(api, ReplicaSetController, DeploymentController, Scheduler) as cp, \
-            simulated_nodes(api, count=2):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController, Scheduler) as cp,
+        simulated_nodes(api, count=2),
+    ):
         client = cp.client
         await client.create(DEPLOY, deployment(3), "default")
-        code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",
-                                       "--timeout=60s")
+        code, out, err = await kubectl(
+            api, tmp_path, "rollout", "status", "deployment/web", "--timeout=60s"
+        )
         assert code == 0, err
         assert out.splitlines()[-1] == 'deployment "web" successfully rolled out'
 
         await set_image(client, "web:2")
-        code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",
-                                       "--timeout=60s")
+        code, out, err = await kubectl(
+            api, tmp_path, "rollout", "status", "deployment/web", "--timeout=60s"
+        )
         assert code == 0, err
         assert out.splitlines()[-1] == 'deployment "web" successfully rolled out'
 
@@ -298,8 +345,9 @@ async def test_kubectl_rollout_status_and_undo(api, tmp_path):
 
         code, out, err = await kubectl(api, tmp_path, "rollout", "undo", "deployment/web")
         assert (code, out.strip()) == (0, "deployment.apps/web rolled back"), err
-        code, out, err = await kubectl(api, tmp_path, "rollout", "status", "deployment/web",
-                                       "--timeout=60s")
+        code, out, err = await kubectl(
+            api, tmp_path, "rollout", "status", "deployment/web", "--timeout=60s"
+        )
         assert code == 0, err
         d = await eventually_async(lambda: rolled_out(client, 3, "web:1"))
         assert d["metadata"]["annotations"][REVISION] == "3"

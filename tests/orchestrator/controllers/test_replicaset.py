@@ -7,12 +7,12 @@ scheduler and the node agent where pods must become Ready.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.controlplane import controllers
 from support.podready import pods_become_ready
+from support.wait import eventually_async as eventually_async_
 
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.expectations import Expectations
@@ -34,12 +34,22 @@ def stamp(seconds_ago: float) -> str:
     return (NOW - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def pod(name, *, node="", phase="Pending", ready=None, created=100, restarts=0, deleting=False,
-        labels=None):
+def pod(
+    name,
+    *,
+    node="",
+    phase="Pending",
+    ready=None,
+    created=100,
+    restarts=0,
+    deleting=False,
+    labels=None,
+):
     status = {"phase": phase}
     if ready is not None:
-        status["conditions"] = [{"type": "Ready", "status": "True", "lastTransitionTime":
-                                 stamp(ready)}]
+        status["conditions"] = [
+            {"type": "Ready", "status": "True", "lastTransitionTime": stamp(ready)}
+        ]
     if restarts:
         status["containerStatuses"] = [{"name": "c", "restartCount": restarts}]
     meta = {"name": name, "creationTimestamp": stamp(created), "labels": labels or {"app": "web"}}
@@ -49,52 +59,84 @@ def pod(name, *, node="", phase="Pending", ready=None, created=100, restarts=0, 
 
 
 def replicaset(replicas, min_ready=0, generation=3):
-    return {"metadata": {"name": "web", "namespace": "default", "generation": generation},
-            "spec": {"replicas": replicas, "minReadySeconds": min_ready,
-                     "selector": {"matchLabels": {"app": "web"}},
-                     "template": {"metadata": {"labels": {"app": "web"}}}},
-            "status": {"replicas": 0}}
+    return {
+        "metadata": {"name": "web", "namespace": "default", "generation": generation},
+        "spec": {
+            "replicas": replicas,
+            "minReadySeconds": min_ready,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}},
+        },
+        "status": {"replicas": 0},
+    }
 
 
-@pytest.mark.parametrize(("first", "then", "why"), [
-    (pod("a"), pod("b", node="n"), "unscheduled before scheduled"),
-    (pod("a", node="n"), pod("b", node="n", phase="Unknown"), "pending before unknown"),
-    (pod("a", node="n", phase="Unknown"), pod("b", node="n", phase="Running"),
-     "unknown before running"),
-    (pod("a", node="n", phase="Running"), pod("b", node="n", phase="Running", ready=5),
-     "not ready before ready"),
-    (pod("a", node="n", phase="Running", ready=5), pod("b", node="n", phase="Running", ready=50),
-     "ready for less time first"),
-    (pod("a", node="n", phase="Running", ready=5, restarts=3),
-     pod("b", node="n", phase="Running", ready=5), "more restarts first"),
-    (pod("a", node="n", phase="Running", ready=5, created=10),
-     pod("b", node="n", phase="Running", ready=5, created=500), "newer before older"),
-])
+@pytest.mark.parametrize(
+    ("first", "then", "why"),
+    [
+        (pod("a"), pod("b", node="n"), "unscheduled before scheduled"),
+        (pod("a", node="n"), pod("b", node="n", phase="Unknown"), "pending before unknown"),
+        (
+            pod("a", node="n", phase="Unknown"),
+            pod("b", node="n", phase="Running"),
+            "unknown before running",
+        ),
+        (
+            pod("a", node="n", phase="Running"),
+            pod("b", node="n", phase="Running", ready=5),
+            "not ready before ready",
+        ),
+        (
+            pod("a", node="n", phase="Running", ready=5),
+            pod("b", node="n", phase="Running", ready=50),
+            "ready for less time first",
+        ),
+        (
+            pod("a", node="n", phase="Running", ready=5, restarts=3),
+            pod("b", node="n", phase="Running", ready=5),
+            "more restarts first",
+        ),
+        (
+            pod("a", node="n", phase="Running", ready=5, created=10),
+            pod("b", node="n", phase="Running", ready=5, created=500),
+            "newer before older",
+        ),
+    ],
+)
 def test_scale_down_removes_the_least_valuable_pod_first(first, then, why):
     assert sorted([then, first], key=deletion_order)[0] is first, why
     plan = plan_replicas(replicaset(1), [then, first], NOW)
     assert [p["metadata"]["name"] for p in plan.delete] == [first["metadata"]["name"]]
 
 
-@pytest.mark.parametrize(("replicas", "pods", "create", "deleted"), [
-    (3, [], 3, 0),
-    (3, [pod("a"), pod("b")], 1, 0),
-    (3, [pod("a"), pod("b"), pod("c", deleting=True)], 1, 0),  # terminating does not count
-    (1, [pod("a"), pod("b", phase="Succeeded"), pod("c", phase="Failed")], 0, 0),
-    (0, [pod("a"), pod("b")], 0, 2),
-    (2, [pod("a"), pod("b")], 0, 0),
-])
+@pytest.mark.parametrize(
+    ("replicas", "pods", "create", "deleted"),
+    [
+        (3, [], 3, 0),
+        (3, [pod("a"), pod("b")], 1, 0),
+        (3, [pod("a"), pod("b"), pod("c", deleting=True)], 1, 0),  # terminating does not count
+        (1, [pod("a"), pod("b", phase="Succeeded"), pod("c", phase="Failed")], 0, 0),
+        (0, [pod("a"), pod("b")], 0, 2),
+        (2, [pod("a"), pod("b")], 0, 0),
+    ],
+)
 def test_plan_counts_only_active_pods(replicas, pods, create, deleted):
     plan = plan_replicas(replicaset(replicas), pods, NOW)
     assert (plan.create, len(plan.delete)) == (create, deleted)
 
 
 def test_plan_waits_while_expectations_are_pending_but_reports_status():
-    plan = plan_replicas(replicaset(3), [pod("a", node="n", phase="Running", ready=9)], NOW,
-                         manage=False)
+    plan = plan_replicas(
+        replicaset(3), [pod("a", node="n", phase="Running", ready=9)], NOW, manage=False
+    )
     assert plan.create == 0
-    assert plan.status == {"replicas": 1, "fullyLabeledReplicas": 1, "readyReplicas": 1,
-                           "availableReplicas": 1, "observedGeneration": 3}
+    assert plan.status == {
+        "replicas": 1,
+        "fullyLabeledReplicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "observedGeneration": 3,
+    }
 
 
 def test_burst_limits_one_pass():
@@ -102,13 +144,19 @@ def test_burst_limits_one_pass():
 
 
 def test_status_counts_available_after_min_ready_seconds_and_requeues():
-    pods = [pod("a", node="n", phase="Running", ready=30),
-            pod("b", node="n", phase="Running", ready=2),
-            pod("c", labels={"app": "web", "extra": "x"})]
+    pods = [
+        pod("a", node="n", phase="Running", ready=30),
+        pod("b", node="n", phase="Running", ready=2),
+        pod("c", labels={"app": "web", "extra": "x"}),
+    ]
     rs = replicaset(3, min_ready=10)
     assert replicaset_status(rs, pods, NOW) == {
-        "replicas": 3, "fullyLabeledReplicas": 3, "readyReplicas": 2, "availableReplicas": 1,
-        "observedGeneration": 3}
+        "replicas": 3,
+        "fullyLabeledReplicas": 3,
+        "readyReplicas": 2,
+        "availableReplicas": 1,
+        "observedGeneration": 3,
+    }
     assert plan_replicas(rs, pods, NOW).requeue_after == pytest.approx(8.0)
     assert replicaset_status(replicaset(0), [], NOW) == {"replicas": 0, "observedGeneration": 3}
 
@@ -137,17 +185,28 @@ def test_expectations_block_until_observed_or_expired():
 
 def rs_manifest(name="web", replicas=3, labels=None):
     labels = labels or {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+            },
+        },
+    }
 
 
 def bare_pod(name, labels):
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default", "labels": labels},
-            "spec": {"containers": [{"name": "web", "image": "web:1"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+    }
 
 
 async def live_pods(client, selector="app=web"):
@@ -172,9 +231,14 @@ async def test_replicas_are_restored_after_a_pod_is_deleted(api):
         for p in pods:
             assert p["metadata"]["name"].startswith("web-")
             [ref] = p["metadata"]["ownerReferences"]
-            assert ref == {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
-                           "uid": rs["metadata"]["uid"], "controller": True,
-                           "blockOwnerDeletion": True}
+            assert ref == {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": "web",
+                "uid": rs["metadata"]["uid"],
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
 
         victim = pods[0]["metadata"]["name"]
         await client.delete(PODS, victim, "default")
@@ -204,14 +268,18 @@ async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released(api)
 
         async def adopted():
             pods = await live_pods(client)
-            owners = {p["metadata"]["name"]: (p["metadata"].get("ownerReferences") or [{}])[0]
-                      .get("uid") for p in pods}
-            return owners if owners == {"orphan-0": rs["metadata"]["uid"],
-                                        "orphan-1": rs["metadata"]["uid"]} else None
+            owners = {
+                p["metadata"]["name"]: (p["metadata"].get("ownerReferences") or [{}])[0].get("uid")
+                for p in pods
+            }
+            return (
+                owners
+                if owners == {"orphan-0": rs["metadata"]["uid"], "orphan-1": rs["metadata"]["uid"]}
+                else None
+            )
 
         await eventually_async(adopted)  # no pod was created: the orphans were enough
-        await client.patch(PODS, "orphan-0", {"metadata": {"labels": {"app": "other"}}},
-                           "default")
+        await client.patch(PODS, "orphan-0", {"metadata": {"labels": {"app": "other"}}}, "default")
 
         async def released_and_replaced():
             freed = await client.get(PODS, "orphan-0", "default")
@@ -231,13 +299,34 @@ async def test_scale_down_deletes_unscheduled_then_not_ready_pods(api):
         names = sorted(p["metadata"]["name"] for p in pods)
         scheduled, ready = names[0], names[1]
         for name in (scheduled, ready):
-            await client.request("POST", f"/api/v1/namespaces/default/pods/{name}/binding",
-                                 json_body={"apiVersion": "v1", "kind": "Binding",
-                                            "metadata": {"name": name},
-                                            "target": {"kind": "Node", "name": "node-a"}})
-        await client.patch(PODS, ready, {"status": {"phase": "Running", "conditions": [
-            {"type": "Ready", "status": "True", "lastTransitionTime": "2024-01-01T00:00:00Z"}]}},
-            "default", subresource="status")
+            await client.request(
+                "POST",
+                f"/api/v1/namespaces/default/pods/{name}/binding",
+                json_body={
+                    "apiVersion": "v1",
+                    "kind": "Binding",
+                    "metadata": {"name": name},
+                    "target": {"kind": "Node", "name": "node-a"},
+                },
+            )
+        await client.patch(
+            PODS,
+            ready,
+            {
+                "status": {
+                    "phase": "Running",
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "lastTransitionTime": "2024-01-01T00:00:00Z",
+                        }
+                    ],
+                }
+            },
+            "default",
+            subresource="status",
+        )
         await eventually_async(lambda: _rs_status(client, "readyReplicas", 1))
 
         await client.patch(RS, "web", {"spec": {"replicas": 2}}, "default", subresource="scale")
@@ -269,13 +358,5 @@ async def _rs_status(client, key, value):
 
 
 async def eventually_async(check, timeout=15.0):
-    """Poll an async ``check`` until it returns something truthy (the API is awaited)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.02)
+    """Poll an async ``check`` until it is truthy (see support.wait)."""
+    return await eventually_async_(check, timeout)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from scheduler_objects import make_node, make_pod
 from support.apiserver import RunningAPI
+from support.wait import eventually_async as eventually_async_
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
@@ -75,15 +76,8 @@ def schedulers(api: RunningAPI, tmp_path: Path) -> Iterator[Schedulers]:
 
 
 async def poll(check: Any, timeout: float = 20.0, message: str = "condition not met") -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(message)
-        await asyncio.sleep(0.05)
+    """Poll an async ``check`` until it is truthy (see support.wait)."""
+    return await eventually_async_(check, timeout, message)
 
 
 async def holder(client: APIClient) -> str:

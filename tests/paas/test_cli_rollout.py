@@ -33,19 +33,35 @@ RUNNER = (
 
 
 def deployment(image="web:1", **spec):
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                     "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "web", "image": image}]}},
-                     **spec}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]},
+            },
+            **spec,
+        },
+    }
 
 
 async def start(api: RunningAPI, *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RUNNER, "rollout", *args, "--kubeconfig", str(api.kubeconfig),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-c",
+        RUNNER,
+        "rollout",
+        *args,
+        "--kubeconfig",
+        str(api.kubeconfig),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def paas_rollout(api: RunningAPI, *args: str, timeout: float = 30) -> tuple[int, str, str]:
@@ -55,15 +71,22 @@ async def paas_rollout(api: RunningAPI, *args: str, timeout: float = 30) -> tupl
 
 
 async def set_image(client, image):
-    await client.patch(DEPLOY, "web", {"spec": {"template": {"spec": {"containers": [
-        {"name": "web", "image": image}]}}}}, "default",
-        patch_type="application/strategic-merge-patch+json")
+    await client.patch(
+        DEPLOY,
+        "web",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}},
+        "default",
+        patch_type="application/strategic-merge-patch+json",
+    )
 
 
 async def images(client):
     pods = (await client.list(PODS, "default"))["items"]
-    return {p["spec"]["containers"][0]["image"] for p in pods
-            if not p["metadata"].get("deletionTimestamp")}
+    return {
+        p["spec"]["containers"][0]["image"]
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+    }
 
 
 async def test_status_prints_progress_until_the_rollout_is_done(api):
@@ -71,8 +94,10 @@ async def test_status_prints_progress_until_the_rollout_is_done(api):
         await cp.client.create(DEPLOY, deployment(), "default")
         proc = await start(api, "status", "deployment/web", "--timeout", "60s")
         assert proc.stdout is not None
-        waiting = 'Waiting for deployment "web" rollout to finish: 0 of 3 updated replicas are ' \
-                  "available..."
+        waiting = (
+            'Waiting for deployment "web" rollout to finish: 0 of 3 updated replicas are '
+            "available..."
+        )
         lines = []
         while waiting not in lines:  # pods are not Ready before the node agent runs
             line = await asyncio.wait_for(proc.stdout.readline(), 20)
@@ -87,8 +112,10 @@ async def test_status_prints_progress_until_the_rollout_is_done(api):
 
 
 async def test_history_undo_pause_and_resume(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api, never_ready=frozenset({"web:broken"})):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController) as cp,
+        pods_become_ready(api, never_ready=frozenset({"web:broken"})),
+    ):
         client = cp.client
         await client.create(DEPLOY, deployment(), "default")
         code, out, _ = await paas_rollout(api, "status", "deploy/web")
@@ -99,8 +126,13 @@ async def test_history_undo_pause_and_resume(api):
 
         code, out, _ = await paas_rollout(api, "history", "deployment/web")
         assert code == 0
-        assert out.splitlines() == ["deployment.apps/web ", "REVISION  CHANGE-CAUSE",
-                                    "1         <none>", "2         <none>", ""]
+        assert out.splitlines() == [
+            "deployment.apps/web ",
+            "REVISION  CHANGE-CAUSE",
+            "1         <none>",
+            "2         <none>",
+            "",
+        ]
         code, out, _ = await paas_rollout(api, "history", "deployment/web", "--revision", "1")
         assert "    Image:\tweb:1" in out.splitlines()
 
@@ -114,21 +146,29 @@ async def test_history_undo_pause_and_resume(api):
         assert (code, err) == (1, "error: unable to find specified revision 9 in history\n")
 
         assert await paas_rollout(api, "pause", "deployment/web") == (
-            0, "deployment.apps/web paused\n", "")
+            0,
+            "deployment.apps/web paused\n",
+            "",
+        )
         code, _, err = await paas_rollout(api, "pause", "deployment/web")
         assert (code, err) == (1, 'error: deployments.apps "web" is already paused\n')
         await set_image(client, "web:4")
         code, out, _ = await paas_rollout(api, "status", "deployment/web", "--timeout", "1s")
         assert code == 1 and await images(client) == {"web:1"}  # paused: nothing rolls
         assert await paas_rollout(api, "resume", "deployment/web") == (
-            0, "deployment.apps/web resumed\n", "")
+            0,
+            "deployment.apps/web resumed\n",
+            "",
+        )
         code, _, _ = await paas_rollout(api, "status", "deployment/web")
         assert code == 0 and await images(client) == {"web:4"}
 
 
 async def test_status_fails_when_the_progress_deadline_passes(api):
-    async with controllers(api, ReplicaSetController, DeploymentController) as cp, \
-            pods_become_ready(api, never_ready=frozenset({"web:broken"})):
+    async with (
+        controllers(api, ReplicaSetController, DeploymentController) as cp,
+        pods_become_ready(api, never_ready=frozenset({"web:broken"})),
+    ):
         await cp.client.create(DEPLOY, deployment(progressDeadlineSeconds=1), "default")
         assert (await paas_rollout(api, "status", "deployment/web"))[0] == 0
         await set_image(cp.client, "web:broken")
@@ -139,5 +179,3 @@ async def test_status_fails_when_the_progress_deadline_passes(api):
         assert out == "" or out.startswith('Waiting for deployment "web" rollout to finish')
         code, _, err = await paas_rollout(api, "status", "statefulset/web")
         assert code == 1 and "only deployments roll out" in err
-
-

@@ -87,8 +87,11 @@ def test_no_op_update_keeps_resource_version(api: RunningAPI) -> None:
         again = http.put(f"{DEPLOYMENTS}/web", json=obj)
         assert again.status_code == 200
         assert again.json()["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
-        patched = http.patch(f"{DEPLOYMENTS}/web", json={"metadata": {"labels": {"app": "web"}}},
-                             headers={"Content-Type": "application/merge-patch+json"})
+        patched = http.patch(
+            f"{DEPLOYMENTS}/web",
+            json={"metadata": {"labels": {"app": "web"}}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
         assert patched.json()["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
 
 
@@ -112,8 +115,10 @@ def test_update_without_resource_version_is_unconditional(api: RunningAPI) -> No
 def test_update_keeps_uid_and_creation_timestamp(api: RunningAPI) -> None:
     with api.http() as http:
         obj = http.post(CONFIGMAPS, json={"metadata": {"name": "cm"}}).json()
-        sent = {"metadata": {"name": "cm", "uid": "forged", "creationTimestamp": None},
-                "data": {"x": "y"}}
+        sent = {
+            "metadata": {"name": "cm", "uid": "forged", "creationTimestamp": None},
+            "data": {"x": "y"},
+        }
         r = http.put(f"{CONFIGMAPS}/cm", json=sent)
     assert r.json()["metadata"]["uid"] == obj["metadata"]["uid"]
     assert r.json()["metadata"]["creationTimestamp"] == obj["metadata"]["creationTimestamp"]
@@ -184,8 +189,10 @@ def test_deployment_defaults_are_visible(api: RunningAPI) -> None:
 
 
 def test_service_gets_a_cluster_ip_and_port_defaults(api: RunningAPI) -> None:
-    svc = {"metadata": {"name": "web"},
-           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    svc = {
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }
     with api.http() as http:
         r = http.post("/api/v1/namespaces/default/services", json=svc)
     assert r.status_code == 201
@@ -198,8 +205,11 @@ def test_service_gets_a_cluster_ip_and_port_defaults(api: RunningAPI) -> None:
 
 
 def test_secret_string_data_is_folded_into_data(api: RunningAPI) -> None:
-    secret = {"metadata": {"name": "s"}, "stringData": {"password": "hunter2"},
-              "data": {"user": base64.b64encode(b"me").decode()}}
+    secret = {
+        "metadata": {"name": "s"},
+        "stringData": {"password": "hunter2"},
+        "data": {"user": base64.b64encode(b"me").decode()},
+    }
     with api.http() as http:
         body = http.post("/api/v1/namespaces/default/secrets", json=secret).json()
         stored = http.get("/api/v1/namespaces/default/secrets/s").json()

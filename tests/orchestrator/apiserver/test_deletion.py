@@ -15,23 +15,30 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
 def pod(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name},
-            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    return {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
 
 
 def deployment(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {
-        "selector": {"matchLabels": {"app": name}},
-        "template": {"metadata": {"labels": {"app": name}},
-                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
 
 
 def test_finalizers_keep_the_object_until_removed(api: RunningAPI) -> None:
     with api.http() as http:
-        obj = http.post(CONFIGMAPS, json={"metadata": {"name": "cm",
-                                                       "finalizers": ["example.com/a"]}}).json()
-        with WatchStream(http, CONFIGMAPS,
-                         {"resourceVersion": obj["metadata"]["resourceVersion"]}) as w:
+        obj = http.post(
+            CONFIGMAPS, json={"metadata": {"name": "cm", "finalizers": ["example.com/a"]}}
+        ).json()
+        with WatchStream(
+            http, CONFIGMAPS, {"resourceVersion": obj["metadata"]["resourceVersion"]}
+        ) as w:
             r = http.delete(f"{CONFIGMAPS}/cm")
             assert r.status_code in (200, 202)
             assert r.json()["metadata"]["deletionTimestamp"]
@@ -40,10 +47,12 @@ def test_finalizers_keep_the_object_until_removed(api: RunningAPI) -> None:
             assert w.next()["type"] == "MODIFIED"
             # Deleting again changes nothing while the finalizer stays.
             again = http.delete(f"{CONFIGMAPS}/cm").json()
-            assert again["metadata"]["resourceVersion"] == \
-                terminating["metadata"]["resourceVersion"]
-            r = http.patch(f"{CONFIGMAPS}/cm", headers=MERGE,
-                           json={"metadata": {"finalizers": None}})
+            assert (
+                again["metadata"]["resourceVersion"] == terminating["metadata"]["resourceVersion"]
+            )
+            r = http.patch(
+                f"{CONFIGMAPS}/cm", headers=MERGE, json={"metadata": {"finalizers": None}}
+            )
             assert r.status_code == 200, r.text
             event = w.next()
             assert event["type"] == "DELETED"
@@ -55,8 +64,9 @@ def test_finalizers_go_one_at_a_time_and_none_are_added(api: RunningAPI) -> None
     with api.http() as http:
         http.post(CONFIGMAPS, json={"metadata": {"name": "cm", "finalizers": ["a", "b"]}})
         http.delete(f"{CONFIGMAPS}/cm")
-        r = http.patch(f"{CONFIGMAPS}/cm", headers=MERGE,
-                       json={"metadata": {"finalizers": ["a", "b", "c"]}})
+        r = http.patch(
+            f"{CONFIGMAPS}/cm", headers=MERGE, json={"metadata": {"finalizers": ["a", "b", "c"]}}
+        )
         assert r.status_code == 422
         assert r.json()["details"]["causes"][0]["field"] == "metadata.finalizers"
         r = http.patch(f"{CONFIGMAPS}/cm", headers=MERGE, json={"metadata": {"finalizers": ["b"]}})
@@ -68,10 +78,12 @@ def test_finalizers_go_one_at_a_time_and_none_are_added(api: RunningAPI) -> None
         assert http.get(f"{CONFIGMAPS}/cm").status_code == 404
 
 
-@pytest.mark.parametrize(("policy", "finalizer"), [("Orphan", "orphan"),
-                                                   ("Foreground", "foregroundDeletion")])
-def test_propagation_policy_adds_its_finalizer(api: RunningAPI, policy: str,
-                                               finalizer: str) -> None:
+@pytest.mark.parametrize(
+    ("policy", "finalizer"), [("Orphan", "orphan"), ("Foreground", "foregroundDeletion")]
+)
+def test_propagation_policy_adds_its_finalizer(
+    api: RunningAPI, policy: str, finalizer: str
+) -> None:
     with api.http() as http:
         http.post(DEPLOYMENTS, json=deployment("web"))
         r = http.delete(f"{DEPLOYMENTS}/web", params={"propagationPolicy": policy})
@@ -112,8 +124,9 @@ def test_bound_pod_is_deleted_gracefully(api: RunningAPI) -> None:
         http.post(PODS, json=pod("p"))
         http.post(f"{PODS}/p/binding", json={"target": {"kind": "Node", "name": "n1"}})
         bound = http.get(f"{PODS}/p").json()
-        with WatchStream(http, PODS,
-                         {"resourceVersion": bound["metadata"]["resourceVersion"]}) as w:
+        with WatchStream(
+            http, PODS, {"resourceVersion": bound["metadata"]["resourceVersion"]}
+        ) as w:
             r = http.delete(f"{PODS}/p")
             assert r.status_code in (200, 202)
             terminating = http.get(f"{PODS}/p").json()
@@ -130,9 +143,11 @@ def test_bound_pod_with_grace_zero_in_delete_options_goes_at_once(api: RunningAP
     with api.http() as http:
         http.post(PODS, json=pod("p"))
         http.post(f"{PODS}/p/binding", json={"target": {"kind": "Node", "name": "n1"}})
-        r = http.request("DELETE", f"{PODS}/p", json={"kind": "DeleteOptions",
-                                                      "apiVersion": "v1",
-                                                      "gracePeriodSeconds": 0})
+        r = http.request(
+            "DELETE",
+            f"{PODS}/p",
+            json={"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
+        )
         assert r.status_code == 200
         assert http.get(f"{PODS}/p").status_code == 404
 
@@ -140,11 +155,13 @@ def test_bound_pod_with_grace_zero_in_delete_options_goes_at_once(api: RunningAP
 def test_delete_with_stale_precondition_conflicts(api: RunningAPI) -> None:
     with api.http() as http:
         obj = http.post(CONFIGMAPS, json={"metadata": {"name": "cm"}}).json()
-        r = http.request("DELETE", f"{CONFIGMAPS}/cm",
-                         json={"preconditions": {"uid": "not-the-uid"}})
+        r = http.request(
+            "DELETE", f"{CONFIGMAPS}/cm", json={"preconditions": {"uid": "not-the-uid"}}
+        )
         assert r.status_code == 409
-        r = http.request("DELETE", f"{CONFIGMAPS}/cm",
-                         json={"preconditions": {"uid": obj["metadata"]["uid"]}})
+        r = http.request(
+            "DELETE", f"{CONFIGMAPS}/cm", json={"preconditions": {"uid": obj["metadata"]["uid"]}}
+        )
         assert r.status_code == 200
 
 
@@ -194,13 +211,20 @@ def test_creating_in_a_terminating_namespace_is_forbidden(api: RunningAPI) -> No
 
 
 def test_deleting_a_service_frees_its_cluster_ip_and_node_ports(api: RunningAPI) -> None:
-    svc = {"metadata": {"name": "a"},
-           "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30111}]}}
+    svc = {
+        "metadata": {"name": "a"},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30111}]},
+    }
     with api.http() as http:
         ip = http.post(SERVICES, json=svc).json()["spec"]["clusterIP"]
-        clash = {"metadata": {"name": "b"},
-                 "spec": {"clusterIP": ip, "type": "NodePort",
-                          "ports": [{"port": 80, "nodePort": 30111}]}}
+        clash = {
+            "metadata": {"name": "b"},
+            "spec": {
+                "clusterIP": ip,
+                "type": "NodePort",
+                "ports": [{"port": 80, "nodePort": 30111}],
+            },
+        }
         r = http.post(SERVICES, json=clash)
         assert r.status_code == 422
         assert http.delete(f"{SERVICES}/a").status_code == 200
@@ -211,8 +235,10 @@ def test_deleting_a_service_frees_its_cluster_ip_and_node_ports(api: RunningAPI)
 
 
 def test_changing_service_type_frees_node_ports(api: RunningAPI) -> None:
-    svc = {"metadata": {"name": "a"},
-           "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30222}]}}
+    svc = {
+        "metadata": {"name": "a"},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30222}]},
+    }
     with api.http() as http:
         http.post(SERVICES, json=svc)
         r = http.patch(f"{SERVICES}/a", headers=MERGE, json={"spec": {"type": "ClusterIP"}})

@@ -28,8 +28,16 @@ def test_core_resource_list(sqlite_api: RunningAPI) -> None:
     assert "all" in by_name["pods"]["categories"]
     assert by_name["pods"]["namespaced"] is True
     assert by_name["namespaces"]["namespaced"] is False
-    assert set(by_name["pods"]["verbs"]) >= {"create", "delete", "get", "list", "patch",
-                                             "update", "watch", "deletecollection"}
+    assert set(by_name["pods"]["verbs"]) >= {
+        "create",
+        "delete",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+        "deletecollection",
+    }
     assert by_name["pods/status"]["verbs"] == ["get", "patch", "update"]
     assert by_name["pods/binding"]["kind"] == "Binding"
     assert by_name["services"]["shortNames"] == ["svc"]
@@ -59,8 +67,17 @@ def test_apps_resource_list_includes_scale(sqlite_api: RunningAPI) -> None:
     assert "singularName" in scale
 
 
-@pytest.mark.parametrize("path", ["/api/", "/api/v1/", "/apis/", "/apis/apps/", "/apis/apps/v1/",
-                                  "/api/v1/namespaces/default/configmaps/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/",
+        "/api/v1/",
+        "/apis/",
+        "/apis/apps/",
+        "/apis/apps/v1/",
+        "/api/v1/namespaces/default/configmaps/",
+    ],
+)
 def test_trailing_slashes_do_not_redirect(sqlite_api: RunningAPI, path: str) -> None:
     with sqlite_api.http() as http:
         r = http.get(path)
@@ -76,10 +93,22 @@ def test_unknown_group_and_version_are_not_found(sqlite_api: RunningAPI) -> None
 
 
 def test_extra_versions_are_served(api: RunningAPI) -> None:
-    cron = {"metadata": {"name": "c"}, "spec": {
-        "schedule": "*/5 * * * *",
-        "jobTemplate": {"spec": {"template": {"spec": {
-            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}}
+    cron = {
+        "metadata": {"name": "c"},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "c", "image": "busybox"}],
+                        }
+                    }
+                }
+            },
+        },
+    }
     with api.http() as http:
         assert http.get("/apis/batch/v1beta1").json()["groupVersion"] == "batch/v1beta1"
         r = http.post("/apis/batch/v1/namespaces/default/cronjobs", json=cron)

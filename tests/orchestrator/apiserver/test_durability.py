@@ -31,9 +31,18 @@ def start(data_dir: Path, log: Path) -> Process:
     address.unlink(missing_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            _paas("apiserver", "--data-dir", str(data_dir), "--port", "0",
-                  "--address-file", str(address)),
-            stdout=out, stderr=subprocess.STDOUT)
+            _paas(
+                "apiserver",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+                "--address-file",
+                str(address),
+            ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while not address.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -51,16 +60,20 @@ def kill(p: Process) -> None:
 
 def client(data_dir: Path, url: str, token: str) -> httpx.Client:
     ctx = ssl.create_default_context(cafile=str(data_dir / "ca.crt"))
-    return httpx.Client(base_url=url, verify=ctx, timeout=10,
-                        headers={"Authorization": f"Bearer {token}"})
+    return httpx.Client(
+        base_url=url, verify=ctx, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    token = subprocess.run(_paas("token", "create", "--role", "admin", "--data-dir",
-                                 str(data_dir)),
-                           check=True, capture_output=True, text=True).stdout.strip()
+    token = subprocess.run(
+        _paas("token", "create", "--role", "admin", "--data-dir", str(data_dir)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     log = tmp_path / "apiserver.log"
     server = start(data_dir, log)
     acked: dict[str, str] = {}
@@ -74,8 +87,9 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             while not stop.is_set():
                 name = f"cm-{i}"
                 try:
-                    r = http.post(CONFIGMAPS, json={"metadata": {"name": name},
-                                                    "data": {"i": str(i)}})
+                    r = http.post(
+                        CONFIGMAPS, json={"metadata": {"name": name}, "data": {"i": str(i)}}
+                    )
                 except httpx.HTTPError:
                     return
                 assert r.status_code == 201, r.text
@@ -87,8 +101,11 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         with client(data_dir, server.url, token) as http:
             r = http.post(CONFIGMAPS, json={"metadata": {"name": "first"}})
             assert r.status_code == 201, r.text
-            updated = http.patch(f"{CONFIGMAPS}/first", json={"data": {"v": "2"}},
-                                 headers={"Content-Type": "application/merge-patch+json"})
+            updated = http.patch(
+                f"{CONFIGMAPS}/first",
+                json={"data": {"v": "2"}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
             assert updated.status_code == 200
         writer = threading.Thread(target=write_until_killed)
         writer.start()

@@ -20,8 +20,10 @@ def deployment(name: str) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {
             "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}},
-                         "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+            },
         },
     }
 
@@ -51,9 +53,13 @@ def test_missing_core_object_message_has_no_group(api: RunningAPI) -> None:
 
 def test_unknown_resource_path_is_not_found(api: RunningAPI) -> None:
     with api.http() as http:
-        for path in ("/api/v1/namespaces/default/widgets", "/apis/nosuch.dev/v1/things",
-                     "/apis/apps/v1/namespaces/default/deployments/x/y/z", "/nothing/here",
-                     "/api/v1/namespaces/default/pods/p/scale"):
+        for path in (
+            "/api/v1/namespaces/default/widgets",
+            "/apis/nosuch.dev/v1/things",
+            "/apis/apps/v1/namespaces/default/deployments/x/y/z",
+            "/nothing/here",
+            "/api/v1/namespaces/default/pods/p/scale",
+        ):
             body = assert_status(http.get(path), 404, "NotFound")
             assert body["message"] == "the server could not find the requested resource"
 
@@ -82,18 +88,27 @@ def test_put_with_stale_resource_version_conflicts(api: RunningAPI) -> None:
         assert http.get(f"{CONFIGMAPS}/cm").json()["data"] == {"a": "2"}
     assert body["message"] == (
         'Operation cannot be fulfilled on configmaps "cm": the object has been modified; '
-        "please apply your changes to the latest version and try again")
+        "please apply your changes to the latest version and try again"
+    )
 
 
 def test_patch_with_stale_resource_version_conflicts(api: RunningAPI) -> None:
     with api.http() as http:
         obj = http.post(DEPLOYMENTS, json=deployment("web")).json()
-        http.patch(f"{DEPLOYMENTS}/web", json={"spec": {"replicas": 2}},
-                   headers={"Content-Type": "application/merge-patch+json"})
-        stale = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                 "spec": {"replicas": 5}}
-        r = http.patch(f"{DEPLOYMENTS}/web", json=stale,
-                       headers={"Content-Type": "application/merge-patch+json"})
+        http.patch(
+            f"{DEPLOYMENTS}/web",
+            json={"spec": {"replicas": 2}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        stale = {
+            "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+            "spec": {"replicas": 5},
+        }
+        r = http.patch(
+            f"{DEPLOYMENTS}/web",
+            json=stale,
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
         body = assert_status(r, 409, "Conflict")
         assert http.get(f"{DEPLOYMENTS}/web").json()["spec"]["replicas"] == 2
     assert body["message"].startswith('Operation cannot be fulfilled on deployments.apps "web"')
@@ -101,9 +116,13 @@ def test_patch_with_stale_resource_version_conflicts(api: RunningAPI) -> None:
 
 def test_invalid_object_lists_every_bad_field(api: RunningAPI) -> None:
     bad = {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "Bad_Name"},
-        "spec": {"selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": []}}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "Bad_Name"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": []}},
+        },
     }
     with api.http() as http:
         body = assert_status(http.post(DEPLOYMENTS, json=bad), 422, "Invalid")
@@ -138,24 +157,31 @@ def test_rejected_update_changes_nothing(api: RunningAPI) -> None:
 
 def test_malformed_json_names_line_and_column(api: RunningAPI) -> None:
     with api.http() as http:
-        r = http.post(CONFIGMAPS, content=b'{\n  "metadata": {"name": "x",}\n}',
-                      headers={"Content-Type": "application/json"})
+        r = http.post(
+            CONFIGMAPS,
+            content=b'{\n  "metadata": {"name": "x",}\n}',
+            headers={"Content-Type": "application/json"},
+        )
     body = assert_status(r, 400, "BadRequest")
     assert "line 2 column" in body["message"]
 
 
 def test_malformed_yaml_is_bad_request(api: RunningAPI) -> None:
     with api.http() as http:
-        r = http.post(CONFIGMAPS, content=b"metadata:\n  name: [x\n",
-                      headers={"Content-Type": "application/yaml"})
+        r = http.post(
+            CONFIGMAPS,
+            content=b"metadata:\n  name: [x\n",
+            headers={"Content-Type": "application/yaml"},
+        )
     body = assert_status(r, 400, "BadRequest")
     assert "line" in body["message"]
 
 
 def test_body_kind_must_match_the_url(api: RunningAPI) -> None:
     with api.http() as http:
-        r = http.post(CONFIGMAPS, json={"apiVersion": "v1", "kind": "Secret",
-                                        "metadata": {"name": "x"}})
+        r = http.post(
+            CONFIGMAPS, json={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}
+        )
         body = assert_status(r, 400, "BadRequest")
         assert "Secret" in body["message"] and "ConfigMap" in body["message"]
         r = http.post(DEPLOYMENTS, json=dict(deployment("x"), apiVersion="batch/v1"))
@@ -173,8 +199,9 @@ def test_body_namespace_must_match_the_url(api: RunningAPI) -> None:
 def test_body_name_must_match_the_url_on_put(api: RunningAPI) -> None:
     with api.http() as http:
         http.post(CONFIGMAPS, json={"metadata": {"name": "a"}})
-        assert_status(http.put(f"{CONFIGMAPS}/a", json={"metadata": {"name": "b"}}),
-                      400, "BadRequest")
+        assert_status(
+            http.put(f"{CONFIGMAPS}/a", json={"metadata": {"name": "b"}}), 400, "BadRequest"
+        )
 
 
 def test_body_that_is_not_an_object_is_bad_request(api: RunningAPI) -> None:
@@ -189,8 +216,11 @@ def test_unknown_patch_type_and_protobuf_are_unsupported(api: RunningAPI) -> Non
         r = http.patch(f"{CONFIGMAPS}/cm", content=b"{}", headers={"Content-Type": "text/x-diff"})
         body = assert_status(r, 415, "UnsupportedMediaType")
         assert "application/merge-patch+json" in body["message"]
-        r = http.post(CONFIGMAPS, content=b"k8s\x00\x0a\x02",
-                      headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+        r = http.post(
+            CONFIGMAPS,
+            content=b"k8s\x00\x0a\x02",
+            headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
+        )
         assert_status(r, 415, "UnsupportedMediaType")
 
 
@@ -203,15 +233,15 @@ def test_bad_query_parameters_are_bad_request(api: RunningAPI) -> None:
     with api.http() as http:
         assert_status(http.get(CONFIGMAPS, params={"limit": "many"}), 400, "BadRequest")
         assert_status(http.get(CONFIGMAPS, params={"watch": "maybe"}), 400, "BadRequest")
-        assert_status(http.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": "abc"}),
-                      400, "BadRequest")
-        assert_status(http.get(CONFIGMAPS, params={"watch": "1", "timeoutSeconds": "soon"}),
-                      400, "BadRequest")
-        assert_status(http.get(CONFIGMAPS, params={"labelSelector": "a in (b"}),
-                      400, "BadRequest")
+        assert_status(
+            http.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": "abc"}), 400, "BadRequest"
+        )
+        assert_status(
+            http.get(CONFIGMAPS, params={"watch": "1", "timeoutSeconds": "soon"}), 400, "BadRequest"
+        )
+        assert_status(http.get(CONFIGMAPS, params={"labelSelector": "a in (b"}), 400, "BadRequest")
         assert_status(http.get(CONFIGMAPS, params={"continue": "!!!"}), 400, "BadRequest")
-        assert_status(http.post(CONFIGMAPS, params={"dryRun": "Some"}, json={}), 400,
-                      "BadRequest")
+        assert_status(http.post(CONFIGMAPS, params={"dryRun": "Some"}, json={}), 400, "BadRequest")
 
 
 def test_request_without_valid_token_is_unauthorized(api: RunningAPI) -> None:
@@ -220,8 +250,7 @@ def test_request_without_valid_token_is_unauthorized(api: RunningAPI) -> None:
         assert body["message"] == "Unauthorized"
         assert_status(http.get("/api"), 401, "Unauthorized")
     with api.http(token="wrong") as http:
-        assert_status(http.post(CONFIGMAPS, json={"metadata": {"name": "x"}}), 401,
-                      "Unauthorized")
+        assert_status(http.post(CONFIGMAPS, json={"metadata": {"name": "x"}}), 401, "Unauthorized")
     with api.http() as http:
         assert http.get(f"{CONFIGMAPS}/x").status_code == 404
 
@@ -247,16 +276,22 @@ def test_rejected_service_leaves_no_cluster_ip_allocated(api: RunningAPI) -> Non
         taken = {"metadata": {"name": "b"}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}}
         body = assert_status(http.post(SERVICES, json=taken), 422, "Invalid")
         assert "already allocated" in body["message"]
-        dup = {"metadata": {"name": "a"}, "spec": {"clusterIP": "10.96.5.5",
-                                                   "ports": [{"port": 80}]}}
+        dup = {
+            "metadata": {"name": "a"},
+            "spec": {"clusterIP": "10.96.5.5", "ports": [{"port": 80}]},
+        }
         assert_status(http.post(SERVICES, json=dup), 409, "AlreadyExists")
-        invalid = {"metadata": {"name": "c"}, "spec": {"clusterIP": "10.96.5.6",
-                                                       "ports": [{"port": "http"}]}}
+        invalid = {
+            "metadata": {"name": "c"},
+            "spec": {"clusterIP": "10.96.5.6", "ports": [{"port": "http"}]},
+        }
         assert_status(http.post(SERVICES, json=invalid), 422, "Invalid")
         http.delete(f"{SERVICES}/a")
         # Each address asked for above is free again: a new Service can take it.
         for name, wanted in (("d", "10.96.5.5"), ("e", "10.96.5.6"), ("f", ip)):
-            svc = {"metadata": {"name": name}, "spec": {"clusterIP": wanted,
-                                                        "ports": [{"port": 80}]}}
+            svc = {
+                "metadata": {"name": name},
+                "spec": {"clusterIP": wanted, "ports": [{"port": 80}]},
+            }
             r = http.post(SERVICES, json=svc)
             assert r.status_code == 201, r.text

@@ -29,10 +29,12 @@ LABEL_CASES = [
 
 def test_label_selectors(api: RunningAPI) -> None:
     with api.http() as http:
-        for name, labels in (("a", {"tier": "web", "env": "prod"}),
-                             ("b", {"tier": "db", "env": "prod"}),
-                             ("c", {"tier": "web"}),
-                             ("d", {})):
+        for name, labels in (
+            ("a", {"tier": "web", "env": "prod"}),
+            ("b", {"tier": "db", "env": "prod"}),
+            ("c", {"tier": "web"}),
+            ("d", {}),
+        ):
             r = http.post(CONFIGMAPS, json={"metadata": {"name": name, "labels": labels}})
             assert r.status_code == 201
         for selector, expected in LABEL_CASES:
@@ -47,10 +49,12 @@ def test_field_selector_on_name_and_namespace(api: RunningAPI) -> None:
             http.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": name}})
         assert names(http.get(CONFIGMAPS, params={"fieldSelector": "metadata.name=x"})) == {"x"}
         assert names(http.get(CONFIGMAPS, params={"fieldSelector": "metadata.name!=x"})) == {"y"}
-        everywhere = http.get("/api/v1/configmaps",
-                              params={"fieldSelector": "metadata.namespace=other"}).json()
-        assert [(o["metadata"]["namespace"], o["metadata"]["name"])
-                for o in everywhere["items"]] == [("other", "x")]
+        everywhere = http.get(
+            "/api/v1/configmaps", params={"fieldSelector": "metadata.namespace=other"}
+        ).json()
+        assert [
+            (o["metadata"]["namespace"], o["metadata"]["name"]) for o in everywhere["items"]
+        ] == [("other", "x")]
 
 
 def test_field_selector_on_node_name_and_phase(api: RunningAPI) -> None:
@@ -59,8 +63,12 @@ def test_field_selector_on_node_name_and_phase(api: RunningAPI) -> None:
         for name in ("p1", "p2"):
             pod["metadata"]["name"] = name
             assert http.post(PODS, json=pod).status_code == 201
-        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p1"},
-                   "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"}}
+        binding = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": "p1"},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"},
+        }
         assert http.post(f"{PODS}/p1/binding", json=binding).status_code == 201
         running = http.get(f"{PODS}/p2").json()
         running["status"]["phase"] = "Running"
@@ -82,8 +90,10 @@ def test_unsupported_field_selector_is_bad_request(api: RunningAPI) -> None:
 def test_paging_visits_every_item_once(api: RunningAPI) -> None:
     with api.http() as http:
         for i in range(7):
-            http.post(CONFIGMAPS, json={"metadata": {"name": f"cm-{i}", "labels": {
-                "odd": str(i % 2 == 1).lower()}}})
+            http.post(
+                CONFIGMAPS,
+                json={"metadata": {"name": f"cm-{i}", "labels": {"odd": str(i % 2 == 1).lower()}}},
+            )
         seen: list[str] = []
         pages = 0
         token = ""
@@ -101,8 +111,11 @@ def test_paging_visits_every_item_once(api: RunningAPI) -> None:
         odd: list[str] = []
         token = ""
         while True:
-            params = {"limit": "2", "labelSelector": "odd=true",
-                      **({"continue": token} if token else {})}
+            params = {
+                "limit": "2",
+                "labelSelector": "odd=true",
+                **({"continue": token} if token else {}),
+            }
             body = http.get(CONFIGMAPS, params=params).json()
             odd += [o["metadata"]["name"] for o in body["items"]]
             token = body["metadata"].get("continue", "")
@@ -128,8 +141,9 @@ def test_paging_is_not_confused_by_writes_between_pages(api: RunningAPI) -> None
         first = http.get(CONFIGMAPS, params={"limit": "2"}).json()
         http.delete(f"{CONFIGMAPS}/a")
         http.post(CONFIGMAPS, json={"metadata": {"name": "e"}})
-        rest = http.get(CONFIGMAPS, params={"limit": "10",
-                                            "continue": first["metadata"]["continue"]}).json()
+        rest = http.get(
+            CONFIGMAPS, params={"limit": "10", "continue": first["metadata"]["continue"]}
+        ).json()
     got = [o["metadata"]["name"] for o in first["items"] + rest["items"]]
     assert got[:2] == ["a", "b"]
     assert len(got) == len(set(got))
@@ -154,13 +168,16 @@ def test_list_resource_version_is_the_store_revision(api: RunningAPI) -> None:
 
 def test_list_as_table_carries_partial_metadata_rows(api: RunningAPI) -> None:
     with api.http() as http:
-        http.post(CONFIGMAPS, json={"metadata": {"name": "cm", "labels": {"a": "b"}},
-                                    "data": {"k": "v"}})
+        http.post(
+            CONFIGMAPS, json={"metadata": {"name": "cm", "labels": {"a": "b"}}, "data": {"k": "v"}}
+        )
         table = http.get(CONFIGMAPS, headers={"Accept": TABLE}).json()
-        full = http.get(CONFIGMAPS, headers={"Accept": TABLE},
-                        params={"includeObject": "Object"}).json()
-        bare = http.get(CONFIGMAPS, headers={"Accept": TABLE},
-                        params={"includeObject": "None"}).json()
+        full = http.get(
+            CONFIGMAPS, headers={"Accept": TABLE}, params={"includeObject": "Object"}
+        ).json()
+        bare = http.get(
+            CONFIGMAPS, headers={"Accept": TABLE}, params={"includeObject": "None"}
+        ).json()
     assert (table["kind"], table["apiVersion"]) == ("Table", "meta.k8s.io/v1")
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
     assert table["columnDefinitions"][0]["format"] == "name"

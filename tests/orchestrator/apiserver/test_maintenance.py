@@ -20,8 +20,13 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 
 def event(name: str, last_seen: datetime | None) -> dict:
-    ev = {"metadata": {"name": name}, "reason": "Tested", "message": "m", "type": "Normal",
-          "involvedObject": {"kind": "Pod", "namespace": "default", "name": "p"}}
+    ev = {
+        "metadata": {"name": name},
+        "reason": "Tested",
+        "message": "m",
+        "type": "Normal",
+        "involvedObject": {"kind": "Pod", "namespace": "default", "name": "p"},
+    }
     if last_seen is not None:
         stamp = last_seen.strftime("%Y-%m-%dT%H:%M:%SZ")
         ev.update(firstTimestamp=stamp, lastTimestamp=stamp, count=1)
@@ -47,8 +52,11 @@ def run_on_server(api: RunningAPI, coro):  # type: ignore[no-untyped-def]
 def test_expire_events_once_deletes_only_old_events(api: RunningAPI) -> None:
     now = datetime.now(UTC)
     with api.http() as http:
-        for name, seen in (("old", now - timedelta(hours=2)), ("fresh", now - timedelta(minutes=5)),
-                           ("unstamped", None)):
+        for name, seen in (
+            ("old", now - timedelta(hours=2)),
+            ("fresh", now - timedelta(minutes=5)),
+            ("unstamped", None),
+        ):
             assert http.post(EVENTS, json=event(name, seen)).status_code == 201
     store = api.server.store
     assert store is not None
@@ -72,13 +80,18 @@ def test_expired_events_go_on_their_own(tmp_path: Path, store_spec: str) -> None
 
 
 def test_compaction_keeps_the_last_revisions(tmp_path: Path, store_spec: str) -> None:
-    settings = MaintenanceSettings(compaction_interval=0.1, keep_revisions=5,
-                                   event_sweep_interval=0.1)
+    settings = MaintenanceSettings(
+        compaction_interval=0.1, keep_revisions=5, event_sweep_interval=0.1
+    )
     api = start_api(tmp_path / "api", store_spec, maintenance=settings)
     try:
         with api.http() as http:
-            rvs = [http.post(CONFIGMAPS, json={"metadata": {"name": f"cm-{i}"}}).json()
-                   ["metadata"]["resourceVersion"] for i in range(12)]
+            rvs = [
+                http.post(CONFIGMAPS, json={"metadata": {"name": f"cm-{i}"}}).json()["metadata"][
+                    "resourceVersion"
+                ]
+                for i in range(12)
+            ]
 
             def first_event(rv: str) -> dict:
                 with WatchStream(http, CONFIGMAPS, {"resourceVersion": rv}) as w:
@@ -87,8 +100,9 @@ def test_compaction_keeps_the_last_revisions(tmp_path: Path, store_spec: str) ->
             # cm-11 is the latest revision: keeping 5 keeps the changes after cm-6's.
             eventually(lambda: first_event(rvs[5])["type"] == "ERROR")
             assert first_event(rvs[0])["type"] == "ERROR"
-            with WatchStream(http, CONFIGMAPS, {"resourceVersion": rvs[6],
-                                                "timeoutSeconds": "1"}) as w:
+            with WatchStream(
+                http, CONFIGMAPS, {"resourceVersion": rvs[6], "timeoutSeconds": "1"}
+            ) as w:
                 replay = [w.next()["object"]["metadata"]["name"] for _ in range(5)]
     finally:
         api.stop()

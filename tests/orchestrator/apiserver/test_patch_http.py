@@ -37,10 +37,15 @@ def containers(obj: dict[str, Any]) -> dict[str, str]:
 
 def test_merge_patch(api: RunningAPI) -> None:
     with api.http() as http:
-        http.post(CONFIGMAPS, json={"metadata": {"name": "cm", "labels": {"a": "1", "b": "2"}},
-                                    "data": {"x": "1"}})
-        r = http.patch(f"{CONFIGMAPS}/cm", headers=MERGE,
-                       json={"metadata": {"labels": {"a": None, "c": "3"}}, "data": {"y": "2"}})
+        http.post(
+            CONFIGMAPS,
+            json={"metadata": {"name": "cm", "labels": {"a": "1", "b": "2"}}, "data": {"x": "1"}},
+        )
+        r = http.patch(
+            f"{CONFIGMAPS}/cm",
+            headers=MERGE,
+            json={"metadata": {"labels": {"a": None, "c": "3"}}, "data": {"y": "2"}},
+        )
         assert r.status_code == 200
         stored = http.get(f"{CONFIGMAPS}/cm").json()
     assert stored["metadata"]["labels"] == {"b": "2", "c": "3"}
@@ -60,10 +65,15 @@ def test_merge_patch_replaces_lists(api: RunningAPI) -> None:
 def test_json_patch(api: RunningAPI) -> None:
     with api.http() as http:
         http.post(DEPLOYMENTS, json=deployment("web"))
-        ops = [{"op": "replace", "path": "/spec/replicas", "value": 3},
-               {"op": "add", "path": "/metadata/annotations", "value": {"note": "hi"}},
-               {"op": "add", "path": "/spec/template/spec/containers/-",
-                "value": {"name": "side", "image": "busybox"}}]
+        ops = [
+            {"op": "replace", "path": "/spec/replicas", "value": 3},
+            {"op": "add", "path": "/metadata/annotations", "value": {"note": "hi"}},
+            {
+                "op": "add",
+                "path": "/spec/template/spec/containers/-",
+                "value": {"name": "side", "image": "busybox"},
+            },
+        ]
         r = http.patch(f"{DEPLOYMENTS}/web", headers=JSON_PATCH, content=json.dumps(ops))
     assert r.status_code == 200, r.text
     assert r.json()["spec"]["replicas"] == 3
@@ -74,8 +84,10 @@ def test_json_patch(api: RunningAPI) -> None:
 def test_failed_json_patch_test_op_changes_nothing(api: RunningAPI) -> None:
     with api.http() as http:
         before = http.post(DEPLOYMENTS, json=deployment("web")).json()
-        ops = [{"op": "replace", "path": "/spec/replicas", "value": 9},
-               {"op": "test", "path": "/spec/replicas", "value": 5}]
+        ops = [
+            {"op": "replace", "path": "/spec/replicas", "value": 9},
+            {"op": "test", "path": "/spec/replicas", "value": 5},
+        ]
         r = http.patch(f"{DEPLOYMENTS}/web", headers=JSON_PATCH, content=json.dumps(ops))
         after = http.get(f"{DEPLOYMENTS}/web").json()
     assert r.status_code == 422, r.text
@@ -116,8 +128,9 @@ def test_strategic_merge_patch_merges_containers_by_name(api: RunningAPI) -> Non
         patch = {"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}]}}}}
         r = http.patch(f"{DEPLOYMENTS}/web", headers=STRATEGIC, json=patch)
         assert containers(r.json()) == {"a": "a:1", "b": "b:2"}
-        delete = {"spec": {"template": {"spec": {"containers": [
-            {"$patch": "delete", "name": "a"}]}}}}
+        delete = {
+            "spec": {"template": {"spec": {"containers": [{"$patch": "delete", "name": "a"}]}}}
+        }
         r = http.patch(f"{DEPLOYMENTS}/web", headers=STRATEGIC, json=delete)
         assert containers(r.json()) == {"b": "b:2"}
         assert containers(http.get(f"{DEPLOYMENTS}/web").json()) == {"b": "b:2"}
@@ -126,8 +139,9 @@ def test_strategic_merge_patch_merges_containers_by_name(api: RunningAPI) -> Non
 def test_strategic_patch_that_breaks_validation_is_invalid(api: RunningAPI) -> None:
     with api.http() as http:
         before = http.post(DEPLOYMENTS, json=deployment("web")).json()
-        delete = {"spec": {"template": {"spec": {"containers": [
-            {"$patch": "delete", "name": "web"}]}}}}
+        delete = {
+            "spec": {"template": {"spec": {"containers": [{"$patch": "delete", "name": "web"}]}}}
+        }
         r = http.patch(f"{DEPLOYMENTS}/web", headers=STRATEGIC, json=delete)
         assert r.status_code == 422
         assert http.get(f"{DEPLOYMENTS}/web").json() == before
@@ -136,13 +150,21 @@ def test_strategic_patch_that_breaks_validation_is_invalid(api: RunningAPI) -> N
 def test_server_side_apply_creates_then_updates(api: RunningAPI) -> None:
     manifest = deployment("web")
     with api.http() as http:
-        r = http.patch(f"{DEPLOYMENTS}/web", headers=APPLY, content=json.dumps(manifest),
-                       params={"fieldManager": "kubectl", "force": "false"})
+        r = http.patch(
+            f"{DEPLOYMENTS}/web",
+            headers=APPLY,
+            content=json.dumps(manifest),
+            params={"fieldManager": "kubectl", "force": "false"},
+        )
         assert r.status_code == 201, r.text
         assert r.json()["metadata"]["uid"]
         manifest["spec"]["replicas"] = 4
-        r = http.patch(f"{DEPLOYMENTS}/web", headers=APPLY, content=json.dumps(manifest),
-                       params={"fieldManager": "kubectl"})
+        r = http.patch(
+            f"{DEPLOYMENTS}/web",
+            headers=APPLY,
+            content=json.dumps(manifest),
+            params={"fieldManager": "kubectl"},
+        )
         assert r.status_code == 200
         assert http.get(f"{DEPLOYMENTS}/web").json()["spec"]["replicas"] == 4
 
@@ -150,16 +172,16 @@ def test_server_side_apply_creates_then_updates(api: RunningAPI) -> None:
 def test_server_side_apply_accepts_yaml(api: RunningAPI) -> None:
     body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n"
     with api.http() as http:
-        r = http.patch(f"{CONFIGMAPS}/cm", headers=APPLY, content=body,
-                       params={"fieldManager": "me"})
+        r = http.patch(
+            f"{CONFIGMAPS}/cm", headers=APPLY, content=body, params={"fieldManager": "me"}
+        )
     assert r.status_code == 201
     assert r.json()["data"] == {"a": "b"}
 
 
 def test_server_side_apply_needs_a_field_manager(api: RunningAPI) -> None:
     with api.http() as http:
-        r = http.patch(f"{DEPLOYMENTS}/web", headers=APPLY,
-                       content=json.dumps(deployment("web")))
+        r = http.patch(f"{DEPLOYMENTS}/web", headers=APPLY, content=json.dumps(deployment("web")))
         assert r.status_code == 422
         assert r.json()["reason"] == "Invalid"
         assert "fieldManager" in r.json()["message"]
@@ -186,16 +208,26 @@ def test_dry_run_persists_nothing(api: RunningAPI) -> None:
         assert (r.status_code, r.json()["data"]) == (200, {"a": "3"})
         r = http.delete(f"{CONFIGMAPS}/cm", params=dry)
         assert r.status_code == 200
-        r = http.patch(f"{CONFIGMAPS}/new", params={**dry, "fieldManager": "m"}, headers=APPLY,
-                       content=b'{"metadata": {"name": "new"}}')
+        r = http.patch(
+            f"{CONFIGMAPS}/new",
+            params={**dry, "fieldManager": "m"},
+            headers=APPLY,
+            content=b'{"metadata": {"name": "new"}}',
+        )
         assert r.status_code == 201
         assert http.get(f"{CONFIGMAPS}/cm").json() == real
         assert _count(http) == 1
 
 
 def test_dry_run_service_allocates_nothing(api: RunningAPI) -> None:
-    svc = {"metadata": {"name": "s"}, "spec": {"clusterIP": "10.96.7.7", "type": "NodePort",
-                                               "ports": [{"port": 80, "nodePort": 30080}]}}
+    svc = {
+        "metadata": {"name": "s"},
+        "spec": {
+            "clusterIP": "10.96.7.7",
+            "type": "NodePort",
+            "ports": [{"port": 80, "nodePort": 30080}],
+        },
+    }
     with api.http() as http:
         r = http.post("/api/v1/namespaces/default/services", params={"dryRun": "All"}, json=svc)
         assert r.status_code == 201

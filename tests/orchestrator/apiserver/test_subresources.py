@@ -22,20 +22,25 @@ def deployment(name: str = "web") -> dict[str, Any]:
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": {"app": name, "tier": "front"}},
-            "template": {"metadata": {"labels": {"app": name, "tier": "front"}},
-                         "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+            "template": {
+                "metadata": {"labels": {"app": name, "tier": "front"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+            },
         },
     }
 
 
 def pod(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name},
-            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    return {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
 
 
 def binding(name: str, node: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": name},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+    }
 
 
 def test_status_put_changes_only_status(api: RunningAPI) -> None:
@@ -56,8 +61,11 @@ def test_status_put_changes_only_status(api: RunningAPI) -> None:
 def test_status_patch_changes_only_status(api: RunningAPI) -> None:
     with api.http() as http:
         http.post(DEPLOYMENTS, json=deployment())
-        r = http.patch(f"{DEPLOYMENTS}/web/status", headers=MERGE,
-                       json={"spec": {"replicas": 9}, "status": {"readyReplicas": 1}})
+        r = http.patch(
+            f"{DEPLOYMENTS}/web/status",
+            headers=MERGE,
+            json={"spec": {"replicas": 9}, "status": {"readyReplicas": 1}},
+        )
         assert r.status_code == 200, r.text
         stored = http.get(f"{DEPLOYMENTS}/web").json()
     assert stored["status"]["readyReplicas"] == 1
@@ -115,8 +123,9 @@ def test_scale_patches_change_replicas(api: RunningAPI) -> None:
         r = http.patch(f"{DEPLOYMENTS}/web/scale", headers=MERGE, json={"spec": {"replicas": 3}})
         assert r.status_code == 200, r.text
         assert r.json()["kind"] == "Scale" and r.json()["spec"]["replicas"] == 3
-        r = http.patch(f"{DEPLOYMENTS}/web/scale", headers=STRATEGIC,
-                       json={"spec": {"replicas": 4}})
+        r = http.patch(
+            f"{DEPLOYMENTS}/web/scale", headers=STRATEGIC, json={"spec": {"replicas": 4}}
+        )
         assert r.json()["spec"]["replicas"] == 4
         ops = [{"op": "replace", "path": "/spec/replicas", "value": 5}]
         r = http.patch(f"{DEPLOYMENTS}/web/scale", headers=JSON_PATCH, content=json.dumps(ops))
@@ -159,8 +168,9 @@ def test_scale_of_missing_deployment_is_not_found(api: RunningAPI) -> None:
 def test_scaling_is_seen_by_watchers_of_the_deployment(api: RunningAPI) -> None:
     with api.http() as http:
         obj = http.post(DEPLOYMENTS, json=deployment()).json()
-        with WatchStream(http, DEPLOYMENTS,
-                         {"resourceVersion": obj["metadata"]["resourceVersion"]}) as w:
+        with WatchStream(
+            http, DEPLOYMENTS, {"resourceVersion": obj["metadata"]["resourceVersion"]}
+        ) as w:
             http.patch(f"{DEPLOYMENTS}/web/scale", headers=MERGE, json={"spec": {"replicas": 3}})
             event = w.next()
     assert event["type"] == "MODIFIED"
@@ -175,8 +185,11 @@ def test_replicaset_scale(api: RunningAPI) -> None:
         r = http.post("/apis/apps/v1/namespaces/default/replicasets", json=rs)
         assert r.status_code == 201, r.text
         assert r.json()["status"]["replicas"] == 0
-        r = http.patch("/apis/apps/v1/namespaces/default/replicasets/rs/scale", headers=MERGE,
-                       json={"spec": {"replicas": 0}})
+        r = http.patch(
+            "/apis/apps/v1/namespaces/default/replicasets/rs/scale",
+            headers=MERGE,
+            json={"spec": {"replicas": 0}},
+        )
     assert r.json()["spec"]["replicas"] == 0
 
 

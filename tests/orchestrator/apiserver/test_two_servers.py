@@ -29,8 +29,7 @@ def pair(tmp_path: Path, etcd_endpoint: str) -> Iterator[tuple[RunningAPI, Runni
         first.stop()
 
 
-def test_write_through_one_is_read_through_the_other(
-        pair: tuple[RunningAPI, RunningAPI]) -> None:
+def test_write_through_one_is_read_through_the_other(pair: tuple[RunningAPI, RunningAPI]) -> None:
     one, two = pair
     with one.http() as a, two.http() as b:
         created = a.post(CONFIGMAPS, json={"metadata": {"name": "cm"}, "data": {"k": "v"}})
@@ -49,12 +48,18 @@ def test_watch_on_one_sees_writes_through_the_other(pair: tuple[RunningAPI, Runn
         rv = a.get(CONFIGMAPS).json()["metadata"]["resourceVersion"]
         with WatchStream(a, CONFIGMAPS, {"resourceVersion": rv}) as w:
             b.post(CONFIGMAPS, json={"metadata": {"name": "x"}})
-            b.patch(f"{CONFIGMAPS}/x", json={"data": {"a": "1"}},
-                    headers={"Content-Type": "application/merge-patch+json"})
+            b.patch(
+                f"{CONFIGMAPS}/x",
+                json={"data": {"a": "1"}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
             b.delete(f"{CONFIGMAPS}/x")
             events = w.events(3)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
-        ("ADDED", "x"), ("MODIFIED", "x"), ("DELETED", "x")]
+        ("ADDED", "x"),
+        ("MODIFIED", "x"),
+        ("DELETED", "x"),
+    ]
 
 
 def test_cluster_ips_are_never_shared(pair: tuple[RunningAPI, RunningAPI]) -> None:
@@ -67,8 +72,10 @@ def test_cluster_ips_are_never_shared(pair: tuple[RunningAPI, RunningAPI]) -> No
             r = http.post(SERVICES, json=svc)
             assert r.status_code == 201
             ips.append(r.json()["spec"]["clusterIP"])
-        taken = {"metadata": {"name": "dup"}, "spec": {"clusterIP": ips[0],
-                                                       "ports": [{"port": 80}]}}
+        taken = {
+            "metadata": {"name": "dup"},
+            "spec": {"clusterIP": ips[0], "ports": [{"port": 80}]},
+        }
         assert a.post(SERVICES, json=taken).status_code == 422
     assert len(set(ips)) == 6
     assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("10.96.0.0/16") for ip in ips)
@@ -94,4 +101,7 @@ def test_server_started_later_replays_older_history(tmp_path: Path, etcd_endpoin
     finally:
         one.stop()
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in [*first, third]] == [
-        ("ADDED", "x"), ("ADDED", "y"), ("ADDED", "z")]
+        ("ADDED", "x"),
+        ("ADDED", "y"),
+        ("ADDED", "z"),
+    ]

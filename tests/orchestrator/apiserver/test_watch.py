@@ -80,8 +80,9 @@ def test_resume_misses_nothing_and_repeats_nothing(api: RunningAPI) -> None:
         for i in range(5):
             http.post(CONFIGMAPS, json=cm(f"new-{i}"))
         http.delete(f"{CONFIGMAPS}/old-0")
-        with WatchStream(http, CONFIGMAPS, {"resourceVersion": listed_rv,
-                                            "timeoutSeconds": "1"}) as w:
+        with WatchStream(
+            http, CONFIGMAPS, {"resourceVersion": listed_rv, "timeoutSeconds": "1"}
+        ) as w:
             resumed = []
             with pytest.raises(StopIteration):
                 while True:
@@ -94,8 +95,10 @@ def test_watch_of_one_namespace_ignores_others(api: RunningAPI) -> None:
     with api.http() as http:
         http.post("/api/v1/namespaces", json={"metadata": {"name": "other"}})
         rv = http.get(CONFIGMAPS).json()["metadata"]["resourceVersion"]
-        with WatchStream(http, CONFIGMAPS, {"resourceVersion": rv}) as w, \
-                WatchStream(http, "/api/v1/configmaps", {"resourceVersion": rv}) as everywhere:
+        with (
+            WatchStream(http, CONFIGMAPS, {"resourceVersion": rv}) as w,
+            WatchStream(http, "/api/v1/configmaps", {"resourceVersion": rv}) as everywhere,
+        ):
             http.post("/api/v1/namespaces/other/configmaps", json=cm("elsewhere"))
             http.post(CONFIGMAPS, json=cm("here"))
             assert summary([w.next()]) == [("ADDED", "here")]
@@ -108,12 +111,21 @@ def test_label_selector_transitions(api: RunningAPI) -> None:
         with WatchStream(http, CONFIGMAPS, {"labelSelector": "app=web"}) as w:
             assert summary([w.next()]) == [("ADDED", "a")]
             http.post(CONFIGMAPS, json=cm("b", app="db"))
-            http.patch(f"{CONFIGMAPS}/a", json={"metadata": {"labels": {"app": "db"}}},
-                       headers={"Content-Type": "application/merge-patch+json"})
-            http.patch(f"{CONFIGMAPS}/b", json={"metadata": {"labels": {"app": "web"}}},
-                       headers={"Content-Type": "application/merge-patch+json"})
-            http.patch(f"{CONFIGMAPS}/b", json={"data": {"x": "1"}},
-                       headers={"Content-Type": "application/merge-patch+json"})
+            http.patch(
+                f"{CONFIGMAPS}/a",
+                json={"metadata": {"labels": {"app": "db"}}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            http.patch(
+                f"{CONFIGMAPS}/b",
+                json={"metadata": {"labels": {"app": "web"}}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            http.patch(
+                f"{CONFIGMAPS}/b",
+                json={"data": {"x": "1"}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
             events = w.events(3)
     assert summary(events) == [("DELETED", "a"), ("ADDED", "b"), ("MODIFIED", "b")]
     assert events[0]["object"]["metadata"]["labels"] == {"app": "db"}
@@ -133,11 +145,13 @@ def test_bookmarks_when_asked(tmp_path: Path, store_spec: str) -> None:
         with api.http() as http:
             created = http.post(CONFIGMAPS, json=cm("a")).json()
             rv = created["metadata"]["resourceVersion"]
-            with WatchStream(http, CONFIGMAPS, {"resourceVersion": rv,
-                                                "allowWatchBookmarks": "true"}) as w:
+            with WatchStream(
+                http, CONFIGMAPS, {"resourceVersion": rv, "allowWatchBookmarks": "true"}
+            ) as w:
                 event = w.next()
-            with WatchStream(http, CONFIGMAPS, {"resourceVersion": rv,
-                                                "timeoutSeconds": "1"}) as plain:
+            with WatchStream(
+                http, CONFIGMAPS, {"resourceVersion": rv, "timeoutSeconds": "1"}
+            ) as plain:
                 with pytest.raises(StopIteration):
                     plain.next()
     finally:
@@ -174,8 +188,9 @@ def test_watch_as_table(api: RunningAPI) -> None:
 
 
 def test_compacted_version_answers_expired(tmp_path: Path, store_spec: str) -> None:
-    settings = MaintenanceSettings(compaction_interval=0.1, keep_revisions=2,
-                                   event_sweep_interval=0.1)
+    settings = MaintenanceSettings(
+        compaction_interval=0.1, keep_revisions=2, event_sweep_interval=0.1
+    )
     api = start_api(tmp_path / "api", store_spec, maintenance=settings)
     try:
         with api.http() as http:
@@ -186,8 +201,9 @@ def test_compacted_version_answers_expired(tmp_path: Path, store_spec: str) -> N
             while time.monotonic() < deadline:
                 i += 1
                 http.post(CONFIGMAPS, json=cm(f"more-{i}"))
-                with WatchStream(http, CONFIGMAPS, {"resourceVersion": old,
-                                                    "timeoutSeconds": "1"}) as w:
+                with WatchStream(
+                    http, CONFIGMAPS, {"resourceVersion": old, "timeoutSeconds": "1"}
+                ) as w:
                     event = w.next()
                 if event["type"] == "ERROR":
                     break

@@ -24,20 +24,35 @@ def ts(seconds_ago=0):
 
 
 def template(image):
-    return {"metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "web", "image": image}]}}
+    return {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": image}]},
+    }
 
 
 def deploy(replicas=4, image="v2", surge=1, unavailable=1, strategy="RollingUpdate", **spec):
     strat = {"type": strategy}
     if strategy == "RollingUpdate":
         strat["rollingUpdate"] = {"maxSurge": surge, "maxUnavailable": unavailable}
-    return {"metadata": {"name": "web", "namespace": "default", "uid": "d-uid", "generation": 2,
-                         "annotations": {REVISION: "1"}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                     "strategy": strat, "template": template(image), "revisionHistoryLimit": 10,
-                     "progressDeadlineSeconds": 600, **spec},
-            "status": spec.pop("status", {})}
+    return {
+        "metadata": {
+            "name": "web",
+            "namespace": "default",
+            "uid": "d-uid",
+            "generation": 2,
+            "annotations": {REVISION: "1"},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "strategy": strat,
+            "template": template(image),
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            **spec,
+        },
+        "status": spec.pop("status", {}),
+    }
 
 
 def rs(image, replicas, available=None, revision=1, age=100, desired=None, observed=True):
@@ -46,12 +61,23 @@ def rs(image, replicas, available=None, revision=1, age=100, desired=None, obser
     annotations = {REVISION: str(revision)}
     if desired is not None:
         annotations["deployment.kubernetes.io/desired-replicas"] = str(desired)
-    return {"metadata": {"name": f"web-{h}", "namespace": "default", "uid": f"uid-{image}",
-                         "generation": 1, "creationTimestamp": ts(age),
-                         "annotations": annotations},
-            "spec": {"replicas": replicas, "template": with_hash(template(image), h)},
-            "status": {"replicas": replicas, "readyReplicas": available,
-                       "availableReplicas": available, "observedGeneration": 1 if observed else 0}}
+    return {
+        "metadata": {
+            "name": f"web-{h}",
+            "namespace": "default",
+            "uid": f"uid-{image}",
+            "generation": 1,
+            "creationTimestamp": ts(age),
+            "annotations": annotations,
+        },
+        "spec": {"replicas": replicas, "template": with_hash(template(image), h)},
+        "status": {
+            "replicas": replicas,
+            "readyReplicas": available,
+            "availableReplicas": available,
+            "observedGeneration": 1 if observed else 0,
+        },
+    }
 
 
 def scales(plan, sets):
@@ -66,13 +92,16 @@ def scales(plan, sets):
     return out
 
 
-@pytest.mark.parametrize(("surge", "unavailable", "replicas", "expected"), [
-    ("25%", "25%", 4, (1, 1)),
-    ("25%", "25%", 10, (3, 2)),  # surge rounds up, unavailable rounds down
-    (0, 0, 3, (0, 1)),
-    ("50%", 0, 3, (2, 0)),
-    (2, "10%", 5, (2, 0)),
-])
+@pytest.mark.parametrize(
+    ("surge", "unavailable", "replicas", "expected"),
+    [
+        ("25%", "25%", 4, (1, 1)),
+        ("25%", "25%", 10, (3, 2)),  # surge rounds up, unavailable rounds down
+        (0, 0, 3, (0, 1)),
+        ("50%", 0, 3, (2, 0)),
+        (2, "10%", 5, (2, 0)),
+    ],
+)
 def test_fenceposts_round_like_kubernetes(surge, unavailable, replicas, expected):
     assert resolve_fenceposts(deploy(replicas, surge=surge, unavailable=unavailable)) == expected
 
@@ -93,23 +122,42 @@ def test_first_pass_creates_the_replica_set_at_full_size_with_revision_1():
     assert obj["metadata"]["ownerReferences"][0]["controller"] is True
     assert plan.annotations == {REVISION: "1"}
     cond = {c["type"]: c["reason"] for c in plan.status["conditions"]}
-    assert cond == {"Available": "MinimumReplicasUnavailable",
-                    "Progressing": "NewReplicaSetCreated"}
+    assert cond == {
+        "Available": "MinimumReplicasUnavailable",
+        "Progressing": "NewReplicaSetCreated",
+    }
 
 
-@pytest.mark.parametrize(("sets", "expected", "why"), [
-    ([rs("v1", 4, desired=4)], {"create": 1}, "the new set starts at maxSurge"),
-    ([rs("v1", 4, desired=4), rs("v2", 1, available=0, revision=2, age=1, desired=4)],
-     {"v1": 3}, "old scaled down within maxUnavailable"),
-    ([rs("v1", 3, desired=4), rs("v2", 1, available=0, revision=2, age=1, desired=4)],
-     {"v2": 2}, "new scaled up to the surge limit"),
-    ([rs("v1", 3, desired=4), rs("v2", 2, available=0, revision=2, age=1, desired=4)],
-     {}, "wait: 3 available is the minimum and 5 pods the maximum"),
-    ([rs("v1", 0, desired=4), rs("v2", 4, revision=2, age=1, desired=4)], {}, "complete"),
-    ([rs("v1", 4, available=2, desired=4),
-      rs("v2", 1, available=0, revision=2, age=1, desired=4)],
-     {"v1": 3}, "unhealthy old pods go first, never below the minimum"),
-])
+@pytest.mark.parametrize(
+    ("sets", "expected", "why"),
+    [
+        ([rs("v1", 4, desired=4)], {"create": 1}, "the new set starts at maxSurge"),
+        (
+            [rs("v1", 4, desired=4), rs("v2", 1, available=0, revision=2, age=1, desired=4)],
+            {"v1": 3},
+            "old scaled down within maxUnavailable",
+        ),
+        (
+            [rs("v1", 3, desired=4), rs("v2", 1, available=0, revision=2, age=1, desired=4)],
+            {"v2": 2},
+            "new scaled up to the surge limit",
+        ),
+        (
+            [rs("v1", 3, desired=4), rs("v2", 2, available=0, revision=2, age=1, desired=4)],
+            {},
+            "wait: 3 available is the minimum and 5 pods the maximum",
+        ),
+        ([rs("v1", 0, desired=4), rs("v2", 4, revision=2, age=1, desired=4)], {}, "complete"),
+        (
+            [
+                rs("v1", 4, available=2, desired=4),
+                rs("v2", 1, available=0, revision=2, age=1, desired=4),
+            ],
+            {"v1": 3},
+            "unhealthy old pods go first, never below the minimum",
+        ),
+    ],
+)
 def test_rolling_update_steps(sets, expected, why):
     assert scales(plan_rollout(deploy(4), sets, NOW), sets) == expected, why
 
@@ -132,11 +180,14 @@ def test_rolling_back_renumbers_the_old_set_and_the_deployment():
     assert plan.annotations[REVISION] == "3"
 
 
-@pytest.mark.parametrize(("old_replicas", "old_pods", "expected"), [
-    (2, 2, {"down"}),  # scale every old set to 0 first
-    (0, 1, set()),  # an old pod still runs (terminating): wait
-    (0, 0, {"create"}),
-])
+@pytest.mark.parametrize(
+    ("old_replicas", "old_pods", "expected"),
+    [
+        (2, 2, {"down"}),  # scale every old set to 0 first
+        (0, 1, set()),  # an old pod still runs (terminating): wait
+        (0, 0, {"create"}),
+    ],
+)
 def test_recreate_waits_for_old_pods(old_replicas, old_pods, expected):
     old = rs("v1", old_replicas, desired=2)
     old["status"]["replicas"] = 0 if old_pods == 0 else old_replicas
@@ -156,15 +207,27 @@ def test_paused_scales_the_current_set_but_creates_nothing():
     assert [(type(a), a.replicas) for a in plan.actions] == [(UpdateReplicaSet, 5)]
     cond = {c["type"]: c for c in plan.status["conditions"]}
     assert (cond["Progressing"]["status"], cond["Progressing"]["reason"]) == (
-        "Unknown", "DeploymentPaused")
+        "Unknown",
+        "DeploymentPaused",
+    )
 
 
 def test_resumed_deployment_says_so_then_rolls_out():
     d = deploy(3)
-    d["status"] = {"replicas": 3, "readyReplicas": 3, "availableReplicas": 3,
-                   "conditions": [{"type": "Progressing", "status": "Unknown",
-                                   "reason": "DeploymentPaused", "lastUpdateTime": ts(10),
-                                   "lastTransitionTime": ts(10)}]}
+    d["status"] = {
+        "replicas": 3,
+        "readyReplicas": 3,
+        "availableReplicas": 3,
+        "conditions": [
+            {
+                "type": "Progressing",
+                "status": "Unknown",
+                "reason": "DeploymentPaused",
+                "lastUpdateTime": ts(10),
+                "lastTransitionTime": ts(10),
+            }
+        ],
+    }
     plan = plan_rollout(d, [rs("v1", 3, desired=3)], NOW)
     assert any(isinstance(a, CreateReplicaSet) for a in plan.actions)
     cond = {c["type"]: c["reason"] for c in plan.status["conditions"]}
@@ -188,25 +251,40 @@ def test_complete_rollout_cleans_history_beyond_the_limit():
 
 
 def progressing(reason, seconds_ago, status="True"):
-    return {"type": "Progressing", "status": status, "reason": reason,
-            "lastUpdateTime": ts(seconds_ago), "lastTransitionTime": ts(seconds_ago)}
+    return {
+        "type": "Progressing",
+        "status": status,
+        "reason": reason,
+        "lastUpdateTime": ts(seconds_ago),
+        "lastTransitionTime": ts(seconds_ago),
+    }
 
 
-@pytest.mark.parametrize(("since", "reason", "requeue"), [
-    (30, "ReplicaSetUpdated", None),
-    (5, "ReplicaSetUpdated", 6.0),  # due in 5 s: look again just after
-])
+@pytest.mark.parametrize(
+    ("since", "reason", "requeue"),
+    [
+        (30, "ReplicaSetUpdated", None),
+        (5, "ReplicaSetUpdated", 6.0),  # due in 5 s: look again just after
+    ],
+)
 def test_progress_deadline(since, reason, requeue):
     sets = [rs("v1", 3, desired=4), rs("v2", 2, available=0, revision=2, age=1, desired=4)]
     d = deploy(4, progressDeadlineSeconds=10)
-    d["status"] = {"replicas": 5, "updatedReplicas": 2, "availableReplicas": 3,
-                   "readyReplicas": 3, "conditions": [progressing(reason, since)]}
+    d["status"] = {
+        "replicas": 5,
+        "updatedReplicas": 2,
+        "availableReplicas": 3,
+        "readyReplicas": 3,
+        "conditions": [progressing(reason, since)],
+    }
     plan = plan_rollout(d, sets, NOW)
     cond = {c["type"]: c for c in plan.status["conditions"]}["Progressing"]
     if requeue is None:
         assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
-        assert cond["message"] == f'ReplicaSet "{sets[1]["metadata"]["name"]}" has timed out ' \
-                                  "progressing."
+        assert (
+            cond["message"] == f'ReplicaSet "{sets[1]["metadata"]["name"]}" has timed out '
+            "progressing."
+        )
     else:
         assert cond["reason"] == reason
         assert plan.requeue_after == pytest.approx(requeue)
@@ -215,8 +293,13 @@ def test_progress_deadline(since, reason, requeue):
 def test_progress_moves_the_update_time_but_not_the_transition_time():
     sets = [rs("v1", 3, desired=4), rs("v2", 2, available=1, revision=2, age=1, desired=4)]
     d = deploy(4)
-    d["status"] = {"replicas": 5, "updatedReplicas": 2, "availableReplicas": 3,
-                   "readyReplicas": 3, "conditions": [progressing("ReplicaSetUpdated", 60)]}
+    d["status"] = {
+        "replicas": 5,
+        "updatedReplicas": 2,
+        "availableReplicas": 3,
+        "readyReplicas": 3,
+        "conditions": [progressing("ReplicaSetUpdated", 60)],
+    }
     plan = plan_rollout(d, sets, NOW)
     cond = {c["type"]: c for c in plan.status["conditions"]}["Progressing"]
     assert cond["lastUpdateTime"] == ts(0) and cond["lastTransitionTime"] == ts(60)
@@ -228,8 +311,10 @@ def test_status_omits_zero_counts_and_reports_minimum_availability():
     assert status["replicas"] == status["updatedReplicas"] == status["availableReplicas"] == 2
     assert "unavailableReplicas" not in status
     cond = {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
-    assert cond == {"Available": ("True", "MinimumReplicasAvailable"),
-                    "Progressing": ("True", "NewReplicaSetAvailable")}
+    assert cond == {
+        "Available": ("True", "MinimumReplicasAvailable"),
+        "Progressing": ("True", "NewReplicaSetAvailable"),
+    }
 
 
 def test_template_hash_is_stable_and_ignores_its_own_label():

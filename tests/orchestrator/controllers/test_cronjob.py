@@ -283,8 +283,18 @@ async def reasons(client: APIClient, name: str) -> set[str]:
 
 
 def start_clock() -> Clock:
-    # The CronJob's creationTimestamp comes from the real clock: start there.
-    return Clock(datetime.now(UTC))
+    """A test clock that starts where the real one is, clear of a minute boundary.
+
+    The CronJob's creationTimestamp comes from the real clock. Had the real time
+    crossed a minute between this start and the create, the first minute the test
+    moves to would come before the creation and never fire; starting at the next
+    minute when fewer than 20 s of this one are left keeps the creation behind
+    every minute the test schedules.
+    """
+    now = datetime.now(UTC)
+    if now.second >= 40:
+        now = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return Clock(now)
 
 
 async def test_a_cronjob_fires_when_the_clock_crosses_a_minute(api: RunningAPI) -> None:

@@ -91,6 +91,13 @@ class ResourceTypes:
     def by_group_kind(self, group: str, kind: str) -> ResourceType | None:
         return self._by_kind.get((group, kind))
 
+    def require(self, group: str, kind: str) -> ResourceType:
+        """The type of a kind the code relies on being served (KeyError if it is not)."""
+        rt = self._by_kind.get((group, kind))
+        if rt is None:
+            raise KeyError(f"{kind}.{group or 'core'} is not a served kind")
+        return rt
+
     def group_versions(self) -> dict[str, list[str]]:
         """group -> served versions, preferred first (core excluded)."""
         out: dict[str, list[str]] = {}

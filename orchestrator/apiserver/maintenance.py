@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from orchestrator.api import errors
 from orchestrator.api.resources import ResourceTypes
+from orchestrator.api.timestamps import parse_time as _parse_time
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.store.base import Store, StoreError
 
@@ -28,15 +29,6 @@ class MaintenanceSettings:
     keep_revisions: int = 10_000  # DESIGN.md: at least the last 10,000
     event_ttl: float = 3600.0  # DESIGN.md: events expire after one hour
     event_sweep_interval: float = 60.0
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 async def compact_once(store: Store, keep: int) -> int:

@@ -8,26 +8,12 @@ controllers may not import each other.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from orchestrator.api.timestamps import parse_time
+
 Obj = dict[str, Any]
-
-
-def rfc3339(t: datetime) -> str:
-    """Kubernetes' second-precision UTC timestamp."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A timestamp from the API, or None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 def condition(obj: Obj, type_: str) -> Obj | None:

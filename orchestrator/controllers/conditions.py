@@ -10,23 +10,12 @@ modify their arguments, which may come from an informer cache.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from orchestrator.api.timestamps import rfc3339 as format_time
+
 Obj = dict[str, Any]
-
-
-def format_time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def find_condition(conditions: list[Obj] | None, type_: str) -> Obj | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from orchestrator.client.informer import Handler, object_key, split_key
 from orchestrator.client.workers import run_workers
@@ -54,12 +54,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-def _rt(group: str, kind: str) -> ResourceType:
-    rt = BUILTIN_TYPES.by_group_kind(group, kind)
-    assert rt is not None
-    return rt
-
-
+_rt = BUILTIN_TYPES.require
 DEPLOYMENTS = _rt("apps", "Deployment")
 REPLICASETS = _rt("apps", "ReplicaSet")
 PODS = _rt("", "Pod")

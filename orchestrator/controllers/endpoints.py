@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import selector_from_labels
 from orchestrator.client.informer import Handler, object_key, split_key
 from orchestrator.client.workers import run_workers
@@ -40,12 +40,7 @@ Obj = dict[str, Any]
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 
-def _rt(group: str, kind: str) -> ResourceType:
-    rt = BUILTIN_TYPES.by_group_kind(group, kind)
-    assert rt is not None, kind
-    return rt
-
-
+_rt = BUILTIN_TYPES.require
 SERVICES = _rt("", "Service")
 ENDPOINTS = _rt("", "Endpoints")
 PODS = _rt("", "Pod")

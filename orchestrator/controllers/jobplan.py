@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.controllers.batchjobs import finish_time, job_finished, parse_time, rfc3339
+from orchestrator.api.timestamps import parse_time, rfc3339
+from orchestrator.controllers.batchjobs import finish_time, job_finished
 
 Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")

@@ -40,7 +40,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
@@ -50,12 +51,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-def _rt(group: str, kind: str) -> ResourceType:
-    rt = BUILTIN_TYPES.by_group_kind(group, kind)
-    assert rt is not None, kind
-    return rt
-
-
+_rt = BUILTIN_TYPES.require
 NODES = _rt("", "Node")
 PODS = _rt("", "Pod")
 LEASES = _rt("coordination.k8s.io", "Lease")
@@ -71,19 +67,6 @@ BY_NODE = "nodelifecycle/nodeName"
 class NodeLifecycleSettings:
     node_monitor_grace_period: float = 40.0  # silence before a node is NotReady (Kubernetes')
     pod_eviction_timeout: float = 300.0  # default tolerationSeconds for not-ready/unreachable
-
-
-def rfc3339(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def ready_status(node: Obj) -> str:

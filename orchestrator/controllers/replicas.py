@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.api.selectors import selector_from_labels
-from orchestrator.controllers.conditions import find_condition, parse_time
+from orchestrator.api.timestamps import parse_time
+from orchestrator.controllers.conditions import find_condition
 
 Obj = dict[str, Any]
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}

@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from orchestrator.api.timestamps import parse_time
 from orchestrator.controllers.conditions import (
     find_condition,
     new_condition,
-    parse_time,
     remove_condition,
     set_condition,
 )

@@ -16,27 +16,16 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from orchestrator.api.timestamps import parse_time, rfc3339
 
 Obj = dict[str, Any]
 
 EXIT_CODE = "simulated.paas.dev/exit-code"
 RUN_SECONDS = "simulated.paas.dev/run-seconds"
 READY = "simulated.paas.dev/ready"
-
-
-def rfc3339(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def fallback_cidr(node_name: str) -> str:

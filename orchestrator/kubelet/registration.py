@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.leader import micro_time
 from orchestrator.client.rest import APIClient
 
@@ -45,12 +46,7 @@ Obj = dict[str, Any]
 Clock = Callable[[], datetime]
 
 
-def _rt(group: str, kind: str) -> ResourceType:
-    rt = BUILTIN_TYPES.by_group_kind(group, kind)
-    assert rt is not None, kind
-    return rt
-
-
+_rt = BUILTIN_TYPES.require
 NODES = _rt("", "Node")
 LEASES = _rt("coordination.k8s.io", "Lease")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
@@ -76,10 +72,6 @@ class NodeSettings:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def rfc3339(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def loopback_address(name: str) -> str:

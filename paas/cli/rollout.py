@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.client.rest import APIClient
 from paas.cli.kinds import UsageError
@@ -51,12 +51,7 @@ NOT_COPIED = frozenset(
 _KIND_WORDS = {"deployment", "deployments", "deploy", "deployment.apps", "deployments.apps"}
 
 
-def _rt(group: str, kind: str) -> ResourceType:
-    rt = BUILTIN_TYPES.by_group_kind(group, kind)
-    assert rt is not None
-    return rt
-
-
+_rt = BUILTIN_TYPES.require
 DEPLOYMENTS = _rt("apps", "Deployment")
 REPLICASETS = _rt("apps", "ReplicaSet")
 

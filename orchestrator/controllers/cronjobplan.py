@@ -31,7 +31,8 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from orchestrator.controllers.batchjobs import finish_time, job_finished, parse_time, rfc3339
+from orchestrator.api.timestamps import parse_time, rfc3339
+from orchestrator.controllers.batchjobs import finish_time, job_finished
 from orchestrator.controllers.cron import (
     CronSyntaxError,
     Schedule,
@@ -124,6 +125,12 @@ def plan_cronjob(
                     f"Saw completed job: {job['metadata']['name']}, status: {outcome}",
                 )
             )
+        # A Job it made says when it was scheduled: if the status write after creating it
+        # was lost (a conflict, a crash), the next pass still records that time.
+        scheduled = parse_time((job["metadata"].get("annotations") or {}).get(SCHEDULED_ANNOTATION))
+        last_run = parse_time(new_status.get("lastScheduleTime"))
+        if scheduled and (last_run is None or scheduled > last_run):
+            new_status["lastScheduleTime"] = rfc3339(scheduled)
         done = finish_time(job)
         last_ok = parse_time(new_status.get("lastSuccessfulTime"))
         if outcome == "Complete" and done and (last_ok is None or done > last_ok):

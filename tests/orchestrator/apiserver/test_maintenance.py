@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from support.apiserver import RunningAPI, WatchStream, start_api
+from support.wait import wait_until
 
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
@@ -34,10 +34,7 @@ def event(name: str, last_seen: datetime | None) -> dict:
 
 
 def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    wait_until(check, timeout, "condition not met in time")
 
 
 def event_names(api: RunningAPI) -> set[str]:

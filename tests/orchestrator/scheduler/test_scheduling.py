@@ -16,6 +16,7 @@ from typing import Any
 from scheduler_objects import make_node, make_pod
 from support.apiserver import RunningAPI
 from support.controlplane import controllers
+from support.wait import eventually_async
 
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
@@ -50,16 +51,8 @@ async def pods_by_name(client: APIClient) -> dict[str, Obj]:
 async def poll(
     check: Callable[[], Any], timeout: float = 15.0, message: str = "condition not met"
 ) -> Any:
-    """Like ``support.wait.eventually`` for checks that must await the API."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(message)
-        await asyncio.sleep(0.05)
+    """``support.wait.eventually_async`` with this module's defaults."""
+    return await eventually_async(check, timeout, message)
 
 
 async def placements(client: APIClient, count: int) -> dict[str, str]:

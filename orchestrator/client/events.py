@@ -1,9 +1,21 @@
 """Recording core/v1 Events: what a component did, for ``get events`` and ``describe``.
 
-Repeated events (same object, type, reason and message) are folded into one
-Event whose ``count`` and ``lastTimestamp`` move, as Kubernetes' recorder
-does, so a loop that retries does not flood the store. Recording is best
-effort: a failure is logged, never raised into the caller's control loop.
+Three rules from client-go's recorder keep a busy controller from flooding
+the store:
+
+- **Folding**: repeated events (same object, type, reason and message) are
+  one Event whose ``count`` and ``lastTimestamp`` move.
+- **Aggregation**: past ``similar_limit`` events about one object with the
+  same type and reason but different messages within ``similar_window``,
+  the rest fold into one Event whose message starts with "(combined from
+  similar events): " (a ReplicaSet creating 500 pods says so in ten Events
+  and one combined, not 500).
+- **Spam filter**: each object may be the subject of ``spam_burst`` events,
+  refilled at one per ``spam_refill`` seconds; beyond that they are dropped
+  (client-go: burst 25, one per 5 minutes).
+
+Recording is best effort: a failure is logged, never raised into the
+caller's control loop.
 
 ``emit`` returns at once: events are written by background workers (as
 client-go's broadcaster does), so a controller creating 500 pods does not
@@ -18,7 +30,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.api import errors
@@ -36,6 +50,73 @@ def _now() -> str:
 
 
 _Queued = tuple[dict[str, Any], str, str, str]
+COMBINED = "(combined from similar events): "
+
+
+@dataclass(frozen=True)
+class EventLimits:
+    """client-go's defaults; tests shorten or widen them."""
+
+    spam_burst: int = 25  # events per object before the filter drops
+    spam_refill: float = 300.0  # seconds to earn one more
+    similar_limit: int = 10  # distinct messages per (object, type, reason) before combining
+    similar_window: float = 600.0  # ... counted over this many seconds
+
+
+class _Bucket:
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, tokens: float, stamp: float) -> None:
+        self.tokens = tokens
+        self.stamp = stamp
+
+
+class EventThrottle:
+    """The spam filter and the similar-event aggregator: pure bookkeeping, no I/O."""
+
+    def __init__(self, limits: EventLimits, clock: Any = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._similar: OrderedDict[tuple[str, ...], tuple[float, set[str]]] = OrderedDict()
+
+    def admit(self, subject: str) -> bool:
+        """Take a token for ``subject``; False means drop the event."""
+        now = self.clock()
+        bucket = self._buckets.get(subject)
+        if bucket is None:
+            bucket = self._buckets[subject] = _Bucket(float(self.limits.spam_burst), now)
+        else:
+            earned = (now - bucket.stamp) / self.limits.spam_refill
+            bucket.tokens = min(float(self.limits.spam_burst), bucket.tokens + earned)
+            bucket.stamp = now
+            self._buckets.move_to_end(subject)
+        _trim(self._buckets)
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        return True
+
+    def message(self, subject: str, type_: str, reason: str, message: str) -> str:
+        """``message``, or the combined form once the object has had too many similar ones."""
+        key = (subject, type_, reason)
+        now = self.clock()
+        first, messages = self._similar.get(key) or (now, set())
+        if now - first > self.limits.similar_window:
+            first, messages = now, set()
+        if message not in messages and len(messages) >= self.limits.similar_limit:
+            self._similar[key] = (first, messages)
+            return COMBINED + message
+        messages.add(message)
+        self._similar[key] = (first, messages)
+        self._similar.move_to_end(key)
+        _trim(self._similar)
+        return message
+
+
+def _trim(cache: OrderedDict[Any, Any]) -> None:
+    while len(cache) > _REMEMBERED:
+        cache.popitem(last=False)
 
 
 class EventRecorder:
@@ -47,6 +128,7 @@ class EventRecorder:
         *,
         workers: int = 2,
         backlog: int = 1000,
+        limits: EventLimits | None = None,
     ) -> None:
         self.client = client
         self.component = component
@@ -56,6 +138,7 @@ class EventRecorder:
         self._backlog = backlog
         self._queues: list[asyncio.Queue[_Queued | None]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.throttle = EventThrottle(limits or EventLimits())
 
     async def emit(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """Record a ``Normal`` or ``Warning`` event about ``obj`` (written in the background)."""
@@ -70,7 +153,13 @@ class EventRecorder:
                 for i, q in enumerate(self._queues)
             ]
         meta = obj.get("metadata", {})
-        shard = hash((meta.get("uid"), reason, message)) % len(self._queues)
+        subject = meta.get("uid") or f"{obj.get('kind')}/{meta.get('namespace')}/{meta.get('name')}"
+        if not self.throttle.admit(subject):
+            log.debug("event spam filter: dropped %s %s on %s", type_, reason, meta.get("name"))
+            return
+        message = self.throttle.message(subject, type_, reason, message)
+        fold = COMBINED if message.startswith(COMBINED) else message  # one writer per Event
+        shard = hash((meta.get("uid"), reason, fold)) % len(self._queues)
         try:
             self._queues[shard].put_nowait((obj, type_, reason, message))
         except asyncio.QueueFull:
@@ -107,14 +196,17 @@ class EventRecorder:
             "resourceVersion": meta.get("resourceVersion", ""),
         }
         key = (involved["uid"], involved["name"], type_, reason, message)
+        if message.startswith(COMBINED):  # every combined message folds into one Event
+            key = (involved["uid"], involved["name"], type_, reason, COMBINED)
         now = _now()
         try:
             known = self._seen.get(key)
             if known is not None:
                 ns, name, count = known
-                await self.client.patch(
-                    EVENTS, name, {"count": count + 1, "lastTimestamp": now}, ns
-                )
+                change: dict[str, Any] = {"count": count + 1, "lastTimestamp": now}
+                if message.startswith(COMBINED):
+                    change["message"] = message
+                await self.client.patch(EVENTS, name, change, ns)
                 self._remember(key, (ns, name, count + 1))
                 return
             event = {
@@ -148,5 +240,4 @@ class EventRecorder:
     def _remember(self, key: tuple[str, ...], value: tuple[str, str, int]) -> None:
         self._seen[key] = value
         self._seen.move_to_end(key)
-        while len(self._seen) > _REMEMBERED:
-            self._seen.popitem(last=False)
+        _trim(self._seen)

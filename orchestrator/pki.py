@@ -1,17 +1,35 @@
-"""The cluster's certificate authority and serving certificates.
+"""The cluster's certificate authority, and the certificates made from it.
 
 ``paas up`` creates a CA once (``ca.crt``/``ca.key`` in the data dir) and
 signs a serving certificate for the API server covering the loopback names
 and the host it listens on, as k3s does. Keys are EC P-256: small and fast
 to make. Existing files are reused, so restarts keep the kubeconfig valid;
 the serving certificate is re-issued when the names it must cover change.
+
+The API server also reaches each node agent's own HTTPS port (logs, later
+exec). That connection is authenticated both ways:
+
+- the API server presents a **client certificate** signed by the cluster CA
+  (``ensure_client_cert``, common name ``KUBELET_CLIENT_NAME``); a node
+  agent checks it against the CA it was given (``paas node --ca``) and the
+  name, so holding a node token is not enough to read another node's logs;
+- a node agent serves with a **self-signed certificate** of its own
+  (``ensure_self_signed_cert``: a node needs no CA key, so a node joining
+  from another machine gets one too) and publishes the certificate itself
+  in its Node's ``KUBELET_SERVING_CERT_ANNOTATION``. The API server trusts
+  exactly that certificate for that node (``pinned_context``): ordinary TLS
+  verification with the one certificate as the only trust anchor, which
+  works together with the client certificate in one SSL context, and lets
+  a person do the same with ``curl --cacert``.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +39,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = datetime.timedelta(days=3650)
+_RENEW_BEFORE = datetime.timedelta(days=30)  # a certificate this close to its end is re-issued
+
+# The API server's client certificate for node agents, named as Kubernetes names it.
+KUBELET_CLIENT_NAME = "kube-apiserver-kubelet-client"
+# A Node's annotation with the PEM certificate its node agent serves HTTPS with.
+KUBELET_SERVING_CERT_ANNOTATION = "paas.dev/kubelet-serving-cert"
 
 
 @dataclass(frozen=True)
@@ -90,38 +114,144 @@ def _sans(hosts: list[str]) -> list[x509.GeneralName]:
     return out
 
 
-def ensure_serving_cert(directory: Path, ca: CertPaths, name: str, hosts: list[str]) -> CertPaths:
-    """A certificate for ``hosts`` signed by ``ca``; reused while it covers them."""
-    paths = CertPaths(directory / f"{name}.crt", directory / f"{name}.key")
+def _reusable(paths: CertPaths, hosts: list[str] | None) -> bool:
+    """The files exist, are not near their end, and cover ``hosts`` (when given)."""
+    if not (paths.cert.exists() and paths.key.exists()):
+        return False
+    existing = x509.load_pem_x509_certificate(paths.cert.read_bytes())
+    if existing.not_valid_after_utc - datetime.datetime.now(datetime.UTC) < _RENEW_BEFORE:
+        return False
+    if hosts is None:
+        return True
     wanted = {str(n.value) for n in _sans(hosts)}
-    if paths.cert.exists() and paths.key.exists():
-        existing = x509.load_pem_x509_certificate(paths.cert.read_bytes())
-        try:
-            san = existing.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-            have = {str(v) for v in san.value.get_values_for_type(x509.DNSName)}
-            have |= {str(v) for v in san.value.get_values_for_type(x509.IPAddress)}
-            if wanted <= have:
-                return paths
-        except x509.ExtensionNotFound:
-            pass
-    ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
-    ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
+    try:
+        san = existing.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return False
+    have = {str(v) for v in san.value.get_values_for_type(x509.DNSName)}
+    have |= {str(v) for v in san.value.get_values_for_type(x509.IPAddress)}
+    return wanted <= have
+
+
+def _issue(
+    paths: CertPaths,
+    common_name: str,
+    usage: x509.ObjectIdentifier,
+    *,
+    hosts: list[str] | None = None,
+    ca: CertPaths | None = None,
+) -> CertPaths:
+    """Make a key and a leaf certificate for one ``usage``, signed by ``ca`` or by itself."""
     key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    if ca is not None:
+        signer = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
+        issuer = x509.load_pem_x509_certificate(ca.cert.read_bytes()).subject
+    else:
+        signer, issuer = key, subject
     now = datetime.datetime.now(datetime.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca_cert.subject)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + _VALIDITY)
-        .add_extension(x509.SubjectAlternativeName(_sans(hosts)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
-    directory.mkdir(parents=True, exist_ok=True)
+    if hosts:
+        builder = builder.add_extension(x509.SubjectAlternativeName(_sans(hosts)), critical=False)
+    cert = builder.sign(signer, hashes.SHA256())  # type: ignore[arg-type]
+    paths.cert.parent.mkdir(parents=True, exist_ok=True)
     _write_private(paths.key, _key_pem(key))
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return paths
+
+
+def ensure_serving_cert(directory: Path, ca: CertPaths, name: str, hosts: list[str]) -> CertPaths:
+    """A certificate for ``hosts`` signed by ``ca``; reused while it covers them."""
+    paths = CertPaths(directory / f"{name}.crt", directory / f"{name}.key")
+    if _reusable(paths, hosts):
+        return paths
+    return _issue(paths, name, ExtendedKeyUsageOID.SERVER_AUTH, hosts=hosts, ca=ca)
+
+
+def ensure_client_cert(
+    directory: Path, ca: CertPaths, name: str, common_name: str = KUBELET_CLIENT_NAME
+) -> CertPaths:
+    """A client certificate for ``common_name`` signed by ``ca`` (``name``.crt/.key)."""
+    paths = CertPaths(directory / f"{name}.crt", directory / f"{name}.key")
+    if _reusable(paths, None):
+        existing = x509.load_pem_x509_certificate(paths.cert.read_bytes())
+        names = existing.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if [n.value for n in names] == [common_name]:
+            return paths
+    return _issue(paths, common_name, ExtendedKeyUsageOID.CLIENT_AUTH, ca=ca)
+
+
+def ensure_self_signed_cert(directory: Path, name: str, hosts: list[str]) -> CertPaths:
+    """A self-signed serving certificate for ``hosts``; reused while it covers them."""
+    paths = CertPaths(directory / f"{name}.crt", directory / f"{name}.key")
+    if _reusable(paths, hosts):
+        return paths
+    return _issue(paths, name, ExtendedKeyUsageOID.SERVER_AUTH, hosts=hosts)
+
+
+def fingerprint(cert_pem: bytes) -> str:
+    """The SHA-256 of the certificate's DER form, as hex (what ``openssl x509 -fingerprint``
+    shows, without the colons)."""
+    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).hexdigest()
+
+
+def pinned_context(cert_pem: bytes, client: CertPaths | None = None) -> ssl.SSLContext:
+    """A client context that trusts exactly ``cert_pem`` and presents ``client``.
+
+    The pinned certificate is the only trust anchor (a partial chain is
+    allowed, so a CA-signed certificate can be pinned too); host names are not
+    checked because nothing else could verify against this anchor anyway.
+    Raises ValueError when ``cert_pem`` is not a certificate.
+    """
+    context = ssl.create_default_context()
+    context.load_verify_locations(cadata=_pem_text(cert_pem))
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.check_hostname = False
+    if client is not None:
+        context.load_cert_chain(str(client.cert), str(client.key))
+    return context
+
+
+def client_verifying_context(serving: CertPaths, client_ca_pem: bytes | None) -> ssl.SSLContext:
+    """A server context serving ``serving`` that asks for a client certificate.
+
+    A certificate is verified against ``client_ca_pem`` when the client sends
+    one; the handler decides what an absent one means (``peer_common_name``).
+    Without a CA no client certificate can be verified, so none is asked for.
+    """
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(serving.cert), str(serving.key))
+    if client_ca_pem is not None:
+        context.load_verify_locations(cadata=_pem_text(client_ca_pem))
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
+
+def peer_common_name(peercert: object) -> str:
+    """The common name of a verified peer certificate (``ssl.getpeercert()``), or ""."""
+    if not isinstance(peercert, dict):
+        return ""
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return ""
+
+
+def _pem_text(pem: bytes) -> str:
+    try:
+        x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise ValueError(f"not a PEM certificate: {exc}") from None
+    return pem.decode("ascii")

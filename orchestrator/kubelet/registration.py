@@ -64,6 +64,8 @@ class NodeSettings:
     labels: dict[str, str] = field(default_factory=dict)  # extra labels (zone, pool, ...)
     address: str = ""  # InternalIP; "" = a loopback address derived from the node name
     container_runtime_version: str = "simulated://1.0"  # what `kubectl get nodes -o wide` shows
+    daemon_port: int = 0  # the agent's own HTTPS port (logs, exec); 0 = it serves none
+    annotations: dict[str, str] = field(default_factory=dict)  # published on the Node (its cert)
     lease_renew_interval: float = 10.0  # Kubernetes' kubelet renews its lease every 10s
     lease_duration: int = 40  # written into the Lease; the lifecycle grace period is 40s
     node_status_update_frequency: float = 10.0  # kubelet's nodeStatusUpdateFrequency (check)
@@ -154,7 +156,7 @@ def node_status(
         "conditions": ready_conditions(previous, now),
         "addresses": node_addresses(name, settings),
         "nodeInfo": node_info(name, settings, boot_id),
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": settings.daemon_port}},
     }
 
 
@@ -167,7 +169,7 @@ def status_needs_write(node: Obj, wanted: Obj) -> bool:
 
     if strip(current.get("conditions") or []) != strip(wanted["conditions"]):
         return True
-    keys = ("capacity", "allocatable", "addresses", "nodeInfo")
+    keys = ("capacity", "allocatable", "addresses", "nodeInfo", "daemonEndpoints")
     return any(current.get(k) != wanted[k] for k in keys)
 
 
@@ -197,10 +199,13 @@ class NodeAgent:
         """Create the Node, or take over the one registered before under this name."""
         info = node_info(self.name, self.settings, self.boot_id)
         labels = node_labels(self.name, self.settings, info)
+        meta: Obj = {"name": self.name, "labels": labels}
+        if self.settings.annotations:
+            meta["annotations"] = dict(self.settings.annotations)
         body = {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": self.name, "labels": labels},
+            "metadata": meta,
             "spec": {},
             "status": node_status(self.name, self.settings, self.boot_id, [], self.clock()),
         }
@@ -209,7 +214,8 @@ class NodeAgent:
             self._last_report = asyncio.get_running_loop().time()
             log.info("node %s registered", self.name)
         except errors.AlreadyExists:
-            self.node = await self.client.patch(NODES, self.name, {"metadata": {"labels": labels}})
+            patch = {k: v for k, v in meta.items() if k != "name"}
+            self.node = await self.client.patch(NODES, self.name, {"metadata": patch})
             await self.sync_status(force=True)
             log.info("node %s re-registered; keeping its spec", self.name)
         return self.node

@@ -15,6 +15,7 @@ from paas.cli.node import add_node_parser
 from paas.cli.resources import add_resource_parsers
 from paas.cli.rollout import add_rollout_parser
 from paas.cli.scheduler import add_scheduler_parser
+from paas.cli.stack import add_stack_parser
 from paas.cli.tokens import add_token_parser
 from paas.cli.up import add_up_parser
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_parser(sub)
     add_resource_parsers(sub)
     add_rollout_parser(sub)
+    add_stack_parser(sub)
     return parser
 
 

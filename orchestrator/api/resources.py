@@ -144,7 +144,7 @@ BUILTIN_TYPES = ResourceTypes(
             "pods",
             short_names=("po",),
             categories=("all",),
-            subresources=("status", "binding"),
+            subresources=("status", "binding", "log"),
             has_generation=False,
         ),
         _rt(

@@ -31,8 +31,9 @@ from orchestrator.api.selectors import (
     supported_field,
 )
 from orchestrator.api.tables import build_table
-from orchestrator.apiserver import discovery, patching, subresources, watch
+from orchestrator.apiserver import discovery, patching, podlogs, subresources, watch
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.routes import Discovery, Target, parse_path
 from orchestrator.apiserver.watchcache import WatchHub
@@ -66,6 +67,7 @@ class APIState:
     types: ResourceTypes = BUILTIN_TYPES
     settings: APISettings = field(default_factory=APISettings)
     ready: bool = True
+    nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
 
 
 def create_app(state: APIState) -> Starlette:
@@ -221,6 +223,12 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
             reg, rt, t.namespace, t.name, await _body(request), opts
         )
         return json_response(status, 201)
+    if t.subresource == "log":
+        if method != "GET":
+            raise errors.MethodNotAllowed("log accepts only GET")
+        return await podlogs.serve_pod_log(
+            reg, state.nodes, rt, t.namespace, t.name, request.query_params
+        )
     if method in ("GET", "HEAD"):
         obj = await reg.get(rt, t.namespace, t.name)
         return json_response(_render(request, rt, q)(obj))

@@ -24,6 +24,7 @@ from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
+from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.apiserver.watchcache import WatchHub
@@ -47,6 +48,7 @@ class APIServerSettings:
     allocators: AllocatorSettings = field(default_factory=AllocatorSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    nodes: NodeProxySettings = field(default_factory=NodeProxySettings)  # kubelet client cert
     types: ResourceTypes = BUILTIN_TYPES
 
 
@@ -100,6 +102,7 @@ class APIServer:
             auth=TokenAuthenticator(s.tokens_file),
             types=s.types,
             settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
+            nodes=NodeProxy(s.nodes),
         )
         config = uvicorn.Config(
             create_app(state),

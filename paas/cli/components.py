@@ -15,6 +15,7 @@ import signal
 from pathlib import Path
 
 from orchestrator import pki
+from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.server import APIServer, APIServerSettings
 from paas.cli.logs import setup_logging
 
@@ -34,6 +35,13 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
     )
     p.add_argument("--tls-key", type=Path)
     p.add_argument("--tokens-file", type=Path, help="hashed tokens (default DATA_DIR/tokens.json)")
+    p.add_argument(
+        "--kubelet-client-cert",
+        type=Path,
+        help="client certificate for node agents' HTTPS (logs); default: made from the "
+        "data dir's CA when its key is there",
+    )
+    p.add_argument("--kubelet-client-key", type=Path)
     p.add_argument("--address-file", type=Path, help="write the bound URL here once serving")
     p.set_defaults(func=run_apiserver)
 
@@ -46,6 +54,18 @@ def serving_cert(data_dir: Path, host: str) -> pki.CertPaths:
     return pki.ensure_serving_cert(data_dir / "tls", ca, "apiserver", hosts)
 
 
+def kubelet_client_cert(data_dir: Path) -> pki.CertPaths | None:
+    """The API server's client certificate for node agents, from the data dir's CA.
+
+    None when the CA's key is not in the data dir (an API server sharing
+    etcd on another machine): pass --kubelet-client-cert/--kubelet-client-key.
+    """
+    ca = pki.CertPaths(data_dir / "ca.crt", data_dir / "ca.key")
+    if not (ca.cert.exists() and ca.key.exists()):
+        return None
+    return pki.ensure_client_cert(data_dir / "tls", ca, "apiserver-kubelet-client")
+
+
 def run_apiserver(args: argparse.Namespace) -> int:
     setup_logging("apiserver")
     data_dir: Path = args.data_dir.expanduser()
@@ -54,6 +74,13 @@ def run_apiserver(args: argparse.Namespace) -> int:
     if cert is None:
         paths = serving_cert(data_dir, args.host)
         cert, key = paths.cert, paths.key
+    if (args.kubelet_client_cert is None) != (args.kubelet_client_key is None):
+        raise SystemExit("paas apiserver: give --kubelet-client-cert and --kubelet-client-key")
+    kubelet_client = (
+        pki.CertPaths(args.kubelet_client_cert, args.kubelet_client_key)
+        if args.kubelet_client_cert is not None
+        else kubelet_client_cert(data_dir)
+    )
     settings = APIServerSettings(
         data_dir=data_dir,
         host=args.host,
@@ -62,6 +89,7 @@ def run_apiserver(args: argparse.Namespace) -> int:
         tls_cert=cert,
         tls_key=key,
         tokens_file=args.tokens_file or data_dir / "tokens.json",
+        nodes=NodeProxySettings(client_cert=kubelet_client),
     )
     return asyncio.run(_serve(settings, args.address_file))
 

@@ -31,7 +31,7 @@ from types import FrameType
 
 from orchestrator.apiserver.auth import add_token
 from orchestrator.client.config import write_kubeconfig
-from paas.cli.components import serving_cert
+from paas.cli.components import kubelet_client_cert, serving_cert
 from paas.supervisor import Component, Supervisor
 
 log = logging.getLogger("paas.up")
@@ -97,6 +97,8 @@ def run_up(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     cert = serving_cert(data_dir, args.host)
+    kubelet_client = kubelet_client_cert(data_dir)  # the API server's, for node agents' HTTPS
+    assert kubelet_client is not None  # serving_cert made the CA
     token = ensure_admin_token(data_dir)
     address_file = data_dir / "run" / "apiserver.url"
     address_file.unlink(missing_ok=True)
@@ -128,6 +130,10 @@ def run_up(args: argparse.Namespace) -> int:
             str(data_dir / "tokens.json"),
             "--address-file",
             str(address_file),
+            "--kubelet-client-cert",
+            str(kubelet_client.cert),
+            "--kubelet-client-key",
+            str(kubelet_client.key),
         ]
 
     def api_ready() -> bool:

@@ -18,6 +18,7 @@ import httpx
 from orchestrator import pki
 from orchestrator.apiserver.auth import add_token
 from orchestrator.apiserver.maintenance import MaintenanceSettings
+from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.server import APIServer, APIServerSettings
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.client.config import ClientConfig, write_kubeconfig
@@ -72,6 +73,7 @@ def start_api(
     data_dir.mkdir(parents=True, exist_ok=True)
     ca = pki.ensure_ca(data_dir)
     cert = pki.ensure_serving_cert(data_dir / "tls", ca, "apiserver", ["127.0.0.1", "localhost"])
+    kubelet_client = pki.ensure_client_cert(data_dir / "tls", ca, "apiserver-kubelet-client")
     token = add_token(data_dir / "tokens.json", user="admin", role="admin")
     settings = APIServerSettings(
         data_dir=data_dir,
@@ -82,6 +84,7 @@ def start_api(
         tokens_file=data_dir / "tokens.json",
         maintenance=maintenance or MaintenanceSettings(),
         watch=watch or WatchSettings(),
+        nodes=NodeProxySettings(client_cert=kubelet_client),  # reaches node agents (logs)
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

@@ -1,0 +1,189 @@
+"""The API server's connection to a node agent's own HTTPS port.
+
+Logs (and later exec) are not in the store: the API server asks the node
+agent the pod runs on, as Kubernetes' API server asks the kubelet. Where to
+call and whom to trust come from the Node object the agent registered:
+
+- the address: ``status.addresses`` (InternalIP, else ExternalIP, else
+  Hostname), the port: ``status.daemonEndpoints.kubeletEndpoint.Port``;
+- the certificate: the PEM in ``pki.KUBELET_SERVING_CERT_ANNOTATION``,
+  trusted as the only anchor for that node (``pki.pinned_context``);
+- the API server authenticates with its client certificate signed by the
+  cluster CA (``NodeProxySettings.client_cert``).
+
+Each request opens its own connection (logs are rare and long; a pool
+would hold TLS sessions for nothing) and the caller gets the response
+body as an async iterator that closes the connection when it ends, is
+closed, or is abandoned. Failures become API errors naming the node:
+unreachable or a certificate other than the published one -> 503; the
+node's own 4xx answers keep their code and its message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from orchestrator import pki
+from orchestrator.api import errors
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+_ADDRESS_ORDER = ("InternalIP", "ExternalIP", "Hostname")
+_MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class NodeProxySettings:
+    client_cert: pki.CertPaths | None = None  # signed by the cluster CA; None = cannot call nodes
+    connect_timeout: float = 10.0  # TCP and TLS set-up; a log stream itself has no time limit
+    answer_timeout: float = 30.0  # until the node's response headers (it looks the pod up)
+
+
+@dataclass(frozen=True)
+class NodeEndpoint:
+    node: str
+    host: str
+    port: int
+    cert_pem: bytes
+
+    @property
+    def url(self) -> str:
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{shown}:{self.port}"
+
+
+def node_endpoint(node: Obj) -> NodeEndpoint:
+    """Where the node's agent serves and its certificate; 503 when it published none."""
+    name = node.get("metadata", {}).get("name", "")
+    status = node.get("status") or {}
+    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or 0
+    if not isinstance(port, int) or port <= 0:
+        raise errors.ServiceUnavailable(
+            f'node "{name}" publishes no port for its node agent '
+            "(status.daemonEndpoints.kubeletEndpoint.Port); a simulated node serves no logs"
+        )
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    host = next((addresses[t] for t in _ADDRESS_ORDER if addresses.get(t)), "")
+    if not host:
+        raise errors.ServiceUnavailable(f'node "{name}" publishes no address (status.addresses)')
+    annotations = node.get("metadata", {}).get("annotations") or {}
+    cert = annotations.get(pki.KUBELET_SERVING_CERT_ANNOTATION, "")
+    if not cert:
+        raise errors.ServiceUnavailable(
+            f'node "{name}" publishes no serving certificate '
+            f"(annotation {pki.KUBELET_SERVING_CERT_ANNOTATION}), so it cannot be trusted"
+        )
+    return NodeEndpoint(node=name, host=str(host), port=port, cert_pem=str(cert).encode())
+
+
+class NodeProxy:
+    """Opens requests to node agents with the API server's client certificate."""
+
+    def __init__(self, settings: NodeProxySettings | None = None) -> None:
+        self.settings = settings or NodeProxySettings()
+
+    def _context(self, endpoint: NodeEndpoint, verify: bool) -> ssl.SSLContext:
+        client = self.settings.client_cert
+        if client is None:
+            raise errors.ServiceUnavailable(
+                "the API server has no client certificate for node agents "
+                "(paas apiserver --kubelet-client-cert), so it cannot reach them"
+            )
+        if not verify:  # insecureSkipTLSVerifyBackend: the caller asked not to check the node
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            context.load_cert_chain(str(client.cert), str(client.key))
+            return context
+        try:
+            return pki.pinned_context(endpoint.cert_pem, client)
+        except (ValueError, ssl.SSLError) as exc:
+            raise errors.ServiceUnavailable(
+                f'node "{endpoint.node}" publishes an unusable serving certificate: {exc}'
+            ) from exc
+
+    async def stream(
+        self,
+        endpoint: NodeEndpoint,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        verify: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        """GET ``path`` on the node; returns the body once the node answered 2xx."""
+        context = self._context(endpoint, verify)
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context, force_close=True),
+            timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
+            auto_decompress=False,
+        )
+        try:
+            response = await asyncio.wait_for(
+                session.get(endpoint.url + path, params=dict(params)),
+                self.settings.answer_timeout,
+            )
+        except aiohttp.ClientConnectorCertificateError as exc:
+            await session.close()
+            raise errors.ServiceUnavailable(
+                f'the node agent of node "{endpoint.node}" at {endpoint.url} presented a '
+                "certificate other than the one its Node publishes "
+                f"({pki.KUBELET_SERVING_CERT_ANNOTATION}): {exc.certificate_error}"
+            ) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await session.close()
+            raise errors.ServiceUnavailable(
+                f'cannot reach the node agent of node "{endpoint.node}" at {endpoint.url}: '
+                f"{exc or type(exc).__name__}"
+            ) from exc
+        except BaseException:
+            await session.close()
+            raise
+        if response.status >= 300:
+            try:
+                body = await response.content.read(_MAX_ERROR_BODY)
+            finally:
+                response.close()
+                await session.close()
+            raise _node_error(endpoint, response.status, body.decode(errors="replace").strip())
+        return _body(session, response)
+
+
+def _node_error(endpoint: NodeEndpoint, status: int, text: str) -> errors.APIError:
+    """The node's refusal as the API error a user sees (kubelet words pass through)."""
+    text = text or f"HTTP {status}"
+    if status == 400:
+        return errors.BadRequest(text)
+    if status == 404:
+        return errors.NotFound(text)
+    if status in (401, 403):
+        return errors.InternalError(
+            f'the node agent of node "{endpoint.node}" refused the API server: {text}'
+        )
+    return errors.InternalError(f'the node agent of node "{endpoint.node}" failed: {text}')
+
+
+async def _body(
+    session: aiohttp.ClientSession, response: aiohttp.ClientResponse
+) -> AsyncGenerator[bytes, None]:
+    finished = False
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+        finished = True
+    except aiohttp.ClientError as exc:  # the node went away mid-stream: end what was sent
+        log.info("log stream from %s broke: %s", response.url.host, exc)
+    finally:
+        # A response left half-read would be closed with a TLS shutdown nobody awaits,
+        # leaving its socket to the garbage collector: drop it instead.
+        connection = response.connection
+        if not finished and connection is not None and connection.transport is not None:
+            connection.transport.abort()
+        response.close()
+        await session.close()

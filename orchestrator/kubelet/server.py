@@ -1,0 +1,200 @@
+"""The node agent's own HTTPS server: container logs for the API server.
+
+Routes, as the real kubelet serves them on its port 10250:
+
+    GET /healthz                                          anonymous, "ok"
+    GET /containerLogs/{namespace}/{pod}/{container}      text/plain, chunked
+
+The log route takes kubelet's query (``follow``, ``previous``,
+``timestamps``, ``tailLines``, ``sinceSeconds``, ``sinceTime``,
+``limitBytes``) and two hints of ours (``podUID``, ``containerID``), see
+``orchestrator.kubelet.containerlogs``. The container is looked up in the
+runtime (``sandboxes()``, ``containers()``) and its log streamed from
+``runtime.logs()`` as it comes; with ``follow`` the stream lasts until the
+runtime ends it (the container exited) or the client goes away, which
+cancels the handler and closes the runtime's reader.
+
+Trust (see ``orchestrator.pki``): the server presents a self-signed
+certificate of its own, kept in ``cert_dir`` so that a restarted agent
+keeps the certificate its Node publishes; ``publish()`` puts the port and
+the certificate into the ``NodeSettings`` its ``NodeAgent`` registers.
+Callers must present a client certificate signed by the cluster CA whose
+common name is allowed (the API server's); anything else gets 401, as from
+the kubelet. Errors are plain text with the HTTP status, in Kubernetes'
+words; the API server turns them into a ``Status``.
+
+aiohttp's server rather than uvicorn: it is already a dependency, needs no
+ASGI layer for a handful of routes, reports its bound address and lets a
+handler read the peer certificate from the transport.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from aiohttp import web
+
+from orchestrator import pki
+from orchestrator.kubelet.containerlogs import (
+    LogRequestError,
+    find_pod_uid,
+    parse_log_request,
+    pick_container,
+)
+from orchestrator.kubelet.registration import NodeSettings
+from orchestrator.kubelet.runtimes.base import ContainerState, LogOptions, Sandbox
+
+log = logging.getLogger(__name__)
+SettingsT = TypeVar("SettingsT", bound=NodeSettings)
+
+
+class LogSource(Protocol):
+    """What the server needs of a runtime (``runtimes.base.Runtime`` has it all)."""
+
+    async def sandboxes(self) -> list[Sandbox]: ...
+
+    async def containers(self, pod_uid: str | None = None) -> list[ContainerState]: ...
+
+    def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class KubeletServerSettings:
+    """Where the node agent serves HTTPS and whom it lets in."""
+
+    cert_dir: Path  # the serving key and certificate; kept, so a restart keeps the Node's valid
+    host: str = "127.0.0.1"  # the node's InternalIP is the right choice; 0.0.0.0 serves them all
+    port: int = 0  # 0 picks a free port (the kubelet's is 10250: nodes sharing a host collide)
+    cert_hosts: tuple[str, ...] = ()  # more names and addresses the certificate covers
+    client_ca: bytes | None = None  # the cluster CA (PEM); None = no caller can be verified
+    allowed_clients: tuple[str, ...] = (pki.KUBELET_CLIENT_NAME,)  # client certificate names
+    cert_name: str = "kubelet"  # file names (and common name) of the serving certificate
+    shutdown_timeout: float = 1.0  # how long close() lets open log streams finish
+
+
+class KubeletServer:
+    """One node agent's HTTPS server; ``start()`` binds, ``close()`` stops."""
+
+    def __init__(self, runtime: LogSource, settings: KubeletServerSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.port = 0
+        self.cert_pem = b""
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.settings.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"https://{shown}:{self.port}"
+
+    async def start(self) -> None:
+        """Make or reuse the serving certificate, bind, serve; ``port`` is then known."""
+        s = self.settings
+        hosts = [h for h in (s.host, *s.cert_hosts) if h not in ("0.0.0.0", "::", "")]
+        cert = pki.ensure_self_signed_cert(s.cert_dir, s.cert_name, [*hosts, "localhost"])
+        self.cert_pem = cert.cert.read_bytes()
+        context = pki.client_verifying_context(cert, s.client_ca)
+        app = web.Application()
+        app.router.add_get("/healthz", _healthz)
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
+        # handler_cancellation: a log stream whose reader went away is cancelled at once,
+        # not when the next line happens to be written.
+        runner = web.AppRunner(
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=s.shutdown_timeout,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, s.host, s.port, ssl_context=context)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        log.info("node agent serving HTTPS at %s", self.url)
+
+    def publish(self, settings: SettingsT) -> SettingsT:
+        """``settings`` with this server's port and certificate, for the NodeAgent to register."""
+        annotations = {
+            **settings.annotations,
+            pki.KUBELET_SERVING_CERT_ANNOTATION: self.cert_pem.decode("ascii"),
+        }
+        return dataclasses.replace(settings, daemon_port=self.port, annotations=annotations)
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- handlers ------------------------------------------------------------
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """401 unless the caller showed an allowed client certificate."""
+        if self.settings.client_ca is None:
+            return web.Response(
+                status=401,
+                text="Unauthorized: this node agent was started without the cluster CA "
+                "(paas node --ca), so it cannot verify the API server",
+            )
+        transport = request.transport
+        peer = transport.get_extra_info("peercert") if transport is not None else None
+        if pki.peer_common_name(peer) not in self.settings.allowed_clients:
+            return web.Response(status=401, text="Unauthorized")
+        return None
+
+    async def _container_logs(self, request: web.Request) -> web.StreamResponse:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        m = request.match_info
+        try:
+            wanted = parse_log_request(
+                m["namespace"], m["pod"], m["container"], request.query, datetime.now(UTC)
+            )
+            uid = wanted.pod_uid or find_pod_uid(
+                await self.runtime.sandboxes(), wanted.namespace, wanted.pod
+            )
+            if not uid:
+                raise LogRequestError(404, f'pod "{wanted.pod}" does not exist')
+            state = pick_container(wanted, await self.runtime.containers(uid))
+        except LogRequestError as exc:
+            return web.Response(status=exc.status, text=exc.message)
+        response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        remaining = wanted.options.limit_bytes
+        stream = self.runtime.logs(state.id, wanted.options)
+        try:
+            async for chunk in stream:
+                if remaining is not None:
+                    chunk = chunk[:remaining]
+                    remaining -= len(chunk)
+                await response.write(chunk)
+                if remaining == 0:
+                    break
+        except ConnectionResetError:
+            return response  # the reader went away
+        except OSError as exc:  # the log files went away under us: end what was sent
+            log.warning("log of %s stopped: %s", state.id, exc)
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+        await response.write_eof()
+        return response
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")

@@ -15,15 +15,19 @@ its supervisor to restart (everything is rebuilt from the API on start).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from orchestrator.client.events import EventRecorder
+from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.rest import APIClient
-from orchestrator.client.workers import SharedInformers
-from orchestrator.client.workqueue import BackoffSettings
+from orchestrator.client.workers import SharedInformers, run_workers
+from orchestrator.client.workqueue import BackoffSettings, WorkQueue
+from orchestrator.controllers.ownership import controller_of
+
+Obj = dict[str, Any]
 
 
 def utc_now() -> datetime:
@@ -38,6 +42,41 @@ class ControllerContext:
     clock: Callable[[], datetime] = utc_now  # injected so tests can move time (cron, grace)
     workers: int = 2  # concurrent reconciles per controller
     backoff: BackoffSettings = field(default_factory=BackoffSettings)
+
+
+def enqueue_self(queue: WorkQueue, *, deletes: bool = True) -> Handler:
+    """A handler that enqueues the changed object's own key (on delete too, unless told)."""
+
+    def add(obj: Obj) -> None:
+        queue.add(object_key(obj))
+
+    return Handler(
+        on_add=add, on_update=lambda _old, new: add(new), on_delete=add if deletes else None
+    )
+
+
+def enqueue_controller(queue: WorkQueue, kind: str) -> Handler:
+    """A handler that enqueues the key of the changed object's controller, if it is a ``kind``."""
+
+    def add(obj: Obj) -> None:
+        ref = controller_of(obj, kind)
+        if ref is not None:
+            queue.add(f"{obj['metadata']['namespace']}/{ref['name']}")
+
+    return Handler(on_add=add, on_update=lambda _old, new: add(new), on_delete=add)
+
+
+async def process_queue(
+    ctx: ControllerContext,
+    queue: WorkQueue,
+    reconcile: Callable[[str], Awaitable[float | None]],
+    name: str,
+) -> None:
+    """Run ``ctx.workers`` reconcilers over ``queue`` until cancelled, then shut the queue."""
+    try:
+        await run_workers(queue, reconcile, workers=ctx.workers, name=name)
+    finally:
+        queue.shutdown()
 
 
 class Controller(Protocol):

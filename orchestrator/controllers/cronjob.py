@@ -24,10 +24,14 @@ import logging
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
-from orchestrator.client.informer import Handler, Obj, object_key, split_key
-from orchestrator.client.workers import run_workers
+from orchestrator.client.informer import Obj, split_key
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
+from orchestrator.controllers.base import (
+    ControllerContext,
+    enqueue_controller,
+    enqueue_self,
+    process_queue,
+)
 from orchestrator.controllers.cronjobplan import CronJobSettings, job_reference, plan_cronjob
 from orchestrator.controllers.ownership import controller_of, controller_uid
 
@@ -55,30 +59,11 @@ class CronJobController:
         self.cronjobs = ctx.informers.informer(CRONJOBS)
         self.jobs = ctx.informers.informer(JOBS)
         self.jobs.add_index(OWNER_INDEX, lambda j: controller_uid(j, CRONJOBS.kind))
-        self.cronjobs.add_handler(
-            Handler(on_add=self._enqueue, on_update=lambda _old, new: self._enqueue(new))
-        )
-        self.jobs.add_handler(
-            Handler(
-                on_add=self._enqueue_owner,
-                on_update=lambda _old, new: self._enqueue_owner(new),
-                on_delete=self._enqueue_owner,
-            )
-        )
-
-    def _enqueue(self, cronjob: Obj) -> None:
-        self.queue.add(object_key(cronjob))
-
-    def _enqueue_owner(self, job: Obj) -> None:
-        ref = controller_of(job, CRONJOBS.kind)
-        if ref is not None:
-            self.queue.add(f"{job['metadata']['namespace']}/{ref['name']}")
+        self.cronjobs.add_handler(enqueue_self(self.queue, deletes=False))
+        self.jobs.add_handler(enqueue_controller(self.queue, CRONJOBS.kind))
 
     async def run(self) -> None:
-        try:
-            await run_workers(self.queue, self.reconcile, workers=self.ctx.workers, name=self.name)
-        finally:
-            self.queue.shutdown()
+        await process_queue(self.ctx, self.queue, self.reconcile, self.name)
 
     async def reconcile(self, key: str) -> float | None:
         """One step for the CronJob at ``key``; returns when to look again."""

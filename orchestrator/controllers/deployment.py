@@ -30,9 +30,8 @@ from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from orchestrator.client.informer import Handler, object_key, split_key
-from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
+from orchestrator.controllers.base import ControllerContext, process_queue
 from orchestrator.controllers.ownership import (
     adopt_patch,
     controller_ref,
@@ -95,10 +94,7 @@ class DeploymentController:
         self.pods.add_handler(Handler(on_delete=self._pod_deleted))
 
     async def run(self) -> None:
-        try:
-            await run_workers(self.queue, self.reconcile, workers=self.ctx.workers, name=self.name)
-        finally:
-            self.queue.shutdown()
+        await process_queue(self.ctx, self.queue, self.reconcile, self.name)
 
     # -- handlers: only enqueue -------------------------------------------------
 

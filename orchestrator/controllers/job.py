@@ -27,13 +27,17 @@ import logging
 from orchestrator.api import errors
 from orchestrator.api.defaults import JOB_NAME_LABELS, JOB_UID_LABELS
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
-from orchestrator.client.informer import Handler, Obj, object_key, split_key
+from orchestrator.client.informer import Obj, split_key
 from orchestrator.client.rest import resource_path
-from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
+from orchestrator.controllers.base import (
+    ControllerContext,
+    enqueue_controller,
+    enqueue_self,
+    process_queue,
+)
 from orchestrator.controllers.jobplan import JobSettings, plan_job
-from orchestrator.controllers.ownership import controller_of, controller_uid, owner_reference
+from orchestrator.controllers.ownership import controller_uid, owner_reference
 
 log = logging.getLogger(__name__)
 OWNER_INDEX = "job-controller-uid"
@@ -80,34 +84,11 @@ class JobController:
         self.jobs = ctx.informers.informer(JOBS)
         self.pods = ctx.informers.informer(PODS)
         self.pods.add_index(OWNER_INDEX, lambda p: controller_uid(p, JOBS.kind))
-        self.jobs.add_handler(
-            Handler(
-                on_add=self._enqueue,
-                on_update=lambda _old, new: self._enqueue(new),
-                on_delete=self._enqueue,
-            )
-        )
-        self.pods.add_handler(
-            Handler(
-                on_add=self._enqueue_owner,
-                on_update=lambda _old, new: self._enqueue_owner(new),
-                on_delete=self._enqueue_owner,
-            )
-        )
-
-    def _enqueue(self, job: Obj) -> None:
-        self.queue.add(object_key(job))
-
-    def _enqueue_owner(self, pod: Obj) -> None:
-        ref = controller_of(pod, JOBS.kind)
-        if ref is not None:
-            self.queue.add(f"{pod['metadata']['namespace']}/{ref['name']}")
+        self.jobs.add_handler(enqueue_self(self.queue))
+        self.pods.add_handler(enqueue_controller(self.queue, JOBS.kind))
 
     async def run(self) -> None:
-        try:
-            await run_workers(self.queue, self.reconcile, workers=self.ctx.workers, name=self.name)
-        finally:
-            self.queue.shutdown()
+        await process_queue(self.ctx, self.queue, self.reconcile, self.name)
 
     async def reconcile(self, key: str) -> float | None:
         """One step for the Job at ``key``; returns the delay before the next look, if any."""

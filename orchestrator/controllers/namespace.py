@@ -32,9 +32,8 @@ from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.client.informer import Handler, Obj
 from orchestrator.client.rest import resource_path
-from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
+from orchestrator.controllers.base import ControllerContext, process_queue
 
 log = logging.getLogger(__name__)
 FINALIZER = "kubernetes"
@@ -74,10 +73,7 @@ class NamespaceController:
             self.queue.add(ns["metadata"]["name"])
 
     async def run(self) -> None:
-        try:
-            await run_workers(self.queue, self.reconcile, workers=self.ctx.workers, name=self.name)
-        finally:
-            self.queue.shutdown()
+        await process_queue(self.ctx, self.queue, self.reconcile, self.name)
 
     async def reconcile(self, key: str) -> float | None:
         """One pass over a terminating namespace; returns when to look again, if needed."""

@@ -28,9 +28,8 @@ from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from orchestrator.client.informer import Handler, object_key, split_key
-from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
+from orchestrator.controllers.base import ControllerContext, process_queue
 from orchestrator.controllers.expectations import Expectations
 from orchestrator.controllers.ownership import (
     adopt_patch,
@@ -105,10 +104,7 @@ class ReplicaSetController:
         )
 
     async def run(self) -> None:
-        try:
-            await run_workers(self.queue, self.reconcile, workers=self.ctx.workers, name=self.name)
-        finally:
-            self.queue.shutdown()
+        await process_queue(self.ctx, self.queue, self.reconcile, self.name)
 
     # -- handlers: only enqueue -------------------------------------------------
 

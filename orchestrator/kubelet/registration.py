@@ -64,6 +64,7 @@ class NodeSettings:
     labels: dict[str, str] = field(default_factory=dict)  # extra labels (zone, pool, ...)
     address: str = ""  # InternalIP; "" = a loopback address derived from the node name
     container_runtime_version: str = "simulated://1.0"  # what `kubectl get nodes -o wide` shows
+    os_image: str = "paas simulated node"  # nodeInfo.osImage (a real node names its system)
     daemon_port: int = 0  # the agent's own HTTPS port (logs, exec); 0 = it serves none
     annotations: dict[str, str] = field(default_factory=dict)  # published on the Node (its cert)
     lease_renew_interval: float = 10.0  # Kubernetes' kubelet renews its lease every 10s
@@ -100,7 +101,7 @@ def node_info(name: str, settings: NodeSettings, boot_id: str) -> Obj:
         "kubeletVersion": KUBELET_VERSION,
         "machineID": stable.replace("-", ""),
         "operatingSystem": "linux",
-        "osImage": "paas simulated node",
+        "osImage": settings.os_image,
         "systemUUID": stable,
     }
 

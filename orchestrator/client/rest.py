@@ -325,6 +325,28 @@ class APIClient:
                 f"watch of {rt.plural} at {self.config.server} broke: {exc or type(exc).__name__}"
             ) from exc
 
+    async def stream(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+        """GET a body that arrives over time (a pod's log): chunks as they come, no time limit.
+
+        An error answer raises its API error before anything is yielded.
+        """
+        try:
+            async with self._http().get(
+                self._url(path),
+                params=_clean(params),
+                headers={"Accept": "*/*"},
+                timeout=aiohttp.ClientTimeout(total=None),
+            ) as response:
+                if response.status >= 400:
+                    raise_for_status(response.status, await response.read())
+                with _abort_if_interrupted(response):
+                    async for chunk in response.content.iter_any():
+                        yield chunk
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unreachable(
+                f"reading {path} from {self.config.server} broke: {exc or type(exc).__name__}"
+            ) from exc
+
     # -- discovery -----------------------------------------------------------
 
     def resource_for(self, api_version: str, kind: str) -> ResourceType:

@@ -12,6 +12,7 @@ import sys
 from paas.cli.components import add_apiserver_parser
 from paas.cli.controllermanager import add_controller_manager_parser
 from paas.cli.node import add_node_parser
+from paas.cli.podlogs import add_logs_parser
 from paas.cli.resources import add_resource_parsers
 from paas.cli.rollout import add_rollout_parser
 from paas.cli.scheduler import add_scheduler_parser
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_parser(sub)
     add_resource_parsers(sub)
     add_rollout_parser(sub)
+    add_logs_parser(sub)
     add_stack_parser(sub)
     return parser
 

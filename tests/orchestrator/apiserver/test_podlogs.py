@@ -1,0 +1,238 @@
+"""GET .../pods/{name}/log: what the API server refuses itself, and what it asks the node.
+
+The refusals are checked against a real API server with the pod's spec and
+status written as a node agent would; the streaming path runs a real node
+agent server (``orchestrator.kubelet.server``) over the process runtime,
+see ``test_pod_log_*`` at the end and tests/e2e/test_kubectl_logs.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.apiserver import RunningAPI
+
+from orchestrator import pki
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.rest import APIClient
+from orchestrator.kubelet.registration import NodeAgent, NodeSettings
+
+PODS = BUILTIN_TYPES.require("", "Pod")
+LOG = "/api/v1/namespaces/default/pods/{}/log"
+
+
+def pod(name: str, *containers: str, node: str = "", init: tuple[str, ...] = ()) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "containers": [{"name": c, "image": "paas/stack:bookworm"} for c in containers]
+    }
+    if init:
+        spec["initContainers"] = [{"name": c, "image": "paas/stack:bookworm"} for c in init]
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+
+@pytest.fixture
+async def client(sqlite_api: RunningAPI) -> AsyncIterator[APIClient]:
+    async with APIClient(sqlite_api.client_config()) as c:
+        yield c
+
+
+@pytest.fixture
+async def http(sqlite_api: RunningAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=sqlite_api.url,
+        verify=ssl.create_default_context(cafile=str(sqlite_api.ca)),
+        headers={"Authorization": f"Bearer {sqlite_api.token}"},
+        timeout=30,
+    ) as h:
+        yield h
+
+
+async def set_status(client: APIClient, name: str, statuses: list[dict[str, Any]]) -> None:
+    current = await client.get(PODS, name, "default")
+    current["status"] = {"phase": "Pending", "containerStatuses": statuses}
+    await client.replace(PODS, current, "default", subresource="status")
+
+
+def waiting(name: str, reason: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "state": {"waiting": {"reason": reason}},
+        "lastState": {},
+        "ready": False,
+        "restartCount": 0,
+        "image": "paas/stack:bookworm",
+        "imageID": "",
+    }
+
+
+def running(name: str, container_id: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+        "lastState": {},
+        "ready": True,
+        "restartCount": 0,
+        "image": "paas/stack:bookworm",
+        "imageID": "",
+        "containerID": container_id,
+    }
+
+
+def status_of(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    assert body["kind"] == "Status", body
+    return body
+
+
+async def test_log_of_a_missing_pod_is_not_found(http: httpx.AsyncClient) -> None:
+    r = await http.get(LOG.format("nope"))
+    assert r.status_code == 404
+    assert status_of(r)["message"] == 'pods "nope" not found'
+
+
+async def test_log_needs_a_token(http: httpx.AsyncClient, client: APIClient) -> None:
+    await client.create(PODS, pod("web", "app"), "default")
+    r = await http.get(LOG.format("web"), headers={"Authorization": ""})
+    assert r.status_code == 401
+
+
+async def test_several_containers_need_a_name_and_the_list_names_them_all(
+    http: httpx.AsyncClient, client: APIClient
+) -> None:
+    await client.create(PODS, pod("web", "a", "b", init=("setup",)), "default")
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 400
+    assert status_of(r)["message"] == (
+        "a container name must be specified for pod web, choose one of: [setup a b]"
+    )
+    r = await http.get(LOG.format("web"), params={"container": "x"})
+    assert r.status_code == 400
+    assert status_of(r)["message"] == "container x is not valid for pod web"
+
+
+async def test_a_pod_not_on_a_node_is_waiting_to_start(
+    http: httpx.AsyncClient, client: APIClient
+) -> None:
+    await client.create(PODS, pod("web", "app"), "default")
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 400
+    assert status_of(r)["reason"] == "BadRequest"
+    assert status_of(r)["message"] == (
+        'container "app" in pod "web" is waiting to start: ContainerCreating'
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("ContainerCreating", "is waiting to start: ContainerCreating"),
+        ("ErrImagePull", "is waiting to start: image can't be pulled"),
+        ("ImagePullBackOff", "is waiting to start: trying and failing to pull image"),
+        ("ErrImageNeverPull", "is waiting to start: ErrImageNeverPull"),
+    ],
+)
+async def test_a_waiting_container_says_why_in_kubelet_words(
+    http: httpx.AsyncClient, client: APIClient, reason: str, message: str
+) -> None:
+    await client.create(PODS, pod("web", "app", node="n1"), "default")
+    await set_status(client, "web", [waiting("app", reason)])
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 400
+    assert status_of(r)["message"] == f'container "app" in pod "web" {message}'
+
+
+async def test_previous_without_a_terminated_container_is_refused(
+    http: httpx.AsyncClient, client: APIClient
+) -> None:
+    await client.create(PODS, pod("web", "app", node="n1"), "default")
+    await set_status(client, "web", [running("app", "process://x")])
+    r = await http.get(LOG.format("web"), params={"previous": "true"})
+    assert r.status_code == 400
+    assert status_of(r)["message"] == 'previous terminated container "app" in pod "web" not found'
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "message"),
+    [
+        ({"tailLines": "ten"}, 400, "invalid integer for query parameter \"tailLines\": 'ten'"),
+        ({"sinceSeconds": "1.5"}, 400, 'invalid integer for query parameter "sinceSeconds"'),
+        ({"limitBytes": "x"}, 400, 'invalid integer for query parameter "limitBytes"'),
+        ({"follow": "maybe"}, 400, 'invalid boolean for query parameter "follow"'),
+        ({"sinceTime": "yesterday"}, 400, 'query parameter "sinceTime"'),
+        (
+            {"tailLines": "-1"},
+            422,
+            'PodLogOptions "web" is invalid: tailLines: Invalid value: -1: '
+            "must be greater than or equal to 0",
+        ),
+        ({"sinceSeconds": "0"}, 422, "sinceSeconds: Invalid value: 0: must be greater than 0"),
+        ({"limitBytes": "0"}, 422, "limitBytes: Invalid value: 0: must be greater than 0"),
+        (
+            {"sinceSeconds": "5", "sinceTime": "2026-01-01T00:00:00Z"},
+            422,
+            "at most one of `sinceTime` or `sinceSeconds` may be specified",
+        ),
+    ],
+)
+async def test_options_are_checked_naming_the_parameter(
+    http: httpx.AsyncClient, client: APIClient, params: dict[str, str], code: int, message: str
+) -> None:
+    await client.create(PODS, pod("web", "app", node="n1"), "default")
+    await set_status(client, "web", [running("app", "process://x")])
+    r = await http.get(LOG.format("web"), params=params)
+    assert r.status_code == code, r.text
+    assert message in status_of(r)["message"]
+
+
+async def test_a_pod_on_an_unregistered_node_is_unavailable(
+    http: httpx.AsyncClient, client: APIClient
+) -> None:
+    await client.create(PODS, pod("web", "app", node="ghost"), "default")
+    await set_status(client, "web", [running("app", "process://x")])
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 503
+    assert 'node "ghost", which is not registered' in status_of(r)["message"]
+
+
+async def test_a_node_without_a_log_port_is_unavailable(
+    http: httpx.AsyncClient, client: APIClient
+) -> None:
+    await NodeAgent(client, "n1", NodeSettings()).register()  # as a simulated node: port 0
+    await client.create(PODS, pod("web", "app", node="n1"), "default")
+    await set_status(client, "web", [running("app", "process://x")])
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 503
+    assert 'node "n1" publishes no port for its node agent' in status_of(r)["message"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_an_unreachable_node_is_named(
+    http: httpx.AsyncClient, client: APIClient, tmp_path: Path
+) -> None:
+    cert = pki.ensure_self_signed_cert(tmp_path, "kubelet", ["127.0.0.1"])
+    settings = NodeSettings(
+        address="127.0.0.1",
+        daemon_port=free_port(),  # nothing listens there
+        annotations={pki.KUBELET_SERVING_CERT_ANNOTATION: cert.cert.read_text()},
+    )
+    await NodeAgent(client, "n1", settings).register()
+    await client.create(PODS, pod("web", "app", node="n1"), "default")
+    await set_status(client, "web", [running("app", "process://x")])
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 503
+    assert (
+        'cannot reach the node agent of node "n1" at https://127.0.0.1:' in status_of(r)["message"]
+    )

@@ -20,6 +20,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from orchestrator.api import errors
@@ -106,7 +107,26 @@ async def apply_one(client: APIClient, item: Located) -> str:
 
 
 async def run_apply(session: Session, args: argparse.Namespace) -> int:
-    manifests = read_manifests(args.filename)
+    async def apply(client: APIClient, item: Located) -> None:
+        print(f"{item.display} {await apply_one(client, item)}", flush=True)
+
+    return await each_manifest(session, args.filename, apply, "applying")
+
+
+async def each_manifest(
+    session: Session,
+    filenames: list[str],
+    act: Callable[[APIClient, Located], Awaitable[None]],
+    verb: str,
+    *,
+    ignore: Callable[[errors.APIError], bool] = lambda _exc: False,
+) -> int:
+    """``act`` on every object of the manifests, going on past failures; 1 if any failed.
+
+    An object whose kind the server does not serve, or whose write the server
+    refuses, is reported in kubectl's words; an unreachable server ends it all.
+    """
+    manifests = read_manifests(filenames)
     failed = False
     async with session.client() as client:
         catalogue = await discover(client)
@@ -118,14 +138,14 @@ async def run_apply(session: Session, args: argparse.Namespace) -> int:
                 failed = True
                 continue
             try:
-                outcome = await apply_one(client, item)
+                await act(client, item)
             except errors.APIError as exc:
                 if exc.__cause__ is not None:  # the server is unreachable: stop here
                     raise
-                print(write_error(exc, manifest), file=sys.stderr, flush=True)
+                if ignore(exc):
+                    continue
+                print(write_error(exc, manifest, verb), file=sys.stderr, flush=True)
                 failed = True
-                continue
-            print(f"{item.display} {outcome}", flush=True)
     return 1 if failed else 0
 
 

@@ -20,11 +20,10 @@ import sys
 
 from orchestrator.api import errors
 from orchestrator.client.rest import APIClient
-from paas.cli.apply import locate, locate_error, run_apply, write_error
+from paas.cli.apply import Located, each_manifest, run_apply
 from paas.cli.describe import run_describe
 from paas.cli.get import OUTPUTS, run_get
-from paas.cli.kinds import APIResource, NoKindMatch, UsageError, discover, parse_selections
-from paas.cli.manifests import read_manifests
+from paas.cli.kinds import APIResource, UsageError, discover, parse_selections
 from paas.cli.session import Command, Session, connection_flags, report, run_command
 
 CASCADE = {
@@ -138,24 +137,13 @@ async def run_delete(session: Session, args: argparse.Namespace) -> int:
 
 
 async def _delete_files(session: Session, args: argparse.Namespace, policy: str) -> int:
-    manifests = read_manifests(args.filename)
-    failed = False
-    async with session.client() as client:
-        catalogue = await discover(client)
-        for manifest in manifests:
-            try:
-                item = locate(catalogue, manifest, session)
-            except (NoKindMatch, UsageError) as exc:
-                print(locate_error(exc, manifest), file=sys.stderr, flush=True)
-                failed = True
-                continue
-            try:
-                await delete_one(client, item.resource, item.name, item.namespace, policy)
-            except errors.APIError as exc:
-                if exc.__cause__ is not None:
-                    raise
-                if isinstance(exc, errors.NotFound) and args.ignore_not_found:
-                    continue
-                print(write_error(exc, manifest, "deleting"), file=sys.stderr, flush=True)
-                failed = True
-    return 1 if failed else 0
+    async def delete(client: APIClient, item: Located) -> None:
+        await delete_one(client, item.resource, item.name, item.namespace, policy)
+
+    return await each_manifest(
+        session,
+        args.filename,
+        delete,
+        "deleting",
+        ignore=lambda exc: isinstance(exc, errors.NotFound) and args.ignore_not_found,
+    )

@@ -1,0 +1,280 @@
+"""The node agent (kubelet): joins the cluster and runs the pods bound to this node.
+
+Start-up, in order:
+
+1. ask the runtime its version (``nodeInfo.containerRuntimeVersion``) and
+   register the Node (``registration.NodeAgent``), retrying while the API
+   server is unreachable; the Lease heartbeat and node status follow;
+2. learn the node's ``spec.podCIDR`` (the nodeipam controller assigns it on
+   registration): ``settings.pod_cidr`` wins; without one the agent waits up
+   to ``pod_cidr_timeout`` and then falls back to a /24 of its own;
+3. ``runtime.start(pod_cidr)``: the runtime reconnects to what still runs;
+   what it cannot enforce (``runtime.limitations``) is posted once as a
+   Warning Event on the Node;
+4. informers: the pods with ``spec.nodeName=<node>`` and the ConfigMaps,
+   Secrets and Services their environment and volumes read;
+5. every pod uid the cache or the runtime knows is queued once: a pod still
+   running is adopted as it is (its containers are not restarted), one whose
+   pod is gone is stopped and removed; then the workers run.
+
+Keys of the work queue are pod uids (a pod deleted and created again under
+the same name is a different pod to the runtime). Informer events, runtime
+``on_change`` callbacks (a container exited), probe results and a periodic
+resync enqueue them; ``podsync.PodWorker.sync`` makes one pass per key.
+
+While the API server is down nothing stops: the informers retry, the pods
+keep running from the cache (containers that exit are restarted), and
+failed status writes are retried with a back-off capped at
+``status_retry_cap`` so that status is reported soon after it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.events import EventRecorder
+from orchestrator.client.informer import Handler, Informer, InformerSettings
+from orchestrator.client.rest import APIClient
+from orchestrator.client.workers import run_workers
+from orchestrator.client.workqueue import BackoffSettings, WorkQueue
+from orchestrator.kubelet.machine import machine_capacity
+from orchestrator.kubelet.podstatus import fallback_cidr
+from orchestrator.kubelet.podsync import PodSyncSettings, PodWorker
+from orchestrator.kubelet.registration import NODES, NodeAgent, NodeSettings, node_addresses
+from orchestrator.kubelet.runtimes.base import Runtime
+from orchestrator.kubelet.volumes import Volumes
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+_rt = BUILTIN_TYPES.require
+PODS = _rt("", "Pod")
+CONFIGMAPS = _rt("", "ConfigMap")
+SECRETS = _rt("", "Secret")
+SERVICES = _rt("", "Service")
+BY_UID = "uid"
+
+
+@dataclass(frozen=True)
+class KubeletSettings(NodeSettings):
+    capacity: dict[str, str] = field(default_factory=machine_capacity)  # this machine's
+    state_dir: Path = Path("/var/lib/paas/node")  # volumes and claims live here
+    pod_cidr: str = ""  # "" = the Node's spec.podCIDR, from the nodeipam controller
+    pod_cidr_timeout: float = 30.0  # then a /24 of our own (a cluster without nodeipam)
+    workers: int = 8  # pods synced at once (kills run beside them, in the background)
+    resync_period: float = 10.0  # every pod is looked at again this often
+    register_retry: float = 1.0  # pause between registration attempts while the API is down
+    status_retry_cap: float = 5.0  # the longest pause between retries of a failed pass
+    pod_sync: PodSyncSettings = field(default_factory=PodSyncSettings)
+
+
+def pod_uid(pod: Obj) -> list[str]:
+    uid = (pod.get("metadata") or {}).get("uid")
+    return [uid] if uid else []
+
+
+class InformerSource:
+    """ConfigMaps, Secrets and Services for env and volumes, from the agent's caches."""
+
+    def __init__(self, config_maps: Informer, secrets: Informer, services: Informer) -> None:
+        self._config_maps = config_maps
+        self._secrets = secrets
+        self._services = services
+
+    def config_map(self, namespace: str, name: str) -> Obj | None:
+        return self._config_maps.get_by_name(namespace, name)
+
+    def secret(self, namespace: str, name: str) -> Obj | None:
+        return self._secrets.get_by_name(namespace, name)
+
+    def services(self, namespace: str) -> list[Obj]:
+        return self._services.list(namespace)
+
+
+class Kubelet:
+    """One node: registration, heartbeat, and the pods bound to it on ``runtime``."""
+
+    def __init__(
+        self,
+        client: APIClient,
+        name: str,
+        runtime: Runtime,
+        settings: KubeletSettings | None = None,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.runtime = runtime
+        self.settings = settings or KubeletSettings()
+        quiet = InformerSettings(watch_timeout=60)
+        self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}", settings=quiet)
+        self.pods.add_index(BY_UID, pod_uid)
+        self.nodes = Informer(client, NODES, field_selector=f"metadata.name={name}", settings=quiet)
+        self.config_maps = Informer(client, CONFIGMAPS, settings=quiet)
+        self.secrets = Informer(client, SECRETS, settings=quiet)
+        self.services = Informer(client, SERVICES, settings=quiet)
+        self.queue = WorkQueue(BackoffSettings(base=0.05, cap=self.settings.status_retry_cap))
+        self.recorder = EventRecorder(client, "kubelet", name)
+        self.agent: NodeAgent | None = None
+        self.worker: PodWorker | None = None
+        self.pod_cidr = ""
+        self.started = asyncio.Event()  # registered, runtime started, pods adopted
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def pod_by_uid(self, uid: str) -> Obj | None:
+        found = self.pods.by_index(BY_UID, uid)
+        return found[0] if found else None
+
+    def pod(self, namespace: str, name: str) -> Obj | None:
+        return self.pods.get_by_name(namespace, name)
+
+    def enqueue(self, uid: str) -> None:
+        self.queue.add(uid)
+
+    def _threadsafe_enqueue(self, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
+        """``enqueue`` for runtime callbacks, which may come from another thread (docker)."""
+
+        def callback(uid: str) -> None:
+            loop.call_soon_threadsafe(self.enqueue, uid)
+
+        return callback
+
+    def _enqueue_pods(self, pods: Iterable[Obj]) -> None:
+        for pod in pods:
+            for uid in pod_uid(pod):
+                self.queue.add(uid)
+
+    def _on_config(self, obj: Obj) -> None:
+        """A ConfigMap or Secret changed: its namespace's pods look again (env, files)."""
+        self._enqueue_pods(self.pods.list((obj.get("metadata") or {}).get("namespace", "")))
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Register, start the runtime, adopt, and run pods until cancelled."""
+        version = await self.runtime.version()
+        settings = replace(self.settings, container_runtime_version=version)
+        self.agent = NodeAgent(self.client, self.name, settings)
+        while True:
+            try:
+                await self.agent.register()
+                break
+            except errors.APIError as exc:
+                log.warning("node %s: registration failed: %s", self.name, exc)
+                await asyncio.sleep(self.settings.register_retry)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.nodes.run(), name="node informer")
+                tg.create_task(self.agent.heartbeat(), name="lease")
+                await self.nodes.wait_synced()
+                self.pod_cidr = await self._wait_pod_cidr()
+                await self.runtime.start(self.pod_cidr)
+                self.runtime.on_change(self._threadsafe_enqueue(loop))
+                self._post_limitations()
+                self.worker = self._make_worker(settings)
+                on_pod = Handler(
+                    lambda p: self._enqueue_pods([p]),
+                    lambda _o, p: self._enqueue_pods([p]),
+                    lambda p: self._enqueue_pods([p]),
+                )
+                self.pods.add_handler(on_pod)
+                on_config = Handler(self._on_config, lambda _o, n: self._on_config(n), None)
+                self.config_maps.add_handler(on_config)
+                self.secrets.add_handler(on_config)
+                for informer in (self.pods, self.config_maps, self.secrets, self.services):
+                    tg.create_task(informer.run(), name=f"{informer.rt.plural} informer")
+                for informer in (self.pods, self.config_maps, self.secrets, self.services):
+                    await informer.wait_synced()
+                await self._adopt()
+                tg.create_task(self.agent.status_loop(lambda: self.nodes.get(self.name)))
+                tg.create_task(
+                    run_workers(
+                        self.queue,
+                        self.worker.sync,
+                        workers=self.settings.workers,
+                        name=f"kubelet {self.name}",
+                    )
+                )
+                tg.create_task(self._resync(), name="resync")
+                self.started.set()
+        finally:
+            self.queue.shutdown()
+            if self.worker is not None:
+                await self.worker.close()
+            with contextlib.suppress(Exception):
+                await self.recorder.close(timeout=1.0)
+            await self.runtime.close()
+
+    def _make_worker(self, settings: KubeletSettings) -> PodWorker:
+        return PodWorker(
+            client=self.client,
+            runtime=self.runtime,
+            recorder=self.recorder,
+            source=InformerSource(self.config_maps, self.secrets, self.services),
+            volumes=Volumes(self.settings.state_dir),
+            lookup=self.pod_by_uid,
+            enqueue=self.enqueue,
+            host_ip=node_addresses(self.name, settings)[0]["address"],
+            allocatable=dict(settings.allocatable or settings.capacity),
+            settings=self.settings.pod_sync,
+        )
+
+    async def _wait_pod_cidr(self) -> str:
+        if self.settings.pod_cidr:
+            return self.settings.pod_cidr
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.pod_cidr_timeout
+        while True:
+            node = self.nodes.get(self.name) or self.agent_node()
+            cidr = (node.get("spec") or {}).get("podCIDR") if node else None
+            if cidr:
+                return str(cidr)
+            if loop.time() >= deadline:
+                chosen = fallback_cidr(self.name)
+                log.warning(
+                    "node %s: no spec.podCIDR after %.0fs (is the nodeipam controller running?); "
+                    "using %s",
+                    self.name,
+                    self.settings.pod_cidr_timeout,
+                    chosen,
+                )
+                return chosen
+            await asyncio.sleep(0.05)
+
+    def agent_node(self) -> Obj | None:
+        return self.agent.node if self.agent is not None else None
+
+    def _post_limitations(self) -> None:
+        limits = tuple(getattr(self.runtime, "limitations", ()) or ())
+        node = self.nodes.get(self.name) or self.agent_node()
+        if not limits or node is None:
+            return
+        message = f"The {self.runtime.name} runtime on this node cannot enforce: " + "; ".join(
+            limits
+        )
+        self.recorder.record(
+            {"apiVersion": "v1", "kind": "Node", **node}, "Warning", "RuntimeLimitations", message
+        )
+
+    async def _adopt(self) -> None:
+        """Queue every pod the cache or the runtime knows: adopt what runs, clean up the rest."""
+        uids = {uid for pod in self.pods.list() for uid in pod_uid(pod)}
+        uids |= {sb.pod_uid for sb in await self.runtime.sandboxes()}
+        uids |= {c.pod_uid for c in await self.runtime.containers()}
+        assert self.worker is not None
+        uids |= set(self.worker.volumes.pod_uids())
+        for uid in sorted(uids):
+            self.queue.add(uid)
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_period)
+            self._enqueue_pods(self.pods.list())

@@ -1,0 +1,117 @@
+"""From the pod object to the runtime's specs: pure translations, no I/O.
+
+The pod worker resolves what needs the API (env from ConfigMaps and
+Secrets, volume paths) and hands the results in; this module only maps
+fields: the sandbox (hostname, hostNetwork, hostPorts, DNS config), and
+each container (image and pull policy, command and args with ``$(VAR)``
+expanded, working dir, limits as numbers, container ports).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.api.quantity import QuantityError, to_int, to_milli
+from orchestrator.kubelet.containerenv import ConfigError, expand_argv
+from orchestrator.kubelet.runtimes.base import (
+    ContainerSpec,
+    DNSConfig,
+    Limits,
+    Mount,
+    PortMapping,
+    SandboxSpec,
+)
+
+Obj = dict[str, Any]
+
+
+def pod_hostname(pod: Obj) -> str:
+    """``spec.hostname`` or the pod name, cut to a DNS label as Kubernetes does."""
+    spec = pod.get("spec") or {}
+    name = str(spec.get("hostname") or (pod.get("metadata") or {}).get("name", ""))
+    return name[:63].rstrip("-.") or "pod"
+
+
+def sandbox_spec(pod: Obj) -> SandboxSpec:
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    mappings = []
+    for c in spec.get("containers") or []:
+        for p in c.get("ports") or []:
+            if isinstance(p.get("hostPort"), int) and p["hostPort"] > 0:
+                mappings.append(
+                    PortMapping(
+                        container_port=int(p.get("containerPort") or p["hostPort"]),
+                        host_port=int(p["hostPort"]),
+                        protocol=str(p.get("protocol") or "TCP"),
+                        host_ip=str(p.get("hostIP") or ""),
+                    )
+                )
+    dns = None
+    config = spec.get("dnsConfig")
+    if isinstance(config, dict):
+        dns = DNSConfig(
+            nameservers=tuple(str(n) for n in config.get("nameservers") or []),
+            searches=tuple(str(s) for s in config.get("searches") or []),
+            options=tuple(
+                f"{o.get('name')}:{o['value']}" if o.get("value") else str(o.get("name"))
+                for o in config.get("options") or []
+                if o.get("name")
+            ),
+        )
+    return SandboxSpec(
+        pod_uid=meta.get("uid", ""),
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        hostname=pod_hostname(pod),
+        host_network=bool(spec.get("hostNetwork")),
+        port_mappings=tuple(mappings),
+        dns=dns,
+        labels=dict(meta.get("labels") or {}),
+    )
+
+
+def container_limits(container: Obj) -> Limits:
+    """``resources.limits`` as numbers; a malformed quantity raises ConfigError naming it."""
+    limits = (container.get("resources") or {}).get("limits") or {}
+    name = container.get("name", "")
+    try:
+        cpu = to_milli(limits["cpu"]) if limits.get("cpu") is not None else None
+        memory = to_int(limits["memory"]) if limits.get("memory") is not None else None
+    except QuantityError as exc:
+        raise ConfigError(f"container {name!r} resources.limits: {exc}") from None
+    return Limits(cpu_millis=cpu, memory_bytes=memory)
+
+
+def container_spec(
+    pod: Obj,
+    container: Obj,
+    *,
+    attempt: int,
+    init: bool,
+    env: list[tuple[str, str]],
+    mounts: tuple[Mount, ...],
+) -> ContainerSpec:
+    meta = pod.get("metadata") or {}
+    ports = tuple(
+        int(p["containerPort"])
+        for p in container.get("ports") or []
+        if isinstance(p.get("containerPort"), int)
+    )
+    return ContainerSpec(
+        pod_uid=meta.get("uid", ""),
+        namespace=meta.get("namespace", ""),
+        pod_name=meta.get("name", ""),
+        name=container.get("name", ""),
+        attempt=attempt,
+        image=str(container.get("image") or ""),
+        image_pull_policy=str(container.get("imagePullPolicy") or "IfNotPresent"),
+        command=expand_argv(container.get("command") or [], env),
+        args=expand_argv(container.get("args") or [], env),
+        env=tuple(env),
+        working_dir=str(container.get("workingDir") or ""),
+        mounts=mounts,
+        limits=container_limits(container),
+        ports=ports,
+        init=init,
+    )

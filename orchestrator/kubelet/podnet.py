@@ -1,0 +1,248 @@
+"""Pod networking for the process runtime: a netns per pod (root) or a 127.x address (no root).
+
+**Root mode.** One bridge per node, named ``paas`` + a hash of the node name
+(at most 15 characters, the kernel's limit), holding ``.1`` of the node's pod
+CIDR as the pods' gateway. Each pod gets a network namespace under
+/run/netns (``ip netns``), named ``paas-<node hash>-<pod hash>``, and a veth
+pair: the host end (``paasv<hash>``) on the bridge with hairpin mode on (a
+pod reaching itself through a service address comes back through its own
+port), the pod end renamed ``eth0`` with the pod IP and a default route via
+``.1``; ``lo`` is up. ``net.ipv4.ip_forward`` is turned on, and because
+br_netfilter is on and Docker sets the FORWARD policy to DROP, two FORWARD
+ACCEPT rules (in and out of the bridge) carry a comment ``paas:<bridge>`` so
+they can be found and removed again.
+
+**Loopback mode.** Pods share the node's network; each gets an address of
+its own from a /24 in 127/8 derived from the node name (127.<100-199>.<x>.0),
+so two nodes on one machine do not overlap; every Linux address in 127/8
+already answers on ``lo``, so nothing is configured.
+
+In both modes an address is handed out by the caller from the addresses its
+sandboxes already hold (``allocate_ip``), so the allocation is as durable as
+the sandbox records on disk. Leftovers are found by name: ``cleanup_node``
+removes a node's netns, veths, bridge and rules, keeping the namespaces of
+pods named in ``keep`` (pods still running, to be adopted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "paas"
+NETNS_DIR = Path("/run/netns")
+IFNAMSIZ = 15  # the kernel's interface name limit (16 with the NUL)
+
+
+class NetworkError(Exception):
+    """A network step failed; the message names the command and what it printed."""
+
+
+def _hash(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def bridge_name(node_name: str) -> str:
+    """``paas`` + 11 hex digits of the node name's hash: 15 characters."""
+    return PREFIX + _hash(node_name, IFNAMSIZ - len(PREFIX))
+
+
+def netns_prefix(node_name: str) -> str:
+    return f"{PREFIX}-{_hash(node_name, 8)}-"
+
+
+def netns_name(node_name: str, pod_uid: str) -> str:
+    return netns_prefix(node_name) + _hash(pod_uid, 12)
+
+
+def veth_name(node_name: str, pod_uid: str) -> str:
+    """Host end of the pod's veth: ``paasv`` + 10 hex digits of (node, pod)."""
+    return PREFIX + "v" + _hash(node_name + "/" + pod_uid, IFNAMSIZ - len(PREFIX) - 1)
+
+
+def loopback_range(node_name: str) -> ipaddress.IPv4Network:
+    """The node's /24 in 127/8: 127.<100-199>.<0-255>.0, clear of 127.0/16 and 127.10/16."""
+    digest = hashlib.sha256(node_name.encode()).digest()
+    return ipaddress.IPv4Network(f"127.{100 + digest[0] % 100}.{digest[1]}.0/24")
+
+
+def allocate_ip(network: ipaddress.IPv4Network, used: Iterable[str]) -> str:
+    """The lowest free host address of ``network`` past ``.1`` (the gateway in root mode)."""
+    taken = set(used)
+    hosts = list(network.hosts())
+    for address in hosts[1:]:
+        if str(address) not in taken:
+            return str(address)
+    raise NetworkError(f"no free pod address left in {network} ({len(taken)} in use)")
+
+
+@dataclass(frozen=True)
+class PodAttachment:
+    """Where a pod's processes find their network: a netns path, or "" for the node's own."""
+
+    netns: str
+    ip: str
+
+
+class LoopbackNetwork:
+    """No root: every pod on the node's network with an address of its own in 127/8."""
+
+    mode = "loopback"
+
+    def __init__(self, node_name: str, network: str = "") -> None:
+        self.node_name = node_name
+        self.range = ipaddress.IPv4Network(network) if network else loopback_range(node_name)
+
+    def setup(self, pod_cidr: str, keep: Iterable[str] = ()) -> None:
+        """Nothing to prepare: 127/8 answers on lo already."""
+
+    def attach(self, pod_uid: str, ip: str) -> PodAttachment:
+        return PodAttachment("", ip)
+
+    def healthy(self, pod_uid: str) -> bool:
+        return True
+
+    def detach(self, pod_uid: str) -> None:
+        """Nothing to undo."""
+
+    def pool(self) -> ipaddress.IPv4Network:
+        return self.range
+
+
+def run(argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run an ip/iptables/sysctl command; NetworkError naming it when it fails."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NetworkError(f"{' '.join(argv)}: {exc}") from exc
+    if check and done.returncode != 0:
+        raise NetworkError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done
+
+
+def _link_exists(name: str, netns: str = "") -> bool:
+    argv = ["ip", "-o", "link", "show", "dev", name]
+    if netns:
+        argv = ["ip", "-n", netns, *argv[1:]]
+    return run(argv, check=False).returncode == 0
+
+
+class BridgeNetwork:
+    """Root: a bridge per node, a netns + veth per pod, addresses from the pod CIDR."""
+
+    mode = "root"
+
+    def __init__(self, node_name: str) -> None:
+        self.node_name = node_name
+        self.bridge = bridge_name(node_name)
+        self.cidr: ipaddress.IPv4Network | None = None
+
+    def pool(self) -> ipaddress.IPv4Network:
+        if self.cidr is None:
+            raise NetworkError("the pod network is not set up: start() needs the node's podCIDR")
+        return self.cidr
+
+    def setup(self, pod_cidr: str, keep: Iterable[str] = ()) -> None:
+        """Bridge with the gateway address, forwarding, FORWARD rules; drop leftover netns."""
+        if not pod_cidr:
+            raise NetworkError("root network mode needs the node's spec.podCIDR; it is empty")
+        self.cidr = ipaddress.IPv4Network(pod_cidr, strict=False)
+        keep_names = {netns_name(self.node_name, uid) for uid in keep}
+        for name in node_netns(self.node_name):
+            if name not in keep_names:
+                with contextlib.suppress(NetworkError):
+                    run(["ip", "netns", "delete", name])
+        gateway = f"{next(self.cidr.hosts())}/{self.cidr.prefixlen}"
+        if not _link_exists(self.bridge):
+            run(["ip", "link", "add", self.bridge, "type", "bridge"])
+        addrs = run(["ip", "-o", "-4", "addr", "show", "dev", self.bridge]).stdout
+        if f" {gateway} " not in addrs:
+            run(["ip", "addr", "flush", "dev", self.bridge])
+            run(["ip", "addr", "add", gateway, "dev", self.bridge])
+        run(["ip", "link", "set", self.bridge, "up"])
+        Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
+        for rule in self._forward_rules():
+            if run(["iptables", "-w", "-C", "FORWARD", *rule], check=False).returncode != 0:
+                run(["iptables", "-w", "-I", "FORWARD", "1", *rule])
+
+    def _forward_rules(self) -> list[list[str]]:
+        comment = ["-m", "comment", "--comment", f"{PREFIX}:{self.bridge}"]
+        return [
+            ["-i", self.bridge, *comment, "-j", "ACCEPT"],
+            ["-o", self.bridge, *comment, "-j", "ACCEPT"],
+        ]
+
+    def attach(self, pod_uid: str, ip: str) -> PodAttachment:
+        """Create (or complete) the pod's netns and veth; idempotent."""
+        cidr = self.pool()
+        ns = netns_name(self.node_name, pod_uid)
+        host_end = veth_name(self.node_name, pod_uid)
+        peer = "paastmp" + _hash(pod_uid, 8)
+        if not (NETNS_DIR / ns).exists():
+            run(["ip", "netns", "add", ns])
+        if not _link_exists("eth0", ns):
+            with contextlib.suppress(NetworkError):  # a half-made pair from an earlier try
+                run(["ip", "link", "delete", host_end])
+            run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", peer])
+            run(["ip", "link", "set", peer, "netns", ns])
+            run(["ip", "-n", ns, "link", "set", peer, "name", "eth0"])
+            run(["ip", "-n", ns, "addr", "add", f"{ip}/{cidr.prefixlen}", "dev", "eth0"])
+            run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            run(["ip", "-n", ns, "route", "add", "default", "via", str(next(cidr.hosts()))])
+            run(["ip", "link", "set", host_end, "master", self.bridge])
+            run(["ip", "link", "set", host_end, "up"])
+            run(["ip", "link", "set", "dev", host_end, "type", "bridge_slave", "hairpin", "on"])
+        return PodAttachment(str(NETNS_DIR / ns), ip)
+
+    def healthy(self, pod_uid: str) -> bool:
+        return (NETNS_DIR / netns_name(self.node_name, pod_uid)).exists()
+
+    def detach(self, pod_uid: str) -> None:
+        """Delete the pod's netns (its veth goes with it); nothing if already gone."""
+        ns = netns_name(self.node_name, pod_uid)
+        if (NETNS_DIR / ns).exists():
+            run(["ip", "netns", "delete", ns])
+        with contextlib.suppress(NetworkError):
+            if _link_exists(veth_name(self.node_name, pod_uid)):
+                run(["ip", "link", "delete", veth_name(self.node_name, pod_uid)])
+
+
+def node_netns(node_name: str) -> list[str]:
+    prefix = netns_prefix(node_name)
+    if not NETNS_DIR.is_dir():
+        return []
+    return sorted(name for name in os.listdir(NETNS_DIR) if name.startswith(prefix))
+
+
+def cleanup_node(node_name: str) -> None:
+    """Remove everything of the node's pod network: netns, veths, bridge, FORWARD rules."""
+    for name in node_netns(node_name):
+        with contextlib.suppress(NetworkError):
+            run(["ip", "netns", "delete", name])
+    bridge = bridge_name(node_name)
+    if _link_exists(bridge):
+        links = run(["ip", "-o", "link", "show", "master", bridge], check=False).stdout
+        for line in links.splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            with contextlib.suppress(NetworkError):
+                run(["ip", "link", "delete", name])
+        with contextlib.suppress(NetworkError):
+            run(["ip", "link", "delete", bridge])
+    remove_forward_rules(f"{PREFIX}:{bridge}")
+
+
+def remove_forward_rules(comment: str) -> None:
+    """Delete every FORWARD rule whose comment is exactly ``comment``."""
+    listing = run(["iptables", "-w", "-S", "FORWARD"], check=False).stdout
+    for line in listing.splitlines():
+        if f'--comment "{comment}"' in line or f"--comment {comment} " in line + " ":
+            spec = line.split()[2:]  # drop "-A FORWARD"
+            spec = [part.strip('"') for part in spec]
+            run(["iptables", "-w", "-D", "FORWARD", *spec], check=False)

@@ -1,0 +1,501 @@
+"""The per-container supervisor of the process runtime (our conmon).
+
+``python -S -m orchestrator.kubelet.supervise run <container dir>`` starts one
+container; ``... exec <container dir> -- ARGV`` runs a command inside a running
+one. The node agent starts ``run`` in a session of its own, so the container
+outlives the agent, even an agent killed with SIGKILL: the supervisor is what
+keeps the container's output and exit status while no agent is there.
+
+``run`` reads ``spec.json`` (written by ``runtimes/process.py``) and then:
+
+1. forks the container's first process. As root it first joins the
+   container's cgroups (so the limits hold from the first instruction), the
+   pod's network namespace, a mount namespace of its own (the pod's
+   resolv.conf, hosts file and volumes bound at their container paths) and a
+   UTS namespace (the pod's hostname). With ``pid_namespace`` the fork is pid 1
+   of a new PID namespace and stays as a tiny init: it forks the app as pid 2,
+   forwards termination signals to it, reaps orphans and exits with the app's
+   status (an app that is pid 1 would ignore SIGTERM without a handler).
+   Without a PID namespace the app is its own process group.
+2. learns from a close-on-exec pipe whether ``exec`` worked, writes
+   ``pid.json`` (the signal target, its process group, and /proc start times to
+   guard against PID reuse) and tells the agent "ok" or the error on fd 3.
+3. pumps stdout and stderr into ``container.log`` in CRI's format, rotating
+   it by size (``container.log.1`` is the newest rotated file).
+4. when the first process ends, kills what is left of the container (its
+   process group and every process in its cgroup), drains the pipes, reads
+   the cgroup's OOM-kill count, writes ``exit.json`` atomically (tmp + rename)
+   and removes the container's cgroups.
+
+Standard library and ``logformat`` only: this runs once per container start
+and per exec probe, so it must start fast. Namespace calls go through ctypes
+because Python 3.11 has no ``os.setns``/``os.unshare``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+from typing import Any
+
+from orchestrator.kubelet.logformat import format_entry, split_output
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+READY_FD = 3
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1)
+DRAIN_SECONDS = 2.0  # how long output still held by killed stragglers is awaited
+
+
+def proc_start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # the command name (field 2) may contain spaces and parentheses: split after the last ')'
+    rest = data[data.rfind(b")") + 2 :].split()
+    return int(rest[19]) if len(rest) > 19 else None
+
+
+def _libc() -> Any:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc().unshare(flags), "unshare")
+
+
+def setns(path: str, nstype: int) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc().setns(fd, nstype), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
+    libc = _libc()
+    enc = [None if s is None else s.encode() for s in (source, target, fstype)]
+    _check(libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), None), f"mount {target}")
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    """Move the calling process into each cgroup ("0" means the writer itself)."""
+    for path in procs_files:
+        with open(path, "w") as f:
+            f.write("0")
+
+
+def _mountpoint(source: str, target: str) -> None:
+    """Make sure ``target`` exists with the kind of ``source`` (file or directory)."""
+    if os.path.lexists(target):
+        return
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
+        with open(target, "a"):
+            pass
+
+
+def enter_pod(spec: dict[str, Any], *, new_proc: bool) -> None:
+    """Join cgroups and namespaces of the container (in the forked child, before exec)."""
+    join_cgroups(spec.get("cgroup_procs", []))
+    if spec.get("netns"):
+        setns(spec["netns"], CLONE_NEWNET)
+    if spec.get("hostname") and spec.get("uts_namespace"):
+        unshare(CLONE_NEWUTS)
+        import socket
+
+        socket.sethostname(spec["hostname"])
+    if spec.get("mount_namespace"):
+        unshare(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        if new_proc:
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        for source, target, read_only in spec.get("binds", []):
+            _mountpoint(source, target)
+            mount(source, target, None, MS_BIND | MS_REC)
+            if read_only:
+                mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def _default_signals() -> None:
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, *FORWARDED, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+def _exec_app(spec: dict[str, Any], out_w: int, err_w: int, errpipe: int) -> None:
+    """Become the container's app: stdio to the pipes, env, working dir, exec. Never returns."""
+    argv = spec["argv"]
+    try:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        _default_signals()
+        try:
+            os.chdir(spec["cwd"])
+        except OSError as exc:
+            raise RuntimeError(f'chdir to working dir "{spec["cwd"]}": {exc.strerror}') from exc
+        env = dict(spec["env"])
+        try:
+            os.execvpe(argv[0], argv, env)
+        except FileNotFoundError as exc:
+            if "/" in argv[0]:
+                raise RuntimeError(f'exec: "{argv[0]}": no such file or directory') from exc
+            raise RuntimeError(f'exec: "{argv[0]}": executable file not found in $PATH') from exc
+        except OSError as exc:
+            raise RuntimeError(f'exec: "{argv[0]}": {exc.strerror}') from exc
+    except BaseException as exc:  # report anything, then die: we are a forked child
+        with contextlib.suppress(OSError):
+            os.write(errpipe, str(exc).encode()[:4000] or b"failed")
+        os._exit(127)
+
+
+def _run_init(spec: dict[str, Any], out_w: int, err_w: int, errpipe: int) -> None:
+    """Pid 1 of the container's PID namespace: fork the app, forward signals, reap, exit."""
+    app = os.fork()
+    if app == 0:
+        os.setsid()
+        _exec_app(spec, out_w, err_w, errpipe)
+    os.close(errpipe)
+    os.close(out_w)
+    os.close(err_w)
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(app, signum)
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == app:
+            if os.WIFSIGNALED(status):
+                os._exit(128 + os.WTERMSIG(status))
+            os._exit(os.WEXITSTATUS(status))
+
+
+def _start_child(spec: dict[str, Any], out_w: int, err_w: int, errpipe: int) -> None:
+    """In the forked child: enter the pod, then exec (or run init). Never returns."""
+    try:
+        if not spec.get("pid_namespace"):
+            os.setpgid(0, 0)
+        enter_pod(spec, new_proc=bool(spec.get("pid_namespace")))
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.write(errpipe, f"entering the pod: {exc}".encode()[:4000])
+        os._exit(126)
+    if spec.get("pid_namespace"):
+        _run_init(spec, out_w, err_w, errpipe)
+    _exec_app(spec, out_w, err_w, errpipe)
+
+
+class LogWriter:
+    """CRI log file with size-based rotation: container.log, .1 (newest rotated), .2, ..."""
+
+    def __init__(self, path: str, max_bytes: int, max_files: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.max_files = max(1, max_files)
+        self.file = open(path, "ab", buffering=0)
+        self.size = self.file.tell()
+        self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+
+    def write(self, stream: str, data: bytes) -> None:
+        entries, self.pending[stream] = split_output(stream, data, self.pending[stream])
+        for entry in entries:
+            self._append(entry)
+
+    def flush_pending(self) -> None:
+        for stream, rest in self.pending.items():
+            if rest:
+                self._append(format_entry(stream, rest))
+        self.pending = {"stdout": b"", "stderr": b""}
+
+    def _append(self, entry: bytes) -> None:
+        if self.size and self.size + len(entry) > self.max_bytes:
+            self._rotate()
+        self.file.write(entry)
+        self.size += len(entry)
+
+    def _rotate(self) -> None:
+        self.file.close()
+        keep = self.max_files - 1  # rotated files kept beside the current one
+        for n in range(keep, 0, -1):
+            older = f"{self.path}.{n}"
+            if n == keep:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(older)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(older, f"{self.path}.{n + 1}")
+        if keep:
+            os.rename(self.path, f"{self.path}.1")
+        else:
+            os.unlink(self.path)
+        self.file = open(self.path, "ab", buffering=0)
+        self.size = 0
+
+
+def write_json_atomic(path: str, data: dict[str, Any]) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+def oom_kills(oom_files: list[list[str]]) -> int:
+    """Sum of the "<key> <count>" lines named by the runtime (v1 oom_control, v2 memory.events)."""
+    total = 0
+    for path, key in oom_files:
+        try:
+            with open(path) as f:
+                for line in f:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        total += int(value)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def kill_leftovers(spec: dict[str, Any], pgid: int | None) -> None:
+    """SIGKILL what the first process left behind: its process group and its cgroups."""
+    if pgid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    for path in spec.get("cgroup_procs", []):
+        try:
+            with open(path) as f:
+                pids = [int(p) for p in f.read().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def remove_cgroups(dirs: list[str]) -> None:
+    deadline = time.monotonic() + 2.0
+    for path in dirs:
+        while True:
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+
+
+def _tell_agent(message: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(READY_FD, message)
+        os.close(READY_FD)
+
+
+def run(container_dir: str) -> int:
+    with open(os.path.join(container_dir, "spec.json")) as f:
+        spec = json.load(f)
+    for ignored in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
+        signal.signal(ignored, signal.SIG_IGN)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    err_pipe_r, err_pipe_w = os.pipe()  # close-on-exec: EOF without data means exec worked
+    if spec.get("pid_namespace"):
+        unshare(CLONE_NEWPID)  # our next child is pid 1 of a new namespace
+    child = os.fork()
+    if child == 0:
+        os.close(out_r)
+        os.close(err_r)
+        os.close(err_pipe_r)
+        with contextlib.suppress(OSError):
+            os.close(READY_FD)  # the agent waits for its EOF: the container must not hold it
+        _start_child(spec, out_w, err_w, err_pipe_w)
+    os.close(out_w)
+    os.close(err_w)
+    os.close(err_pipe_w)
+    failure = b""
+    while chunk := os.read(err_pipe_r, 4096):
+        failure += chunk
+    os.close(err_pipe_r)
+    started_ns = time.time_ns()
+    pgid = None if spec.get("pid_namespace") else child
+    if failure:
+        os.waitpid(child, 0)
+        kill_leftovers(spec, pgid)
+        remove_cgroups(spec.get("cgroup_dirs", []))
+        _tell_agent(b"error " + failure)
+        return 1
+    write_json_atomic(
+        os.path.join(container_dir, "pid.json"),
+        {
+            "pid": child,
+            "pid_start": proc_start_ticks(child),
+            "pgid": pgid,
+            "supervisor": os.getpid(),
+            "supervisor_start": proc_start_ticks(os.getpid()),
+            "started_ns": started_ns,
+        },
+    )
+    _tell_agent(b"ok")
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    status = pump(spec, child, pgid, {out_r: "stdout", err_r: "stderr"})
+    finished_ns = time.time_ns()
+    if os.WIFSIGNALED(status):
+        sig: int | None = os.WTERMSIG(status)
+        exit_code = 128 + os.WTERMSIG(status)
+    else:
+        sig = None
+        exit_code = os.WEXITSTATUS(status)
+    oom = oom_kills(spec.get("oom_files", [])) > 0
+    write_json_atomic(
+        os.path.join(container_dir, "exit.json"),
+        {"exit_code": exit_code, "signal": sig, "finished_ns": finished_ns, "oom_killed": oom},
+    )
+    remove_cgroups(spec.get("cgroup_dirs", []))
+    return 0
+
+
+def pump(spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, str]) -> int:
+    """Copy output into the log until the first process ends; return its wait status."""
+    log = LogWriter(spec["log_path"], spec["log_max_bytes"], spec["log_max_files"])
+    sel = selectors.DefaultSelector()
+    for fd in pipes:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    pidfd: int | None = None
+    with contextlib.suppress(AttributeError, OSError):
+        pidfd = os.pidfd_open(child)
+        sel.register(pidfd, selectors.EVENT_READ)
+    status: int | None = None
+    drain_deadline: float | None = None
+    while pipes:
+        timeout = 0.5 if pidfd is None else None
+        if drain_deadline is not None:
+            timeout = max(0.0, drain_deadline - time.monotonic())
+        events = sel.select(timeout)
+        for key, _ in events:
+            fd = int(key.fd)
+            if fd == pidfd:
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if data:
+                log.write(pipes[fd], data)
+            else:
+                sel.unregister(fd)
+                os.close(fd)
+                del pipes[fd]
+        if status is None:
+            done, st = os.waitpid(child, os.WNOHANG)
+            if done:
+                status = st
+                if pidfd is not None:
+                    sel.unregister(pidfd)
+                    os.close(pidfd)
+                    pidfd = None
+                # the container ends with its first process: nothing of it may linger
+                kill_leftovers(spec, pgid)
+                drain_deadline = time.monotonic() + DRAIN_SECONDS
+        elif drain_deadline is not None and time.monotonic() >= drain_deadline:
+            break
+    if status is None:
+        _, status = os.waitpid(child, 0)
+    log.flush_pending()
+    return status
+
+
+def exec_in(container_dir: str, argv: list[str]) -> int:
+    """Run ``argv`` in the container's cgroups, namespaces, env and working dir."""
+    with open(os.path.join(container_dir, "spec.json")) as f:
+        spec = json.load(f)
+    with open(os.path.join(container_dir, "pid.json")) as f:
+        target = json.load(f)["pid"]
+    join_cgroups(spec.get("cgroup_procs", []))
+    entered_pid = False
+    for ns, flag in (("net", CLONE_NEWNET), ("uts", CLONE_NEWUTS), ("pid", CLONE_NEWPID)):
+        theirs = f"/proc/{target}/ns/{ns}"
+        if os.stat(theirs).st_ino != os.stat(f"/proc/self/ns/{ns}").st_ino:
+            setns(theirs, flag)
+            entered_pid = entered_pid or ns == "pid"
+    theirs = f"/proc/{target}/ns/mnt"
+    if os.stat(theirs).st_ino != os.stat("/proc/self/ns/mnt").st_ino:
+        setns(theirs, CLONE_NEWNS)
+    os.chdir(spec["cwd"])
+    env = dict(spec["env"])
+    if entered_pid:  # a PID namespace applies to children only
+        child = os.fork()
+        if child == 0:
+            _default_signals()
+            _exec_or_die(argv, env)
+        _, status = os.waitpid(child, 0)
+        return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    _exec_or_die(argv, env)
+    return 127
+
+
+def _exec_or_die(argv: list[str], env: dict[str, str]) -> None:
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        what = "executable file not found in $PATH" if exc.errno == 2 else exc.strerror
+        os.write(2, f'exec: "{argv[0]}": {what}\n'.encode())
+        os._exit(127)
+
+
+def main(args: list[str]) -> int:
+    if len(args) >= 2 and args[0] == "run":
+        return run(args[1])
+    if len(args) >= 4 and args[0] == "exec" and args[2] == "--":
+        return exec_in(args[1], args[3:])
+    sys.stderr.write("usage: supervise run DIR | supervise exec DIR -- ARGV...\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -20,11 +20,11 @@ validation names the field instead.
 from __future__ import annotations
 
 import base64
-import copy
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from orchestrator.api.copying import copy_json
 from orchestrator.api.schema import lookup_schema
 from orchestrator.api.schema_kinds import GENERIC, VOLUME_SOURCES
 
@@ -36,7 +36,7 @@ JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
 
 def apply_defaults(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
     """A defaulted deep copy of ``obj`` (``kind``: ``Pod`` or ``Deployment.apps``)."""
-    result = copy.deepcopy(obj)
+    result = copy_json(obj)
     fill = FILLERS.get(kind.partition(".")[0])
     if fill is not None and _group_matches(kind, result):
         fill(result)

@@ -34,12 +34,13 @@ Deliberate differences from Kubernetes' implementation:
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+
+from orchestrator.api.copying import copy_json
 
 __all__ = [
     "MalformedPatch",
@@ -68,7 +69,7 @@ def apply_merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str
     """Apply an RFC 7386 JSON merge patch and return the new object."""
     if not isinstance(patch, dict):
         raise MalformedPatch(f"merge patch must be a JSON object, not {_json_type(patch)}")
-    result: dict[str, Any] = _merge_values(copy.deepcopy(target), copy.deepcopy(patch))
+    result: dict[str, Any] = _merge_values(copy_json(target), copy_json(patch))
     return result
 
 
@@ -94,7 +95,7 @@ def apply_json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     """Apply an RFC 6902 JSON patch (operations in order, all or nothing)."""
     if not isinstance(ops, list):
         raise MalformedPatch(f"json patch must be a JSON array, not {_json_type(ops)}")
-    doc: Any = copy.deepcopy(target)
+    doc: Any = copy_json(target)
     for index, op in enumerate(ops):
         doc = _apply_operation(doc, index, op)
     if not isinstance(doc, dict):
@@ -115,18 +116,18 @@ def _apply_operation(doc: Any, index: int, op: Any) -> Any:
     if name in ("add", "replace", "test") and "value" not in op:
         raise MalformedPatch(f"{where}: value is missing")
     if name == "add":
-        return _add(doc, path, copy.deepcopy(op["value"]), where)
+        return _add(doc, path, copy_json(op["value"]), where)
     if name == "remove":
         return _remove(doc, path, where)[0]
     if name == "replace":
-        return _replace(doc, path, copy.deepcopy(op["value"]), where)
+        return _replace(doc, path, copy_json(op["value"]), where)
     if name == "test":
         if not _json_equal(_resolve(doc, path, where), op["value"]):
             raise PatchError(f"{where}: test failed, the value differs")
         return doc
     source = _parse_pointer(op.get("from"), where, "from")
     if name == "copy":
-        return _add(doc, path, copy.deepcopy(_resolve(doc, source, where)), where)
+        return _add(doc, path, copy_json(_resolve(doc, source, where)), where)
     if path[: len(source)] == source and len(path) > len(source):
         raise PatchError(f"{where}: cannot move a value into one of its own children")
     doc, value = _remove(doc, source, where)
@@ -329,7 +330,7 @@ def apply_strategic_merge_patch(
             f"strategic merge patch must be a JSON object, not {_json_type(patch)}"
         )
     source = target if isinstance(target, dict) else {}
-    merged = _StrategicMerge(kind).merge_map(copy.deepcopy(source), copy.deepcopy(patch), ())
+    merged = _StrategicMerge(kind).merge_map(copy_json(source), copy_json(patch), ())
     return {} if merged is _DELETED else merged
 
 

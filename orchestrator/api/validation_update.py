@@ -12,11 +12,11 @@ Kubernetes' ``ValidatePodUpdate`` does, naming the fields that differ.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from orchestrator.api.copying import copy_json
 from orchestrator.api.schema_types import is_integer
 from orchestrator.api.validation_causes import Cause, forbidden, invalid
 from orchestrator.api.validation_pods import as_dict, as_list
@@ -77,7 +77,7 @@ def _update_data(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
 
 
 def _update_pvc(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
-    before, after = copy.deepcopy(_spec(old)), copy.deepcopy(_spec(new))
+    before, after = copy_json(_spec(old)), copy_json(_spec(new))
     for spec in (before, after):
         spec.pop("resources", None)
         spec.pop("volumeAttributesClassName", None)
@@ -88,7 +88,7 @@ def _update_pvc(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
 
 
 def _update_pod(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
-    before, after = copy.deepcopy(_spec(old)), copy.deepcopy(_spec(new))
+    before, after = copy_json(_spec(old)), copy_json(_spec(new))
     causes = _check_active_deadline(before.get("activeDeadlineSeconds"), after)
     for spec in (before, after):
         spec.pop("activeDeadlineSeconds", None)

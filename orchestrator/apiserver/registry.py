@@ -35,7 +35,7 @@ from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.api.validation import format_invalid_message, validate, validate_update
 from orchestrator.apiserver import objectmeta, services
 from orchestrator.apiserver.allocators import Allocators
-from orchestrator.apiserver.wire import check_object_size
+from orchestrator.apiserver.wire import check_encoded_size
 from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
 
 Obj = dict[str, Any]
@@ -147,14 +147,15 @@ class Registry:
         obj = apply_defaults(rt.kind, obj)
         warnings = check_unknown_fields(rt, obj, opts)
         self._validate(rt, obj)
-        check_object_size(obj)
+        data = check_encoded_size(encode(obj))
         if opts.dry_run:
             return WriteResult(obj, warnings, created=True)
         taken: list[tuple[str, Any]] = []
         if rt.kind == "Service" and not rt.group:
             taken = await services.allocate_service(self.alloc, obj, None)
+            data = encode(obj)  # with the addresses and ports just allocated
         try:
-            revision = await self.store.create(rt.storage_key(namespace, meta["name"]), encode(obj))
+            revision = await self.store.create(rt.storage_key(namespace, meta["name"]), data)
         except KeyExists:
             await services.release(self.alloc, taken)
             raise errors.AlreadyExists(
@@ -303,7 +304,7 @@ class Registry:
             if objectmeta.same_content(new, current):
                 return WriteResult(current)
             self._validate(rt, new, current if check_update else None)
-            check_object_size(new)  # the stored result, whatever the request's own size
+            data = check_encoded_size(encode(new))  # the stored result, whatever was sent
             if opts.dry_run:
                 return WriteResult(new)
             if _finalized(new):
@@ -311,8 +312,9 @@ class Registry:
             taken: list[tuple[str, Any]] = []
             if rt.kind == "Service" and not rt.group:
                 taken = await services.allocate_service(self.alloc, new, current)
+                data = encode(new)  # with the addresses and ports just allocated
             try:
-                revision = await self.store.update(key, encode(new), kv.mod_revision)
+                revision = await self.store.update(key, data, kv.mod_revision)
             except RevisionMismatch:
                 await services.release(self.alloc, taken)
                 if wanted_rv:

@@ -148,11 +148,16 @@ def decode_body(raw: bytes, content_type: str) -> Any:
 
 
 def check_object_size(obj: Any) -> None:
-    size = len(json.dumps(obj, separators=(",", ":")))
-    if size > MAX_OBJECT:
+    check_encoded_size(dumps(obj))
+
+
+def check_encoded_size(data: bytes) -> bytes:
+    """``data`` (an object as stored) if it is within the object size limit; 413 otherwise."""
+    if len(data) > MAX_OBJECT:
         raise errors.RequestEntityTooLarge(
-            f"Request entity too large: the object is {size} bytes, the limit is {MAX_OBJECT}"
+            f"Request entity too large: the object is {len(data)} bytes, the limit is {MAX_OBJECT}"
         )
+    return data
 
 
 def dumps(obj: Any) -> bytes:

@@ -69,7 +69,9 @@ def start_api(
     *,
     maintenance: MaintenanceSettings | None = None,
     watch: WatchSettings | None = None,
+    port: int = 0,
 ) -> RunningAPI:
+    """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ca = pki.ensure_ca(data_dir)
     cert = pki.ensure_serving_cert(data_dir / "tls", ca, "apiserver", ["127.0.0.1", "localhost"])
@@ -77,7 +79,7 @@ def start_api(
     token = add_token(data_dir / "tokens.json", user="admin", role="admin")
     settings = APIServerSettings(
         data_dir=data_dir,
-        port=0,
+        port=port,
         store=store,
         tls_cert=cert.cert,
         tls_key=cert.key,

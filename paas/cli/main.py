@@ -11,6 +11,7 @@ import sys
 
 from paas.cli.components import add_apiserver_parser
 from paas.cli.controllermanager import add_controller_manager_parser
+from paas.cli.dns import add_dns_parser
 from paas.cli.node import add_node_parser
 from paas.cli.podlogs import add_logs_parser
 from paas.cli.resources import add_resource_parsers
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_apiserver_parser(sub)
     add_controller_manager_parser(sub)
     add_scheduler_parser(sub)
+    add_dns_parser(sub)
     add_node_parser(sub)
     add_token_parser(sub)
     add_resource_parsers(sub)

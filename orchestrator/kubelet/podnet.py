@@ -145,13 +145,20 @@ class BridgeNetwork:
 
     def pool(self) -> ipaddress.IPv4Network:
         if self.cidr is None:
-            raise NetworkError("the pod network is not set up: start() needs the node's podCIDR")
+            raise NetworkError(
+                "the pod network is not set up: the node has no spec.podCIDR yet "
+                "(call start() again with it)"
+            )
         return self.cidr
 
     def setup(self, pod_cidr: str, keep: Iterable[str] = ()) -> None:
-        """Bridge with the gateway address, forwarding, FORWARD rules; drop leftover netns."""
+        """Bridge with the gateway address, forwarding, FORWARD rules; drop leftover netns.
+
+        Without a pod CIDR (the node has none assigned yet) nothing is touched,
+        and sandboxes cannot be made until ``setup`` is called again with one.
+        """
         if not pod_cidr:
-            raise NetworkError("root network mode needs the node's spec.podCIDR; it is empty")
+            return
         self.cidr = ipaddress.IPv4Network(pod_cidr, strict=False)
         keep_names = {netns_name(self.node_name, uid) for uid in keep}
         for name in node_netns(self.node_name):

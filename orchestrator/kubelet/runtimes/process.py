@@ -45,7 +45,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -101,7 +101,7 @@ class _Watch:
     pod_uid: str
     supervisor: int
     pidfd: int | None = None
-    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    loop: asyncio.AbstractEventLoop | None = None  # the loop the pidfd is registered with
 
 
 def container_id(pod_uid: str, name: str, attempt: int) -> str:
@@ -177,7 +177,6 @@ class ProcessRuntime:
         self._watches: dict[str, _Watch] = {}
         self._lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _limitations(self, root: bool) -> tuple[str, ...]:
         out = []
@@ -210,7 +209,13 @@ class ProcessRuntime:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, pod_cidr: str) -> None:
-        self._loop = asyncio.get_running_loop()
+        """State dirs, the node's pod network, and watches on what still runs (adoption).
+
+        Root mode needs the node's pod CIDR to make sandboxes; called with ""
+        (no podCIDR assigned yet) it adopts what runs and may be called again
+        once the CIDR is known. Raises ``podnet.NetworkError`` naming the
+        command that failed.
+        """
         (self.state_dir / "pods").mkdir(parents=True, exist_ok=True)
         keep = [sb.pod_uid for sb in await self.sandboxes()]
         await asyncio.to_thread(self.network.setup, pod_cidr, keep)
@@ -611,6 +616,7 @@ class ProcessRuntime:
             except (AttributeError, OSError):
                 watch.pidfd = None
         if watch.pidfd is not None:
+            watch.loop = loop
             loop.add_reader(watch.pidfd, self._on_exit, cid)
         elif _alive(pid_info.get("supervisor"), pid_info.get("supervisor_start")) or _alive(
             pid_info.get("pid"), pid_info.get("pid_start")
@@ -648,12 +654,10 @@ class ProcessRuntime:
     def _unwatch(self, cid: str) -> None:
         watch = self._watches.pop(cid, None)
         if watch is not None and watch.pidfd is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(watch.pidfd)
+            if watch.loop is not None and not watch.loop.is_closed():
+                watch.loop.remove_reader(watch.pidfd)
             os.close(watch.pidfd)
             watch.pidfd = None
-        if watch is not None:
-            watch.exited.set()
 
     # -- exec and logs ---------------------------------------------------------------------
 
@@ -762,6 +766,21 @@ def _spawn_supervisor(python: str, cdir: Path, ready_fd: int) -> int:
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+
+
+def purge_node(node_name: str, cgroup_parent: str = "paas") -> None:
+    """Remove what a node left on this machine without its state dir: kill its cgroups'
+    processes and remove them, delete its netns, veths, bridge and FORWARD rules.
+
+    For tests and for ``paas node`` cleanup after a crash (needs root for the network part;
+    supervisors outside cgroups are not found: use ``ProcessRuntime.teardown`` when the
+    state dir is at hand).
+    """
+    group = cgroups.detect(cgroup_parent) if os.geteuid() == 0 else None
+    if group is not None:
+        group.remove_tree([node_name])
+    if os.geteuid() == 0:
+        podnet.cleanup_node(node_name)
 
 
 async def _read_to_eof(fd: int) -> bytes:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from support.apiserver import RunningAPI
+from support.lognode import LogNode, python_lines, start_log_node
+from support.wait import wait_until
 
 from orchestrator import pki
 from orchestrator.api.resources import BUILTIN_TYPES
@@ -24,6 +28,8 @@ from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.registration import NodeAgent, NodeSettings
 
 PODS = BUILTIN_TYPES.require("", "Pod")
+NODES = BUILTIN_TYPES.require("", "Node")
+DEPLOYMENTS = BUILTIN_TYPES.require("apps", "Deployment")
 LOG = "/api/v1/namespaces/default/pods/{}/log"
 
 
@@ -236,3 +242,162 @@ async def test_an_unreachable_node_is_named(
     assert (
         'cannot reach the node agent of node "n1" at https://127.0.0.1:' in status_of(r)["message"]
     )
+
+
+# -- through a real node agent ---------------------------------------------------------
+
+
+@pytest.fixture
+def log_node(sqlite_api: RunningAPI, tmp_path: Path) -> Iterator[LogNode]:
+    node = start_log_node(sqlite_api, tmp_path / "node")
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+THREE_LINES = python_lines("for i in range(3): print(f'line {i}')")
+
+
+async def test_pod_log_streams_the_containers_output(
+    http: httpx.AsyncClient, log_node: LogNode
+) -> None:
+    pod = log_node.run_pod("web", {"app": THREE_LINES})
+    wait_until(lambda: log_node.exited(pod, "app"))
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    assert r.text == "line 0\nline 1\nline 2\n"
+    r = await http.get(LOG.format("web"), params={"tailLines": "1", "timestamps": "true"})
+    assert r.text.endswith("Z line 2\n") and r.text.count("\n") == 1
+
+
+async def test_pod_log_follow_shows_each_line_as_it_comes(
+    http: httpx.AsyncClient, log_node: LogNode, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    script = (
+        "import os, time\nprint('one')\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\nprint('two')\n"
+    )
+    log_node.run_pod("web", {"app": python_lines(script)})
+    async with http.stream("GET", LOG.format("web"), params={"follow": "true"}) as r:
+        assert r.status_code == 200
+        lines = r.aiter_lines()
+        assert await anext(lines) == "one"
+        go.touch()
+        assert await anext(lines) == "two"
+        with pytest.raises(StopAsyncIteration):
+            await anext(lines)
+
+
+async def test_pod_log_previous_follows_the_pods_last_state(
+    http: httpx.AsyncClient, log_node: LogNode
+) -> None:
+    pod = log_node.run_pod("web", {"app": python_lines("print('first run')")})
+    wait_until(lambda: log_node.exited(pod, "app"))
+    log_node.start_attempt("web", "app", python_lines("print('second run')"), 1)
+    wait_until(lambda: log_node.exited(pod, "app", 1))
+    log_node.call(lambda: log_node.report("web"))
+    r = await http.get(LOG.format("web"), params={"previous": "true"})
+    assert (r.status_code, r.text) == (200, "first run\n")
+    assert (await http.get(LOG.format("web"))).text == "second run\n"
+
+
+async def test_a_node_serving_another_certificate_is_not_trusted(
+    http: httpx.AsyncClient, client: APIClient, log_node: LogNode, tmp_path: Path
+) -> None:
+    pod = log_node.run_pod("web", {"app": THREE_LINES})
+    wait_until(lambda: log_node.exited(pod, "app"))
+    impostor = pki.ensure_self_signed_cert(tmp_path / "impostor", "kubelet", ["127.0.0.1"])
+    annotations = {pki.KUBELET_SERVING_CERT_ANNOTATION: impostor.cert.read_text()}
+    await client.patch(NODES, "n1", {"metadata": {"annotations": annotations}})
+    r = await http.get(LOG.format("web"))
+    assert r.status_code == 503
+    message = status_of(r)["message"]
+    assert 'node "n1"' in message and "other than the one its Node publishes" in message
+
+
+def paas(api: RunningAPI, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "paas", *args, "--kubeconfig", str(api.kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_paas_logs_prints_and_follows(
+    sqlite_api: RunningAPI, log_node: LogNode, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    script = (
+        "import os, sys, time\nprint('one')\nprint('err', file=sys.stderr)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\nprint('two')\n"
+    )
+    log_node.run_pod("web", {"app": python_lines(script), "side": python_lines("print('s')")})
+    done = wait_until(lambda: _lines(paas(sqlite_api, "logs", "web", "--tail", "2"), 2))
+    assert done is not None
+    assert sorted(done.stdout.splitlines()) == ["err", "one"]  # both streams, in one log
+    assert done.stderr == 'Defaulted container "app" out of: app, side\n'
+    done = wait_until(lambda: _lines(paas(sqlite_api, "logs", "pod/web", "-c", "side"), 1))
+    assert done is not None
+    assert done.stdout == "s\n"
+    done = paas(sqlite_api, "logs", "web", "-c", "nope")
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        == "Error from server (BadRequest): container nope is not valid for pod web"
+    )
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paas",
+            "logs",
+            "-f",
+            "web",
+            "--kubeconfig",
+            str(sqlite_api.kubeconfig),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    ) as follow:
+        assert follow.stdout is not None
+        assert sorted([follow.stdout.readline(), follow.stdout.readline()]) == ["err\n", "one\n"]
+        go.touch()
+        assert follow.stdout.readline() == "two\n"
+        assert follow.wait(20) == 0  # the container ended, and so does paas logs -f
+
+
+def test_paas_logs_of_a_deployment_picks_one_of_its_pods(
+    sqlite_api: RunningAPI, log_node: LogNode
+) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "paas/stack:bookworm"}]},
+            },
+        },
+    }
+    log_node.call(lambda: log_node.client.create(DEPLOYMENTS, deployment, "default"))
+    log_node.run_pod("web-1", {"app": THREE_LINES}, labels={"app": "web"})
+    done = wait_until(lambda: _lines(paas(sqlite_api, "logs", "deploy/web"), 3))
+    assert done is not None
+    assert done.stdout == "line 0\nline 1\nline 2\n"
+
+
+def _lines(
+    done: subprocess.CompletedProcess[str], count: int
+) -> subprocess.CompletedProcess[str] | None:
+    """The finished command once its output has ``count`` lines (the app may still be writing)."""
+    return done if done.returncode == 0 and done.stdout.count("\n") == count else None

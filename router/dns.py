@@ -34,7 +34,7 @@ import socket
 import struct
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from dnslib import RCODE, DNSError, DNSHeader, DNSRecord
 
@@ -115,7 +115,7 @@ class DNSServer:
                 return FORWARD
             reply = refuse(query, self.resolver)
         try:
-            wire = reply.pack()
+            wire = bytes(reply.pack())
         except (DNSError, ValueError) as exc:  # a name dnslib cannot encode
             log.warning("cannot pack the reply to %s: %s", query.q.qname, exc)
             return _header_only(data, RCODE.SERVFAIL)
@@ -237,8 +237,7 @@ class _UDPProtocol(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         out = self.server.reply(data, tcp=False)

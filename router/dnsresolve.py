@@ -92,6 +92,12 @@ def resolve(
     return None
 
 
+def refuse(query: DNSRecord, settings: ResolverSettings) -> DNSRecord:
+    """REFUSED: the reply to a name that is not ours when nothing is forwarded."""
+    opt = next((rr for rr in query.ar if rr.rtype == OPT), None)
+    return _error(query, opt, settings, RCODE.REFUSED)
+
+
 def _ours(name: str, table: ClusterRecords, settings: ResolverSettings) -> bool:
     app = fqdn(settings.app_domain) if settings.router_ips else ""
     return (
@@ -158,7 +164,10 @@ def _srv_targets(answers: Iterable[Record]) -> list[str]:
 
 
 def _reply(query: DNSRecord, settings: ResolverSettings, aa: bool = True) -> DNSRecord:
-    return query.reply(ra=int(settings.recursion_available), aa=int(aa))
+    reply = query.reply(ra=int(settings.recursion_available), aa=int(aa))
+    reply.header.ad = 0  # dnslib copies the query's flags; we validate nothing (RFC 6840 5.8)
+    reply.header.z = 0
+    return reply
 
 
 def _finish(reply: DNSRecord, opt: RR | None, settings: ResolverSettings) -> DNSRecord:

@@ -1,0 +1,583 @@
+"""The Docker runtime: pods as containers of a local Docker engine, through the Docker SDK.
+
+A pod is a **sandbox** container plus one container per pod container:
+
+- The sandbox runs the stack image's ``sleep infinity`` under the engine's
+  init (tini) on the node's own bridge network (``runtimes.dockernet``); it
+  holds the pod's network namespace, hostname, DNS settings and IPC
+  namespace, and publishes a port on the node only for an explicit
+  ``hostPort``. Its address on the node's network is the pod IP. A
+  ``hostNetwork`` pod's sandbox uses the host's network and reports
+  ``DockerSettings.host_ip``.
+- Each pod container joins the sandbox's network and IPC namespaces
+  (``network_mode=container:<sandbox>``), so containers of one pod reach
+  each other on localhost, and two pods never collide on a port. PID
+  namespaces stay separate, as Kubernetes' default. ``command``/``args``
+  replace the image's entrypoint/cmd as Kubernetes says; memory and CPU
+  limits are the engine's (``Memory``/``MemorySwap`` equal, so no swap, and
+  ``NanoCpus``); logs go to the engine's json-file driver with size-based
+  rotation, read back through the engine.
+- Every container runs under the engine's init, so SIGTERM reaches the app
+  with its default action (an app that is PID 1 would ignore it) and an
+  exit by signal is reported as 128 + signal, as on the process runtime.
+
+Everything this runtime knows is in the engine: labels (``dockerspec``) name
+the node, the pod and the container attempt, so a node agent that restarts
+builds a new ``DockerRuntime`` for the same node name, calls ``start`` with
+the same pod CIDR (the network is reused, rules re-checked) and sees its
+running containers through ``sandboxes()``/``containers()``, untouched.
+
+The SDK is synchronous: short calls run in a small thread pool of this
+runtime's own; long streams (``logs`` with follow, the engine's event
+stream) each get a thread of their own (``threadstream``), so followers
+never starve the pool. Engine events for this node's containers (start, die,
+oom, destroy) call the ``on_change`` callbacks with the pod's UID on the
+event loop; the pod workers' periodic resync covers whatever an engine
+restart makes us miss.
+
+Errors: engine failures are raised once here as ``DockerEngineError`` (SDK
+and HTTP errors do not travel further); the contract's ``ImageError`` and
+``ContainerStartError`` carry the kubelet's reasons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import math
+import os
+import signal
+import threading
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import docker.types
+import requests
+
+from orchestrator.kubelet.runtimes import dockernet
+from orchestrator.kubelet.runtimes.base import (
+    STACK_IMAGE,
+    ContainerSpec,
+    ContainerStartError,
+    ContainerState,
+    ExecResult,
+    ImageError,
+    LogOptions,
+    Sandbox,
+    SandboxSpec,
+)
+from orchestrator.kubelet.runtimes.dockerlogs import close_stream, read_logs
+from orchestrator.kubelet.runtimes.dockerspec import (
+    LABEL_NODE,
+    LABEL_POD_UID,
+    ROLE_CONTAINER,
+    ROLE_SANDBOX,
+    SANDBOX_COMMAND,
+    bridge_name,
+    container_labels,
+    container_name,
+    entrypoint_and_cmd,
+    environment,
+    executable_candidates,
+    network_name,
+    node_filter,
+    sandbox_from_inspect,
+    sandbox_labels,
+    sandbox_name,
+    state_from_inspect,
+    strip_scheme,
+)
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+T = TypeVar("T")
+ENGINE_ERRORS = (docker.errors.DockerException, requests.RequestException)
+CHANGE_ACTIONS = frozenset({"start", "die", "oom", "destroy"})
+
+
+class DockerEngineError(Exception):
+    """The engine failed or cannot be reached; the message names the step."""
+
+
+class NoSuchContainer(DockerEngineError):
+    """The container (or sandbox) is not known to the engine."""
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """How this node's runtime talks to the engine and what its containers get."""
+
+    docker_url: str = "unix:///var/run/docker.sock"  # the engine (the CLI passes $DOCKER_HOST)
+    sandbox_image: str = STACK_IMAGE  # the pause-style container's image; must have `sleep`
+    host_ip: str = "127.0.0.1"  # what a hostNetwork pod reports as its IP (the node's address)
+    cluster_cidr: str = ""  # traffic to it is not masqueraded (pods see pods' real addresses)
+    use_init: bool = True  # tini as PID 1: SIGTERM has its default action on the app
+    log_max_size: str = "10m"  # json-file rotation: size of one file
+    log_max_files: int = 3  # ... and how many are kept
+    exec_output_limit: int = 64 * 1024  # bytes of an exec's output kept (probes, hooks)
+    api_timeout: float = 60.0  # seconds one engine request may take (a stop adds its grace)
+    threads: int = 8  # the pool for short engine calls
+
+
+def _engine_error(what: str, exc: BaseException) -> DockerEngineError:
+    if isinstance(exc, docker.errors.NotFound):
+        return NoSuchContainer(f"{what}: {_explain(exc)}")
+    return DockerEngineError(f"{what}: {_explain(exc)}")
+
+
+def _explain(exc: BaseException) -> str:
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation)
+    return str(exc)
+
+
+class DockerRuntime:
+    """The ``Runtime`` contract on a Docker engine, for the node ``node_name``."""
+
+    name = "docker"
+
+    def __init__(self, node_name: str, settings: DockerSettings | None = None) -> None:
+        self.node_name = node_name
+        self.settings = settings or DockerSettings()
+        self.network = network_name(node_name)
+        self.bridge = bridge_name(node_name)
+        self.subnet = ""  # the network's range once started
+        self._client: docker.DockerClient | None = None
+        self._pool = ThreadPoolExecutor(self.settings.threads, thread_name_prefix="paas-docker")
+        self._callbacks: list[Callable[[str], None]] = []
+        self._closing = threading.Event()
+        self._events: Any = None  # the SDK's event stream, closed to end the listener
+        self._events_thread: threading.Thread | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._client is None:
+            self._client = docker.DockerClient(
+                base_url=self.settings.docker_url, timeout=int(self.settings.api_timeout)
+            )
+        return self._client.api
+
+    async def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking engine call in the pool; engine errors become DockerEngineError."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        except ENGINE_ERRORS as exc:
+            raise _engine_error(what, exc) from exc
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self, pod_cidr: str) -> None:
+        cidr = dockernet.validate_cidr(pod_cidr) if pod_cidr else ""
+        await self._call(f"docker engine at {self.settings.docker_url}", self.api.ping)
+        try:
+            self.subnet = await self._call(
+                f"docker network {self.network}",
+                dockernet.ensure_network,
+                self.api,
+                self.node_name,
+                self.network,
+                self.bridge,
+                cidr,
+            )
+        except dockernet.NetworkError as exc:
+            raise DockerEngineError(str(exc)) from exc
+        cluster = self.settings.cluster_cidr
+        ruled = await self._call(
+            "iptables", dockernet.ensure_rules, self.network, self.subnet, cluster
+        )
+        if not ruled:
+            log.warning(
+                "iptables is not usable here: pods of %s are reachable only from this node",
+                self.node_name,
+            )
+        self._start_events(asyncio.get_running_loop())
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self._events is not None:
+            close_stream(self._events)
+        if self._events_thread is not None:
+            await asyncio.to_thread(self._events_thread.join, 5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:
+            self._client.close()
+
+    async def version(self) -> str:
+        info = await self._call("docker version", self.api.version)
+        return f"docker://{info.get('Version', 'unknown')}"
+
+    def on_change(self, callback: Callable[[str], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _start_events(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._events_thread is not None:
+            return
+        self._events_thread = threading.Thread(
+            target=self._listen, args=(loop,), name="paas-docker-events", daemon=True
+        )
+        self._events_thread.start()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The engine's container events for this node, as ``on_change(pod_uid)`` on the loop."""
+        labels = [f"{LABEL_NODE}={self.node_name}"]  # sandboxes and containers alike
+        while not self._closing.is_set():
+            stream = None
+            try:
+                stream = self._events = self.api.events(
+                    decode=True, filters={"type": "container", "label": labels}
+                )
+                if self._closing.is_set():  # close() ran while this stream was being opened
+                    return
+                for event in stream:
+                    action = str(event.get("Action") or event.get("status") or "")
+                    if action.partition(":")[0] not in CHANGE_ACTIONS:
+                        continue
+                    uid = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_POD_UID)
+                    if uid:
+                        loop.call_soon_threadsafe(self._notify, uid)
+            except Exception as exc:  # the engine went away, or close() cut the stream
+                if self._closing.is_set() or isinstance(exc, RuntimeError):  # RuntimeError:
+                    return  # the loop is closed
+                log.warning("docker events for %s: %s; listening again", self.node_name, exc)
+            finally:
+                if stream is not None:
+                    close_stream(stream)
+            self._closing.wait(1.0)
+
+    def _notify(self, pod_uid: str) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(pod_uid)
+            except Exception:
+                log.exception("on_change callback for pod %s failed", pod_uid)
+
+    # -- sandboxes --------------------------------------------------------------------------
+
+    async def run_sandbox(self, spec: SandboxSpec) -> Sandbox:
+        return await self._call(
+            f"sandbox of pod {spec.namespace}/{spec.name}", self._run_sandbox, spec
+        )
+
+    def _run_sandbox(self, spec: SandboxSpec) -> Sandbox:
+        for info in self._inspect_all(ROLE_SANDBOX, spec.pod_uid):
+            if info["State"]["Status"] == "running":
+                return self._sandbox(info)
+            self.api.remove_container(info["Id"], force=True)  # dead: a new one replaces it
+        try:
+            self.api.inspect_image(self.settings.sandbox_image)
+        except docker.errors.ImageNotFound as exc:
+            raise DockerEngineError(
+                f"the sandbox image {self.settings.sandbox_image} is missing: "
+                "run `paas stack build`"
+            ) from exc
+        host = spec.host_network
+        ports = [(m.container_port, m.protocol.lower()) for m in spec.port_mappings]
+        bindings: dict[str, list[tuple[str, int]]] = {}
+        for m in spec.port_mappings:
+            key = f"{m.container_port}/{m.protocol.lower()}"
+            bindings.setdefault(key, []).append((m.host_ip or "0.0.0.0", m.host_port))
+        dns = spec.dns
+        host_config = self.api.create_host_config(
+            network_mode="host" if host else self.network,
+            port_bindings=bindings or None,
+            dns=list(dns.nameservers) if dns and dns.nameservers and not host else None,
+            dns_search=list(dns.searches) if dns and dns.searches and not host else None,
+            dns_opt=list(dns.options) if dns and dns.options and not host else None,
+            ipc_mode="shareable",
+            init=self.settings.use_init,
+            log_config=docker.types.LogConfig(type="none"),
+        )
+        created = self.api.create_container(
+            self.settings.sandbox_image,
+            command=list(SANDBOX_COMMAND),
+            entrypoint=[],
+            hostname=None if host else spec.hostname[:63],
+            name=sandbox_name(spec),
+            labels=sandbox_labels(self.node_name, spec),
+            ports=ports or None,
+            host_config=host_config,
+        )
+        self.api.start(created["Id"])
+        dockernet.set_hairpin(self.bridge)
+        return self._sandbox(self.api.inspect_container(created["Id"]))
+
+    def _sandbox(self, info: Obj) -> Sandbox:
+        return sandbox_from_inspect(info, self.network, self.settings.host_ip)
+
+    async def sandboxes(self) -> list[Sandbox]:
+        infos = await self._call("list sandboxes", self._inspect_all, ROLE_SANDBOX)
+        return [self._sandbox(info) for info in infos]
+
+    async def remove_sandbox(self, pod_uid: str) -> None:
+        await self._call(f"remove sandbox of pod {pod_uid}", self._remove_pod, pod_uid)
+
+    def _remove_pod(self, pod_uid: str) -> None:
+        """The pod's containers (which must be stopped already), then its sandbox."""
+        for role in (ROLE_CONTAINER, ROLE_SANDBOX):
+            for info in self._inspect_all(role, pod_uid):
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.api.remove_container(info["Id"], force=True, v=True)
+
+    def _inspect_all(self, role: str, pod_uid: str | None = None) -> list[Obj]:
+        found = self.api.containers(all=True, filters=node_filter(self.node_name, role, pod_uid))
+        infos = []
+        for entry in found:
+            try:
+                infos.append(self.api.inspect_container(entry["Id"]))
+            except docker.errors.NotFound:
+                continue  # removed between the list and the inspect
+        return infos
+
+    # -- images -----------------------------------------------------------------------------
+
+    async def ensure_image(self, spec: ContainerSpec) -> str:
+        return await self._call(f"image {spec.image}", self._ensure_image, spec)
+
+    def _local_image(self, image: str) -> str:
+        try:
+            return str(self.api.inspect_image(image)["Id"])
+        except docker.errors.ImageNotFound:
+            return ""
+        except docker.errors.APIError as exc:
+            if exc.status_code == 400:
+                raise ImageError(
+                    "InvalidImageName", f'Failed to inspect image "{image}": {_explain(exc)}'
+                ) from exc
+            raise
+
+    def _ensure_image(self, spec: ContainerSpec) -> str:
+        image, policy = spec.image, spec.image_pull_policy
+        local = self._local_image(image)
+        if policy == "Never":
+            if local:
+                return local
+            raise ImageError(
+                "ErrImageNeverPull",
+                f'Container image "{image}" is not present with pull policy of Never',
+            )
+        if local and policy != "Always":
+            return local
+        try:
+            for message in self.api.pull(image, stream=True, decode=True):
+                if isinstance(message, dict) and message.get("error"):
+                    raise ImageError(
+                        "ErrImagePull", f'Failed to pull image "{image}": {message["error"]}'
+                    )
+        except ENGINE_ERRORS as exc:
+            explanation = _explain(exc)
+            reason = "InvalidImageName" if "invalid reference" in explanation else "ErrImagePull"
+            raise ImageError(reason, f'Failed to pull image "{image}": {explanation}') from exc
+        pulled = self._local_image(image)
+        if not pulled:
+            message = f'Failed to pull image "{image}": not found after pull'
+            raise ImageError("ErrImagePull", message)
+        return pulled
+
+    # -- containers -------------------------------------------------------------------------
+
+    async def start_container(self, sandbox: Sandbox, spec: ContainerSpec) -> ContainerState:
+        what = f"container {spec.name} of pod {spec.namespace}/{spec.pod_name}"
+        return await self._call(what, self._start_container, sandbox, spec)
+
+    def _start_container(self, sandbox: Sandbox, spec: ContainerSpec) -> ContainerState:
+        name = container_name(spec)
+        with contextlib.suppress(docker.errors.NotFound):
+            existing = self.api.inspect_container(name)
+            if existing["State"]["Status"] == "running":
+                return state_from_inspect(existing)  # started before; idempotent
+            self.api.remove_container(existing["Id"], force=True)
+        sandbox_id = strip_scheme(sandbox.id)
+        limits = spec.limits
+        entrypoint, cmd = entrypoint_and_cmd(spec)
+        rotation = {"max-size": self.settings.log_max_size}
+        rotation["max-file"] = str(self.settings.log_max_files)
+        log_config = docker.types.LogConfig(type="json-file", config=rotation)
+        mounts = [
+            docker.types.Mount(m.container_path, m.host_path, type="bind", read_only=m.read_only)
+            for m in spec.mounts
+        ]
+        try:
+            host_config = self.api.create_host_config(
+                network_mode=f"container:{sandbox_id}",
+                ipc_mode=f"container:{sandbox_id}",
+                init=self.settings.use_init,
+                mem_limit=limits.memory_bytes,
+                memswap_limit=limits.memory_bytes,
+                nano_cpus=limits.cpu_millis * 1_000_000 if limits.cpu_millis else None,
+                mounts=mounts or None,
+                log_config=log_config,
+            )
+            created = self.api.create_container(
+                spec.image,
+                command=cmd,
+                entrypoint=entrypoint,
+                environment=environment(spec),
+                working_dir=spec.working_dir or None,
+                name=name,
+                labels=container_labels(self.node_name, spec),
+                host_config=host_config,
+            )
+        except docker.errors.APIError as exc:
+            raise ContainerStartError("CreateContainerError", _explain(exc)) from exc
+        cid = created["Id"]
+        try:
+            if self.settings.use_init:
+                self._check_executable(cid)
+            self.api.start(cid)
+        except (docker.errors.APIError, ContainerStartError) as exc:
+            # No half-started container stays behind: the pod worker retries with backoff.
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_container(cid, force=True)
+            if isinstance(exc, ContainerStartError):
+                raise
+            raise ContainerStartError("RunContainerError", _explain(exc)) from exc
+        return state_from_inspect(self.api.inspect_container(cid))
+
+    def _check_executable(self, cid: str) -> None:
+        """Refuse a command the image does not have, as the engine does without an init.
+
+        Under tini the engine would start the container and tini would exit
+        127 with a note in the logs; the kubelet's RunContainerError naming the
+        command is what a user needs to see instead.
+        """
+        config = self.api.inspect_container(cid).get("Config") or {}
+        argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+        if not argv:
+            return
+        env = dict(entry.partition("=")[::2] for entry in config.get("Env") or [])
+        candidates = executable_candidates(
+            argv[0], env.get("PATH", ""), config.get("WorkingDir") or "/"
+        )
+        if any(self._path_exists(cid, path) for path in candidates):
+            return
+        where = "executable file not found in $PATH" if "/" not in argv[0] else "no such file"
+        raise ContainerStartError("RunContainerError", f'exec: "{argv[0]}": {where}')
+
+    def _path_exists(self, cid: str, path: str) -> bool:
+        """Whether ``path`` exists in the (created) container's file system: a HEAD of the
+        engine's archive endpoint, which answers 404 for a missing path."""
+        url = self.api._url("/containers/{0}/archive", cid)
+        response = self.api.head(url, params={"path": path})
+        try:
+            return response.status_code != 404
+        finally:
+            response.close()
+
+    async def stop_container(self, container_id: str, grace_seconds: float) -> None:
+        cid = strip_scheme(container_id)
+        await self._call(f"stop {container_id}", self._stop, cid, grace_seconds)
+
+    def _stop(self, cid: str, grace: float) -> None:
+        try:
+            if grace <= 0:
+                with contextlib.suppress(docker.errors.APIError):  # 409: not running
+                    self.api.kill(cid)
+            else:
+                # The engine counts whole seconds: round up, never cut the grace short.
+                self.api.stop(cid, timeout=math.ceil(grace))
+            self.api.wait(cid, timeout=self.settings.api_timeout)
+        except docker.errors.NotFound:
+            return
+
+    async def remove_container(self, container_id: str) -> None:
+        await self._call(f"remove {container_id}", self._remove, strip_scheme(container_id))
+
+    def _remove(self, cid: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.api.remove_container(cid, force=True, v=True)
+
+    async def containers(self, pod_uid: str | None = None) -> list[ContainerState]:
+        infos = await self._call("list containers", self._inspect_all, ROLE_CONTAINER, pod_uid)
+        return [state_from_inspect(info) for info in infos]
+
+    # -- exec and logs ----------------------------------------------------------------------
+
+    async def exec(self, container_id: str, argv: list[str], timeout: float) -> ExecResult:
+        """Run ``argv`` with the container's env and working dir.
+
+        Past ``timeout`` the exec'd process is killed (its host PID, when the
+        engine is local) and the result says ``timed_out``. A container that
+        is not running answers exit code 126 with the engine's message.
+        """
+        cid = strip_scheme(container_id)
+        return await self._call(f"exec in {container_id}", self._exec, cid, argv, timeout)
+
+    def _exec(self, cid: str, argv: list[str], timeout: float) -> ExecResult:
+        try:
+            exec_id = self.api.exec_create(cid, argv, stdout=True, stderr=True)["Id"]
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                return ExecResult(126, _explain(exc).encode())
+            raise
+        stream = self.api.exec_start(exec_id, stream=True)
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            with contextlib.suppress(*ENGINE_ERRORS, OSError):
+                pid = int(self.api.exec_inspect(exec_id).get("Pid") or 0)
+                if pid > 0:
+                    os.kill(pid, signal.SIGKILL)
+            close_stream(stream)
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.start()
+        limit = self.settings.exec_output_limit
+        output = bytearray()
+        try:
+            for chunk in stream:
+                if len(output) < limit:
+                    output += chunk[: limit - len(output)]
+        except Exception:
+            if not timed_out.is_set():  # else: expire() cut the stream, as meant
+                raise
+        finally:
+            timer.cancel()
+            close_stream(stream)
+        code = self.api.exec_inspect(exec_id).get("ExitCode")
+        if timed_out.is_set():
+            return ExecResult(code if isinstance(code, int) else -1, bytes(output), True)
+        return ExecResult(code if isinstance(code, int) else -1, bytes(output))
+
+    async def logs(self, container_id: str, options: LogOptions) -> AsyncGenerator[bytes, None]:
+        """The container's output, line by line, as kubectl shows it (``dockerlogs``)."""
+        cid = strip_scheme(container_id)
+        call = functools.partial(self._call, f"logs of {container_id}")
+        await call(self.api.inspect_container, cid)  # NoSuchContainer before the first line
+        try:
+            async with contextlib.aclosing(read_logs(self.api, call, cid, options)) as lines:
+                async for line in lines:
+                    yield line
+        except ENGINE_ERRORS as exc:
+            raise _engine_error(f"logs of {container_id}", exc) from exc
+
+
+def purge_node(node_name: str, docker_url: str = "unix:///var/run/docker.sock") -> int:
+    """Remove everything of ``node_name`` from the engine: its containers (running or not), its
+    network and its firewall rules. For tests and for decommissioning a node; returns how many
+    containers went."""
+    client = docker.DockerClient(base_url=docker_url, timeout=60)
+    try:
+        api = client.api
+        removed = 0
+        for role in (ROLE_CONTAINER, ROLE_SANDBOX):
+            for entry in api.containers(all=True, filters=node_filter(node_name, role)):
+                with contextlib.suppress(docker.errors.NotFound):
+                    api.remove_container(entry["Id"], force=True, v=True)
+                    removed += 1
+        network = network_name(node_name)
+        dockernet.remove_network(api, network)
+        dockernet.remove_rules(network)
+        return removed
+    finally:
+        client.close()

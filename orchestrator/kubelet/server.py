@@ -87,6 +87,7 @@ class KubeletServer:
         self.settings = settings
         self.port = 0
         self.cert_pem = b""
+        self.streams = 0  # log responses being written now (a reader gone away ends its own)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -175,6 +176,7 @@ class KubeletServer:
         await response.prepare(request)
         remaining = wanted.options.limit_bytes
         stream = self.runtime.logs(state.id, wanted.options)
+        self.streams += 1
         try:
             async for chunk in stream:
                 if remaining is not None:
@@ -187,7 +189,10 @@ class KubeletServer:
             return response  # the reader went away
         except OSError as exc:  # the log files went away under us: end what was sent
             log.warning("log of %s stopped: %s", state.id, exc)
+        except LookupError as exc:  # the container was removed between lookup and read
+            log.info("log of %s is gone: %s", state.id, exc)
         finally:
+            self.streams -= 1
             close = getattr(stream, "aclose", None)
             if close is not None:
                 with contextlib.suppress(Exception):

@@ -17,12 +17,14 @@ from support.apiserver import RunningAPI
 from support.lognode import LogNode, python_lines, start_log_node
 from support.wait import wait_until
 
+from orchestrator import pki
 from orchestrator.api.resources import BUILTIN_TYPES
 
 pytestmark = pytest.mark.kubectl
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 DEPLOYMENTS = BUILTIN_TYPES.require("apps", "Deployment")
 PODS = BUILTIN_TYPES.require("", "Pod")
+NODES = BUILTIN_TYPES.require("", "Node")
 
 
 @pytest.fixture
@@ -138,3 +140,19 @@ def test_kubectl_logs_of_a_deployment_and_the_refusals(
     assert missing.stderr.strip() == (  # kubectl's own wording around the server's
         'error: error from server (NotFound): pods "ghost" not found in namespace "default"'
     )
+
+
+def test_kubectl_logs_refuses_a_node_with_another_certificate_unless_told_to_skip(
+    kubectl: Kubectl, node: LogNode, tmp_path: Path
+) -> None:
+    node.run_pod("web", {"app": python_lines("print('hello')")})
+    assert settled(kubectl, "logs", "web", lines=1).stdout == "hello\n"
+    impostor = pki.ensure_self_signed_cert(tmp_path / "impostor", "kubelet", ["127.0.0.1"])
+    annotations = {pki.KUBELET_SERVING_CERT_ANNOTATION: impostor.cert.read_text()}
+    node.call(lambda: node.client.patch(NODES, "n1", {"metadata": {"annotations": annotations}}))
+    refused = kubectl("logs", "web", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error from server (ServiceUnavailable): the node agent of")
+    assert "other than the one its Node publishes" in refused.stderr
+    skipped = kubectl("logs", "web", "--insecure-skip-tls-verify-backend")
+    assert skipped.stdout == "hello\n"

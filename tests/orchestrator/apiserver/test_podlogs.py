@@ -20,7 +20,7 @@ import httpx
 import pytest
 from support.apiserver import RunningAPI
 from support.lognode import LogNode, python_lines, start_log_node
-from support.wait import wait_until
+from support.wait import eventually, wait_until
 
 from orchestrator import pki
 from orchestrator.api.resources import BUILTIN_TYPES
@@ -289,6 +289,19 @@ async def test_pod_log_follow_shows_each_line_as_it_comes(
         assert await anext(lines) == "two"
         with pytest.raises(StopAsyncIteration):
             await anext(lines)
+
+
+async def test_a_follower_going_away_ends_the_stream_on_the_node(
+    http: httpx.AsyncClient, log_node: LogNode
+) -> None:
+    script = "import time\nprint('one')\nwhile True: time.sleep(1)\n"  # then silence
+    log_node.run_pod("web", {"app": python_lines(script)})
+    async with http.stream("GET", LOG.format("web"), params={"follow": "true"}) as r:
+        assert await anext(r.aiter_lines()) == "one"
+        assert log_node.server.streams == 1
+    # The reader left while the container writes nothing: the API server notices the
+    # disconnect, drops its connection to the node, and the node stops reading the log.
+    await eventually(lambda: log_node.server.streams == 0, timeout=10)
 
 
 async def test_pod_log_previous_follows_the_pods_last_state(

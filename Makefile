@@ -24,10 +24,11 @@ test: install
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Benchmarks: figures and ratios against anchors run side by side (needs wrk).
+## Benchmarks: figures and ratios against anchors run side by side (needs wrk, dnsperf, dnsmasq).
 bench: install
 	$(PY) -m bench.api $(ARGS)
 	$(PY) -m bench.scheduler $(ARGS)
+	$(PY) -m bench.net_dns $(ARGS)
 
 ## Formatting and types.
 check: install

@@ -382,8 +382,7 @@ def run(container_dir: str) -> int:
             os.kill(child, signum)
 
     signal.signal(signal.SIGTERM, forward)
-    status = pump(spec, child, pgid, {out_r: "stdout", err_r: "stderr"})
-    finished_ns = time.time_ns()
+    status, finished_ns = pump(spec, child, pgid, {out_r: "stdout", err_r: "stderr"})
     if os.WIFSIGNALED(status):
         sig: int | None = os.WTERMSIG(status)
         exit_code = 128 + os.WTERMSIG(status)
@@ -399,8 +398,10 @@ def run(container_dir: str) -> int:
     return 0
 
 
-def pump(spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, str]) -> int:
-    """Copy output into the log until the first process ends; return its wait status."""
+def pump(
+    spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, str]
+) -> tuple[int, int]:
+    """Copy output into the log until the first process ends; its wait status and end time."""
     log = LogWriter(spec["log_path"], spec["log_max_bytes"], spec["log_max_files"])
     sel = selectors.DefaultSelector()
     for fd in pipes:
@@ -411,6 +412,7 @@ def pump(spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, st
         pidfd = os.pidfd_open(child)
         sel.register(pidfd, selectors.EVENT_READ)
     status: int | None = None
+    finished_ns = 0
     drain_deadline: float | None = None
     while pipes:
         timeout = 0.5 if pidfd is None else None
@@ -434,7 +436,7 @@ def pump(spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, st
         if status is None:
             done, st = os.waitpid(child, os.WNOHANG)
             if done:
-                status = st
+                status, finished_ns = st, time.time_ns()
                 if pidfd is not None:
                     sel.unregister(pidfd)
                     os.close(pidfd)
@@ -446,8 +448,9 @@ def pump(spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, st
             break
     if status is None:
         _, status = os.waitpid(child, 0)
+        finished_ns = time.time_ns()
     log.flush_pending()
-    return status
+    return status, finished_ns
 
 
 def exec_in(container_dir: str, argv: list[str]) -> int:

@@ -216,7 +216,9 @@ class ProcessRuntime:
         once the CIDR is known. Raises ``podnet.NetworkError`` naming the
         command that failed.
         """
-        (self.state_dir / "pods").mkdir(parents=True, exist_ok=True)
+        pods = self.state_dir / "pods"
+        pods.mkdir(parents=True, exist_ok=True)
+        pods.chmod(0o700)  # spec.json files hold the containers' env, secrets included
         keep = [sb.pod_uid for sb in await self.sandboxes()]
         await asyncio.to_thread(self.network.setup, pod_cidr, keep)
         for cdir in self._all_container_dirs():
@@ -506,22 +508,29 @@ class ProcessRuntime:
             self.cgroups.kill_all(launch["cgroup_dirs"])
 
     async def _wait_exit(self, cdir: Path, timeout: float) -> bool:
-        """True once the container has ended (its supervisor gone or exit.json written)."""
+        """True once the container has ended: exit.json written (or its supervisor lost).
+
+        The supervisor ends right after writing exit.json; it is waited for a
+        moment more and reaped, so that a stopped container leaves no zombie.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        settled_by: float | None = None
         while True:
-            if (cdir / "exit.json").exists():
-                return True
             pid_info = _read_json(cdir / "pid.json") or {}
-            if not _alive(pid_info.get("supervisor"), pid_info.get("supervisor_start")):
-                if (cdir / "exit.json").exists():
+            if (cdir / "exit.json").exists():
+                settled_by = settled_by or loop.time() + 3.0
+                if _supervisor_gone(pid_info) or loop.time() >= settled_by:
                     return True
+            elif _supervisor_gone(pid_info):
+                if (cdir / "exit.json").exists():
+                    continue
                 if not _alive(pid_info.get("pid"), pid_info.get("pid_start")):
                     self._record_lost_exit(cdir, "its supervisor ended without an exit status")
                     return True
-            if loop.time() >= deadline:
+            if settled_by is None and loop.time() >= deadline:
                 return False
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
 
     def _record_lost_exit(self, cdir: Path, why: str) -> None:
         if not (cdir / "exit.json").exists():
@@ -737,6 +746,25 @@ class ProcessRuntime:
             poll_interval=self.settings.log_follow_interval,
         ):
             yield line
+
+
+def _supervisor_gone(pid_info: dict[str, Any]) -> bool:
+    """The supervisor has ended; reaped here if it is our child (no zombie is left)."""
+    pid = pid_info.get("supervisor")
+    if not pid:
+        return True
+    try:
+        done, _ = os.waitpid(int(pid), os.WNOHANG)
+        if done:
+            return True
+    except ChildProcessError:
+        pass
+    if not _alive(pid, pid_info.get("supervisor_start")):
+        return True
+    try:  # a zombie that another process (an earlier agent) has yet to reap
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _spawn_supervisor(python: str, cdir: Path, ready_fd: int) -> int:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import shutil
@@ -236,6 +237,8 @@ def report(
     per_run = ", ".join(f"{s.qps:.0f}" for s in sat["paas dns"])
     lines.append(f"paas dns queries/s per run: {per_run}")
     lines.append(f"an answer missing the packet cache costs {miss_cost_us(2000):.0f} us in-process")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines.append(f"load average at the end (1, 5, 15 min; {os.cpu_count()} cores): {load}")
     return "\n".join(lines)
 
 

@@ -268,7 +268,7 @@ def detect(parent: str = "paas", root: Path = CGROUP_ROOT) -> Cgroups | None:
     if candidate is None:
         return None
     try:
-        probe = candidate.create([f"probe-{os.getpid()}"], Limits(), 100_000)
+        probe = candidate.create([f"probe-{os.urandom(6).hex()}"], Limits(), 100_000)
         candidate.remove(reversed(probe.dirs))
     except (OSError, CgroupError):
         return None

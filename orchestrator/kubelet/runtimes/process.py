@@ -224,6 +224,9 @@ class ProcessRuntime:
         for cdir in self._all_container_dirs():
             if (cdir / "pid.json").exists() and not (cdir / "exit.json").exists():
                 self._watch(cdir)
+            elif (cdir / "exit.json").exists():
+                # a supervisor that ended hard may have left its cgroups behind
+                self._remove_cgroups((_read_json(cdir / "spec.json") or {}).get("cgroup_dirs", []))
 
     async def close(self) -> None:
         for cid in list(self._watches):
@@ -314,7 +317,7 @@ class ProcessRuntime:
         if record is not None and not record["host_network"]:
             await asyncio.to_thread(self.network.detach, pod_uid)
         if self.cgroups is not None:
-            await asyncio.to_thread(self.cgroups.remove_tree, [self.node_name, pod_uid])
+            await asyncio.to_thread(self._remove_cgroup_tree, [self.node_name, pod_uid])
         await asyncio.to_thread(shutil.rmtree, pod_dir, True)
 
     async def teardown(self) -> None:
@@ -331,7 +334,7 @@ class ProcessRuntime:
         if self.network.mode == "root":
             await asyncio.to_thread(podnet.cleanup_node, self.node_name)
         if self.cgroups is not None:
-            await asyncio.to_thread(self.cgroups.remove_tree, [self.node_name])
+            await asyncio.to_thread(self._remove_cgroup_tree, [self.node_name])
         await asyncio.to_thread(shutil.rmtree, self.state_dir / "pods", True)
 
     # -- images ----------------------------------------------------------------------------
@@ -372,8 +375,7 @@ class ProcessRuntime:
             await self._spawn(cdir)
         except ContainerStartError:
             shutil.rmtree(cdir, ignore_errors=True)
-            if self.cgroups is not None:
-                self.cgroups.remove(launch["cgroup_dirs"])
+            self._remove_cgroups(launch["cgroup_dirs"])
             raise
         self._watch(cdir)
         return self._state(cdir)
@@ -495,6 +497,21 @@ class ProcessRuntime:
         if not await self._wait_exit(cdir, 10.0):
             self._record_lost_exit(cdir, "the container did not end after SIGKILL")
 
+    def _remove_cgroups(self, dirs: list[str]) -> None:
+        """Best effort: a cgroup that will not go is logged, and retried at the next start."""
+        if self.cgroups is not None and dirs:
+            try:
+                self.cgroups.remove(dirs)
+            except cgroups.CgroupError as exc:
+                log.warning("cgroup left behind: %s", exc)
+
+    def _remove_cgroup_tree(self, parts: list[str]) -> None:
+        if self.cgroups is not None:
+            try:
+                self.cgroups.remove_tree(parts)
+            except cgroups.CgroupError as exc:
+                log.warning("cgroup left behind: %s", exc)
+
     def _kill_all(self, cdir: Path, pid_info: dict[str, Any]) -> None:
         target, start = pid_info["pid"], pid_info["pid_start"]
         if _alive(target, start):
@@ -548,8 +565,7 @@ class ProcessRuntime:
             await self.stop_container(container_id, 0)
         self._unwatch(container_id)
         launch = _read_json(cdir / "spec.json") or {}
-        if self.cgroups is not None and launch.get("cgroup_dirs"):
-            self.cgroups.remove(launch["cgroup_dirs"])
+        self._remove_cgroups(launch.get("cgroup_dirs", []))
         await asyncio.to_thread(shutil.rmtree, cdir, True)
 
     async def containers(self, pod_uid: str | None = None) -> list[ContainerState]:
@@ -736,8 +752,11 @@ class ProcessRuntime:
         if not (cdir / "spec.json").exists():
             raise LookupError(f"no container {container_id}")
 
-        def running() -> bool:
-            return self._state(cdir).status in ("running", "created")
+        def running() -> bool:  # a removed container has ended too
+            return (cdir / "spec.json").exists() and self._state(cdir).status in (
+                "running",
+                "created",
+            )
 
         async for line in read_log(
             cdir / "container.log",

@@ -185,16 +185,17 @@ def _run_init(spec: dict[str, Any], out_w: int, err_w: int, errpipe: int) -> Non
     if app == 0:
         os.setsid()
         _exec_app(spec, out_w, err_w, errpipe)
-    os.close(errpipe)
-    os.close(out_w)
-    os.close(err_w)
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(app, signum)
 
+    # before the agent can learn that the app runs (errpipe EOF): pid 1 drops unhandled signals
     for sig in FORWARDED:
         signal.signal(sig, forward)
+    os.close(errpipe)
+    os.close(out_w)
+    os.close(err_w)
     while True:
         try:
             pid, status = os.waitpid(-1, 0)

@@ -8,7 +8,9 @@ starts the app, pumps its output into a CRI log file and writes the exit
 status to a file (see ``supervise``). As root the app also gets a cgroup
 (memory limit -> OOMKilled, CPU limit as a CFS quota), a PID namespace, a
 mount namespace (the pod's resolv.conf and hosts, volumes at their container
-paths) and a UTS namespace (the pod's hostname).
+paths) and a UTS namespace (the pod's hostname). The root filesystem is the
+node's own: a volume's container path that does not exist there is created
+as an empty mount point on the node, visible but empty outside the pod.
 
 Everything lives on disk under ``state_dir`` so that a new runtime on the same
 directory adopts what runs::
@@ -362,11 +364,17 @@ class ProcessRuntime:
         cdir.mkdir(parents=True)
         launch["cgroup_procs"], launch["cgroup_dirs"], launch["oom_files"] = [], [], []
         if self.cgroups is not None:
-            group = self.cgroups.create(
-                [self.node_name, spec.pod_uid, f"{spec.name}.{spec.attempt}"],
-                spec.limits,
-                self.settings.cpu_period_us,
-            )
+            try:
+                group = self.cgroups.create(
+                    [self.node_name, spec.pod_uid, f"{spec.name}.{spec.attempt}"],
+                    spec.limits,
+                    self.settings.cpu_period_us,
+                )
+            except cgroups.CgroupError as exc:
+                shutil.rmtree(cdir, ignore_errors=True)
+                raise ContainerStartError(
+                    "CreateContainerError", f'container "{spec.name}": {exc}'
+                ) from exc
             launch["cgroup_procs"] = list(group.procs_files)
             launch["cgroup_dirs"] = list(group.dirs)
             launch["oom_files"] = [list(pair) for pair in group.oom_files]
@@ -430,7 +438,14 @@ class ProcessRuntime:
             if (pod_dir / "resolv.conf").exists():
                 binds.append([str(pod_dir / "resolv.conf"), "/etc/resolv.conf", True])
             binds.append([str(pod_dir / "hosts"), "/etc/hosts", True])
-            binds += [[m.host_path, m.container_path, m.read_only] for m in spec.mounts]
+            for m in sorted(spec.mounts, key=lambda m: m.container_path.rstrip("/").count("/")):
+                if not os.path.exists(m.host_path):
+                    raise ContainerStartError(
+                        "CreateContainerError",
+                        f'container "{spec.name}": the volume for "{m.container_path}" has no '
+                        f'directory "{m.host_path}" on this node',
+                    )
+                binds.append([m.host_path, m.container_path, m.read_only])
         return {
             "id": cid,
             "pod_uid": spec.pod_uid,

@@ -1,0 +1,512 @@
+"""The pod lifecycle on a real node agent, run against both runtimes (process and docker).
+
+Each test starts a ``Kubelet`` in-process (``support.kubelet``) on a node of
+its own, against a real API server, and creates pods bound to that node. The
+apps are small Python HTTP servers on the stack image, reached at their pod
+IPs the way the Endpoints controller publishes them; the assertions are what
+a user sees: pod status, events, answers over HTTP, files written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.apiserver import start_api
+from support.controlplane import controllers
+from support.kubelet import (
+    RUNTIMES,
+    KubeletNode,
+    container_status,
+    is_ready,
+    kubelet_node_for,
+)
+from support.wait import eventually_async
+
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.controllers.endpoints import EndpointsController
+from orchestrator.kubelet.runtimes.base import STACK_IMAGE
+
+Obj = dict[str, Any]
+CONFIGMAPS = BUILTIN_TYPES.require("", "ConfigMap")
+SECRETS = BUILTIN_TYPES.require("", "Secret")
+SERVICES = BUILTIN_TYPES.require("", "Service")
+ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
+PODS = BUILTIN_TYPES.require("", "Pod")
+
+# An app for every test: serves its env, files, a token made at start, readiness it can be
+# told to flip, health that fails after HEALTHY_FOR seconds, and a proxy to localhost ports.
+APP = r"""
+import http.server, json, os, signal, sys, time, urllib.request
+started = time.time()
+token = os.urandom(8).hex()
+state = {"ready": os.environ.get("START_READY", "1") == "1"}
+out = os.environ.get("EVENTS_FILE")
+def note(what):
+    if out:
+        with open(out, "a") as f:
+            f.write(f"{what} {time.time():.3f}\n")
+def on_term(signum, frame):
+    note("sigterm")
+    if os.environ.get("IGNORE_TERM") != "1":
+        sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        code, body = 200, ""
+        if self.path == "/env":
+            body = json.dumps(dict(os.environ))
+        elif self.path.startswith("/file/"):
+            try:
+                body = open(self.path[len("/file"):]).read()
+            except OSError as exc:
+                code, body = 404, str(exc)
+        elif self.path == "/token":
+            body = token
+        elif self.path == "/ready":
+            code = 200 if state["ready"] else 503
+        elif self.path == "/toggle":
+            state["ready"] = not state["ready"]
+            body = str(state["ready"])
+        elif self.path == "/healthz":
+            healthy = time.time() - started < float(os.environ.get("HEALTHY_FOR", "1e9"))
+            code = 200 if healthy else 500
+        elif self.path.startswith("/proxy/"):
+            port, _, rest = self.path[len("/proxy/"):].partition("/")
+            with urllib.request.urlopen(f"http://localhost:{port}/{rest}", timeout=5) as r:
+                body = r.read().decode()
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+note("started")
+http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
+"""
+
+
+def app(name: str = "app", port: int = 8080, **extra: Any) -> Obj:
+    env = extra.pop("env", [])
+    return {
+        "name": name,
+        "image": STACK_IMAGE,
+        "command": ["python3", "-c", APP],
+        "ports": [{"containerPort": port, "name": "http" if name == "app" else name[:15]}],
+        "env": env,
+        **extra,
+    }
+
+
+def http_get(url: str, timeout: float = 3.0) -> tuple[int, str] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return None
+
+
+async def get(url: str, timeout: float = 3.0) -> tuple[int, str] | None:
+    return await asyncio.to_thread(http_get, url, timeout)
+
+
+async def serving(url: str, timeout: float = 30.0) -> str:
+    """The body of the first 200 answer from ``url``."""
+
+    async def check() -> str | None:
+        reply = await get(url)
+        return reply[1] if reply and reply[0] == 200 else None
+
+    return await eventually_async(check, timeout, f"{url} never answered 200")
+
+
+def pod_url(pod: Obj, path: str, port: int = 8080) -> str:
+    return f"http://{pod['status']['podIP']}:{port}{path}"
+
+
+def manifest(name: str, *containers: Obj, **spec: Any) -> Obj:
+    return {"metadata": {"name": name}, "spec": {"containers": list(containers), **spec}}
+
+
+# -- env, config, networking ----------------------------------------------------------------
+
+
+async def test_env_config_map_and_secret_reach_the_app(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    await node.client.create(
+        CONFIGMAPS,
+        {
+            "metadata": {"name": "settings"},
+            "data": {"greeting": "hello", "app.conf": "mode=fast\n"},
+        },
+        "default",
+    )
+    await node.client.create(
+        SECRETS,
+        {"metadata": {"name": "creds"}, "data": {"password": base64.b64encode(b"s3cret").decode()}},
+        "default",
+    )
+    await node.client.create(
+        SERVICES,
+        {"metadata": {"name": "backend-db"}, "spec": {"ports": [{"port": 5432}]}},
+        "default",
+    )
+    env = [
+        {
+            "name": "GREETING",
+            "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "greeting"}},
+        },
+        {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
+        {"name": "MESSAGE", "value": "$(GREETING) from $(POD_NAME)"},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+    ]
+    container = app(
+        env=env,
+        envFrom=[{"configMapRef": {"name": "settings"}, "prefix": "CFG_"}],
+        volumeMounts=[
+            {"name": "config", "mountPath": "/etc/app"},
+            {"name": "secret", "mountPath": "/etc/secret", "readOnly": True},
+        ],
+    )
+    volumes = [
+        {"name": "config", "configMap": {"name": "settings"}},
+        {"name": "secret", "secret": {"secretName": "creds"}},
+    ]
+    await node.create_pod(manifest("envy", container, volumes=volumes))
+    pod = await node.wait_running("envy")
+    seen = json.loads(await serving(pod_url(pod, "/env")))
+    assert seen["GREETING"] == "hello"
+    assert seen["PASSWORD"] == "s3cret"
+    assert seen["MESSAGE"] == "hello from $(POD_NAME)"  # defined later: left as written
+    assert seen["POD_NAME"] == "envy"
+    assert seen["POD_IP"] == pod["status"]["podIP"] == seen["HOST"]
+    assert seen["NODE"] == node.name
+    assert seen["PORT"] == "8080"
+    assert seen["CFG_app.conf"] == "mode=fast\n"
+    assert seen["BACKEND_DB_SERVICE_PORT"] == "5432"
+    assert seen["BACKEND_DB_SERVICE_HOST"]
+    assert await serving(pod_url(pod, "/file/etc/app/app.conf")) == "mode=fast\n"
+    assert await serving(pod_url(pod, "/file/etc/secret/password")) == "s3cret"
+
+
+async def test_containers_of_a_pod_reach_each_other_on_localhost(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    await node.create_pod(manifest("duo", app("front", 8080), app("back", 9090)))
+    pod = await node.wait_running("duo")
+    token = await serving(pod_url(pod, "/token", 9090))
+    assert await serving(pod_url(pod, "/proxy/9090/token")) == token
+
+
+async def test_missing_config_is_named_then_the_pod_starts_when_it_appears(
+    kubelet_node: KubeletNode,
+) -> None:
+    node = kubelet_node
+    env = [{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "late", "key": "mode"}}}]
+    await node.create_pod(manifest("waits", app(env=env)))
+
+    def config_error(pod: Obj) -> bool:
+        waiting = container_status(pod, "app").get("state", {}).get("waiting", {})
+        return waiting.get("reason") == "CreateContainerConfigError"
+
+    pod = await node.wait_pod("waits", config_error)
+    assert (
+        'configmap "late" not found' in container_status(pod, "app")["state"]["waiting"]["message"]
+    )
+    await node.client.create(
+        CONFIGMAPS, {"metadata": {"name": "late"}, "data": {"mode": "m"}}, "default"
+    )
+    pod = await node.wait_running("waits")
+    assert json.loads(await serving(pod_url(pod, "/env")))["MODE"] == "m"
+
+
+async def test_a_missing_image_is_named_in_the_waiting_reason(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    container = {"name": "app", "image": "paas/absent:1", "imagePullPolicy": "Never"}
+    await node.create_pod(manifest("noimage", container))
+
+    def never_pull(pod: Obj) -> bool:
+        waiting = container_status(pod, "app").get("state", {}).get("waiting", {})
+        return waiting.get("reason") == "ErrImageNeverPull"
+
+    pod = await node.wait_pod("noimage", never_pull)
+    assert "paas/absent:1" in container_status(pod, "app")["state"]["waiting"]["message"]
+    assert pod["status"]["phase"] == "Pending"
+
+
+# -- init containers, exits, restarts -------------------------------------------------------
+
+
+async def test_init_containers_run_in_order_before_the_app(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+
+    def step(name: str) -> Obj:
+        return {
+            "name": name,
+            "image": STACK_IMAGE,
+            "command": ["sh", "-c", f"echo {name} >> /work/order; sleep 0.3"],
+            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+        }
+
+    container = app(volumeMounts=[{"name": "work", "mountPath": "/work"}])
+    spec = {
+        "initContainers": [step("first"), step("second")],
+        "volumes": [{"name": "work", "emptyDir": {}}],
+    }
+    await node.create_pod(manifest("inits", container, **spec))
+    pod = await node.wait_running("inits")
+    assert await serving(pod_url(pod, "/file/work/order")) == "first\nsecond\n"
+    for name in ("first", "second"):
+        status = container_status(pod, name, init=True)
+        assert status["state"]["terminated"]["reason"] == "Completed"
+        assert status["ready"] is True
+    conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+    assert conditions["Initialized"] == conditions["Ready"] == "True"
+
+
+async def test_restart_policy_never_ends_the_pod(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    ok = {"name": "job", "image": STACK_IMAGE, "command": ["sh", "-c", "echo done"]}
+    bad = {"name": "job", "image": STACK_IMAGE, "command": ["sh", "-c", "exit 3"]}
+    await node.create_pod(manifest("fine", ok, restartPolicy="Never"))
+    await node.create_pod(manifest("broken", bad, restartPolicy="Never"))
+    fine = await node.wait_pod("fine", lambda p: p["status"].get("phase") == "Succeeded")
+    assert container_status(fine, "job")["state"]["terminated"]["reason"] == "Completed"
+    broken = await node.wait_pod("broken", lambda p: p["status"].get("phase") == "Failed")
+    terminated = container_status(broken, "job")["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"]) == (3, "Error")
+    assert container_status(broken, "job")["restartCount"] == 0
+
+
+async def test_crash_loop_back_off_doubles(kubelet_node: KubeletNode) -> None:
+    """Base 1 s, cap 4 s (the test settings): restarts come 0, 1, 2, 4, 4 s after each exit."""
+    node = kubelet_node
+    crash = {"name": "crash", "image": STACK_IMAGE, "command": ["sh", "-c", "exit 1"]}
+    created = await node.create_pod(manifest("crashy", crash))
+    uid = created["metadata"]["uid"]
+    seen: dict[int, Any] = {}
+
+    async def five_attempts() -> bool:
+        for state in await node.runtime.containers(uid):
+            seen.setdefault(state.attempt, state)
+            if state.status == "exited":
+                seen[state.attempt] = state
+        return len([a for a, s in seen.items() if s.status == "exited"]) >= 5
+
+    await eventually_async(five_attempts, 40)
+    gaps = [(seen[n + 1].started_at - seen[n].finished_at).total_seconds() for n in range(4)]
+    for gap, expected in zip(gaps, (0, 1, 2, 4), strict=True):
+        assert expected - 0.2 <= gap <= expected + 1.5, (gaps, seen)
+
+    def backing_off(pod: Obj) -> bool:
+        status = container_status(pod, "crash")
+        waiting = status.get("state", {}).get("waiting", {})
+        return waiting.get("reason") == "CrashLoopBackOff" and status["restartCount"] >= 4
+
+    pod = await node.wait_pod("crashy", backing_off)
+    status = container_status(pod, "crash")
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    assert pod["status"]["phase"] == "Running"
+    reasons = {e["reason"] for e in await node.events("crashy")}
+    assert {"Created", "Started", "BackOff"} <= reasons
+
+
+async def test_memory_limit_ends_the_container_oomkilled(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    if node.kind == "process" and getattr(node.runtime, "cgroups", None) is None:
+        pytest.skip("the process runtime enforces memory limits only as root with cgroups")
+    hog = {
+        "name": "hog",
+        "image": STACK_IMAGE,
+        "command": ["python3", "-c", "import time; b = b'x' * (300 * 1024 * 1024); time.sleep(60)"],
+        "resources": {"limits": {"memory": "64Mi"}},
+    }
+    await node.create_pod(manifest("hog", hog, restartPolicy="Never"))
+    pod = await node.wait_pod("hog", lambda p: p["status"].get("phase") == "Failed", 60)
+    terminated = container_status(pod, "hog")["state"]["terminated"]
+    assert terminated["reason"] == "OOMKilled"
+
+
+# -- probes --------------------------------------------------------------------------------
+
+
+async def test_liveness_failure_restarts_the_container(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    probe = {
+        "httpGet": {"path": "/healthz", "port": "http"},
+        "periodSeconds": 1,
+        "failureThreshold": 2,
+    }
+    container = app(env=[{"name": "HEALTHY_FOR", "value": "2"}], livenessProbe=probe)
+    await node.create_pod(manifest("sickly", container))
+    pod = await node.wait_pod(
+        "sickly", lambda p: container_status(p, "app").get("restartCount", 0) >= 1, 40
+    )
+    assert container_status(pod, "app")["lastState"]["terminated"]["finishedAt"]
+    events = await node.events("sickly")
+    messages = [e["message"] for e in events]
+    assert any(
+        m.startswith("Liveness probe failed: HTTP probe failed with statuscode: 500")
+        for m in messages
+    )
+    assert "Container app failed liveness probe, will be restarted" in messages
+
+
+async def test_readiness_moves_the_pod_between_endpoint_lists(
+    kubelet_node: KubeletNode,
+) -> None:
+    node = kubelet_node
+    probe = {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1, "failureThreshold": 1}
+    container = app(env=[{"name": "START_READY", "value": "0"}], readinessProbe=probe)
+    async with controllers(node.api, EndpointsController):
+        await node.client.create(
+            SERVICES,
+            {
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+            },
+            "default",
+        )
+        body = manifest("web-1", container)
+        body["metadata"]["labels"] = {"app": "web"}
+        await node.create_pod(body)
+
+        async def addresses(kind: str) -> list[str]:
+            try:
+                ep = await node.client.get(ENDPOINTS, "web", "default")
+            except Exception:
+                return []
+            return [a["ip"] for s in ep.get("subsets") or [] for a in s.get(kind) or []]
+
+        pod = await node.wait_pod(
+            "web-1",
+            lambda p: p["status"].get("podIP") and container_status(p, "app").get("started"),
+        )
+        ip = pod["status"]["podIP"]
+        await serving(pod_url(pod, "/token"))
+        await eventually_async(lambda: _has(addresses("notReadyAddresses"), ip), 20)
+        assert not is_ready(await node.pod("web-1") or {})
+        assert (await get(pod_url(pod, "/toggle")))[1] == "True"  # type: ignore[index]
+        await eventually_async(lambda: _has(addresses("addresses"), ip), 20)
+        assert (await get(pod_url(pod, "/toggle")))[1] == "False"  # type: ignore[index]
+        await eventually_async(lambda: _has(addresses("notReadyAddresses"), ip), 20)
+
+
+async def _has(items: Any, value: str) -> bool:
+    return value in await items
+
+
+# -- termination ---------------------------------------------------------------------------
+
+
+async def test_graceful_termination_runs_prestop_then_sigterm_then_sigkill(
+    kubelet_node: KubeletNode, tmp_path: Path
+) -> None:
+    node = kubelet_node
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)
+    container = app(
+        env=[
+            {"name": "EVENTS_FILE", "value": "/out/events"},
+            {"name": "IGNORE_TERM", "value": "1"},
+        ],
+        volumeMounts=[{"name": "out", "mountPath": "/out"}],
+        lifecycle={
+            "preStop": {
+                "exec": {"command": ["sh", "-c", "echo prestop $(date +%s.%N) >> /out/events"]}
+            }
+        },
+    )
+    spec = {
+        "volumes": [{"name": "out", "hostPath": {"path": str(out)}}],
+        "terminationGracePeriodSeconds": 3,
+    }
+    await node.create_pod(manifest("graceful", container, **spec))
+    pod = await node.wait_running("graceful")
+    await serving(pod_url(pod, "/token"))
+    began = time.monotonic()
+    await node.client.delete(PODS, "graceful", "default")
+    await eventually_async(lambda: _gone(node, "graceful"), 30)
+    took = time.monotonic() - began
+    lines = (out / "events").read_text().split()
+    names = lines[0::2]
+    assert names == ["started", "prestop", "sigterm"], lines
+    stamps = [float(s) for s in lines[1::2]]
+    assert stamps[1] <= stamps[2]
+    assert 2.5 <= took <= 10, took  # the app ignored SIGTERM: SIGKILL came after the grace
+    assert await get(pod_url(pod, "/token"), 1) is None
+    assert not await node.runtime.containers(pod["metadata"]["uid"])
+
+
+async def _gone(node: KubeletNode, name: str) -> bool:
+    return await node.pod(name) is None
+
+
+# -- the agent and the API server going away -------------------------------------------------
+
+
+async def test_a_restarted_agent_adopts_running_pods(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    await node.create_pod(manifest("steady", app()))
+    await node.create_pod(manifest("doomed", app()))
+    pod = await node.wait_running("steady")
+    doomed = await node.wait_running("doomed")
+    token = await serving(pod_url(pod, "/token"))
+    container_id = container_status(pod, "app")["containerID"]
+    await node.stop()
+    assert await serving(pod_url(pod, "/token")) == token  # no agent: the app still serves
+    await node.client.delete(PODS, "doomed", "default", grace_period_seconds=0)
+    await node.start()
+    doomed_uid = doomed["metadata"]["uid"]
+
+    async def doomed_cleaned() -> bool:
+        return not await node.runtime.containers(doomed_uid)
+
+    await eventually_async(doomed_cleaned, 30)
+    await asyncio.sleep(0)  # let a resync pass over the adopted pod
+    kept = await node.wait_running("steady")
+    status = container_status(kept, "app")
+    assert (status["containerID"], status["restartCount"]) == (container_id, 0)
+    assert await serving(pod_url(pod, "/token")) == token  # the very same process
+
+
+@pytest.mark.parametrize("kind", RUNTIMES)
+async def test_pods_serve_while_the_api_server_is_down(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path
+) -> None:
+    api = start_api(tmp_path / "api", "sqlite")
+    try:
+        async with kubelet_node_for(request, api, kind, tmp_path) as node:
+            ticker = {
+                "name": "ticker",
+                "image": STACK_IMAGE,
+                "command": ["sh", "-c", "sleep 2; exit 1"],
+            }
+            await node.create_pod(manifest("survivor", app(), ticker))
+            pod = await node.wait_pod("survivor", lambda p: container_status(p, "app").get("ready"))
+            token = await serving(pod_url(pod, "/token"))
+            port = int(api.url.rsplit(":", 1)[1])
+            api.stop()
+            await asyncio.sleep(3)  # long enough for the ticker to exit and be restarted
+            assert await serving(pod_url(pod, "/token")) == token
+            api = start_api(tmp_path / "api", "sqlite", port=port)
+            await node.client.close()
+            pod = await node.wait_pod(
+                "survivor", lambda p: container_status(p, "ticker").get("restartCount", 0) >= 1, 30
+            )
+            assert container_status(pod, "app")["restartCount"] == 0
+            assert await serving(pod_url(pod, "/token")) == token
+    finally:
+        api.stop()

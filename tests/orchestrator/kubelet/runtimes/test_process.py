@@ -576,7 +576,11 @@ async def test_root_mode_stop_exec_and_adoption(root_runtime: ProcessRuntime) ->
     assert podnet.netns_name(rt.node_name, sb.pod_uid) in rt_netns(rt)  # not cleaned up
     [seen] = await adopted.containers()
     assert seen.status == "running"
-    assert await asyncio.to_thread(http_get, f"http://{sb.ip}:8080/") is not None
+    await eventually_async(
+        lambda: asyncio.to_thread(http_get, f"http://{sb.ip}:8080/"),
+        timeout=20,
+        message="the adopted server does not answer",
+    )
     began = time.monotonic()
     await adopted.stop_container(seen.id, grace_seconds=10)
     assert time.monotonic() - began < 5  # SIGTERM reached the app through our init

@@ -66,6 +66,7 @@ from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     ContainerStartError,
     ContainerState,
+    DNSConfig,
     ExecResult,
     ImageError,
     LogOptions,
@@ -87,6 +88,7 @@ from orchestrator.kubelet.runtimes.dockerspec import (
     executable_candidates,
     network_name,
     node_filter,
+    resolv_conf,
     sandbox_from_inspect,
     sandbox_labels,
     sandbox_name,
@@ -159,11 +161,24 @@ class DockerRuntime:
 
     @property
     def api(self) -> docker.APIClient:
+        """The SDK's low-level client (connecting on first use; ``start`` does that first)."""
         if self._client is None:
-            self._client = docker.DockerClient(
-                base_url=self.settings.docker_url, timeout=int(self.settings.api_timeout)
-            )
+            try:
+                self._connect()
+            except ENGINE_ERRORS as exc:
+                raise _engine_error(f"docker engine at {self.settings.docker_url}", exc) from exc
+        assert self._client is not None
         return self._client.api
+
+    def _connect(self) -> None:
+        if self._client is None:
+            # The SDK asks the engine its API version here: this connects.
+            self._client = docker.DockerClient(
+                base_url=self.settings.docker_url,
+                timeout=int(self.settings.api_timeout),
+                max_pool_size=self.settings.threads + 4,
+            )
+        self._client.api.ping()
 
     async def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking engine call in the pool; engine errors become DockerEngineError."""
@@ -177,7 +192,7 @@ class DockerRuntime:
 
     async def start(self, pod_cidr: str) -> None:
         cidr = dockernet.validate_cidr(pod_cidr) if pod_cidr else ""
-        await self._call(f"docker engine at {self.settings.docker_url}", self.api.ping)
+        await self._call(f"docker engine at {self.settings.docker_url}", self._connect)
         try:
             self.subnet = await self._call(
                 f"docker network {self.network}",
@@ -210,6 +225,11 @@ class DockerRuntime:
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._client is not None:
             self._client.close()
+
+    async def purge(self) -> int:
+        """Remove everything of this node from the engine (``purge_node``); for tests and for
+        decommissioning a node, never on a normal stop. Returns how many containers went."""
+        return await asyncio.to_thread(purge_node, self.node_name, self.settings.docker_url)
 
     async def version(self) -> str:
         info = await self._call("docker version", self.api.version)
@@ -245,8 +265,8 @@ class DockerRuntime:
                     if uid:
                         loop.call_soon_threadsafe(self._notify, uid)
             except Exception as exc:  # the engine went away, or close() cut the stream
-                if self._closing.is_set() or isinstance(exc, RuntimeError):  # RuntimeError:
-                    return  # the loop is closed
+                if self._closing.is_set() or isinstance(exc, RuntimeError):
+                    return  # closing, or the event loop is gone (call_soon_threadsafe)
                 log.warning("docker events for %s: %s; listening again", self.node_name, exc)
             finally:
                 if stream is not None:
@@ -298,8 +318,7 @@ class DockerRuntime:
         )
         created = self.api.create_container(
             self.settings.sandbox_image,
-            command=list(SANDBOX_COMMAND),
-            entrypoint=[],
+            entrypoint=list(SANDBOX_COMMAND),  # whatever the image's own entrypoint is
             hostname=None if host else spec.hostname[:63],
             name=sandbox_name(spec),
             labels=sandbox_labels(self.node_name, spec),
@@ -307,8 +326,27 @@ class DockerRuntime:
             host_config=host_config,
         )
         self.api.start(created["Id"])
+        info = self.api.inspect_container(created["Id"])
+        if dns and not host:
+            self._write_resolv_conf(info, dns)
         dockernet.set_hairpin(self.bridge)
-        return self._sandbox(self.api.inspect_container(created["Id"]))
+        return self._sandbox(info)
+
+    def _write_resolv_conf(self, info: Obj, dns: DNSConfig) -> None:
+        """Give the pod the DNS servers themselves, as the kubelet's dockershim did.
+
+        On its own networks the engine writes its embedded resolver (127.0.0.11,
+        which forwards to these servers and also answers container names) into
+        resolv.conf. Rewriting the sandbox's file (the pod's containers share
+        it) puts the cluster DNS in front of the apps. Only a local engine's
+        files are reachable; elsewhere the engine's forwarding stays.
+        """
+        path = info.get("ResolvConfPath") or ""
+        try:
+            with open(path, "w") as handle:
+                handle.write(resolv_conf(dns))
+        except OSError as exc:
+            log.warning("cannot write %s for pod %s: %s", path, info.get("Name", ""), exc)
 
     def _sandbox(self, info: Obj) -> Sandbox:
         return sandbox_from_inspect(info, self.network, self.settings.host_ip)

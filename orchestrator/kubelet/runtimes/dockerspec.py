@@ -40,6 +40,7 @@ from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     ContainerState,
     ContainerStatus,
+    DNSConfig,
     Sandbox,
     SandboxSpec,
 )
@@ -148,6 +149,16 @@ def executable_candidates(program: str, path: str, working_dir: str) -> list[str
         return [posixpath.normpath(posixpath.join(working_dir or "/", program))]
     dirs = [d for d in (path or DEFAULT_PATH).split(":") if d]
     return [posixpath.join(d, program) for d in dirs]
+
+
+def resolv_conf(dns: DNSConfig) -> str:
+    """The pod's /etc/resolv.conf as its DNS config says."""
+    lines = [f"nameserver {server}" for server in dns.nameservers]
+    if dns.searches:
+        lines.append("search " + " ".join(dns.searches))
+    if dns.options:
+        lines.append("options " + " ".join(dns.options))
+    return "\n".join(lines) + "\n"
 
 
 def gateway_of(cidr: str) -> str:

@@ -132,10 +132,11 @@ async def run_cluster_dns(
     try:
         await wait_synced(feed, settings.sync_timeout)
         host, port = await server.start()
-        if settings.service_ip:
-            await register_dns_service(
-                client, settings.service_ip, settings.advertise_address or host, port
-            )
+        address = settings.advertise_address or host
+        if settings.service_ip and address in ("0.0.0.0", "::"):
+            log.error("not publishing kube-dns: listening on %s needs an advertise address", host)
+        elif settings.service_ip:
+            await register_dns_service(client, settings.service_ip, address, port)
         if on_serving is not None:
             on_serving(server)
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

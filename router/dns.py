@@ -96,7 +96,9 @@ class DNSServer:
 
     @property
     def url(self) -> str:
+        """``udp://host:port`` to reach it (loopback when bound to every address)."""
         host, port = self.address
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
         return f"udp://[{host}]:{port}" if ":" in host else f"udp://{host}:{port}"
 
     # -- answering -----------------------------------------------------------------

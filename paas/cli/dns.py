@@ -100,6 +100,11 @@ def settings_from_args(args: argparse.Namespace) -> ClusterDNSSettings:
         raise ValueError(f"--port {args.port}: must be from 0 to 65535")
     if args.ttl < 0:
         raise ValueError(f"--ttl {args.ttl}: must not be negative")
+    if args.service_ip and not args.advertise_address and args.host in ("0.0.0.0", "::"):
+        raise ValueError(
+            f"--service-ip with --host {args.host} needs --advertise-address: "
+            "the address kube-dns's Endpoints give pods to reach this server"
+        )
     upstreams = tuple(parse_upstream(u) for u in args.upstream)
     return ClusterDNSSettings(
         dns=DNSSettings(

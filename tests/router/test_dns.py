@@ -25,6 +25,7 @@ from support.engines import require_engine
 from support.wait import eventually, eventually_async
 
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.config import write_kubeconfig
 from orchestrator.client.rest import APIClient
 from router.clusterdns import ClusterDNSSettings, run_cluster_dns
 from router.dns import DNSServer, DNSSettings
@@ -482,3 +483,34 @@ async def test_paas_dns_serves_writes_its_address_and_publishes_kube_dns(
             proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 0, err.decode()
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--upstream", "10.0.0.1:99999"], "port must be a number from 1 to 65535"),
+        (["--router-ip", "router.local"], "--router-ip 'router.local': not an IP address"),
+        (["--host", "0.0.0.0", "--service-ip", "10.96.0.10"], "needs --advertise-address"),
+    ],
+)
+def test_paas_dns_rejects_bad_flags_naming_them(
+    tmp_path: Path, flags: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paas.cli.main import main
+
+    kubeconfig = tmp_path / "kubeconfig"
+    write_kubeconfig(kubeconfig, server="https://127.0.0.1:1", token="t", ca_pem=b"unused")
+    assert main(["dns", "--kubeconfig", str(kubeconfig), *flags]) == 2
+    assert error in capsys.readouterr().err
+
+
+async def test_bound_to_every_address_it_reports_a_loopback_url() -> None:
+    server = DNSServer(ClusterRecords(), DNSSettings(host="0.0.0.0", port=0))
+    await server.start()
+    try:
+        assert server.url == f"udp://127.0.0.1:{server.address[1]}"
+        loopback = DNSServer(ClusterRecords())
+        loopback.address = ("127.0.0.1", server.address[1])
+        assert (await dig(loopback, "dns-version.cluster.local", "TXT")).data("TXT") == ['"1.1.0"']
+    finally:
+        await server.close()

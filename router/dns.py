@@ -37,7 +37,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from dnslib import RCODE, DNSError, DNSHeader, DNSRecord
+from dnslib import RCODE, DNSHeader, DNSRecord
 
 from router.dnsforward import Forwarder, Upstream
 from router.dnsrecords import ClusterRecords
@@ -117,16 +117,20 @@ class DNSServer:
             return data[:2] + cached
         try:
             query = DNSRecord.parse(data)
-        except DNSError:
+        except Exception:  # dnslib raises more than DNSError on some malformed input
             return _header_only(data, RCODE.FORMERR)
-        reply = resolve(query, self.records, self.resolver)
+        try:
+            reply = resolve(query, self.records, self.resolver)
+        except Exception:
+            log.exception("resolving %s failed", query.q.qname)
+            return _header_only(data, RCODE.SERVFAIL)
         if reply is None:
             if self.forwarder is not None:
                 return FORWARD
             reply = refuse(query, self.resolver)
         try:
             wire = bytes(reply.pack())
-        except (DNSError, ValueError) as exc:  # a name dnslib cannot encode
+        except Exception as exc:  # a name dnslib cannot encode, say
             log.warning("cannot pack the reply to %s: %s", query.q.qname, exc)
             return _header_only(data, RCODE.SERVFAIL)
         if not tcp:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
 import signal
 import socket
@@ -28,7 +29,7 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.config import write_kubeconfig
 from orchestrator.client.rest import APIClient
 from router.clusterdns import ClusterDNSSettings, run_cluster_dns
-from router.dns import DNSServer, DNSSettings
+from router.dns import FORWARD, DNSServer, DNSSettings
 from router.dnsforward import Upstream
 from router.dnsrecords import ClusterRecords
 from router.dnsresolve import ResolverSettings
@@ -514,3 +515,31 @@ async def test_bound_to_every_address_it_reports_a_loopback_url() -> None:
         assert (await dig(loopback, "dns-version.cluster.local", "TXT")).data("TXT") == ['"1.1.0"']
     finally:
         await server.close()
+
+
+def test_mangled_queries_get_an_answer_or_are_dropped_never_an_exception() -> None:
+    """Bytes flipped at random in real queries: FORMERR, an answer, or silence."""
+    table = ClusterRecords()
+    table.apply_service(
+        {
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"clusterIP": "10.96.0.20", "ports": [{"name": "http", "port": 80}]},
+        }
+    )
+    server = DNSServer(
+        table, DNSSettings(resolver=ResolverSettings(router_ips=("127.0.0.1",)), cache_entries=50)
+    )
+    rng = random.Random(5)
+    seeds = [
+        DNSRecord.question(f"web.default.{ZONE}", qtype).pack()
+        for qtype in ("A", "AAAA", "SRV", "PTR", "TXT", "ANY")
+    ]
+    for _ in range(3000):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(len(data))]
+        for tcp in (False, True):
+            out = server.reply(bytes(data), tcp=tcp)
+            assert out is None or out is FORWARD or out[:2] == data[:2]

@@ -230,6 +230,7 @@ def _build(client: docker.DockerClient, settings: StackSettings, progress: Progr
         proc.stdout.close()
         rc = proc.wait()
         relay.join(timeout=10)
+        proc.stderr.close()
     image_id = _imported_id(answer)
     if rc != 0:
         if image_id:

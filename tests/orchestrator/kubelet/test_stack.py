@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import uuid
 from pathlib import Path
 
-from orchestrator.kubelet.stack import StackSettings, host_mirrors, mmdebstrap_argv
+import docker
+import docker.errors
+import pytest
+
+from orchestrator.kubelet.stack import (
+    StackSettings,
+    build_stack_image,
+    host_mirrors,
+    mmdebstrap_argv,
+)
 
 
 def test_mirrors_come_from_both_apt_formats(tmp_path: Path) -> None:
@@ -38,3 +50,27 @@ def test_without_matching_sources_debian_s_mirror_is_used(tmp_path: Path) -> Non
         "--include=python3,nodejs,ca-certificates",
     ]
     assert argv[-3:] == ["bookworm", "-", "deb http://m/debian bookworm main"]
+
+
+@pytest.mark.docker
+def test_a_built_stack_image_runs_python_and_node(docker_engine: str) -> None:
+    """The real build (mmdebstrap from the mirror, piped into the engine), under a tag of its own
+    so the shared image is never churned; then kept when asked again without ``force``."""
+    image = f"paas/stack:test-{uuid.uuid4().hex[:8]}"
+    settings = StackSettings(image=image, docker_url=docker_engine)
+    lines: list[str] = []
+    client = docker.DockerClient(base_url=docker_engine)
+    try:
+        built = build_stack_image(settings, progress=lines.append)
+        assert built.built and built.image_id.startswith("sha256:")
+        assert any(line.startswith("I: ") for line in lines)  # mmdebstrap's own progress
+        again = build_stack_image(settings)
+        assert (again.built, again.image_id) == (False, built.image_id)
+        out = client.containers.run(
+            image, ["sh", "-c", "python3 --version; node --version; echo $LANG"], remove=True
+        )
+        assert re.match(rb"Python 3\.\d+\.\d+\nv\d+\.\d+\.\d+\nC\.UTF-8\n$", out)
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(image)
+        client.close()

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from dnslib import QTYPE, RCODE, DNSRecord
-from support.apiserver import RunningAPI
+from support.apiserver import RunningAPI, start_api
 from support.engines import require_engine
 from support.wait import eventually, eventually_async
 
@@ -369,6 +369,33 @@ async def test_changes_through_the_api_are_answered_at_once(cluster_dns: Running
     await eventually_async(lambda: _status(server, name, RCODE.NXDOMAIN), timeout=3)
     got = await dig(server, name)
     assert got.status == "NXDOMAIN"
+
+
+async def test_answers_come_from_the_cache_while_the_api_server_is_down(tmp_path: Path) -> None:
+    """No API call per query: with the API server stopped, the names it knew still answer."""
+    api = start_api(tmp_path / "api")
+    stopped = False
+    try:
+        settings = ClusterDNSSettings(dns=DNSSettings(port=0))
+        async with APIClient(api.client_config()) as client:
+            serving: asyncio.Future[DNSServer] = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(run_cluster_dns(client, settings, serving.set_result))
+            try:
+                server = await asyncio.wait_for(asyncio.shield(serving), 30)
+                svc = await client.create(SERVICES, service("web"), "default")
+                name = f"web.default.{ZONE}"
+                await eventually_async(lambda: _status(server, name, RCODE.NOERROR))
+                await asyncio.to_thread(api.stop)
+                stopped = True
+                got = await dig(server, name)
+                assert got.data("A") == [svc["spec"]["clusterIP"]]
+                assert not task.done()  # the informers retry; the server keeps serving
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    finally:
+        if not stopped:
+            api.stop()
 
 
 async def test_garbage_gets_formerr_and_the_server_keeps_answering(cluster_dns: Running) -> None:

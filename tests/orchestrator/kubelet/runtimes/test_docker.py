@@ -15,7 +15,7 @@ from typing import Any
 
 import docker
 import pytest
-from support.docker import MakeRuntime
+from support.docker import DOCKER_TEST_RANGE, MakeRuntime
 from support.wait import eventually_async
 
 from orchestrator.kubelet.runtimes.base import (
@@ -33,7 +33,7 @@ from orchestrator.kubelet.runtimes.base import (
     Sandbox,
     SandboxSpec,
 )
-from orchestrator.kubelet.runtimes.docker import DockerRuntime, purge_node
+from orchestrator.kubelet.runtimes.docker import DockerRuntime, DockerSettings, purge_node
 from orchestrator.kubelet.runtimes.dockerspec import network_name, strip_scheme
 
 pytestmark = pytest.mark.docker
@@ -443,13 +443,17 @@ async def test_nodes_do_not_see_each_others_pods(docker_runtimes: MakeRuntime) -
     assert await two.sandboxes() == []
 
 
-async def test_pods_of_two_nodes_reach_each_other(docker_runtimes: MakeRuntime) -> None:
-    """Across the engine's isolation between networks: the DOCKER-USER rules let it through."""
-    one, two = await docker_runtimes(), await docker_runtimes()
+async def test_pods_of_two_nodes_reach_each_other_unmasqueraded(
+    docker_runtimes: MakeRuntime,
+) -> None:
+    """Across the engine's isolation between networks (the DOCKER-USER rules), and with the
+    client's own pod IP as the source the server sees (no masquerade inside the cluster range)."""
+    settings = DockerSettings(cluster_cidr=DOCKER_TEST_RANGE)
+    one, two = await docker_runtimes(settings=settings), await docker_runtimes(settings=settings)
     server_pod, client_pod = pod("server"), pod("client")
     server = await one.run_sandbox(server_pod)
     code = "open('index.html', 'w').write('across');" + SERVE.format(port=8000)
-    await run(one, server, python(server_pod, "web", code, working_dir="/srv"))
+    web = await run(one, server, python(server_pod, "web", code, working_dir="/srv"))
     await serving(f"http://{server.ip}:8000/")
     client = await two.run_sandbox(client_pod)
     url = f"http://{server.ip}:8000/"
@@ -457,6 +461,8 @@ async def test_pods_of_two_nodes_reach_each_other(docker_runtimes: MakeRuntime) 
     state = await run(two, client, python(client_pod, "fetch", fetch))
     assert (await exited(two, state)).reason == "Completed"
     assert await logs(two, state) == [b"across\n"]
+    access = b"".join(await logs(one, web))  # http.server logs each request's client address
+    assert f"{client.ip} - - [".encode() in access
 
 
 async def test_remove_sandbox_and_purge_leave_nothing(docker_runtimes: MakeRuntime) -> None:

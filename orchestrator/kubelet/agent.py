@@ -36,7 +36,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
@@ -98,8 +98,22 @@ class InformerSource:
         return self._services.list(namespace)
 
 
+class DaemonServer(Protocol):
+    """The agent's own HTTPS server (``orchestrator.kubelet.server.KubeletServer``)."""
+
+    async def start(self) -> None: ...
+
+    def publish(self, settings: KubeletSettings) -> KubeletSettings: ...
+
+    async def close(self) -> None: ...
+
+
 class Kubelet:
-    """One node: registration, heartbeat, and the pods bound to it on ``runtime``."""
+    """One node: registration, heartbeat, and the pods bound to it on ``runtime``.
+
+    With a ``server`` (logs for the API server), it is started first and its
+    port and certificate are published on the Node; it stops with the agent.
+    """
 
     def __init__(
         self,
@@ -107,10 +121,13 @@ class Kubelet:
         name: str,
         runtime: Runtime,
         settings: KubeletSettings | None = None,
+        *,
+        server: DaemonServer | None = None,
     ) -> None:
         self.client = client
         self.name = name
         self.runtime = runtime
+        self.server = server
         self.settings = settings or KubeletSettings()
         quiet = InformerSettings(watch_timeout=60)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}", settings=quiet)
@@ -161,6 +178,16 @@ class Kubelet:
         """Register, start the runtime, adopt, and run pods until cancelled."""
         version = await self.runtime.version()
         settings = replace(self.settings, container_runtime_version=version)
+        if self.server is not None:
+            await self.server.start()
+            settings = self.server.publish(settings)
+        try:
+            await self._run(settings)
+        finally:
+            if self.server is not None:
+                await self.server.close()
+
+    async def _run(self, settings: KubeletSettings) -> None:
         self.agent = NodeAgent(self.client, self.name, settings)
         while True:
             try:
@@ -278,3 +305,25 @@ class Kubelet:
         while True:
             await asyncio.sleep(self.settings.resync_period)
             self._enqueue_pods(self.pods.list())
+
+
+async def stop_all_pods(runtime: Runtime, pod_cidr: str, grace: float = 2.0) -> None:
+    """Stop and remove every pod the runtime holds (a node shutting down for good).
+
+    The containers of all pods get SIGTERM at once and SIGKILL after ``grace``;
+    a runtime that can remove its node's network too (``teardown``) does so.
+    """
+    await runtime.start(pod_cidr)
+    try:
+        live = [c for c in await runtime.containers() if c.status in ("running", "created")]
+        await asyncio.gather(
+            *(runtime.stop_container(c.id, grace) for c in live), return_exceptions=True
+        )
+        for sandbox in await runtime.sandboxes():
+            with contextlib.suppress(Exception):
+                await runtime.remove_sandbox(sandbox.pod_uid)
+        teardown = getattr(runtime, "teardown", None)
+        if teardown is not None:
+            await teardown()
+    finally:
+        await runtime.close()

@@ -13,6 +13,7 @@ from orchestrator.controllers.manager import (
     ControllerManagerSettings,
     build_controllers,
 )
+from orchestrator.controllers.nodeipam import NodeIPAMSettings
 from paas.cli.control import Component, add_control_flags, run_component
 
 COMPONENT = Component(name="controller-manager", lease="paas-controller-manager")
@@ -26,10 +27,17 @@ def add_controller_manager_parser(sub: argparse._SubParsersAction) -> None:  # t
         default="",
         help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLER_NAMES)})",
     )
+    p.add_argument(
+        "--cluster-cidr",
+        default=NodeIPAMSettings().cluster_cidr,
+        help="the range whose /24s nodes get as spec.podCIDR",
+    )
     p.set_defaults(func=run_controller_manager)
 
 
 def run_controller_manager(args: argparse.Namespace) -> int:
     enabled = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
-    settings = ControllerManagerSettings(enabled=enabled)
+    settings = ControllerManagerSettings(
+        enabled=enabled, nodeipam=NodeIPAMSettings(cluster_cidr=args.cluster_cidr)
+    )
     return run_component(COMPONENT, args, lambda ctx: build_controllers(ctx, settings))

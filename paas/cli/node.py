@@ -1,11 +1,22 @@
 """``paas node --join URL --token TOKEN``: a node agent joining a cluster.
 
-Only the ``simulated`` runtime exists so far: a test and benchmark tool that
-registers nodes and marks their pods Running without starting anything
-(``orchestrator.kubelet.simulated``). ``--count N`` runs N of them in this
-one process, named ``NAME-0`` ... ``NAME-(N-1)``. The process runs until
-interrupted; a stopped node is judged lost by the node lifecycle controller
-after its grace period, and adopts its pods again when restarted.
+Runtimes (``--runtime``):
+
+- ``process``: each container a process group under a supervisor of ours
+  (network namespaces, cgroups and mount namespaces as root; a loopback
+  address per pod without root);
+- ``docker``: containers through the local Docker engine (``$DOCKER_HOST``
+  or its default socket);
+- ``auto`` (the default): docker when an engine answers, else process;
+- ``simulated``: a test and benchmark tool that registers nodes and marks
+  their pods Running without starting anything; ``--count N`` runs N of
+  them in this one process, named ``NAME-0`` ... ``NAME-(N-1)``.
+
+A real node keeps its state under ``--data-dir`` (the runtime's records,
+pod volumes, claims, its serving certificate) and serves container logs to
+the API server over HTTPS. Stopping the agent (SIGTERM, SIGINT) leaves its
+pods running, so that a restarted agent adopts them; with
+``--stop-pods-on-exit`` (``paas up`` uses it) it stops them first.
 """
 
 from __future__ import annotations
@@ -13,16 +24,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 import socket
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.simulated import SimulatedNodeSettings, run_simulated_nodes
 from paas.cli.logs import setup_logging
 
-RUNTIMES = ("simulated",)
+log = logging.getLogger("paas.node")
+RUNTIMES = ("auto", "process", "docker", "simulated")
+DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
+SIMULATED_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
 
 
 def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -33,8 +51,28 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--runtime",
         choices=RUNTIMES,
-        default="simulated",
-        help="simulated: a test and benchmark tool that starts no processes",
+        default="auto",
+        help="auto: docker when an engine answers, else process; "
+        "simulated: a test and benchmark tool that starts no processes",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path.home() / ".paas" / "node",
+        help="the node's state: runtime records, volumes, claims, certificate",
+    )
+    p.add_argument("--pod-cidr", default="", help="pod range (default: the Node's spec.podCIDR)")
+    p.add_argument("--address", default="", help="the node's InternalIP (default: a 127.x address)")
+    p.add_argument("--port", type=int, default=0, help="HTTPS port for logs (0 picks one)")
+    p.add_argument(
+        "--cluster-cidr",
+        default="10.244.0.0/16",
+        help="all pods' range (docker: traffic to it is not masqueraded)",
+    )
+    p.add_argument(
+        "--stop-pods-on-exit",
+        action="store_true",
+        help="stop every pod of this node when the agent stops (default: they keep running)",
     )
     p.add_argument("--count", type=int, default=1, help="simulated nodes to run in this process")
     trust = p.add_mutually_exclusive_group()
@@ -42,15 +80,52 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     trust.add_argument(
         "--insecure", action="store_true", help="do not verify the API server's certificate"
     )
-    p.add_argument("--cpu", default="4", help="cpu capacity reported per node")
-    p.add_argument("--memory", default="8Gi", help="memory capacity reported per node")
-    p.add_argument("--pods", default="110", help="pod capacity reported per node")
+    p.add_argument("--cpu", default=None, help="cpu capacity reported (default: this machine's)")
+    p.add_argument(
+        "--memory", default=None, help="memory capacity reported (default: this machine's)"
+    )
+    p.add_argument("--pods", default=None, help="pod capacity reported (default 110)")
     p.set_defaults(func=run_node)
 
 
 def node_names(name: str, count: int) -> list[str]:
     base = (name or socket.gethostname()).lower()
     return [base] if count == 1 else [f"{base}-{i}" for i in range(count)]
+
+
+def docker_url() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_URL
+
+
+def docker_answers(url: str) -> bool:
+    """Whether a Docker engine answers a ping at ``url`` (quickly: this decides ``auto``)."""
+    try:
+        import docker
+        import docker.errors
+        import requests
+    except ImportError:
+        return False
+    try:
+        client = docker.DockerClient(base_url=url, timeout=3)
+    except docker.errors.DockerException:
+        return False
+    try:
+        return bool(client.ping())
+    except (docker.errors.DockerException, requests.RequestException):
+        return False
+    finally:
+        client.close()
+
+
+def choose_runtime(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    return "docker" if docker_answers(docker_url()) else "process"
+
+
+def capacity(args: argparse.Namespace, base: dict[str, str]) -> dict[str, str]:
+    given = {"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
+    return {**base, **{k: v for k, v in given.items() if v is not None}}
 
 
 def run_node(args: argparse.Namespace) -> int:
@@ -66,27 +141,86 @@ def run_node(args: argparse.Namespace) -> int:
     config = ClientConfig(
         server=args.join.rstrip("/"), token=args.token, ca_data=ca, insecure=args.insecure
     )
-    settings = SimulatedNodeSettings(
-        capacity={"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
-    )
-    return asyncio.run(_serve(config, node_names(args.name, args.count), settings))
+    runtime = choose_runtime(args.runtime)
+    if runtime == "simulated":
+        settings = SimulatedNodeSettings(capacity=capacity(args, SIMULATED_CAPACITY))
+        return asyncio.run(_serve_simulated(config, node_names(args.name, args.count), settings))
+    if args.count != 1:
+        raise SystemExit("paas node: --count is for the simulated runtime only")
+    args.data_dir = args.data_dir.expanduser().resolve()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_serve_real(config, runtime, node_names(args.name, 1)[0], args, ca))
 
 
-async def _serve(config: ClientConfig, names: list[str], settings: SimulatedNodeSettings) -> int:
+async def _until_signal(work: asyncio.Task[Any]) -> bool:
+    """Run ``work`` until SIGINT/SIGTERM; True if it ended by itself (a crash)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (work, stopper):
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await work
+    if work in done:
+        with contextlib.suppress(asyncio.CancelledError):
+            work.result()  # raise what ended it: a crash means exit non-zero
+        return True
+    return False
+
+
+async def _serve_simulated(
+    config: ClientConfig, names: list[str], settings: SimulatedNodeSettings
+) -> int:
     async with APIClient(config) as client:
         nodes = asyncio.create_task(run_simulated_nodes(client, names, settings))
-        stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({nodes, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (nodes, stopper):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await nodes
-        if nodes in done:
-            with contextlib.suppress(asyncio.CancelledError):
-                nodes.result()  # raise what ended it: a crash means exit non-zero
-            return 1
-    return 0
+        return 1 if await _until_signal(nodes) else 0
+
+
+def make_runtime(kind: str, name: str, data_dir: Path, args: argparse.Namespace) -> Any:
+    if kind == "docker":
+        from orchestrator.kubelet.runtimes.docker import DockerRuntime, DockerSettings
+
+        return DockerRuntime(
+            name, DockerSettings(docker_url=docker_url(), cluster_cidr=args.cluster_cidr)
+        )
+    from orchestrator.kubelet.runtimes.process import ProcessRuntime
+
+    return ProcessRuntime(data_dir / "runtime", name)
+
+
+async def _serve_real(
+    config: ClientConfig, kind: str, name: str, args: argparse.Namespace, ca: bytes | None
+) -> int:
+    from orchestrator.kubelet.agent import Kubelet, KubeletSettings, stop_all_pods
+    from orchestrator.kubelet.machine import machine_capacity, os_image
+    from orchestrator.kubelet.registration import node_addresses
+    from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
+
+    data_dir: Path = args.data_dir
+    settings = KubeletSettings(
+        capacity=capacity(args, machine_capacity()),
+        address=args.address,
+        os_image=os_image(),
+        state_dir=data_dir / "kubelet",
+        pod_cidr=args.pod_cidr,
+    )
+    address = node_addresses(name, settings)[0]["address"]
+    settings = replace(settings, address=address)
+    runtime = make_runtime(kind, name, data_dir, args)
+    server = KubeletServer(
+        runtime,
+        KubeletServerSettings(
+            cert_dir=data_dir / "pki", host=address, port=args.port, client_ca=ca
+        ),
+    )
+    log.info("node %s: %s runtime, state in %s", name, kind, data_dir)
+    async with APIClient(config) as client:
+        kubelet = Kubelet(client, name, runtime, settings, server=server)
+        crashed = await _until_signal(asyncio.create_task(kubelet.run()))
+    if args.stop_pods_on_exit:
+        log.info("node %s: stopping its pods", name)
+        await stop_all_pods(make_runtime(kind, name, data_dir, args), kubelet.pod_cidr)
+    return 1 if crashed else 0

@@ -8,9 +8,13 @@ kept for restarts, so the files written stay valid.
 
 Components, in start order: the API server, the controller-manager, the
 scheduler and a node agent (each its own process, restarted if it dies).
-The node runs the ``simulated`` runtime until the kubelet's real runtimes
-land (``--runtime auto`` picks it for now, and says so). Components that
-later issues add (router, DNS, builder) join the same list; their flags
+The node is one real node agent named after this host, on the Docker
+runtime when an engine answers and the process runtime otherwise
+(``--runtime auto``), its state in ``DIR/node``; a node restarted by the
+supervisor adopts the pods still running, and stopping ``paas up`` stops
+them. ``--runtime simulated`` runs ``--nodes`` simulated nodes instead (pods
+marked Running, nothing started: for benchmarks). Components that later
+issues add (router, DNS, builder) join the same list; their flags
 (--http-port, --dns-port, --domain) are accepted now so that scripts written
 against DESIGN.md's interface keep working.
 """
@@ -32,6 +36,7 @@ from types import FrameType
 from orchestrator.apiserver.auth import add_token
 from orchestrator.client.config import write_kubeconfig
 from paas.cli.components import kubelet_client_cert, serving_cert
+from paas.cli.node import choose_runtime, node_names
 from paas.supervisor import Component, Supervisor
 
 log = logging.getLogger("paas.up")
@@ -48,11 +53,17 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         "--runtime",
         choices=("auto", "process", "docker", "simulated"),
         default="auto",
-        help="node runtime; simulated marks pods Running without starting them "
-        "(the only one until the kubelet lands, so auto picks it)",
+        help="node runtime; auto: docker when an engine answers, else process; "
+        "simulated marks pods Running without starting them (benchmarks)",
     )
-    p.add_argument("--nodes", type=int, default=1, help="simulated nodes to run")
+    p.add_argument("--nodes", type=int, default=1, help="simulated nodes to run (simulated only)")
+    p.add_argument("--node-name", default="", help="the node's name (default: this host's name)")
     p.add_argument("--store", default="sqlite", help="sqlite or etcd://HOST:PORT[,HOST:PORT...]")
+    p.add_argument(
+        "--cluster-cidr",
+        default="10.244.0.0/16",
+        help="pod addresses: each node gets a /24 of this range",
+    )
     p.add_argument("--domain", default="localhost")
     p.set_defaults(func=run_up)
 
@@ -169,13 +180,32 @@ def run_up(args: argparse.Namespace) -> int:
         kubeconfig = str(data_dir / "kubeconfig")
         logs = data_dir / "logs"
         py = [sys.executable, "-m", "paas"]
-        runtime = "simulated" if args.runtime == "auto" else args.runtime
-        if runtime != "simulated":
-            raise RuntimeError(f"--runtime {runtime} is not available yet; use simulated")
+        runtime = choose_runtime(args.runtime)
+        if runtime != "simulated" and args.nodes != 1:
+            raise RuntimeError("--nodes is for --runtime simulated; a real node runs per machine")
+        node_flags = (
+            ["--count", str(args.nodes)]
+            if runtime == "simulated"
+            else [
+                f"--name={node_names(args.node_name, 1)[0]}",
+                "--data-dir",
+                str(data_dir / "node"),
+                "--cluster-cidr",
+                args.cluster_cidr,
+                "--stop-pods-on-exit",
+            ]
+        )
         for comp in (
             Component(
                 "controller-manager",
-                [*py, "controller-manager", "--kubeconfig", kubeconfig],
+                [
+                    *py,
+                    "controller-manager",
+                    "--kubeconfig",
+                    kubeconfig,
+                    "--cluster-cidr",
+                    args.cluster_cidr,
+                ],
                 logs / "controller-manager.log",
             ),
             Component(
@@ -193,8 +223,7 @@ def run_up(args: argparse.Namespace) -> int:
                     str(data_dir / "ca.crt"),
                     "--runtime",
                     runtime,
-                    "--count",
-                    str(args.nodes),
+                    *node_flags,
                 ],
                 logs / "node.log",
             ),
@@ -205,10 +234,11 @@ def run_up(args: argparse.Namespace) -> int:
         print(f"  API:        {url}")
         print(f"  kubeconfig: {data_dir / 'kubeconfig'}")
         print(f"  token:      {data_dir / 'admin.token'}")
-        print(
-            f"  nodes:      {args.nodes} x {runtime}"
-            + (" (pods are marked Running; nothing is started)" if runtime == "simulated" else "")
-        )
+        if runtime == "simulated":
+            print(f"  nodes:      {args.nodes} x simulated (pods are marked Running; nothing runs)")
+        else:
+            name = node_names(args.node_name, 1)[0]
+            print(f"  node:       {name} ({runtime} runtime, {data_dir / 'node'})")
         print(f"  logs:       {logs}")
         print(f"  try:        kubectl --kubeconfig {data_dir / 'kubeconfig'} get nodes")
         print("Press Ctrl-C to stop.", flush=True)

@@ -510,3 +510,14 @@ async def test_pods_serve_while_the_api_server_is_down(
             assert await serving(pod_url(pod, "/token")) == token
     finally:
         api.stop()
+
+
+async def test_a_steady_pod_is_not_written_again(kubelet_node: KubeletNode) -> None:
+    """Resyncs look at the pod every second; with nothing changed they write nothing."""
+    node = kubelet_node
+    await node.create_pod(manifest("quiet", app()))
+    pod = await node.wait_running("quiet")
+    before = pod["metadata"]["resourceVersion"]
+    await asyncio.sleep(3 * node.settings.resync_period)  # an observation window, not a wait
+    after = await node.pod("quiet")
+    assert after is not None and after["metadata"]["resourceVersion"] == before

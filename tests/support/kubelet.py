@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import os
 import random
 import subprocess
 import uuid
@@ -37,7 +36,9 @@ from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.agent import Kubelet, KubeletSettings
 from orchestrator.kubelet.backoff import BackoffSettings
 from orchestrator.kubelet.podsync import PodSyncSettings
+from orchestrator.kubelet.registration import node_addresses
 from orchestrator.kubelet.runtimes.base import Runtime
+from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 from support.apiserver import RunningAPI
 from support.wait import eventually_async
 
@@ -135,7 +136,16 @@ class KubeletNode:
         """Start an agent (with a new runtime object, as a new process would have)."""
         await self.stop()
         self.agent_client = APIClient(self.api.client_config())
-        kubelet = Kubelet(self.agent_client, self.name, self.make_runtime(), self.settings)
+        runtime = self.make_runtime()
+        server = KubeletServer(
+            runtime,
+            KubeletServerSettings(
+                cert_dir=self.state_dir / "pki",
+                host=node_addresses(self.name, self.settings)[0]["address"],
+                client_ca=self.api.ca.read_bytes(),
+            ),
+        )
+        kubelet = Kubelet(self.agent_client, self.name, runtime, self.settings, server=server)
         self.runtimes.append(kubelet.runtime)
         self.kubelet = kubelet
         self.task = asyncio.create_task(kubelet.run(), name=f"kubelet {self.name}")
@@ -215,6 +225,13 @@ class KubeletNode:
     ) -> Obj:
         return await self.wait_pod(name, lambda p: is_ready(p), timeout, namespace)
 
+    async def log(self, name: str, namespace: str = "default", **params: Any) -> str:
+        """``GET .../pods/{name}/log`` through the API server (which asks this node)."""
+        path = f"/api/v1/namespaces/{namespace}/pods/{name}/log"
+        query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+        chunks = [chunk async for chunk in self.client.stream(path, query)]
+        return b"".join(chunks).decode()
+
     async def events(self, name: str, namespace: str = "default") -> list[Obj]:
         events = BUILTIN_TYPES.require("", "Event")
         page = await self.client.list(events, namespace)
@@ -272,5 +289,3 @@ async def kubelet_node(
         yield node
 
 
-def in_ci() -> bool:
-    return os.environ.get("PAAS_REQUIRE_ENGINES") == "1"

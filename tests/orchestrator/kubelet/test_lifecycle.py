@@ -521,3 +521,40 @@ async def test_a_steady_pod_is_not_written_again(kubelet_node: KubeletNode) -> N
     await asyncio.sleep(3 * node.settings.resync_period)  # an observation window, not a wait
     after = await node.pod("quiet")
     assert after is not None and after["metadata"]["resourceVersion"] == before
+
+
+async def test_logs_follow_the_running_attempt_and_keep_the_previous_one(
+    kubelet_node: KubeletNode,
+) -> None:
+    node = kubelet_node
+    script = (
+        "import os, sys, time\n"
+        "run = os.urandom(4).hex()\n"
+        "for i in range(5):\n"
+        "    print(run, 'line', i, flush=True)\n"
+        "    time.sleep(0.4)\n"
+        "sys.exit(1)\n"
+    )
+    talker = {"name": "talker", "image": STACK_IMAGE, "command": ["python3", "-u", "-c", script]}
+    await node.create_pod(manifest("chatty", talker))
+
+    def rerunning(pod: Obj) -> bool:
+        status = container_status(pod, "talker")
+        return status.get("restartCount", 0) >= 1 and "running" in status.get("state", {})
+
+    await node.wait_pod("chatty", rerunning, 40)
+    previous, tail, followed = await asyncio.wait_for(
+        asyncio.gather(
+            node.log("chatty", previous=True),
+            node.log("chatty", previous=True, tailLines=2, timestamps=True),
+            node.log("chatty", follow=True),
+        ),
+        30,
+    )
+    assert [line.split(" ", 1)[1] for line in previous.splitlines()] == [
+        f"line {i}" for i in range(5)
+    ]
+    assert [line.split(" ", 2)[2] for line in tail.splitlines()] == ["line 3", "line 4"]
+    current = {line.split()[0] for line in followed.splitlines()}
+    assert len(current) == 1 and followed.splitlines()[-1].endswith("line 4"), followed
+    assert {line.split()[0] for line in previous.splitlines()} != current

@@ -170,6 +170,8 @@ async def bench_store(spec: str, args: argparse.Namespace) -> dict[str, dict[str
                         str(data / "ca.crt"),
                         "--name",
                         "hollow",
+                        "--runtime",
+                        "simulated",
                         "--count",
                         str(args.nodes),
                         "--pods",

@@ -50,6 +50,7 @@ import math
 import os
 import signal
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -291,7 +292,7 @@ class DockerRuntime:
         for info in self._inspect_all(ROLE_SANDBOX, spec.pod_uid):
             if info["State"]["Status"] == "running":
                 return self._sandbox(info)
-            self.api.remove_container(info["Id"], force=True)  # dead: a new one replaces it
+            remove_quietly(self.api, info["Id"])  # dead: a new one replaces it
         try:
             self.api.inspect_image(self.settings.sandbox_image)
         except docker.errors.ImageNotFound as exc:
@@ -362,8 +363,7 @@ class DockerRuntime:
         """The pod's containers (which must be stopped already), then its sandbox."""
         for role in (ROLE_CONTAINER, ROLE_SANDBOX):
             for info in self._inspect_all(role, pod_uid):
-                with contextlib.suppress(docker.errors.NotFound):
-                    self.api.remove_container(info["Id"], force=True, v=True)
+                remove_quietly(self.api, info["Id"])
 
     def _inspect_all(self, role: str, pod_uid: str | None = None) -> list[Obj]:
         found = self.api.containers(all=True, filters=node_filter(self.node_name, role, pod_uid))
@@ -530,8 +530,7 @@ class DockerRuntime:
         await self._call(f"remove {container_id}", self._remove, strip_scheme(container_id))
 
     def _remove(self, cid: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            self.api.remove_container(cid, force=True, v=True)
+        remove_quietly(self.api, cid)
 
     async def containers(self, pod_uid: str | None = None) -> list[ContainerState]:
         infos = await self._call("list containers", self._inspect_all, ROLE_CONTAINER, pod_uid)
@@ -600,6 +599,21 @@ class DockerRuntime:
             raise _engine_error(f"logs of {container_id}", exc) from exc
 
 
+def remove_quietly(api: docker.APIClient, cid: str) -> bool:
+    """Force-remove a container; gone already, or being removed by someone else, is success.
+
+    Returns False only when it was not there.
+    """
+    try:
+        api.remove_container(cid, force=True, v=True)
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409 or "in progress" not in _explain(exc):
+            raise
+    return True
+
+
 def purge_node(node_name: str, docker_url: str = "unix:///var/run/docker.sock") -> int:
     """Remove everything of ``node_name`` from the engine: its containers (running or not), its
     network and its firewall rules. For tests and for decommissioning a node; returns how many
@@ -610,11 +624,18 @@ def purge_node(node_name: str, docker_url: str = "unix:///var/run/docker.sock") 
         removed = 0
         for role in (ROLE_CONTAINER, ROLE_SANDBOX):
             for entry in api.containers(all=True, filters=node_filter(node_name, role)):
-                with contextlib.suppress(docker.errors.NotFound):
-                    api.remove_container(entry["Id"], force=True, v=True)
-                    removed += 1
+                removed += remove_quietly(api, entry["Id"])
         network = network_name(node_name)
-        dockernet.remove_network(api, network)
+        # A removal someone else started may still hold an endpoint on the network.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                dockernet.remove_network(api, network)
+                break
+            except docker.errors.APIError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         dockernet.remove_rules(network)
         return removed
     finally:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import uuid
 from pathlib import Path
 
 import docker
 import docker.errors
 import pytest
+from support.engines import require_engine
 
 from orchestrator.kubelet.stack import (
     StackSettings,
@@ -56,6 +58,7 @@ def test_without_matching_sources_debian_s_mirror_is_used(tmp_path: Path) -> Non
 def test_a_built_stack_image_runs_python_and_node(docker_engine: str) -> None:
     """The real build (mmdebstrap from the mirror, piped into the engine), under a tag of its own
     so the shared image is never churned; then kept when asked again without ``force``."""
+    require_engine("mmdebstrap", shutil.which("mmdebstrap") is not None, "mmdebstrap not installed")
     image = f"paas/stack:test-{uuid.uuid4().hex[:8]}"
     settings = StackSettings(image=image, docker_url=docker_engine)
     lines: list[str] = []

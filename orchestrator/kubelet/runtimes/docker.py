@@ -19,7 +19,8 @@ A pod is a **sandbox** container plus one container per pod container:
   rotation, read back through the engine.
 - Every container runs under the engine's init, so SIGTERM reaches the app
   with its default action (an app that is PID 1 would ignore it) and an
-  exit by signal is reported as 128 + signal, as on the process runtime.
+  exit by signal is reported as 128 + signal, as the kubelet reports it. A
+  command the image lacks is refused before the start (``dockerexec``).
 
 Everything this runtime knows is in the engine: labels (``dockerspec``) name
 the node, the pod and the container attempt, so a node agent that restarts
@@ -35,9 +36,11 @@ oom, destroy) call the ``on_change`` callbacks with the pod's UID on the
 event loop; the pod workers' periodic resync covers whatever an engine
 restart makes us miss.
 
-Errors: engine failures are raised once here as ``DockerEngineError`` (SDK
-and HTTP errors do not travel further); the contract's ``ImageError`` and
-``ContainerStartError`` carry the kubelet's reasons.
+Errors: engine failures are raised once here as ``DockerEngineError``
+(``NoSuchContainer`` for an unknown ID; SDK and HTTP errors do not travel
+further); the contract's ``ImageError`` and ``ContainerStartError`` carry
+the kubelet's reasons. Helpers: ``dockerspec`` (labels, names, state
+mapping), ``dockernet`` (network, firewall), ``dockerexec``, ``dockerlogs``.
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ import contextlib
 import functools
 import logging
 import math
-import os
-import signal
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -59,7 +60,6 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import docker.types
-import requests
 
 from orchestrator.kubelet.runtimes import dockernet
 from orchestrator.kubelet.runtimes.base import (
@@ -74,6 +74,7 @@ from orchestrator.kubelet.runtimes.base import (
     Sandbox,
     SandboxSpec,
 )
+from orchestrator.kubelet.runtimes.dockerexec import ENGINE_ERRORS, check_executable, run_exec
 from orchestrator.kubelet.runtimes.dockerlogs import close_stream, read_logs
 from orchestrator.kubelet.runtimes.dockerspec import (
     LABEL_NODE,
@@ -86,7 +87,6 @@ from orchestrator.kubelet.runtimes.dockerspec import (
     container_name,
     entrypoint_and_cmd,
     environment,
-    executable_candidates,
     network_name,
     node_filter,
     resolv_conf,
@@ -100,7 +100,6 @@ from orchestrator.kubelet.runtimes.dockerspec import (
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 T = TypeVar("T")
-ENGINE_ERRORS = (docker.errors.DockerException, requests.RequestException)
 CHANGE_ACTIONS = frozenset({"start", "die", "oom", "destroy"})
 
 
@@ -469,7 +468,7 @@ class DockerRuntime:
         cid = created["Id"]
         try:
             if self.settings.use_init:
-                self._check_executable(cid)
+                check_executable(self.api, cid)
             self.api.start(cid)
         except (docker.errors.APIError, ContainerStartError) as exc:
             # No half-started container stays behind: the pod worker retries with backoff.
@@ -479,36 +478,6 @@ class DockerRuntime:
                 raise
             raise ContainerStartError("RunContainerError", _explain(exc)) from exc
         return state_from_inspect(self.api.inspect_container(cid))
-
-    def _check_executable(self, cid: str) -> None:
-        """Refuse a command the image does not have, as the engine does without an init.
-
-        Under tini the engine would start the container and tini would exit
-        127 with a note in the logs; the kubelet's RunContainerError naming the
-        command is what a user needs to see instead.
-        """
-        config = self.api.inspect_container(cid).get("Config") or {}
-        argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
-        if not argv:
-            return
-        env = dict(entry.partition("=")[::2] for entry in config.get("Env") or [])
-        candidates = executable_candidates(
-            argv[0], env.get("PATH", ""), config.get("WorkingDir") or "/"
-        )
-        if any(self._path_exists(cid, path) for path in candidates):
-            return
-        where = "executable file not found in $PATH" if "/" not in argv[0] else "no such file"
-        raise ContainerStartError("RunContainerError", f'exec: "{argv[0]}": {where}')
-
-    def _path_exists(self, cid: str, path: str) -> bool:
-        """Whether ``path`` exists in the (created) container's file system: a HEAD of the
-        engine's archive endpoint, which answers 404 for a missing path."""
-        url = self.api._url("/containers/{0}/archive", cid)
-        response = self.api.head(url, params={"path": path})
-        try:
-            return response.status_code != 404
-        finally:
-            response.close()
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
         cid = strip_scheme(container_id)
@@ -546,45 +515,10 @@ class DockerRuntime:
         is not running answers exit code 126 with the engine's message.
         """
         cid = strip_scheme(container_id)
-        return await self._call(f"exec in {container_id}", self._exec, cid, argv, timeout)
-
-    def _exec(self, cid: str, argv: list[str], timeout: float) -> ExecResult:
-        try:
-            exec_id = self.api.exec_create(cid, argv, stdout=True, stderr=True)["Id"]
-        except docker.errors.APIError as exc:
-            if exc.status_code == 409:
-                return ExecResult(126, _explain(exc).encode())
-            raise
-        stream = self.api.exec_start(exec_id, stream=True)
-        timed_out = threading.Event()
-
-        def expire() -> None:
-            timed_out.set()
-            with contextlib.suppress(*ENGINE_ERRORS, OSError):
-                pid = int(self.api.exec_inspect(exec_id).get("Pid") or 0)
-                if pid > 0:
-                    os.kill(pid, signal.SIGKILL)
-            close_stream(stream)
-
-        timer = threading.Timer(timeout, expire)
-        timer.daemon = True
-        timer.start()
         limit = self.settings.exec_output_limit
-        output = bytearray()
-        try:
-            for chunk in stream:
-                if len(output) < limit:
-                    output += chunk[: limit - len(output)]
-        except Exception:
-            if not timed_out.is_set():  # else: expire() cut the stream, as meant
-                raise
-        finally:
-            timer.cancel()
-            close_stream(stream)
-        code = self.api.exec_inspect(exec_id).get("ExitCode")
-        if timed_out.is_set():
-            return ExecResult(code if isinstance(code, int) else -1, bytes(output), True)
-        return ExecResult(code if isinstance(code, int) else -1, bytes(output))
+        return await self._call(
+            f"exec in {container_id}", run_exec, self.api, cid, argv, timeout, limit
+        )
 
     async def logs(self, container_id: str, options: LogOptions) -> AsyncGenerator[bytes, None]:
         """The container's output, line by line, as kubectl shows it (``dockerlogs``)."""

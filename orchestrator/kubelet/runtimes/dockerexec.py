@@ -24,6 +24,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 import docker
@@ -72,7 +73,12 @@ def run_exec(
     finally:
         timer.cancel()
         close_stream(stream)
-    code: Any = api.exec_inspect(exec_id).get("ExitCode")
+    info: Any = api.exec_inspect(exec_id)
+    deadline = time.monotonic() + 2.0  # a killed exec is reaped by the engine a moment later
+    while timed_out.is_set() and info.get("Running") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        info = api.exec_inspect(exec_id)
+    code = info.get("ExitCode")
     return ExecResult(code if isinstance(code, int) else -1, bytes(output), timed_out.is_set())
 
 

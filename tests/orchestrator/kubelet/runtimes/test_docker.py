@@ -393,7 +393,7 @@ async def test_exec_runs_in_the_container_with_a_deadline(docker_runtime: Docker
     assert (result.exit_code, result.output, result.timed_out) == (4, b"me /tmp\n", False)
     started = time.monotonic()
     slow = await docker_runtime.exec(state.id, ["sleep", "60"], timeout=1)
-    assert slow.timed_out and time.monotonic() - started < 15
+    assert slow.timed_out and slow.exit_code == 137 and time.monotonic() - started < 15
     await docker_runtime.stop_container(state.id, 0)
     gone = await docker_runtime.exec(state.id, ["true"], timeout=5)
     assert gone.exit_code != 0

@@ -59,6 +59,8 @@ PODS = _rt("", "Pod")
 CONFIGMAPS = _rt("", "ConfigMap")
 SECRETS = _rt("", "Secret")
 SERVICES = _rt("", "Service")
+EVENTS = _rt("", "Event")
+LIMITATIONS = "RuntimeLimitations"
 BY_UID = "uid"
 
 
@@ -205,7 +207,7 @@ class Kubelet:
                 self.pod_cidr = await self._wait_pod_cidr()
                 await self.runtime.start(self.pod_cidr)
                 self.runtime.on_change(self._threadsafe_enqueue(loop))
-                self._post_limitations()
+                await self._post_limitations()
                 self.worker = self._make_worker(settings)
                 on_pod = Handler(
                     lambda p: self._enqueue_pods([p]),
@@ -279,7 +281,8 @@ class Kubelet:
     def agent_node(self) -> Obj | None:
         return self.agent.node if self.agent is not None else None
 
-    def _post_limitations(self) -> None:
+    async def _post_limitations(self) -> None:
+        """One Warning on the Node naming what the runtime cannot enforce (none if posted)."""
         limits = tuple(getattr(self.runtime, "limitations", ()) or ())
         node = self.nodes.get(self.name) or self.agent_node()
         if not limits or node is None:
@@ -287,8 +290,20 @@ class Kubelet:
         message = f"The {self.runtime.name} runtime on this node cannot enforce: " + "; ".join(
             limits
         )
+        try:
+            page = await self.client.list(
+                EVENTS,
+                "default",
+                field_selector=f"involvedObject.kind=Node,involvedObject.name={self.name},"
+                f"reason={LIMITATIONS}",
+            )
+        except errors.APIError as exc:
+            log.warning("node %s: could not look for earlier events: %s", self.name, exc)
+            page = {"items": []}
+        if any(e.get("message") == message for e in page.get("items") or []):
+            return  # said before, by an earlier run of this agent
         self.recorder.record(
-            {"apiVersion": "v1", "kind": "Node", **node}, "Warning", "RuntimeLimitations", message
+            {"apiVersion": "v1", "kind": "Node", **node}, "Warning", LIMITATIONS, message
         )
 
     async def _adopt(self) -> None:

@@ -253,7 +253,13 @@ class PodWorker:
             states = await self.runtime.containers(uid)
             await self._report(pod, None, states, {})
             return self.settings.retry
-        sandbox = await self._sandbox(pod)
+        try:
+            sandbox = await self._sandbox(pod)
+        except Exception as exc:
+            self._emit(
+                pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}"
+            )
+            raise
         states = await self.runtime.containers(uid)
         failed = {}
         for s in states:
@@ -287,9 +293,20 @@ class PodWorker:
             states = await self.runtime.containers(uid)
             await self._collect_garbage(states)
         running = {s.id for s in states if s.status == "running"}
+        reported = {
+            c.get("containerID"): c
+            for c in (pod.get("status") or {}).get("containerStatuses") or []
+        }
         for s in states:
             if s.status == "running" and not s.init and s.id not in self._stopping:
-                self.probers.ensure(find_container(pod, s.name, False), s, sandbox.ip)
+                before = reported.get(s.id) or {}
+                self.probers.ensure(
+                    find_container(pod, s.name, False),
+                    s,
+                    sandbox.ip,
+                    was_started=bool(before.get("started")),
+                    was_ready=bool(before.get("ready")),
+                )
         self.probers.keep_only(uid, running)
         await self._report(pod, sandbox, states, waiting)
         return min(requeue) if requeue else None

@@ -202,20 +202,33 @@ class Probers:
     def get(self, container_id: str) -> ContainerProbes | None:
         return self._by_id.get(container_id)
 
-    def ensure(self, container: Obj, state: ContainerState, pod_ip: str) -> ContainerProbes:
-        """Start the probes of a running container attempt (once per container ID)."""
+    def ensure(
+        self,
+        container: Obj,
+        state: ContainerState,
+        pod_ip: str,
+        *,
+        was_started: bool = False,
+        was_ready: bool = False,
+    ) -> ContainerProbes:
+        """Start the probes of a running container attempt (once per container ID).
+
+        ``was_started``/``was_ready``: what the pod's status said of this very container
+        before (an adopted one, after the agent restarted): kept until a probe says
+        otherwise, so an agent restart does not take a healthy pod out of its Service.
+        """
         known = self._by_id.get(state.id)
         if known is not None:
             return known
         has = frozenset(k for k, field_ in KINDS.items() if isinstance(container.get(field_), dict))
         probes = ContainerProbes(state.pod_uid, state.name, has)
-        if "startup" not in has:
+        if "startup" not in has or was_started:
             probes.started = True
             probes.started_event.set()
-        if "readiness" not in has:
+        if "readiness" not in has or (was_ready and probes.started):
             probes.ready = True
         self._by_id[state.id] = probes
-        for kind in sorted(has):
+        for kind in sorted(has - ({"startup"} if was_started else set())):
             probes.tasks.append(
                 asyncio.create_task(
                     self._loop(kind, container, state, pod_ip, probes),

@@ -110,6 +110,7 @@ class KubeletNode:
     task: asyncio.Task[None] | None = None
     runtimes: list[Runtime] = field(default_factory=list)
     agent_client: APIClient | None = None
+    process_settings: Any = None  # ProcessRuntimeSettings; None = the fast defaults
 
     def make_runtime(self) -> Runtime:
         if self.kind == "docker":
@@ -124,7 +125,8 @@ class KubeletNode:
         return ProcessRuntime(
             self.state_dir / "runtime",
             self.name,
-            ProcessRuntimeSettings(exit_poll_interval=0.1, log_follow_interval=0.02),
+            self.process_settings
+            or ProcessRuntimeSettings(exit_poll_interval=0.1, log_follow_interval=0.02),
         )
 
     @property
@@ -263,6 +265,7 @@ async def kubelet_node_for(
     kind: str,
     tmp_path: Path,
     settings: KubeletSettings = FAST,
+    process_settings: Any = None,
 ) -> AsyncIterator[KubeletNode]:
     docker_url = ""
     if kind == "docker":
@@ -274,6 +277,7 @@ async def kubelet_node_for(
     chosen = replace(settings, pod_cidr=settings.pod_cidr or cidr, state_dir=state / "kubelet")
     async with APIClient(api.client_config()) as client:
         node = KubeletNode(api, kind, name, state, chosen.pod_cidr, chosen, client, docker_url)
+        node.process_settings = process_settings
         try:
             await node.start()
             yield node
@@ -287,5 +291,3 @@ async def kubelet_node(
 ) -> AsyncIterator[KubeletNode]:
     async with kubelet_node_for(request, sqlite_api, request.param, tmp_path) as node:
         yield node
-
-

@@ -459,12 +459,14 @@ async def _gone(node: KubeletNode, name: str) -> bool:
 
 async def test_a_restarted_agent_adopts_running_pods(kubelet_node: KubeletNode) -> None:
     node = kubelet_node
-    await node.create_pod(manifest("steady", app()))
+    probe = {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 5}
+    await node.create_pod(manifest("steady", app(readinessProbe=probe)))
     await node.create_pod(manifest("doomed", app()))
     pod = await node.wait_running("steady")
     doomed = await node.wait_running("doomed")
     token = await serving(pod_url(pod, "/token"))
     container_id = container_status(pod, "app")["containerID"]
+    ready_since = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
     await node.stop()
     assert await serving(pod_url(pod, "/token")) == token  # no agent: the app still serves
     await node.client.delete(PODS, "doomed", "default", grace_period_seconds=0)
@@ -474,11 +476,17 @@ async def test_a_restarted_agent_adopts_running_pods(kubelet_node: KubeletNode) 
     async def doomed_cleaned() -> bool:
         return not await node.runtime.containers(doomed_uid)
 
-    await eventually_async(doomed_cleaned, 30)
-    await asyncio.sleep(0)  # let a resync pass over the adopted pod
-    kept = await node.wait_running("steady")
+    await eventually_async(doomed_cleaned, 30)  # the new agent has been through its pods
+    kept = await node.pod("steady")
+    assert kept is not None
     status = container_status(kept, "app")
-    assert (status["containerID"], status["restartCount"]) == (container_id, 0)
+    assert (status["containerID"], status["restartCount"], status["ready"]) == (
+        container_id,
+        0,
+        True,
+    )
+    # Ready all along: the readiness probe's first run after the restart is 5 s away.
+    assert next(c for c in kept["status"]["conditions"] if c["type"] == "Ready") == ready_since
     assert await serving(pod_url(pod, "/token")) == token  # the very same process
 
 
@@ -558,3 +566,39 @@ async def test_logs_follow_the_running_attempt_and_keep_the_previous_one(
     current = {line.split()[0] for line in followed.splitlines()}
     assert len(current) == 1 and followed.splitlines()[-1].endswith("line 4"), followed
     assert {line.split()[0] for line in previous.splitlines()} != current
+
+
+async def test_loopback_mode_says_once_what_it_cannot_enforce(
+    request: pytest.FixtureRequest, sqlite_api: Any, tmp_path: Path
+) -> None:
+    """Without root (or with isolation off) pods still run, on a 127.x address of their own."""
+    from orchestrator.kubelet.runtimes.process import ProcessRuntimeSettings
+
+    loopback = ProcessRuntimeSettings(
+        network="loopback", isolation="off", exit_poll_interval=0.1, log_follow_interval=0.02
+    )
+    async with kubelet_node_for(
+        request, sqlite_api, "process", tmp_path, process_settings=loopback
+    ) as node:
+        server = {
+            "name": "web",
+            "image": STACK_IMAGE,
+            "command": ["python3", "-m", "http.server", "$(PORT)", "--bind", "$(HOST)"],
+            "ports": [{"containerPort": 8080}],
+        }
+        await node.create_pod(manifest("lo", server))
+        pod = await node.wait_pod("lo", lambda p: container_status(p, "web").get("ready"))
+        assert pod["status"]["podIP"].startswith("127.")
+        await serving(pod_url(pod, "/"))
+        await node.restart()
+        events = BUILTIN_TYPES.require("", "Event")
+
+        async def limitations() -> list[Obj]:
+            page = await node.client.list(events, "default")
+            return [e for e in page["items"] if e["reason"] == "RuntimeLimitations"]
+
+        found = await eventually_async(limitations, 10)
+        assert [e["involvedObject"]["kind"] for e in found] == ["Node"]
+        assert found[0]["type"] == "Warning"
+        assert "memory and CPU limits are not enforced" in found[0]["message"]
+        assert found[0]["count"] == 1  # said once, not again by the restarted agent

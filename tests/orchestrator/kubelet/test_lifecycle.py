@@ -602,3 +602,27 @@ async def test_loopback_mode_says_once_what_it_cannot_enforce(
         assert found[0]["type"] == "Warning"
         assert "memory and CPU limits are not enforced" in found[0]["message"]
         assert found[0]["count"] == 1  # said once, not again by the restarted agent
+
+
+async def test_exec_and_tcp_probes(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    fast = {"periodSeconds": 1, "failureThreshold": 3}
+    healthy = app(
+        startupProbe={"exec": {"command": ["sh", "-c", "test -d /"]}, **fast},
+        livenessProbe={"tcpSocket": {"port": "http"}, **fast},
+        readinessProbe={"exec": {"command": ["sh", "-c", "exit 0"]}, **fast},
+    )
+    unready = app(readinessProbe={"exec": {"command": ["sh", "-c", "echo nope; exit 3"]}, **fast})
+    await node.create_pod(manifest("probed", healthy))
+    await node.create_pod(manifest("refused", unready))
+    pod = await node.wait_running("probed")
+    assert container_status(pod, "app")["started"] is True
+
+    async def unhealthy() -> list[str]:
+        return [e["message"] for e in await node.events("refused") if e["reason"] == "Unhealthy"]
+
+    messages = await eventually_async(unhealthy, 20)
+    assert messages == ["Readiness probe failed: nope"]
+    refused = await node.pod("refused")
+    assert refused is not None and not is_ready(refused)
+    assert container_status(refused, "app")["restartCount"] == 0  # readiness never kills

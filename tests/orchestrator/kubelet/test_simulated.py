@@ -311,6 +311,6 @@ def test_node_command_line():
     args = parser.parse_args(
         ["node", "--join", "https://127.0.0.1:6443", "--token", "t", "--name", "n", "--insecure"]
     )
-    assert (args.runtime, args.count, args.insecure) == ("simulated", 1, True)
+    assert (args.runtime, args.count, args.insecure) == ("auto", 1, True)  # docker, else process
     assert node_names("n", 1) == ["n"]
     assert node_names("Pool", 3) == ["pool-0", "pool-1", "pool-2"]

@@ -626,3 +626,23 @@ async def test_exec_and_tcp_probes(kubelet_node: KubeletNode) -> None:
     refused = await node.pod("refused")
     assert refused is not None and not is_ready(refused)
     assert container_status(refused, "app")["restartCount"] == 0  # readiness never kills
+
+
+async def test_an_image_that_cannot_be_pulled_backs_off(kubelet_node: KubeletNode) -> None:
+    """ErrImagePull first, then ImagePullBackOff between tries (nothing listens on localhost:1)."""
+    node = kubelet_node
+    image = "localhost:1/absent:1"
+    await node.create_pod(manifest("unpullable", {"name": "app", "image": image}))
+    reasons: set[str] = set()
+
+    async def both_seen() -> bool:
+        pod = await node.pod("unpullable") or {}
+        waiting = container_status(pod, "app").get("state", {}).get("waiting", {})
+        if waiting.get("reason"):
+            reasons.add(waiting["reason"])
+            assert image in waiting.get("message", ""), waiting
+        return {"ErrImagePull", "ImagePullBackOff"} <= reasons
+
+    await eventually_async(both_seen, 30, f"reasons seen: {reasons}")
+    messages = [e["message"] for e in await node.events("unpullable")]
+    assert any(m.startswith(f'Failed to pull image "{image}"') for m in messages), messages

@@ -328,7 +328,11 @@ async def stop_all_pods(runtime: Runtime, pod_cidr: str, grace: float = 2.0) -> 
     The containers of all pods get SIGTERM at once and SIGKILL after ``grace``;
     a runtime that can remove its node's network too (``teardown``) does so.
     """
-    await runtime.start(pod_cidr)
+    try:
+        await runtime.start(pod_cidr)
+    except Exception as exc:  # the agent never got as far as starting it, say
+        log.warning("cannot stop the pods: the %s runtime did not start: %s", runtime.name, exc)
+        return
     try:
         live = [c for c in await runtime.containers() if c.status in ("running", "created")]
         await asyncio.gather(

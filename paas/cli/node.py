@@ -220,7 +220,7 @@ async def _serve_real(
     async with APIClient(config) as client:
         kubelet = Kubelet(client, name, runtime, settings, server=server)
         crashed = await _until_signal(asyncio.create_task(kubelet.run()))
-    if args.stop_pods_on_exit:
+    if args.stop_pods_on_exit and not crashed:  # a crash is restarted, and adopts them
         log.info("node %s: stopping its pods", name)
         await stop_all_pods(make_runtime(kind, name, data_dir, args), kubelet.pod_cidr)
     return 1 if crashed else 0

@@ -646,3 +646,22 @@ async def test_an_image_that_cannot_be_pulled_backs_off(kubelet_node: KubeletNod
     await eventually_async(both_seen, 30, f"reasons seen: {reasons}")
     messages = [e["message"] for e in await node.events("unpullable")]
     assert any(m.startswith(f'Failed to pull image "{image}"') for m in messages), messages
+
+
+async def test_config_map_files_follow_updates(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    await node.client.create(
+        CONFIGMAPS, {"metadata": {"name": "live"}, "data": {"v": "1"}}, "default"
+    )
+    container = app(volumeMounts=[{"name": "cfg", "mountPath": "/etc/live"}])
+    volumes = [{"name": "cfg", "configMap": {"name": "live"}}]
+    await node.create_pod(manifest("follower", container, volumes=volumes))
+    pod = await node.wait_running("follower")
+    assert await serving(pod_url(pod, "/file/etc/live/v")) == "1"
+    await node.client.patch(CONFIGMAPS, "live", {"data": {"v": "2"}}, "default")
+
+    async def updated() -> bool:
+        reply = await get(pod_url(pod, "/file/etc/live/v"))
+        return reply == (200, "2")
+
+    await eventually_async(updated, 20)

@@ -326,7 +326,8 @@ async def stop_all_pods(runtime: Runtime, pod_cidr: str, grace: float = 2.0) -> 
     """Stop and remove every pod the runtime holds (a node shutting down for good).
 
     The containers of all pods get SIGTERM at once and SIGKILL after ``grace``;
-    a runtime that can remove its node's network too (``teardown``) does so.
+    a runtime that can remove its node's network too (``teardown`` of the process
+    runtime, ``purge`` of the docker one) does so.
     """
     try:
         await runtime.start(pod_cidr)
@@ -341,7 +342,8 @@ async def stop_all_pods(runtime: Runtime, pod_cidr: str, grace: float = 2.0) -> 
         for sandbox in await runtime.sandboxes():
             with contextlib.suppress(Exception):
                 await runtime.remove_sandbox(sandbox.pod_uid)
-        teardown = getattr(runtime, "teardown", None)
+        # What else of the node a runtime can remove: process (bridge, cgroups), docker (network).
+        teardown = getattr(runtime, "teardown", None) or getattr(runtime, "purge", None)
         if teardown is not None:
             await teardown()
     finally:

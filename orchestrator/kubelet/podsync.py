@@ -20,8 +20,9 @@ makes one idempotent pass:
 - **no pod** (deleted meanwhile, or left over from before a restart): its
   containers are stopped and removed, its sandbox and volumes too.
 
-Kills take up to a grace period, so they run as background tasks (one per
-container), each enqueuing the pod when it ends; a pass never waits on one.
+Kills take up to a grace period, so they run in the background
+(``containerkill.Killer``), each enqueuing the pod when it ends; a pass never
+waits on one.
 Failures to reach the API (status writes, the final delete) raise, and the
 work queue retries with back-off: containers keep running meanwhile, and the
 status is written once the API server is back.
@@ -29,10 +30,8 @@ status is written once the API server is back.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,9 +44,10 @@ from orchestrator.client.rest import APIClient
 from orchestrator.kubelet import podactions
 from orchestrator.kubelet.backoff import Backoff, BackoffSettings
 from orchestrator.kubelet.containerenv import ConfigError, ObjectSource, container_env
+from orchestrator.kubelet.containerkill import Killer, find_container
 from orchestrator.kubelet.containerspec import container_spec, sandbox_spec
 from orchestrator.kubelet.containerstatus import TERMINAL, Observed, Waiting, pod_status
-from orchestrator.kubelet.probes import Probers, http_probe, resolve_port
+from orchestrator.kubelet.probes import Probers
 from orchestrator.kubelet.runtimes.base import (
     ContainerStartError,
     ContainerState,
@@ -88,14 +88,6 @@ def grace_seconds(pod: Obj) -> float:
     return float(value if value is not None else DEFAULT_GRACE)
 
 
-def find_container(pod: Obj, name: str, init: bool) -> Obj:
-    key = "initContainers" if init else "containers"
-    for c in (pod.get("spec") or {}).get(key) or []:
-        if c.get("name") == name:
-            return dict(c)
-    return {"name": name}
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -133,7 +125,9 @@ class PodWorker:
         self.image_backoff = Backoff(self.settings.image_backoff)
         self.probers = Probers(runtime, enqueue, self._emit_for)
         self._failed_at: dict[tuple[str, str], float] = {}  # image/start failures
-        self._stopping: dict[str, asyncio.Task[None]] = {}  # container id -> its kill
+        self.killer = Killer(
+            runtime, self._emit, enqueue, self.probers.stop, self.settings.min_grace
+        )
         self._torn_down: set[str] = set()  # terminal pods whose sandbox is gone
         self._last_seen: dict[str, Obj] = {}  # uid -> the pod, for killing it once gone
 
@@ -147,18 +141,10 @@ class PodWorker:
         if pod is not None:
             self._emit(pod, type_, reason, message)
 
-    def stopping(self, uid: str) -> bool:
-        return any(
-            not t.done() and t.get_name().endswith(f"/{uid}") for t in self._stopping.values()
-        )
-
     async def close(self) -> None:
-        """Stop the probes and wait for kills in flight (the containers stay as they are)."""
+        """Stop the probes and abandon kills in flight (the containers stay as they are)."""
         self.probers.stop_all()
-        tasks = [t for t in self._stopping.values() if not t.done()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.killer.close()
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -186,9 +172,9 @@ class PodWorker:
             if last is not None:
                 grace = min(grace_seconds(last), grace)
             for s in live:
-                self._kill_soon(last or {"metadata": {"uid": uid}}, s, grace, "")
+                self.killer.kill_soon(last or {"metadata": {"uid": uid}}, s, grace, "")
             return
-        if self.stopping(uid):
+        if self.killer.pod_busy(uid):
             return
         for s in states:
             await self.runtime.remove_container(s.id)
@@ -213,9 +199,9 @@ class PodWorker:
         if live:
             grace = grace_seconds(pod)
             for s in live:
-                self._kill_soon(pod, s, grace, f"Stopping container {s.name}")
+                self.killer.kill_soon(pod, s, grace, f"Stopping container {s.name}")
             return
-        if self.stopping(uid):
+        if self.killer.pod_busy(uid):
             return
         self.probers.keep_only(uid, set())
         for s in states:
@@ -234,9 +220,9 @@ class PodWorker:
         live = [s for s in states if s.status in ("running", "created")]
         if live:
             for s in live:
-                self._kill_soon(pod, s, grace_seconds(pod), f"Stopping container {s.name}")
+                self.killer.kill_soon(pod, s, grace_seconds(pod), f"Stopping container {s.name}")
             return
-        if self.stopping(uid):
+        if self.killer.pod_busy(uid):
             return
         self.probers.keep_only(uid, set())
         if self.settings.teardown_terminal:
@@ -274,7 +260,7 @@ class PodWorker:
             c = find_container(pod, kill.state.name, kill.state.init)
             probe_grace = (c.get("livenessProbe") or {}).get("terminationGracePeriodSeconds")
             grace = float(probe_grace) if probe_grace is not None else grace_seconds(pod)
-            self._kill_soon(pod, kill.state, grace, kill.message)
+            self.killer.kill_soon(pod, kill.state, grace, kill.message)
         for name, wait in actions.waiting.items():
             if wait.reason == "CrashLoopBackOff":
                 self._emit(
@@ -298,7 +284,7 @@ class PodWorker:
             for c in (pod.get("status") or {}).get("containerStatuses") or []
         }
         for s in states:
-            if s.status == "running" and not s.init and s.id not in self._stopping:
+            if s.status == "running" and not s.init and not self.killer.killing(s.id):
                 before = reported.get(s.id) or {}
                 self.probers.ensure(
                     find_container(pod, s.name, False),
@@ -434,89 +420,3 @@ class PodWorker:
         self._emit(pod, "Normal", "Created", f"Created container {start.name}")
         self._emit(pod, "Normal", "Started", f"Started container {start.name}")
         return None
-
-    # -- killing -------------------------------------------------------------------------
-
-    def _kill_soon(self, pod: Obj, state: ContainerState, grace: float, message: str) -> None:
-        """Kill one container in the background (once); the pod is enqueued when it is done."""
-        task = self._stopping.get(state.id)
-        if task is not None and not task.done():
-            return
-        uid = state.pod_uid
-        if message:
-            self._emit(pod, "Normal", "Killing", message)
-
-        async def kill() -> None:
-            try:
-                await self._kill(pod, state, grace)
-            except Exception:
-                log.exception("killing container %s of pod %s failed", state.name, uid)
-            finally:
-                self._stopping.pop(state.id, None)
-                self.enqueue(uid)
-
-        self._stopping[state.id] = asyncio.create_task(kill(), name=f"kill {state.id}/{uid}")
-
-    async def _kill(self, pod: Obj, state: ContainerState, grace: float) -> None:
-        """The kubelet's killContainer: preStop hook, then SIGTERM; SIGKILL after the grace left."""
-        self.probers.stop(state.id)
-        began = time.monotonic()
-        c = find_container(pod, state.name, state.init)
-        hook = ((c.get("lifecycle") or {}).get("preStop")) or None
-        if hook and state.status == "running" and grace > 0:
-            try:
-                async with asyncio.timeout(grace):
-                    await self._run_hook(pod, c, state, hook, grace)
-            except TimeoutError:
-                self._emit(
-                    pod,
-                    "Warning",
-                    "FailedPreStopHook",
-                    f"PreStopHook of container {state.name} did not finish within {grace:g}s",
-                )
-            grace = max(self.settings.min_grace, grace - (time.monotonic() - began))
-        await self.runtime.stop_container(state.id, grace)
-
-    async def _run_hook(
-        self, pod: Obj, c: Obj, state: ContainerState, hook: Obj, grace: float
-    ) -> None:
-        name = state.name
-        if isinstance(hook.get("exec"), dict):
-            argv = [str(a) for a in hook["exec"].get("command") or []]
-            result = await self.runtime.exec(state.id, argv, grace)
-            if result.exit_code != 0 or result.timed_out:
-                output = result.output.decode("utf-8", "replace").strip()
-                self._emit(
-                    pod,
-                    "Warning",
-                    "FailedPreStopHook",
-                    f'Exec lifecycle hook ({argv}) for Container "{name}" in Pod '
-                    f'"{pod["metadata"].get("name")}" failed - exit code {result.exit_code}, '
-                    f"message: {output!r}",
-                )
-        elif isinstance(hook.get("httpGet"), dict):
-            http = hook["httpGet"]
-            port = resolve_port(http.get("port"), c)
-            sandbox_ip = (pod.get("status") or {}).get("podIP") or "127.0.0.1"
-            if port is None:
-                self._emit(
-                    pod,
-                    "Warning",
-                    "FailedPreStopHook",
-                    f"httpGet.port {http.get('port')!r} names no container port",
-                )
-                return
-            reply = await http_probe(
-                str(http.get("host") or sandbox_ip),
-                port,
-                str(http.get("path") or "/"),
-                list(http.get("httpHeaders") or []),
-                str(http.get("scheme") or "HTTP"),
-                grace,
-            )
-            if not reply.ok:
-                path = http.get("path", "/")
-                message = f'HTTP lifecycle hook ({path}) for Container "{name}" failed - '
-                self._emit(pod, "Warning", "FailedPreStopHook", message + reply.message)
-        elif isinstance(hook.get("sleep"), dict):
-            await asyncio.sleep(float(hook["sleep"].get("seconds") or 0))

@@ -70,6 +70,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 code, body = 404, str(exc)
         elif self.path == "/token":
             body = token
+        elif self.path == "/prestop":
+            note("prestop-http")
         elif self.path == "/ready":
             code = 200 if state["ready"] else 503
         elif self.path == "/toggle":
@@ -448,6 +450,29 @@ async def test_graceful_termination_runs_prestop_then_sigterm_then_sigkill(
     assert 2.5 <= took <= 10, took  # the app ignored SIGTERM: SIGKILL came after the grace
     assert await get(pod_url(pod, "/token"), 1) is None
     assert not await node.runtime.containers(pod["metadata"]["uid"])
+
+
+async def test_an_http_prestop_hook_runs_before_sigterm(
+    kubelet_node: KubeletNode, tmp_path: Path
+) -> None:
+    node = kubelet_node
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)
+    container = app(
+        env=[{"name": "EVENTS_FILE", "value": "/out/events"}],
+        volumeMounts=[{"name": "out", "mountPath": "/out"}],
+        lifecycle={"preStop": {"httpGet": {"path": "/prestop", "port": "http"}}},
+    )
+    spec = {"volumes": [{"name": "out", "hostPath": {"path": str(out)}}]}
+    await node.create_pod(manifest("hooked", container, **spec))
+    pod = await node.wait_running("hooked")
+    await serving(pod_url(pod, "/token"))
+    began = time.monotonic()
+    await node.client.delete(PODS, "hooked", "default")
+    await eventually_async(lambda: _gone(node, "hooked"), 30)
+    assert time.monotonic() - began < 10  # the app left on SIGTERM: no wait for the 30 s grace
+    assert (out / "events").read_text().split()[0::2] == ["started", "prestop-http", "sigterm"]
 
 
 async def _gone(node: KubeletNode, name: str) -> bool:

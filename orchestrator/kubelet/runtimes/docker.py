@@ -75,7 +75,7 @@ from orchestrator.kubelet.runtimes.base import (
     SandboxSpec,
 )
 from orchestrator.kubelet.runtimes.dockerexec import ENGINE_ERRORS, check_executable, run_exec
-from orchestrator.kubelet.runtimes.dockerlogs import close_stream, read_logs
+from orchestrator.kubelet.runtimes.dockerlogs import OwnStream, own_client, read_logs
 from orchestrator.kubelet.runtimes.dockerspec import (
     LABEL_NODE,
     LABEL_POD_UID,
@@ -125,6 +125,7 @@ class DockerSettings:
     exec_output_limit: int = 64 * 1024  # bytes of an exec's output kept (probes, hooks)
     api_timeout: float = 60.0  # seconds one engine request may take (a stop adds its grace)
     threads: int = 8  # the pool for short engine calls
+    close_timeout: float = 30.0  # how long close() waits for engine calls in flight
 
 
 def _engine_error(what: str, exc: BaseException) -> DockerEngineError:
@@ -154,7 +155,7 @@ class DockerRuntime:
         self._pool = ThreadPoolExecutor(self.settings.threads, thread_name_prefix="paas-docker")
         self._callbacks: list[Callable[[str], None]] = []
         self._closing = threading.Event()
-        self._events: Any = None  # the SDK's event stream, closed to end the listener
+        self._events: OwnStream | None = None  # the engine's event stream, closed to end it
         self._events_thread: threading.Thread | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -217,12 +218,19 @@ class DockerRuntime:
         self._start_events(asyncio.get_running_loop())
 
     async def close(self) -> None:
+        """Stop listening and let go of the engine; every container keeps running."""
         self._closing.set()
         if self._events is not None:
-            close_stream(self._events)
+            self._events.close()
         if self._events_thread is not None:
             await asyncio.to_thread(self._events_thread.join, 5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Engine calls already running finish (a cancelled caller does not stop its thread), so
+        # that whoever comes next (a new agent, a purge) sees their result.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True),
+                self.settings.close_timeout,
+            )
         if self._client is not None:
             self._client.close()
 
@@ -251,10 +259,11 @@ class DockerRuntime:
         labels = [f"{LABEL_NODE}={self.node_name}"]  # sandboxes and containers alike
         while not self._closing.is_set():
             stream = None
+            client = None
             try:
-                stream = self._events = self.api.events(
-                    decode=True, filters={"type": "container", "label": labels}
-                )
+                client = own_client(self.api, self.settings.docker_url)
+                events = client.events(decode=True, filters={"type": "container", "label": labels})
+                stream = self._events = OwnStream(client, events)
                 if self._closing.is_set():  # close() ran while this stream was being opened
                     return
                 for event in stream:
@@ -270,7 +279,9 @@ class DockerRuntime:
                 log.warning("docker events for %s: %s; listening again", self.node_name, exc)
             finally:
                 if stream is not None:
-                    close_stream(stream)
+                    stream.close()
+                elif client is not None:
+                    client.close()
             self._closing.wait(1.0)
 
     def _notify(self, pod_uid: str) -> None:
@@ -516,8 +527,9 @@ class DockerRuntime:
         """
         cid = strip_scheme(container_id)
         limit = self.settings.exec_output_limit
+        stream_api = own_client(self.api, self.settings.docker_url)
         return await self._call(
-            f"exec in {container_id}", run_exec, self.api, cid, argv, timeout, limit
+            f"exec in {container_id}", run_exec, self.api, stream_api, cid, argv, timeout, limit
         )
 
     async def logs(self, container_id: str, options: LogOptions) -> AsyncGenerator[bytes, None]:
@@ -526,7 +538,8 @@ class DockerRuntime:
         call = functools.partial(self._call, f"logs of {container_id}")
         await call(self.api.inspect_container, cid)  # NoSuchContainer before the first line
         try:
-            async with contextlib.aclosing(read_logs(self.api, call, cid, options)) as lines:
+            url = self.settings.docker_url
+            async with contextlib.aclosing(read_logs(self.api, url, call, cid, options)) as lines:
                 async for line in lines:
                     yield line
         except ENGINE_ERRORS as exc:
@@ -556,13 +569,14 @@ def purge_node(node_name: str, docker_url: str = "unix:///var/run/docker.sock") 
     try:
         api = client.api
         removed = 0
-        for role in (ROLE_CONTAINER, ROLE_SANDBOX):
-            for entry in api.containers(all=True, filters=node_filter(node_name, role)):
-                removed += remove_quietly(api, entry["Id"])
         network = network_name(node_name)
-        # A removal someone else started may still hold an endpoint on the network.
+        # Passes until the network goes: a removal someone else started may still hold an
+        # endpoint on it, and an agent's call still in flight may create one more sandbox.
         deadline = time.monotonic() + 30
         while True:
+            for role in (ROLE_CONTAINER, ROLE_SANDBOX):
+                for entry in api.containers(all=True, filters=node_filter(node_name, role)):
+                    removed += remove_quietly(api, entry["Id"])
             try:
                 dockernet.remove_network(api, network)
                 break

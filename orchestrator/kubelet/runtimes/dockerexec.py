@@ -32,23 +32,37 @@ import docker.errors
 import requests
 
 from orchestrator.kubelet.runtimes.base import ContainerStartError, ExecResult
-from orchestrator.kubelet.runtimes.dockerlogs import close_stream
+from orchestrator.kubelet.runtimes.dockerlogs import OwnStream
 from orchestrator.kubelet.runtimes.dockerspec import executable_candidates
 
 ENGINE_ERRORS = (docker.errors.DockerException, requests.RequestException)
 
 
 def run_exec(
-    api: docker.APIClient, cid: str, argv: list[str], timeout: float, limit: int
+    api: docker.APIClient,
+    stream_api: docker.APIClient,
+    cid: str,
+    argv: list[str],
+    timeout: float,
+    limit: int,
 ) -> ExecResult:
-    """Run ``argv`` in container ``cid`` (blocking); at most ``limit`` bytes of output kept."""
+    """Run ``argv`` in container ``cid`` (blocking); at most ``limit`` bytes of output kept.
+
+    The output stream comes through ``stream_api``, a client of its own that
+    is closed here: a timeout cuts it from the timer's thread (``OwnStream``).
+    """
     try:
         exec_id = api.exec_create(cid, argv, stdout=True, stderr=True)["Id"]
     except docker.errors.APIError as exc:
+        stream_api.close()
         if exc.status_code == 409:  # not running
             return ExecResult(126, str(exc.explanation or exc).encode())
         raise
-    stream = api.exec_start(exec_id, stream=True)
+    try:
+        stream = OwnStream(stream_api, stream_api.exec_start(exec_id, stream=True))
+    except BaseException:
+        stream_api.close()
+        raise
     timed_out = threading.Event()
 
     def expire() -> None:
@@ -57,7 +71,7 @@ def run_exec(
             pid = int(api.exec_inspect(exec_id).get("Pid") or 0)
             if pid > 0:
                 os.kill(pid, signal.SIGKILL)
-        close_stream(stream)
+        stream.close()
 
     timer = threading.Timer(timeout, expire)
     timer.daemon = True
@@ -72,7 +86,7 @@ def run_exec(
             raise
     finally:
         timer.cancel()
-        close_stream(stream)
+        stream.close()
     info: Any = api.exec_inspect(exec_id)
     deadline = time.monotonic() + 2.0  # a killed exec is reaped by the engine a moment later
     while timed_out.is_set() and info.get("Running") and time.monotonic() < deadline:

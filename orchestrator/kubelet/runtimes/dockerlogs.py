@@ -34,17 +34,27 @@ Call = Callable[..., Awaitable[Any]]
 SKEW = 0.001  # seconds the follow request starts early; the overlap is skipped by time
 
 
-class FrameStream:
-    """The SDK's frame stream with a ``close`` that also lets go of its socket."""
+class OwnStream:
+    """An SDK stream on a client of its own, closed together from any thread.
 
-    def __init__(self, stream: Any) -> None:
+    A stream cut short from another thread must not share a connection pool:
+    the cut connection would go back to the pool while the reading thread
+    still holds it, and the next request to take it would fail. So each
+    stream opens its own client (no request: the API version is given) and
+    closing the stream closes that client with it.
+    """
+
+    def __init__(self, client: docker.APIClient, stream: Any) -> None:
+        self._client = client
         self._stream = stream
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._stream)
 
     def close(self) -> None:
         close_stream(self._stream)
+        with contextlib.suppress(Exception):
+            self._client.close()
 
 
 def close_stream(stream: Any) -> None:
@@ -55,6 +65,11 @@ def close_stream(stream: Any) -> None:
     if response is not None:
         with contextlib.suppress(Exception):
             response.close()
+
+
+def own_client(api: docker.APIClient, url: str) -> docker.APIClient:
+    """A client of its own to the engine at ``url``, speaking ``api``'s version."""
+    return docker.APIClient(base_url=url, version=api.api_version, timeout=api.timeout)
 
 
 class LineAssembler:
@@ -114,14 +129,15 @@ def _collect(api: docker.APIClient, cid: str, **params: Any) -> list[bytes]:
 
 
 async def read_logs(
-    api: docker.APIClient, call: Call, cid: str, options: LogOptions
+    api: docker.APIClient, url: str, call: Call, cid: str, options: LogOptions
 ) -> AsyncGenerator[bytes, None]:
-    """The lines of container ``cid``; ``call`` runs a blocking function in the runtime's pool.
+    """The lines of container ``cid``; ``call`` runs a blocking function in the runtime's pool,
+    ``url`` is the engine's (a follow has a client of its own).
 
     ``limit_bytes`` cuts the output at that many bytes, mid-line if need be.
     """
     budget = options.limit_bytes
-    async with contextlib.aclosing(_lines(api, call, cid, options)) as lines:
+    async with contextlib.aclosing(_lines(api, url, call, cid, options)) as lines:
         async for line in lines:
             out = render(line, options.timestamps)
             if budget is not None:
@@ -134,7 +150,7 @@ async def read_logs(
 
 
 async def _lines(
-    api: docker.APIClient, call: Call, cid: str, options: LogOptions
+    api: docker.APIClient, url: str, call: Call, cid: str, options: LogOptions
 ) -> AsyncGenerator[Line, None]:
     # The engine's own `since` starts a little early; LineAssembler filters exactly.
     since = utc_timestamp(options.since) - SKEW if options.since else None
@@ -157,7 +173,7 @@ async def _lines(
     if last:
         since = (docker_time(last.decode()) or datetime.now(UTC)).timestamp() - SKEW
     stream: ThreadStream[bytes] = ThreadStream(
-        functools.partial(_open, api, cid, follow=options.follow, since=since),
+        functools.partial(_open, own_client(api, url), cid, follow=options.follow, since=since),
         name="paas-docker-logs",
     )
     assembler = LineAssembler(after=last, since=options.since)
@@ -168,5 +184,10 @@ async def _lines(
         yield rest
 
 
-def _open(api: docker.APIClient, cid: str, *, follow: bool, since: float | None) -> FrameStream:
-    return FrameStream(api.logs(cid, stream=True, timestamps=True, follow=follow, since=since))
+def _open(client: docker.APIClient, cid: str, *, follow: bool, since: float | None) -> OwnStream:
+    try:
+        stream = client.logs(cid, stream=True, timestamps=True, follow=follow, since=since)
+    except BaseException:
+        client.close()
+        raise
+    return OwnStream(client, stream)

@@ -185,6 +185,9 @@ class KubeletNode:
             from orchestrator.kubelet.runtimes.docker import purge_node
 
             await asyncio.to_thread(purge_node, self.name, self.docker_url)
+            # An engine call the stopped agent had in flight may still create something.
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(purge_node, self.name, self.docker_url)
             return
         runtime: Any = self.make_runtime()
         await runtime.start(self.pod_cidr)

@@ -59,7 +59,7 @@ Obj = dict[str, Any]
 @dataclass(frozen=True)
 class SchedulerSettings:
     scheduler_name: str = "default-scheduler"  # pods naming another scheduler are left alone
-    parallelism: int = 16  # pods being bound at once; decisions stay serial
+    parallelism: int = 64  # pods being bound at once; decisions stay serial
     initial_backoff: float = 1.0  # kube-scheduler's podInitialBackoffSeconds
     max_backoff: float = 10.0  # ... and podMaxBackoffSeconds
     unschedulable_retry: float = 60.0  # retry an unschedulable pod even if nothing seemed to change

@@ -121,7 +121,8 @@ def render(line: Line, timestamps: bool) -> bytes:
 
 
 def _collect(api: docker.APIClient, cid: str, **params: Any) -> list[bytes]:
-    stream = api.logs(cid, stream=True, timestamps=True, **params)
+    # follow defaults to the value of stream in the SDK: a tail must not wait for more output
+    stream = api.logs(cid, stream=True, timestamps=True, follow=False, **params)
     try:
         return list(stream)
     finally:

@@ -338,6 +338,22 @@ async def test_logs_tail_timestamps_since_and_limit(docker_runtime: DockerRuntim
     assert b"".join(await logs(docker_runtime, state, limit_bytes=10)) == b"line 0\nlin"
 
 
+async def test_a_tail_of_a_running_container_does_not_wait_for_more(
+    docker_runtime: DockerRuntime,
+) -> None:
+    spec = pod()
+    sandbox = await docker_runtime.run_sandbox(spec)
+    code = "import time\nprint('ready')\ntime.sleep(3600)\n"
+    state = await run(docker_runtime, sandbox, python(spec, "quiet", code))
+
+    async def said_ready() -> Any:
+        return await logs(docker_runtime, state) == [b"ready\n"]
+
+    await eventually_async(said_ready, timeout=20)
+    tail = await asyncio.wait_for(logs(docker_runtime, state, tail_lines=3), timeout=10)
+    assert tail == [b"ready\n"]
+
+
 async def test_logs_follow_until_the_container_exits(docker_runtime: DockerRuntime) -> None:
     spec = pod()
     sandbox = await docker_runtime.run_sandbox(spec)

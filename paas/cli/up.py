@@ -6,17 +6,18 @@ starts each component as a child process under the supervisor, writing
 the API answers ``/readyz``. A port of 0 is resolved on the first start and
 kept for restarts, so the files written stay valid.
 
-Components, in start order: the API server, the controller-manager, the
-scheduler and a node agent (each its own process, restarted if it dies).
+Components, in start order: the API server, the cluster DNS (on
+``--host``:``--dns-port``, answering ``<svc>.<ns>.svc.cluster.local`` and
+the app domain), the controller-manager, the scheduler and a node agent
+(each its own process, restarted if it dies).
 The node is one real node agent named after this host, on the Docker
 runtime when an engine answers and the process runtime otherwise
 (``--runtime auto``), its state in ``DIR/node``; a node restarted by the
 supervisor adopts the pods still running, and stopping ``paas up`` stops
 them. ``--runtime simulated`` runs ``--nodes`` simulated nodes instead (pods
 marked Running, nothing started: for benchmarks). Components that later
-issues add (router, DNS, builder) join the same list; their flags
-(--http-port, --dns-port, --domain) are accepted now so that scripts written
-against DESIGN.md's interface keep working.
+issues add (router, builder) join the same list; --http-port is accepted
+now so that scripts written against DESIGN.md's interface keep working.
 """
 
 from __future__ import annotations
@@ -176,10 +177,40 @@ def run_up(args: argparse.Namespace) -> int:
             token=token,
             ca_pem=(data_dir / "ca.crt").read_bytes(),
         )
-        _write_json(endpoints_path, {"api": url})
         kubeconfig = str(data_dir / "kubeconfig")
         logs = data_dir / "logs"
         py = [sys.executable, "-m", "paas"]
+        dns_file = data_dir / "run" / "dns.url"
+        dns_file.unlink(missing_ok=True)
+        dns_port = args.dns_port
+        wildcard = args.host in ("0.0.0.0", "::", "localhost")
+        router_ip = "127.0.0.1" if wildcard else args.host
+
+        def dns_argv() -> list[str]:
+            return [
+                *py,
+                "dns",
+                "--kubeconfig",
+                kubeconfig,
+                "--host",
+                args.host,
+                "--port",
+                str(dns_port),
+                "--domain",
+                args.domain,
+                "--router-ip",
+                router_ip,
+                "--address-file",
+                str(dns_file),
+            ]
+
+        dns = Component("dns", dns_argv(), logs / "dns.log", ready=dns_file.exists)
+        supervisor.add(dns)
+        supervisor.start(dns)
+        dns_url = dns_file.read_text().strip()
+        dns_port = int(dns_url.rsplit(":", 1)[1])
+        dns.argv = dns_argv()  # restarts keep the port endpoints.json names
+        _write_json(endpoints_path, {"api": url, "dns": dns_url})
         runtime = choose_runtime(args.runtime)
         if runtime != "simulated" and args.nodes != 1:
             raise RuntimeError("--nodes is for --runtime simulated; a real node runs per machine")
@@ -239,6 +270,9 @@ def run_up(args: argparse.Namespace) -> int:
         else:
             name = node_names(args.node_name, 1)[0]
             print(f"  node:       {name} ({runtime} runtime, {data_dir / 'node'})")
+        dns_host, _, _ = dns_url.removeprefix("udp://").rpartition(":")
+        dig = f"dig @{dns_host} -p {dns_port} web.default.svc.cluster.local"
+        print(f"  DNS:        {dns_url}  ({dig})")
         print(f"  logs:       {logs}")
         print(f"  try:        kubectl --kubeconfig {data_dir / 'kubeconfig'} get nodes")
         print("Press Ctrl-C to stop.", flush=True)

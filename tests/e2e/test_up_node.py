@@ -3,7 +3,8 @@
 The platform runs as real processes (``python -m paas up``); kubectl applies
 a 3-replica Deployment of ``python3 -m http.server $(PORT)``, reads its
 pods (``-o wide``: IPs on this node), their logs, deletes one (the
-ReplicaSet replaces it), and ``paas up`` stopping takes the pods with it.
+ReplicaSet replaces it), asks the cluster DNS for its Service with dig, and
+``paas up`` stopping takes the pods with it.
 Pod addresses come from a free /24 of 10.203.0.0/16 given as the cluster
 range, so parallel tests never share one.
 """
@@ -50,6 +51,15 @@ spec:
         readinessProbe:
           httpGet: {path: /, port: 8080}
           periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
 """
 
 
@@ -156,6 +166,21 @@ def up(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Up]:
             purge_node(node)
 
 
+def dig(up: Up, name: str, rtype: str = "A") -> list[str]:
+    """Ask the DNS that ``paas up`` names in endpoints.json, with the real dig."""
+    require_engine("dig", shutil.which("dig") is not None, "dig (dnsutils) not on PATH")
+    url = json.loads((up.data_dir / "endpoints.json").read_text())["dns"]
+    host, _, port = url.removeprefix("udp://").rpartition(":")
+    out = subprocess.run(
+        ["dig", f"@{host}", "-p", port, "+short", "+time=2", "+tries=2", name, rtype],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return out.stdout.split("\n")[:-1]
+
+
 def http_status(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
@@ -198,6 +223,11 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path:
     up.kubectl("delete", "pod", victim)
     replaced = wait_until(lambda: ready_pods(up), 60, "a replacement pod")
     assert victim not in {p["metadata"]["name"] for p in replaced}
+    cluster_ip = up.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
+    assert dig(up, "web.default.svc.cluster.local") == [cluster_ip]
+    assert dig(up, "_http._tcp.web.default.svc.cluster.local", "SRV") == [
+        "0 100 80 web.default.svc.cluster.local."
+    ]
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(60) == 0
     assert "paas stopped." in up.log()

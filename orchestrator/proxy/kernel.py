@@ -1,0 +1,94 @@
+"""The kernel side of the proxy: iptables-restore, the fixed jumps, the service route.
+
+Only chains named ``PAAS-*`` and the exact jump rules of ``rules.JUMPS``
+are ever touched, so other users of the tables (Docker, the node agent's
+FORWARD rules) are left alone. ``KernelError`` names the command and what it
+printed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from orchestrator.proxy import rules
+
+ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
+
+
+class KernelError(Exception):
+    """An iptables/ip command failed."""
+
+
+def run(
+    argv: list[str], *, stdin: str = "", check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KernelError(f"{' '.join(argv)}: {exc}") from exc
+    if check and done.returncode != 0:
+        raise KernelError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done
+
+
+def saved_chains() -> dict[str, list[str]]:
+    """Our chains per table, as the kernel has them now."""
+    found: dict[str, list[str]] = {}
+    for table in ("nat", "filter"):
+        out = run(["iptables-save", "-t", table]).stdout
+        found[table] = rules.chains_in(out).get(table, [])
+    return found
+
+
+def restore(text: str) -> None:
+    """Apply restore text atomically, leaving every chain not named in it alone."""
+    run(["iptables-restore", "-w", "--noflush"], stdin=text)
+
+
+def ensure_jumps() -> None:
+    """Insert each fixed jump at the head of its built-in chain unless it is there."""
+    for jump in rules.JUMPS:
+        base = ["iptables", "-w", "-t", jump.table]
+        if run([*base, "-C", jump.chain, *jump.args], check=False).returncode != 0:
+            run([*base, "-I", jump.chain, "1", *jump.args])
+
+
+def remove_jumps() -> None:
+    for jump in rules.JUMPS:
+        base = ["iptables", "-w", "-t", jump.table]
+        while run([*base, "-D", jump.chain, *jump.args], check=False).returncode == 0:
+            pass
+
+
+def remove_all() -> None:
+    """Every rule of ours: the jumps first, then every PAAS- chain (leftovers included)."""
+    remove_jumps()
+    found = saved_chains()
+    text = rules.cleanup_text(found.get("nat", []), found.get("filter", []))
+    if text:
+        restore(text)
+
+
+def route_service_range(cidr: str, bridge: str) -> bool:
+    """Route the service range to the node bridge; False while the bridge does not exist."""
+    if run(["ip", "-o", "link", "show", "dev", bridge], check=False).returncode != 0:
+        return False
+    run(["ip", "route", "replace", cidr, "dev", bridge])
+    return True
+
+
+def unroute_service_range(cidr: str, bridge: str) -> None:
+    run(["ip", "route", "del", cidr, "dev", bridge], check=False)
+
+
+def allow_localhost_nodeports() -> None:
+    """route_localnet=1, as kube-proxy sets it: 127.0.0.1:<nodePort> may be DNATed to a pod.
+
+    Without it the kernel drops a packet from 127/8 routed out of lo; the
+    NodePort rules mark it for MASQUERADE, so the pod sees the bridge address.
+    """
+    if ROUTE_LOCALNET.read_text().strip() != "1":
+        ROUTE_LOCALNET.write_text("1\n")

@@ -191,13 +191,7 @@ class Kubelet:
 
     async def _run(self, settings: KubeletSettings) -> None:
         self.agent = NodeAgent(self.client, self.name, settings)
-        while True:
-            try:
-                await self.agent.register()
-                break
-            except errors.APIError as exc:
-                log.warning("node %s: registration failed: %s", self.name, exc)
-                await asyncio.sleep(self.settings.register_retry)
+        await self.agent.register_until_done(self.settings.register_retry)
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.TaskGroup() as tg:

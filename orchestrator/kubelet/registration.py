@@ -196,6 +196,15 @@ class NodeAgent:
         self._lease: Obj | None = None
         self._last_report = 0.0
 
+    async def register_until_done(self, retry: float) -> Obj:
+        """``register``, retried every ``retry`` seconds while the API server refuses or is away."""
+        while True:
+            try:
+                return await self.register()
+            except errors.APIError as exc:
+                log.warning("node %s: registration failed: %s", self.name, exc)
+                await asyncio.sleep(retry)
+
     async def register(self) -> Obj:
         """Create the Node, or take over the one registered before under this name."""
         info = node_info(self.name, self.settings, self.boot_id)

@@ -113,13 +113,7 @@ class SimulatedNode:
 
     async def run(self) -> None:
         """Register, then heartbeat and run pods until cancelled."""
-        while True:
-            try:
-                await self.agent.register()
-                break
-            except errors.APIError as exc:
-                log.warning("node %s: registration failed: %s", self.name, exc)
-                await asyncio.sleep(self.settings.register_retry)
+        await self.agent.register_until_done(self.settings.register_retry)
         async with asyncio.TaskGroup() as tg:
             if self._own_informers:
                 tg.create_task(self.pods.run())

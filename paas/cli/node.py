@@ -100,21 +100,10 @@ def docker_url() -> str:
 def docker_answers(url: str) -> bool:
     """Whether a Docker engine answers a ping at ``url`` (quickly: this decides ``auto``)."""
     try:
-        import docker
-        import docker.errors
-        import requests
-    except ImportError:
+        from orchestrator.kubelet.runtimes.docker import engine_answers
+    except ImportError:  # the docker SDK is missing: no engine for us
         return False
-    try:
-        client = docker.DockerClient(base_url=url, timeout=3)
-    except docker.errors.DockerException:
-        return False
-    try:
-        return bool(client.ping())
-    except (docker.errors.DockerException, requests.RequestException):
-        return False
-    finally:
-        client.close()
+    return engine_answers(url)
 
 
 def choose_runtime(requested: str) -> str:

@@ -30,10 +30,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import docker
 import docker.errors
 import pytest
-import requests
 
 from orchestrator.kubelet.runtimes.base import STACK_IMAGE
-from orchestrator.kubelet.runtimes.docker import DockerRuntime, DockerSettings, purge_node
+from orchestrator.kubelet.runtimes.docker import (
+    DockerRuntime,
+    DockerSettings,
+    engine_answers,
+    purge_node,
+)
 from orchestrator.kubelet.stack import StackBuildError, StackSettings, build_stack_image
 from support.engines import require_engine
 
@@ -45,16 +49,7 @@ MakeRuntime = Callable[..., Awaitable[DockerRuntime]]
 
 
 def docker_available(url: str = DOCKER_URL) -> bool:
-    try:
-        client = docker.DockerClient(base_url=url, timeout=5)
-    except docker.errors.DockerException:
-        return False
-    try:
-        return bool(client.ping())
-    except (docker.errors.DockerException, requests.RequestException):
-        return False
-    finally:
-        client.close()
+    return engine_answers(url, timeout=5)
 
 
 def used_networks(url: str = DOCKER_URL) -> list[ipaddress.IPv4Network]:

@@ -60,6 +60,7 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import docker.types
+import requests
 
 from orchestrator.kubelet.runtimes import dockernet
 from orchestrator.kubelet.runtimes.base import (
@@ -96,6 +97,21 @@ from orchestrator.kubelet.runtimes.dockerspec import (
     state_from_inspect,
     strip_scheme,
 )
+
+
+def engine_answers(url: str, timeout: float = 3) -> bool:
+    """Whether a Docker engine answers a ping at ``url``, within ``timeout`` seconds."""
+    try:
+        client = docker.DockerClient(base_url=url, timeout=timeout)
+    except docker.errors.DockerException:
+        return False
+    try:
+        return bool(client.ping())
+    except (docker.errors.DockerException, requests.RequestException):
+        return False
+    finally:
+        client.close()
+
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from support.apiserver import RunningAPI
-from support.lognode import LogNode, python_lines, start_log_node
+from support.lognode import LogNode, python_lines, start_log_node, web_deployment
 from support.wait import wait_until
 
 from orchestrator import pki
@@ -104,19 +104,7 @@ def test_kubectl_logs_follow_prints_lines_live_and_ends_with_the_container(
 def test_kubectl_logs_of_a_deployment_and_the_refusals(
     kubectl: Kubectl, node: LogNode, api: RunningAPI
 ) -> None:
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "app", "image": "paas/stack:bookworm"}]},
-            },
-        },
-    }
+    deployment = web_deployment()
     node.call(lambda: node.client.create(DEPLOYMENTS, deployment, "default"))
     node.run_pod("web-1", {"app": python_lines("print('hello')")}, labels={"app": "web"})
     assert settled(kubectl, "logs", "deploy/web", lines=1).stdout == "hello\n"

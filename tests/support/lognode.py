@@ -245,3 +245,20 @@ def start_log_node(api: RunningAPI, state_dir: Path, name: str = "n1") -> LogNod
         thread.join(30)
         raise
     return LogNode(name, api, loop, thread, runtime, server, client)
+
+
+def web_deployment() -> dict[str, Any]:
+    """A one-replica Deployment ``web`` whose pods (labelled app=web) the tests run by hand."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "paas/stack:bookworm"}]},
+            },
+        },
+    }

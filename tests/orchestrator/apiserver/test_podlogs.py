@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from support.apiserver import RunningAPI
-from support.lognode import LogNode, python_lines, start_log_node
+from support.lognode import LogNode, python_lines, start_log_node, web_deployment
 from support.wait import eventually, wait_until
 
 from orchestrator import pki
@@ -389,19 +389,7 @@ def test_paas_logs_prints_and_follows(
 def test_paas_logs_of_a_deployment_picks_one_of_its_pods(
     sqlite_api: RunningAPI, log_node: LogNode
 ) -> None:
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "app", "image": "paas/stack:bookworm"}]},
-            },
-        },
-    }
+    deployment = web_deployment()
     log_node.call(lambda: log_node.client.create(DEPLOYMENTS, deployment, "default"))
     log_node.run_pod("web-1", {"app": THREE_LINES}, labels={"app": "web"})
     done = wait_until(lambda: _lines(paas(sqlite_api, "logs", "deploy/web"), 3))

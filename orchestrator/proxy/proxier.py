@@ -1,10 +1,12 @@
 """The node proxy in root mode: Services and Endpoints in, kernel rules out.
 
-``IptablesProxier.run()`` removes leftovers of an earlier run, starts
-informers on Services and Endpoints, and rewrites the rules whenever either
-changes: changes arriving within ``coalesce`` seconds are applied together,
-never more often than every ``min_sync_interval`` and at least every
-``max_sync_interval`` (which heals a rule someone removed by hand). The
+``IptablesProxier.run()`` starts informers on Services and Endpoints and
+rewrites the rules whenever either changes. The first sync replaces whatever
+an earlier run left (its stale chains are deleted in the same restore), so a
+restarted proxy never opens a gap, and one that cannot reach the API server
+leaves the last rules serving. Changes arriving within ``coalesce`` seconds
+are applied together, never more often than every ``min_sync_interval`` and
+at least every ``max_sync_interval`` (which heals a rule removed by hand). The
 service range is routed to the node bridge so an address in it never leaves
 the machine, even before its rules exist. Established connections to an
 endpoint that goes away keep flowing (conntrack keeps their translation):
@@ -65,7 +67,6 @@ class IptablesProxier:
         self.endpoints.add_handler(poke)
 
     async def run(self) -> None:
-        await asyncio.to_thread(self.cleanup)
         try:
             async with asyncio.TaskGroup() as tg:
                 self.informers.start(tg)
@@ -123,6 +124,11 @@ class IptablesProxier:
     def cleanup(self) -> None:
         """Remove every rule of ours and the service route (blocking)."""
         with self._kernel:
-            kernel.remove_all()
-            if self.settings.bridge:
-                kernel.unroute_service_range(self.settings.service_cidr, self.settings.bridge)
+            self.cleanup_kernel(self.settings)
+
+    @staticmethod
+    def cleanup_kernel(settings: ProxySettings) -> None:
+        """Remove every rule of ours and the service route, with no proxier running."""
+        kernel.remove_all()
+        if settings.bridge:
+            kernel.unroute_service_range(settings.service_cidr, settings.bridge)

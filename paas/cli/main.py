@@ -14,6 +14,7 @@ from paas.cli.controllermanager import add_controller_manager_parser
 from paas.cli.dns import add_dns_parser
 from paas.cli.node import add_node_parser
 from paas.cli.podlogs import add_logs_parser
+from paas.cli.proxy import add_proxy_parser
 from paas.cli.resources import add_resource_parsers
 from paas.cli.rollout import add_rollout_parser
 from paas.cli.scheduler import add_scheduler_parser
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scheduler_parser(sub)
     add_dns_parser(sub)
     add_node_parser(sub)
+    add_proxy_parser(sub)
     add_token_parser(sub)
     add_resource_parsers(sub)
     add_rollout_parser(sub)

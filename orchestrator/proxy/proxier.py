@@ -43,6 +43,7 @@ class ProxySettings:
     coalesce: float = 0.1  # seconds to gather a burst of changes into one sync
     min_sync_interval: float = 0.2  # seconds between two syncs, at least
     max_sync_interval: float = 30.0  # seconds between two syncs, at most
+    retry_interval: float = 1.0  # seconds between route checks, and before retrying a sync
     localhost_nodeports: bool = True  # 127.0.0.1:<nodePort> works (sets route_localnet)
     cleanup_on_exit: bool = False  # remove every rule when the run ends
     informer: InformerSettings = field(default_factory=InformerSettings)
@@ -72,6 +73,8 @@ class IptablesProxier:
                 self.informers.start(tg)
                 await self.informers.wait_synced()
                 tg.create_task(self._sync_loop())
+                if self.settings.bridge:
+                    tg.create_task(self._route_loop())
         finally:
             if self.settings.cleanup_on_exit:
                 await asyncio.shield(asyncio.to_thread(self.cleanup))
@@ -94,7 +97,26 @@ class IptablesProxier:
                 await asyncio.to_thread(self.sync, services, endpoints)
             except kernel.KernelError as exc:
                 log.error("proxy sync failed, retrying: %s", exc)
-                self._changed.set()
+                loop.call_later(s.retry_interval, self._changed.set)
+
+    async def _route_loop(self) -> None:
+        """Keep the service range routed to the bridge, which the node agent may remake."""
+        s = self.settings
+        missing_logged = False
+        while True:
+            try:
+                routed = await asyncio.to_thread(self._route)
+            except kernel.KernelError as exc:
+                log.error("cannot route %s to %s: %s", s.service_cidr, s.bridge, exc)
+                routed = True
+            if not routed and not missing_logged:
+                log.info("bridge %s does not exist yet: %s not routed", s.bridge, s.service_cidr)
+            missing_logged = not routed
+            await asyncio.sleep(s.retry_interval)
+
+    def _route(self) -> bool:
+        with self._kernel:
+            return kernel.route_service_range(self.settings.service_cidr, self.settings.bridge)
 
     def sync(self, services: list[Obj], endpoints: list[Obj]) -> None:
         """Write the rules for this state of the cluster (blocking: call in a thread)."""
@@ -114,8 +136,6 @@ class IptablesProxier:
             )
         )
         kernel.ensure_jumps()
-        if s.bridge and not kernel.route_service_range(s.service_cidr, s.bridge):
-            log.warning("bridge %s does not exist yet: %s not routed", s.bridge, s.service_cidr)
         if s.localhost_nodeports:
             kernel.allow_localhost_nodeports()
         self.syncs += 1

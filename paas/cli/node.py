@@ -70,6 +70,16 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="all pods' range (docker: traffic to it is not masqueraded)",
     )
     p.add_argument(
+        "--service-cidr",
+        default="10.96.0.0/16",
+        help="the cluster IP range the node's service proxy programs (process runtime, root)",
+    )
+    p.add_argument(
+        "--no-service-proxy",
+        action="store_true",
+        help="do not run the service proxy in this node (process runtime, root)",
+    )
+    p.add_argument(
         "--stop-pods-on-exit",
         action="store_true",
         help="stop every pod of this node when the agent stops (default: they keep running)",
@@ -208,8 +218,40 @@ async def _serve_real(
     log.info("node %s: %s runtime, state in %s", name, kind, data_dir)
     async with APIClient(config) as client:
         kubelet = Kubelet(client, name, runtime, settings, server=server)
-        crashed = await _until_signal(asyncio.create_task(kubelet.run()))
+        proxier = _service_proxy(client, kind, name, args)
+        crashed = await _until_signal(asyncio.create_task(_run_all(kubelet, proxier)))
     if args.stop_pods_on_exit and not crashed:  # a crash is restarted, and adopts them
         log.info("node %s: stopping its pods", name)
         await stop_all_pods(make_runtime(kind, name, data_dir, args), kubelet.pod_cidr)
     return 1 if crashed else 0
+
+
+def _service_proxy(client: APIClient, kind: str, name: str, args: argparse.Namespace) -> Any:
+    """The root-mode service proxy for a process-runtime node (None where it does not apply).
+
+    It routes the service range to the node's pod bridge and programs
+    iptables; it runs only as root, where pods have network namespaces. A
+    stop keeps the rules (a restarted node replaces them) unless the node
+    stops its pods too.
+    """
+    if kind != "process" or os.geteuid() != 0 or args.no_service_proxy:
+        return None
+    from orchestrator.kubelet.podnet import bridge_name
+    from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
+
+    settings = ProxySettings(
+        service_cidr=args.service_cidr,
+        cluster_cidr=args.cluster_cidr,
+        bridge=bridge_name(name),
+        cleanup_on_exit=args.stop_pods_on_exit,  # no pods left here: no services either
+    )
+    log.info("node %s: service proxy for %s via %s", name, settings.service_cidr, settings.bridge)
+    return IptablesProxier(client, settings)
+
+
+async def _run_all(kubelet: Any, proxier: Any) -> None:
+    """The node agent and its service proxy together: either ending ends both."""
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(kubelet.run())
+        if proxier is not None:
+            tg.create_task(proxier.run())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -90,6 +91,10 @@ async def cleanup(kind: str, name: str, data_dir: Path, cidr: str) -> None:
     runtime = ProcessRuntime(data_dir / "runtime", name)
     await runtime.start(cidr)
     await runtime.teardown()
+    if os.geteuid() == 0:  # the node's service proxy keeps its rules after a SIGKILL
+        from orchestrator.proxy import kernel
+
+        await asyncio.to_thread(kernel.remove_all)
 
 
 @pytest.mark.parametrize("kind", RUNTIMES)

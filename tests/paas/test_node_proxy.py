@@ -1,0 +1,145 @@
+"""``paas node`` (process runtime, root) runs the service proxy: a cluster IP reaches its pod."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.apiserver import RunningAPI
+from support.engines import require_engine
+from support.kubelet import free_pod_cidr, is_ready
+from support.nodes import until
+from support.wait import eventually_async
+
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.rest import APIClient
+from orchestrator.kubelet.podnet import bridge_name
+from orchestrator.kubelet.runtimes.base import STACK_IMAGE
+from orchestrator.proxy import kernel
+
+pytestmark = pytest.mark.root
+PODS = BUILTIN_TYPES.require("", "Pod")
+SERVICES = BUILTIN_TYPES.require("", "Service")
+ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_CIDR = "10.96.0.0/16"
+
+
+def start_node(api: RunningAPI, name: str, data_dir: Path, cidr: str, log: Path) -> Any:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paas",
+                "node",
+                "--join",
+                api.url,
+                f"--token={api.token}",
+                "--ca",
+                str(api.ca),
+                "--name",
+                name,
+                "--runtime",
+                "process",
+                "--data-dir",
+                str(data_dir),
+                "--pod-cidr",
+                cidr,
+                "--cluster-cidr",
+                "10.205.0.0/16",
+                "--service-cidr",
+                SERVICE_CIDR,
+                "--stop-pods-on-exit",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+
+
+async def fetch(url: str) -> str | None:
+    def get() -> str | None:
+        import urllib.request
+
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=2) as r:
+                return str(r.read().decode())
+        except OSError:
+            return None
+
+    return await asyncio.to_thread(get)
+
+
+async def test_a_node_serves_a_cluster_ip(sqlite_api: RunningAPI, tmp_path: Path) -> None:
+    require_engine("root", os.geteuid() == 0, "pod networking and the proxy need root")
+    name = f"px-{uuid.uuid4().hex[:8]}"
+    cidr = free_pod_cidr("10.205.0.0/16")
+    data_dir, log = tmp_path / "node", tmp_path / "node.log"
+    node = start_node(sqlite_api, name, data_dir, cidr, log)
+    try:
+        async with APIClient(sqlite_api.client_config()) as client:
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "nodeName": name,
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": STACK_IMAGE,
+                            "command": [
+                                "sh",
+                                "-c",
+                                "echo hello > index.html && exec python3 -m http.server $PORT",
+                            ],
+                            "ports": [{"containerPort": 8080}],
+                        }
+                    ],
+                },
+            }
+            await client.create(PODS, pod, "default")
+            ready = await until(lambda: client.get(PODS, "web", "default"), is_ready, 60)
+            svc = await client.create(
+                SERVICES,
+                {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}},
+                "default",
+            )
+            await client.create(
+                ENDPOINTS,
+                {
+                    "metadata": {"name": "web"},
+                    "subsets": [
+                        {
+                            "addresses": [{"ip": ready["status"]["podIP"]}],
+                            "ports": [{"port": 8080}],
+                        }
+                    ],
+                },
+                "default",
+            )
+            url = f"http://{svc['spec']['clusterIP']}/index.html"
+            assert await eventually_async(lambda: fetch(url), 20, log.read_text()) == "hello\n"
+    finally:
+        if node.poll() is None:
+            node.send_signal(signal.SIGTERM)
+            node.wait(30)
+        from orchestrator.kubelet.runtimes.process import ProcessRuntime
+
+        runtime = ProcessRuntime(data_dir / "runtime", name)
+        await runtime.start(cidr)
+        await runtime.teardown()
+        await asyncio.to_thread(kernel.remove_all)
+        await asyncio.to_thread(kernel.unroute_service_range, SERVICE_CIDR, bridge_name(name))
+    assert await asyncio.to_thread(kernel.saved_chains) == {"nat": [], "filter": []}

@@ -1,4 +1,7 @@
-"""``paas node`` (process runtime, root) runs the service proxy: a cluster IP reaches its pod."""
+"""``paas node`` (process runtime, root) runs the service proxy: a cluster IP reaches its pod.
+
+From the host, and from the pod itself (hairpin).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from support.wait import eventually_async
 
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
-from orchestrator.kubelet.podnet import bridge_name
+from orchestrator.kubelet.podnet import bridge_name, netns_name
 from orchestrator.kubelet.runtimes.base import STACK_IMAGE
 from orchestrator.proxy import kernel
 
@@ -80,6 +83,22 @@ async def fetch(url: str) -> str | None:
     return await asyncio.to_thread(get)
 
 
+def fetch_in(netns: str, url: str) -> str:
+    """GET ``url`` from inside a network namespace (a pod's)."""
+    code = (
+        "import sys, urllib.request\n"
+        "o = urllib.request.build_opener(urllib.request.ProxyHandler({}))\n"
+        "sys.stdout.write(o.open(sys.argv[1], timeout=5).read().decode())\n"
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", code, url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.stdout or done.stderr
+
+
 async def test_a_node_serves_a_cluster_ip(sqlite_api: RunningAPI, tmp_path: Path) -> None:
     require_engine("root", os.geteuid() == 0, "pod networking and the proxy need root")
     name = f"px-{uuid.uuid4().hex[:8]}"
@@ -131,6 +150,9 @@ async def test_a_node_serves_a_cluster_ip(sqlite_api: RunningAPI, tmp_path: Path
             )
             url = f"http://{svc['spec']['clusterIP']}/index.html"
             assert await eventually_async(lambda: fetch(url), 20, log.read_text()) == "hello\n"
+            # the pod through its own service: hairpin on its bridge port plus MASQUERADE
+            netns = netns_name(name, ready["metadata"]["uid"])
+            assert await asyncio.to_thread(fetch_in, netns, url) == "hello\n"
     finally:
         if node.poll() is None:
             node.send_signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 from support.apiserver import RunningAPI
 from support.engines import require_engine
-from support.wait import eventually, wait_until
+from support.wait import eventually, eventually_async, wait_until
 
 from orchestrator.api import errors
 from orchestrator.client.rest import APIClient
@@ -46,6 +47,41 @@ class Net:
     bridge: str
     gateway: str
     backends: dict[str, str]  # name -> pod IP
+
+
+ECHO = """
+import socket, sys, threading
+name = sys.argv[1].encode()
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("", 5353))
+def answer():
+    while True:
+        _, peer = udp.recvfrom(100)
+        udp.sendto(name, peer)
+threading.Thread(target=answer, daemon=True).start()
+tcp = socket.socket()
+tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+tcp.bind(("", 7000))
+tcp.listen()
+def serve(conn):
+    with conn:
+        while conn.recv(100):
+            conn.sendall(name)
+while True:
+    conn, _ = tcp.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
+
+
+def udp_ask(ip: str, port: int, timeout: float = 1.0) -> str:
+    """The name of the backend that answered one datagram from a fresh socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(b"who", (ip, port))
+        try:
+            return sock.recv(100).decode()
+        except OSError as exc:
+            return type(exc).__name__
 
 
 def free_subnet() -> int:
@@ -115,9 +151,17 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
                     stderr=subprocess.DEVNULL,
                 )
             )
+            servers.append(
+                subprocess.Popen(
+                    ["ip", "netns", "exec", ns, sys.executable, "-c", ECHO, name],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             backends[name] = ip
         for name, ip in backends.items():
             wait_until(lambda ip=ip, name=name: _answers(ip, name), 10, f"backend {name} at {ip}")
+            wait_until(lambda ip=ip, name=name: udp_ask(ip, 5353) == name, 10, f"UDP {name}")
         yield Net(bridge, gateway, backends)
     finally:
         for proc in servers:
@@ -158,28 +202,22 @@ async def proxy(net: Net, sqlite_api: RunningAPI) -> AsyncIterator[APIClient]:
 
 
 async def make_service(client: APIClient, name: str, **spec: Any) -> Obj:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name},
-        "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8000}], **spec},
-    }
+    spec.setdefault("ports", [{"name": "http", "port": 80, "targetPort": 8000}])
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
     return await client.create(SERVICES, body, "default")
 
 
-async def set_endpoints(client: APIClient, name: str, ips: list[str]) -> None:
+HTTP_PORTS = [{"name": "http", "port": 8000, "protocol": "TCP"}]
+
+
+async def set_endpoints(
+    client: APIClient, name: str, ips: list[str], ports: list[Obj] = HTTP_PORTS
+) -> None:
     body: Obj = {
         "apiVersion": "v1",
         "kind": "Endpoints",
         "metadata": {"name": name},
-        "subsets": [
-            {
-                "addresses": [{"ip": ip} for ip in ips],
-                "ports": [{"name": "http", "port": 8000, "protocol": "TCP"}],
-            }
-        ]
-        if ips
-        else [],
+        "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": ports}] if ips else [],
     }
     try:
         current = await client.get(ENDPOINTS, name, "default")
@@ -276,3 +314,49 @@ async def test_client_ip_affinity_sticks(proxy: APIClient, net: Net) -> None:
 
     first = (await poll(served, 3, f"{ip}:80 never answered"))[0]
     assert set(await answers(ip, 80, 20)) == {first}
+
+
+async def test_udp_reaches_a_backend(proxy: APIClient, net: Net) -> None:
+    ports = [{"name": "dns", "port": 53, "protocol": "UDP"}]
+    svc = await make_service(proxy, "dns", ports=ports)
+    ip = svc["spec"]["clusterIP"]
+    await set_endpoints(proxy, "dns", [net.backends["b"]], [{**ports[0], "port": 5353}])
+
+    async def answered() -> bool:
+        return await asyncio.to_thread(udp_ask, ip, 53) == "b"
+
+    await poll(answered, 3, f"UDP {ip}:53 does not reach the backend")
+
+
+async def test_a_removed_endpoint_drains_its_open_connections(proxy: APIClient, net: Net) -> None:
+    ports = [{"name": "echo", "port": 7000, "protocol": "TCP"}]
+    svc = await make_service(proxy, "echo", ports=ports)
+    ip = svc["spec"]["clusterIP"]
+    await set_endpoints(proxy, "echo", [net.backends["a"]], ports)
+
+    def ask(conn: socket.socket) -> str:
+        conn.sendall(b"who")
+        return conn.recv(100).decode()
+
+    def connect() -> socket.socket | None:
+        try:
+            return socket.create_connection((ip, 7000), timeout=1)
+        except OSError:
+            return None
+
+    held = await eventually_async(lambda: asyncio.to_thread(connect), 3, f"{ip}:7000 refused")
+    try:
+        assert await asyncio.to_thread(ask, held) == "a"
+        await set_endpoints(proxy, "echo", [net.backends["b"]], ports)
+
+        async def new_ones_go_to_b() -> bool:
+            conn = await asyncio.to_thread(connect)
+            if conn is None:
+                return False
+            with conn:
+                return await asyncio.to_thread(ask, conn) == "b"
+
+        await poll(new_ones_go_to_b, 2, "new connections still reach the removed endpoint")
+        assert await asyncio.to_thread(ask, held) == "a", "the open connection was cut"
+    finally:
+        held.close()

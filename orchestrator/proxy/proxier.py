@@ -26,7 +26,7 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
-from orchestrator.proxy import kernel, rules
+from orchestrator.proxy import conntrack, kernel, rules
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -59,6 +59,7 @@ class IptablesProxier:
         self._changed = asyncio.Event()
         self._kernel = threading.Lock()  # a cancelled sync's thread finishes before cleanup
         self.syncs = 0  # how many syncs succeeded (for logs and tests)
+        self._programmed: list[rules.ServicePort] = []  # what the last sync wrote
         poke = Handler(
             on_add=lambda _o: self._changed.set(),
             on_update=lambda _o, _n: self._changed.set(),
@@ -136,6 +137,8 @@ class IptablesProxier:
             )
         )
         kernel.ensure_jumps()
+        conntrack.flush(conntrack.udp_flushes(self._programmed, ports))
+        self._programmed = ports
         if s.localhost_nodeports:
             kernel.allow_localhost_nodeports()
         self.syncs += 1

@@ -360,3 +360,31 @@ async def test_a_removed_endpoint_drains_its_open_connections(proxy: APIClient, 
         assert await asyncio.to_thread(ask, held) == "a", "the open connection was cut"
     finally:
         held.close()
+
+
+async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: APIClient, net: Net) -> None:
+    """Without deleting the stale conntrack entry, the flow would stay on the old endpoint."""
+    require_engine("conntrack", bool(shutil.which("conntrack")), "needs the conntrack tool")
+    ports = [{"name": "dns", "port": 53, "protocol": "UDP"}]
+    svc = await make_service(proxy, "kept", ports=ports)
+    ip = svc["spec"]["clusterIP"]
+    target = [{**ports[0], "port": 5353}]
+    await set_endpoints(proxy, "kept", [net.backends["a"]], target)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+
+        def ask() -> str:
+            sock.sendto(b"who", (ip, 53))
+            try:
+                return sock.recv(100).decode()
+            except OSError as exc:
+                return type(exc).__name__
+
+        async def answers_with(name: str) -> bool:
+            return await asyncio.to_thread(ask) == name
+
+        await poll(lambda: answers_with("a"), 3, f"UDP {ip}:53 never reached a")
+        changed = time.monotonic()
+        await set_endpoints(proxy, "kept", [net.backends["b"]], target)
+        await poll(lambda: answers_with("b"), 3, "the kept socket still reaches the old endpoint")
+        assert time.monotonic() - changed < 1.5

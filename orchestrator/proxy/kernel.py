@@ -90,5 +90,8 @@ def allow_localhost_nodeports() -> None:
     Without it the kernel drops a packet from 127/8 routed out of lo; the
     NodePort rules mark it for MASQUERADE, so the pod sees the bridge address.
     """
-    if ROUTE_LOCALNET.read_text().strip() != "1":
-        ROUTE_LOCALNET.write_text("1\n")
+    try:
+        if ROUTE_LOCALNET.read_text().strip() != "1":
+            ROUTE_LOCALNET.write_text("1\n")
+    except OSError as exc:
+        raise KernelError(f"setting {ROUTE_LOCALNET} to 1: {exc}") from exc

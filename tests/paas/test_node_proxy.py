@@ -12,12 +12,12 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.apiserver import RunningAPI
 from support.engines import require_engine
 from support.kubelet import free_pod_cidr, is_ready
+from support.nodeprocess import fetch, start_node
 from support.nodes import until
 from support.wait import eventually_async
 
@@ -31,56 +31,7 @@ pytestmark = pytest.mark.root
 PODS = BUILTIN_TYPES.require("", "Pod")
 SERVICES = BUILTIN_TYPES.require("", "Service")
 ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
-ROOT = Path(__file__).resolve().parents[2]
 SERVICE_CIDR = "10.96.0.0/16"
-
-
-def start_node(api: RunningAPI, name: str, data_dir: Path, cidr: str, log: Path) -> Any:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paas",
-                "node",
-                "--join",
-                api.url,
-                f"--token={api.token}",
-                "--ca",
-                str(api.ca),
-                "--name",
-                name,
-                "--runtime",
-                "process",
-                "--data-dir",
-                str(data_dir),
-                "--pod-cidr",
-                cidr,
-                "--cluster-cidr",
-                "10.205.0.0/16",
-                "--service-cidr",
-                SERVICE_CIDR,
-                "--stop-pods-on-exit",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-
-
-async def fetch(url: str) -> str | None:
-    def get() -> str | None:
-        import urllib.request
-
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(url, timeout=2) as r:
-                return str(r.read().decode())
-        except OSError:
-            return None
-
-    return await asyncio.to_thread(get)
 
 
 def fetch_in(netns: str, url: str) -> str:
@@ -104,7 +55,16 @@ async def test_a_node_serves_a_cluster_ip(sqlite_api: RunningAPI, tmp_path: Path
     name = f"px-{uuid.uuid4().hex[:8]}"
     cidr = free_pod_cidr("10.205.0.0/16")
     data_dir, log = tmp_path / "node", tmp_path / "node.log"
-    node = start_node(sqlite_api, name, data_dir, cidr, log)
+    node = start_node(
+        sqlite_api,
+        "process",
+        name,
+        data_dir,
+        pod_cidr=cidr,
+        cluster_cidr="10.205.0.0/16",
+        log=log,
+        extra=("--service-cidr", SERVICE_CIDR, "--stop-pods-on-exit"),
+    )
     try:
         async with APIClient(sqlite_api.client_config()) as client:
             pod = {

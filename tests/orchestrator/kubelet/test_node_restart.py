@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from support.apiserver import RunningAPI
 from support.kubelet import RUNTIMES, container_status, free_pod_cidr, is_ready
+from support.nodeprocess import fetch, start_node
 from support.nodes import until
 from support.wait import eventually_async
 
@@ -22,7 +21,6 @@ from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.runtimes.base import STACK_IMAGE
 
 PODS = BUILTIN_TYPES.require("", "Pod")
-ROOT = Path(__file__).resolve().parents[3]
 SERVER = (
     "import http.server, os\n"
     "token = os.urandom(8).hex().encode()\n"
@@ -32,52 +30,6 @@ SERVER = (
     "    def log_message(self, *a): pass\n"
     "http.server.HTTPServer(('', int(os.environ['PORT'])), H).serve_forever()\n"
 )
-
-
-def start_node(
-    api: RunningAPI, kind: str, name: str, data_dir: Path, cidr: str, log: Path
-) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paas",
-                "node",
-                "--join",
-                api.url,
-                f"--token={api.token}",
-                "--ca",
-                str(api.ca),
-                "--name",
-                name,
-                "--runtime",
-                kind,
-                "--data-dir",
-                str(data_dir),
-                "--pod-cidr",
-                cidr,
-                "--cluster-cidr",
-                "10.203.0.0/16",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-
-
-async def fetch(url: str) -> str | None:
-    def get() -> str | None:
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return r.read().decode()
-        except OSError:
-            return None
-
-    return await asyncio.to_thread(get)
 
 
 async def cleanup(kind: str, name: str, data_dir: Path, cidr: str) -> None:
@@ -107,7 +59,9 @@ async def test_a_killed_node_agent_adopts_its_pods_when_started_again(
     cidr = free_pod_cidr()
     data_dir = tmp_path / "node"
     log = tmp_path / "node.log"
-    node = start_node(sqlite_api, kind, name, data_dir, cidr, log)
+    node = start_node(
+        sqlite_api, kind, name, data_dir, pod_cidr=cidr, cluster_cidr="10.203.0.0/16", log=log
+    )
     try:
         async with APIClient(sqlite_api.client_config()) as client:
             pod = {
@@ -137,7 +91,15 @@ async def test_a_killed_node_agent_adopts_its_pods_when_started_again(
             node.send_signal(signal.SIGKILL)
             node.wait(10)
             assert await fetch(url) == token  # no agent at all: the app still serves
-            node = start_node(sqlite_api, kind, name, data_dir, cidr, log)
+            node = start_node(
+                sqlite_api,
+                kind,
+                name,
+                data_dir,
+                pod_cidr=cidr,
+                cluster_cidr="10.203.0.0/16",
+                log=log,
+            )
             await until(
                 lambda: client.get(nodes, name),
                 lambda n: n["status"]["nodeInfo"]["bootID"] != boot,

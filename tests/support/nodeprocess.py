@@ -1,0 +1,71 @@
+"""A real ``paas node`` as its own process, and HTTP reads of what its pods serve.
+
+Tests that kill a node agent with SIGKILL, or need the proxy it starts, run
+``python -m paas node`` against a test API server; its output goes to ``log``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from support.apiserver import RunningAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_node(
+    api: RunningAPI,
+    kind: str,
+    name: str,
+    data_dir: Path,
+    *,
+    pod_cidr: str,
+    cluster_cidr: str,
+    log: Path,
+    extra: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """``paas node --runtime kind`` joined to ``api``, with its pods in ``pod_cidr``."""
+    argv = [
+        sys.executable,
+        "-m",
+        "paas",
+        "node",
+        "--join",
+        api.url,
+        f"--token={api.token}",
+        "--ca",
+        str(api.ca),
+        "--name",
+        name,
+        "--runtime",
+        kind,
+        "--data-dir",
+        str(data_dir),
+        "--pod-cidr",
+        pod_cidr,
+        "--cluster-cidr",
+        cluster_cidr,
+        *extra,
+    ]
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT
+        )
+
+
+async def fetch(url: str) -> str | None:
+    """The body at ``url`` (no proxy from the environment), or None if it does not answer."""
+
+    def get() -> str | None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=2) as r:
+                return str(r.read().decode())
+        except OSError:
+            return None
+
+    return await asyncio.to_thread(get)

@@ -21,7 +21,6 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
 from orchestrator.client.events import EventRecorder
@@ -30,7 +29,7 @@ from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
 from orchestrator.controllers.base import Controller, ControllerContext, run_controllers
 from paas.cli.logs import setup_logging
-from paas.cli.session import default_kubeconfig
+from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 
 LEASE_NAMESPACE = "kube-system"
 Build = Callable[[ControllerContext], Sequence[Controller]]
@@ -45,12 +44,7 @@ class Component:
 
 def add_control_flags(p: argparse.ArgumentParser, component: Component) -> None:
     leader = LeaderSettings()
-    p.add_argument(
-        "--kubeconfig",
-        type=Path,
-        help="kubeconfig file (default: $KUBECONFIG, else ~/.paas/kubeconfig)",
-    )
-    p.add_argument("--context", default="", help="kubeconfig context to use")
+    add_kubeconfig_flags(p)
     p.add_argument(
         "--leader-elect",
         action=argparse.BooleanOptionalAction,

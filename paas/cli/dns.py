@@ -24,7 +24,7 @@ from pathlib import Path
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from paas.cli.logs import setup_logging
-from paas.cli.session import default_kubeconfig
+from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 from router.clusterdns import ClusterDNSSettings, run_cluster_dns
 from router.dns import DNSServer, DNSSettings
 from router.dnsforward import parse_upstream
@@ -41,12 +41,7 @@ def add_dns_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 def configure_parser(p: argparse.ArgumentParser) -> None:
     resolver = ResolverSettings()
     cluster = ClusterDNSSettings()
-    p.add_argument(
-        "--kubeconfig",
-        type=Path,
-        help="kubeconfig file (default: $KUBECONFIG, else ~/.paas/kubeconfig)",
-    )
-    p.add_argument("--context", default="", help="kubeconfig context to use")
+    add_kubeconfig_flags(p)
     p.add_argument("--host", default=DNSSettings().host, help="address to listen on")
     p.add_argument(
         "--port", type=int, default=DNSSettings().port, help="UDP and TCP port; 0 picks a free one"

@@ -19,14 +19,13 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from orchestrator.proxy.kernel import KernelError
 from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
 from paas.cli.logs import setup_logging
-from paas.cli.session import default_kubeconfig
+from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 
 log = logging.getLogger("paas.proxy")
 
@@ -38,12 +37,7 @@ def add_proxy_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     defaults = ProxySettings()
-    p.add_argument(
-        "--kubeconfig",
-        type=Path,
-        help="kubeconfig file (default: $KUBECONFIG, else ~/.paas/kubeconfig)",
-    )
-    p.add_argument("--context", default="", help="kubeconfig context to use")
+    add_kubeconfig_flags(p)
     p.add_argument(
         "--service-cidr", default=defaults.service_cidr, help="the cluster IP range to route"
     )

@@ -38,15 +38,20 @@ class Session:
         return APIClient(self.config)
 
 
-def connection_flags() -> argparse.ArgumentParser:
-    """A parent parser with the flags every resource command takes."""
-    p = argparse.ArgumentParser(add_help=False)
+def add_kubeconfig_flags(p: argparse.ArgumentParser) -> None:
+    """``--kubeconfig`` and ``--context``: which cluster a command or component talks to."""
     p.add_argument(
         "--kubeconfig",
         type=Path,
         help="kubeconfig file (default: $KUBECONFIG, else ~/.paas/kubeconfig)",
     )
     p.add_argument("--context", default="", help="kubeconfig context to use")
+
+
+def connection_flags() -> argparse.ArgumentParser:
+    """A parent parser with the flags every resource command takes."""
+    p = argparse.ArgumentParser(add_help=False)
+    add_kubeconfig_flags(p)
     p.add_argument(
         "-n", "--namespace", default="", help="namespace (default: the context's namespace)"
     )

@@ -63,6 +63,8 @@ def used_networks(url: str = DOCKER_URL) -> list[ipaddress.IPv4Network]:
                 found.append(ipaddress.IPv4Network(dest, strict=False))
             except ValueError:
                 continue
+    if not docker_available(url):
+        return found  # no engine: no Docker networks (and no half-open SDK socket)
     client = docker.DockerClient(base_url=url, timeout=10)
     try:
         for net in client.api.networks():

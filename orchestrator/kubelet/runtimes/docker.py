@@ -50,6 +50,7 @@ import contextlib
 import functools
 import logging
 import math
+import socket
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -99,8 +100,20 @@ from orchestrator.kubelet.runtimes.dockerspec import (
 )
 
 
+def _unix_listens(path: str, timeout: float) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def engine_answers(url: str, timeout: float = 3) -> bool:
     """Whether a Docker engine answers a ping at ``url``, within ``timeout`` seconds."""
+    if url.startswith("unix://") and not _unix_listens(url.removeprefix("unix://"), timeout):
+        return False  # the SDK would leave its failed socket unclosed
     try:
         client = docker.DockerClient(base_url=url, timeout=timeout)
     except docker.errors.DockerException:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 from pathlib import Path
 
 from orchestrator import pki
+from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.server import APIServer, APIServerSettings
 from paas.cli.logs import setup_logging
@@ -43,7 +45,42 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
     )
     p.add_argument("--kubelet-client-key", type=Path)
     p.add_argument("--address-file", type=Path, help="write the bound URL here once serving")
+    p.add_argument(
+        "--service-cluster-ip-range",
+        type=ip_range,
+        default=AllocatorSettings.service_cidr,
+        help="cluster IPs for Services: a virtual range as root (kernel DNAT), "
+        "127.10.0.0/16 in loopback mode (the proxy binds them)",
+    )
+    p.add_argument(
+        "--service-node-port-range",
+        type=port_range,
+        default=AllocatorSettings.node_port_range,
+        help="node ports for NodePort Services, LOW-HIGH",
+    )
     p.set_defaults(func=run_apiserver)
+
+
+def ip_range(text: str) -> str:
+    """A flag's IPv4 range in canonical form, or an argparse error saying why."""
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a network range: {exc}") from None
+    if net.version != 4 or net.num_addresses < 16:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an IPv4 range of at least 16 addresses")
+    return str(net)
+
+
+def port_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    try:
+        result = (int(low), int(high))
+    except ValueError:
+        result = (0, 0)
+    if not sep or not 1 <= result[0] <= result[1] <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port range LOW-HIGH within 1-65535")
+    return result
 
 
 def serving_cert(data_dir: Path, host: str) -> pki.CertPaths:
@@ -90,6 +127,10 @@ def run_apiserver(args: argparse.Namespace) -> int:
         tls_key=key,
         tokens_file=args.tokens_file or data_dir / "tokens.json",
         nodes=NodeProxySettings(client_cert=kubelet_client),
+        allocators=AllocatorSettings(
+            service_cidr=args.service_cluster_ip_range,
+            node_port_range=args.service_node_port_range,
+        ),
     )
     return asyncio.run(_serve(settings, args.address_file))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from orchestrator import pki
+from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.auth import add_token
 from orchestrator.apiserver.maintenance import MaintenanceSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
@@ -70,6 +71,7 @@ def start_api(
     maintenance: MaintenanceSettings | None = None,
     watch: WatchSettings | None = None,
     port: int = 0,
+    service_cidr: str = AllocatorSettings.service_cidr,
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +89,7 @@ def start_api(
         maintenance=maintenance or MaintenanceSettings(),
         watch=watch or WatchSettings(),
         nodes=NodeProxySettings(client_cert=kubelet_client),  # reaches node agents (logs)
+        allocators=AllocatorSettings(service_cidr=service_cidr),
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

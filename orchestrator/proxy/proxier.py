@@ -132,6 +132,7 @@ class IptablesProxier:
             rules.restore_text(
                 ports,
                 cluster_cidr=s.cluster_cidr,
+                service_cidr=s.service_cidr,
                 existing_nat=found.get("nat", []),
                 existing_filter=found.get("filter", []),
             )

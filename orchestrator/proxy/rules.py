@@ -21,7 +21,8 @@ nat table
 filter table
   ``PAAS-SERVICES`` (from INPUT, OUTPUT and FORWARD) rejects at once every
   service port with no ready endpoint: TCP with a reset, UDP with ICMP port
-  unreachable, so a client is refused instead of left hanging.
+  unreachable, so a client is refused instead of left hanging; last, the
+  same for any other address and port in the service range.
 
 Chains of ours that are no longer wanted (``existing``) are flushed and
 deleted in the same restore.
@@ -247,7 +248,7 @@ def _nat_lines(ports: list[ServicePort], cluster_cidr: str) -> tuple[list[str], 
     return chains, rules
 
 
-def _filter_lines(ports: list[ServicePort]) -> tuple[list[str], list[str]]:
+def _filter_lines(ports: list[ServicePort], service_cidr: str) -> tuple[list[str], list[str]]:
     chains = list(FILTER_CHAINS)
     rules: list[str] = []
     for sp in ports:
@@ -265,6 +266,18 @@ def _filter_lines(ports: list[ServicePort]) -> tuple[list[str], list[str]]:
                 f"-A {SERVICES_CHAIN} -m addrtype --dst-type LOCAL -p {proto} -m {proto} "
                 f"--dport {sp.node_port} {why} -j REJECT --reject-with {reject}"
             )
+    if service_cidr:
+        # Last: an address in the range that no rule above translated (a service created a
+        # moment ago, before this sync, or none at all) is refused at once, instead of being
+        # routed to the bridge and answered "No route to host" after ARP gives up (~3 s).
+        why = _comment("paas no such service port")
+        rules.append(
+            f"-A {SERVICES_CHAIN} -d {service_cidr} -p tcp {why} -j REJECT --reject-with tcp-reset"
+        )
+        rules.append(
+            f"-A {SERVICES_CHAIN} -d {service_cidr} {why} "
+            "-j REJECT --reject-with icmp-port-unreachable"
+        )
     return chains, rules
 
 
@@ -282,12 +295,17 @@ def restore_text(
     ports: list[ServicePort],
     *,
     cluster_cidr: str = "",
+    service_cidr: str = "",
     existing_nat: Iterable[str] = (),
     existing_filter: Iterable[str] = (),
 ) -> str:
-    """The whole ``iptables-restore --noflush`` input for both tables."""
+    """The whole ``iptables-restore --noflush`` input for both tables.
+
+    ``service_cidr`` (the cluster IP range) ends the filter chain with a
+    refusal for every address and port in it that has no rule.
+    """
     nat_chains, nat_rules = _nat_lines(ports, cluster_cidr)
-    filter_chains, filter_rules = _filter_lines(ports)
+    filter_chains, filter_rules = _filter_lines(ports, service_cidr)
     lines = _table("nat", nat_chains, nat_rules, existing_nat)
     lines += _table("filter", filter_chains, filter_rules, existing_filter)
     return "\n".join(lines) + "\n"

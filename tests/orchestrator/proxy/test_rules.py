@@ -193,6 +193,16 @@ def test_no_endpoints_rejected_in_filter_not_programmed_in_nat() -> None:
     assert lines_of(rules.restore_text([tcp]), "filter")[-1].endswith("--reject-with tcp-reset")
 
 
+def test_the_rest_of_the_service_range_is_refused_last() -> None:
+    filt = lines_of(rules.restore_text([TWO, EMPTY], service_cidr="10.96.0.0/16"), "filter")
+    assert "10.96.0.8" in filt[1]  # the service's own refusal comes first
+    assert filt[-2].startswith("-A PAAS-SERVICES -d 10.96.0.0/16 -p tcp")
+    assert filt[-2].endswith("-j REJECT --reject-with tcp-reset")
+    assert filt[-1].startswith("-A PAAS-SERVICES -d 10.96.0.0/16 -m comment")
+    assert filt[-1].endswith("-j REJECT --reject-with icmp-port-unreachable")
+    assert not any("10.96.0.0/16" in line for line in lines_of(rules.restore_text([TWO]), "filter"))
+
+
 def test_stale_chains_are_flushed_and_deleted() -> None:
     old = "PAAS-SVC-0000000000000000"
     text = rules.restore_text([TWO], existing_nat=[old, rules.svc_chain(TWO)])
@@ -219,7 +229,9 @@ def test_the_kernel_accepts_the_text() -> None:
     if os.geteuid() != 0 or not shutil.which("iptables-restore"):
         pytest.skip("needs root and iptables-restore")
     sticky = ServicePort("default", "s", "", "TCP", "10.96.0.9", 80, 0, 60, TWO.endpoints)
-    text = rules.restore_text([TWO, EMPTY, sticky], cluster_cidr="10.244.0.0/16")
+    text = rules.restore_text(
+        [TWO, EMPTY, sticky], cluster_cidr="10.244.0.0/16", service_cidr="10.96.0.0/16"
+    )
     done = subprocess.run(
         ["iptables-restore", "-w", "--test", "--noflush"],
         input=text,

@@ -32,7 +32,8 @@ def pod_hostname(pod: Obj) -> str:
     return name[:63].rstrip("-.") or "pod"
 
 
-def sandbox_spec(pod: Obj) -> SandboxSpec:
+def sandbox_spec(pod: Obj, dns: DNSConfig | None = None) -> SandboxSpec:
+    """The sandbox the pod asks for; ``dns`` is what poddns.sandbox_dns decided."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     mappings = []
@@ -47,18 +48,6 @@ def sandbox_spec(pod: Obj) -> SandboxSpec:
                         host_ip=str(p.get("hostIP") or ""),
                     )
                 )
-    dns = None
-    config = spec.get("dnsConfig")
-    if isinstance(config, dict):
-        dns = DNSConfig(
-            nameservers=tuple(str(n) for n in config.get("nameservers") or []),
-            searches=tuple(str(s) for s in config.get("searches") or []),
-            options=tuple(
-                f"{o.get('name')}:{o['value']}" if o.get("value") else str(o.get("name"))
-                for o in config.get("options") or []
-                if o.get("name")
-            ),
-        )
     return SandboxSpec(
         pod_uid=meta.get("uid", ""),
         namespace=meta.get("namespace", ""),

@@ -87,6 +87,30 @@ def pod_dns_config(
     return _merge(base, spec.get("dnsConfig"))
 
 
+def sandbox_dns(
+    pod: Obj,
+    *,
+    cluster_dns: tuple[str, ...] = (),
+    cluster_domain: str = "cluster.local",
+    host: DNSConfig | None = None,
+) -> DNSConfig | None:
+    """What the runtime is told, or None where the pod simply uses the node's resolver.
+
+    None leaves the runtime's own default in place (Docker filters a
+    loopback nameserver the container could not reach; the process runtime
+    shows the node's file), which is what ``Default`` means.
+    """
+    spec = pod.get("spec") or {}
+    config = pod_dns_config(pod, cluster_dns=cluster_dns, cluster_domain=cluster_domain, host=host)
+    if (
+        spec.get("dnsPolicy") != "None"
+        and not spec.get("dnsConfig")
+        and config == (host or DNSConfig())
+    ):
+        return None
+    return config
+
+
 def _merge(base: DNSConfig, extra: object) -> DNSConfig:
     nameservers = list(base.nameservers)
     searches = list(base.searches)

@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
@@ -47,10 +48,12 @@ from orchestrator.kubelet.containerenv import ConfigError, ObjectSource, contain
 from orchestrator.kubelet.containerkill import Killer, find_container
 from orchestrator.kubelet.containerspec import container_spec, sandbox_spec
 from orchestrator.kubelet.containerstatus import TERMINAL, Observed, Waiting, pod_status
+from orchestrator.kubelet.poddns import parse_resolv_conf, sandbox_dns
 from orchestrator.kubelet.probes import Probers
 from orchestrator.kubelet.runtimes.base import (
     ContainerStartError,
     ContainerState,
+    DNSConfig,
     ImageError,
     Runtime,
     Sandbox,
@@ -73,6 +76,9 @@ class PodSyncSettings:
     # A finished pod's sandbox goes (its IP is freed) only if True: both runtimes remove the
     # containers with the sandbox, and with them the logs `kubectl logs` shows for a Job's pod.
     teardown_terminal: bool = False
+    cluster_dns: tuple[str, ...] = ()  # the kubelet's --cluster-dns: () = pods use the node's
+    cluster_domain: str = "cluster.local"
+    resolv_conf: Path = Path("/etc/resolv.conf")  # the node's, for dnsPolicy Default
 
 
 def pod_ref(pod: Obj) -> Obj:
@@ -120,6 +126,7 @@ class PodWorker:
         self.host_ip = host_ip
         self.allocatable = dict(allocatable or {})
         self.settings = settings or PodSyncSettings()
+        self._host_dns: DNSConfig | None = None  # the node's resolv.conf, read once
         self.clock = clock
         self.backoff = Backoff(self.settings.backoff)
         self.image_backoff = Backoff(self.settings.image_backoff)
@@ -297,8 +304,20 @@ class PodWorker:
         await self._report(pod, sandbox, states, waiting)
         return min(requeue) if requeue else None
 
+    def _pod_dns(self, pod: Obj) -> DNSConfig | None:
+        s = self.settings
+        if self._host_dns is None:
+            try:
+                self._host_dns = parse_resolv_conf(s.resolv_conf.read_text())
+            except OSError as exc:
+                log.warning("cannot read %s (pods get no node nameservers): %s", s.resolv_conf, exc)
+                self._host_dns = DNSConfig()
+        return sandbox_dns(
+            pod, cluster_dns=s.cluster_dns, cluster_domain=s.cluster_domain, host=self._host_dns
+        )
+
     async def _sandbox(self, pod: Obj) -> Sandbox:
-        spec = sandbox_spec(pod)
+        spec = sandbox_spec(pod, self._pod_dns(pod))
         sandbox = await self.runtime.run_sandbox(spec)
         if sandbox.ready:
             return sandbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.kubelet.poddns import parse_resolv_conf, pod_dns_config
+from orchestrator.kubelet.poddns import parse_resolv_conf, pod_dns_config, sandbox_dns
 from orchestrator.kubelet.runtimes.base import DNSConfig
 
 HOST = DNSConfig(nameservers=("192.0.2.53",), searches=("corp.example",), options=("edns0",))
@@ -81,3 +81,17 @@ def test_parse_resolv_conf() -> None:
     assert parse_resolv_conf(text) == DNSConfig(
         ("192.0.2.53", "192.0.2.54"), ("corp.example", "lab.example"), ("edns0", "ndots:2")
     )
+
+
+def test_the_runtime_keeps_its_own_default_where_the_pod_takes_the_node_resolver() -> None:
+    # No cluster DNS (loopback mode) or dnsPolicy Default: the runtime is told nothing, so
+    # Docker keeps filtering a loopback nameserver its containers could not reach.
+    assert sandbox_dns(pod(), host=HOST) is None
+    assert sandbox_dns(pod(dnsPolicy="Default"), cluster_dns=CLUSTER, host=HOST) is None
+    assert sandbox_dns(pod(), cluster_dns=CLUSTER, host=HOST) == pod_dns_config(
+        pod(), cluster_dns=CLUSTER, host=HOST
+    )
+    extra = {"nameservers": ["192.0.2.1"]}
+    told = sandbox_dns(pod(dnsConfig=extra), host=HOST)
+    assert told is not None and told.nameservers == ("192.0.2.53", "192.0.2.1")
+    assert sandbox_dns(pod(dnsPolicy="None"), host=HOST) == DNSConfig()

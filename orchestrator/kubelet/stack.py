@@ -47,6 +47,9 @@ APT_SOURCES = Path("/etc/apt")
 CHUNK = 1 << 20
 
 
+PACKAGES_LABEL = "paas.dev/stack-packages"  # what the image was built with
+
+
 class StackBuildError(Exception):
     """The stack image could not be built; the message says why and what to do."""
 
@@ -57,7 +60,7 @@ class StackSettings:
 
     image: str = STACK_IMAGE  # repository:tag the import is tagged with
     suite: str = "bookworm"  # the Debian release (matches the image's tag)
-    packages: tuple[str, ...] = ("python3", "nodejs", "ca-certificates")  # besides minbase
+    packages: tuple[str, ...] = ("python3", "nodejs", "ca-certificates", "curl")  # + minbase
     mirrors: tuple[str, ...] = ()  # sources.list lines; () = this machine's apt sources
     docker_url: str = "unix:///var/run/docker.sock"  # the engine that imports the image
     lock_path: str = "/tmp/paas-stack-build.lock"  # serialises builds on this machine
@@ -151,16 +154,20 @@ def import_changes(settings: StackSettings) -> list[str]:
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "ENV LANG=C.UTF-8",
         f"LABEL paas.dev/stack={settings.suite}",
+        f"LABEL {PACKAGES_LABEL}={','.join(settings.packages)}",
         'CMD ["/bin/bash"]',
     ]
 
 
-def present_image_id(client: docker.DockerClient, image: str) -> str:
-    """The image's ID if the engine has it, else ""."""
+def present_image_id(client: docker.DockerClient, image: str, packages: str | None = None) -> str:
+    """The image's ID if the engine has it (built with ``packages``, when given), else ""."""
     try:
-        return str(client.images.get(image).id)
+        found = client.images.get(image)
     except docker.errors.ImageNotFound:
         return ""
+    if packages is not None and (found.labels or {}).get(PACKAGES_LABEL) != packages:
+        return ""  # an image from before the package list changed: build it again
+    return str(found.id)
 
 
 def build_stack_image(
@@ -180,7 +187,7 @@ def build_stack_image(
         ) from exc
     try:
         with _build_lock(settings.lock_path, progress):
-            existing = present_image_id(client, settings.image)
+            existing = present_image_id(client, settings.image, ",".join(settings.packages))
             if existing and not force:
                 return StackResult(settings.image, existing, False, time.monotonic() - started)
             image_id = _build(client, settings, progress)

@@ -49,7 +49,7 @@ def test_without_matching_sources_debian_s_mirror_is_used(tmp_path: Path) -> Non
     assert argv[:3] == [
         "mmdebstrap",
         "--variant=minbase",
-        "--include=python3,nodejs,ca-certificates",
+        "--include=python3,nodejs,ca-certificates,curl",
     ]
     assert argv[-3:] == ["bookworm", "-", "deb http://m/debian bookworm main"]
 

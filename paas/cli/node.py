@@ -39,6 +39,8 @@ from paas.cli.logs import setup_logging
 
 log = logging.getLogger("paas.node")
 RUNTIMES = ("auto", "process", "docker", "simulated")
+NETWORK_MODES = ("auto", "root", "loopback")
+SERVICE_CIDRS = {"root": "10.96.0.0/16", "loopback": "127.10.0.0/16"}  # DESIGN.md
 DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
 SIMULATED_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
 
@@ -70,15 +72,31 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="all pods' range (docker: traffic to it is not masqueraded)",
     )
     p.add_argument(
+        "--network",
+        choices=NETWORK_MODES,
+        default="auto",
+        help="root: a network namespace per pod and kernel rules for services (needs root); "
+        "loopback: a 127.x address per pod and a proxy binding 127.10/16; auto: root as root",
+    )
+    p.add_argument(
         "--service-cidr",
-        default="10.96.0.0/16",
-        help="the cluster IP range the node's service proxy programs (process runtime, root)",
+        default="",
+        help="the cluster IP range the node's service proxy serves "
+        "(default: 10.96.0.0/16 in root mode, 127.10.0.0/16 in loopback mode)",
     )
     p.add_argument(
         "--no-service-proxy",
         action="store_true",
-        help="do not run the service proxy in this node (process runtime, root)",
+        help="do not run the service proxy in this node",
     )
+    p.add_argument(
+        "--cluster-dns",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="the cluster DNS pods' resolv.conf names (repeatable; none: pods use the node's)",
+    )
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS zone")
     p.add_argument(
         "--stop-pods-on-exit",
         action="store_true",
@@ -122,6 +140,19 @@ def choose_runtime(requested: str) -> str:
     return "docker" if docker_answers(docker_url()) else "process"
 
 
+def network_mode(requested: str, kind: str) -> str:
+    """root or loopback (DESIGN.md, "Nodes and pods"); SystemExit when the pair cannot work."""
+    mode = requested if requested != "auto" else ("root" if os.geteuid() == 0 else "loopback")
+    if mode == "root" and kind == "process" and os.geteuid() != 0:
+        raise SystemExit("paas node: --network root needs root (network namespaces, iptables)")
+    if mode == "loopback" and kind == "docker":
+        raise SystemExit(
+            "paas node: --network loopback is for the process runtime; Docker pods have "
+            "network namespaces of their own (root mode)"
+        )
+    return mode
+
+
 def capacity(args: argparse.Namespace, base: dict[str, str]) -> dict[str, str]:
     given = {"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
     return {**base, **{k: v for k, v in given.items() if v is not None}}
@@ -146,6 +177,8 @@ def run_node(args: argparse.Namespace) -> int:
         return asyncio.run(_serve_simulated(config, node_names(args.name, args.count), settings))
     if args.count != 1:
         raise SystemExit("paas node: --count is for the simulated runtime only")
+    args.network_mode = network_mode(args.network, runtime)
+    args.service_cidr = args.service_cidr or SERVICE_CIDRS[args.network_mode]
     args.data_dir = args.data_dir.expanduser().resolve()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_serve_real(config, runtime, node_names(args.name, 1)[0], args, ca))
@@ -185,9 +218,11 @@ def make_runtime(kind: str, name: str, data_dir: Path, args: argparse.Namespace)
         return DockerRuntime(
             name, DockerSettings(docker_url=docker_url(), cluster_cidr=args.cluster_cidr)
         )
-    from orchestrator.kubelet.runtimes.process import ProcessRuntime
+    from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 
-    return ProcessRuntime(data_dir / "runtime", name)
+    return ProcessRuntime(
+        data_dir / "runtime", name, ProcessRuntimeSettings(network=args.network_mode)
+    )
 
 
 async def _serve_real(
@@ -195,6 +230,7 @@ async def _serve_real(
 ) -> int:
     from orchestrator.kubelet.agent import Kubelet, KubeletSettings, stop_all_pods
     from orchestrator.kubelet.machine import machine_capacity, os_image
+    from orchestrator.kubelet.podsync import PodSyncSettings
     from orchestrator.kubelet.registration import node_addresses
     from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 
@@ -205,6 +241,9 @@ async def _serve_real(
         os_image=os_image(),
         state_dir=data_dir / "kubelet",
         pod_cidr=args.pod_cidr,
+        pod_sync=PodSyncSettings(
+            cluster_dns=tuple(args.cluster_dns), cluster_domain=args.cluster_domain
+        ),
     )
     address = node_addresses(name, settings)[0]["address"]
     settings = replace(settings, address=address)
@@ -227,18 +266,30 @@ async def _serve_real(
 
 
 def _service_proxy(client: APIClient, kind: str, name: str, args: argparse.Namespace) -> Any:
-    """The root-mode service proxy for a process-runtime node (None where it does not apply).
+    """The node's service proxy for its network mode (None where none can run).
 
-    It routes the service range to the node's pod bridge and programs
-    iptables; it runs only as root, where pods have network namespaces. A
-    stop keeps the rules (a restarted node replaces them) unless the node
-    stops its pods too.
+    Root mode: kernel rules, with the service range routed to the runtime's
+    pod bridge (the process runtime's or the node's Docker network's).
+    Loopback mode: a proxy in this process binding the 127.10/16 cluster IPs.
+    A stop keeps the kernel rules (a restarted node replaces them) unless
+    the node stops its pods too.
     """
-    if kind != "process" or os.geteuid() != 0 or args.no_service_proxy:
+    if args.no_service_proxy:
         return None
-    from orchestrator.kubelet.podnet import bridge_name
+    if args.network_mode == "loopback":
+        from orchestrator.proxy.userspace import UserspaceProxier, UserspaceSettings
+
+        log.info("node %s: userspace service proxy for %s", name, args.service_cidr)
+        return UserspaceProxier(client, UserspaceSettings())
+    if os.geteuid() != 0:
+        log.warning("node %s: not root, so no service proxy: cluster IPs do not answer", name)
+        return None
     from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
 
+    if kind == "docker":
+        from orchestrator.kubelet.runtimes.dockerspec import bridge_name
+    else:
+        from orchestrator.kubelet.podnet import bridge_name
     settings = ProxySettings(
         service_cidr=args.service_cidr,
         cluster_cidr=args.cluster_cidr,

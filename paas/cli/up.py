@@ -15,7 +15,14 @@ runtime when an engine answers and the process runtime otherwise
 (``--runtime auto``), its state in ``DIR/node``; a node restarted by the
 supervisor adopts the pods still running, and stopping ``paas up`` stops
 them. ``--runtime simulated`` runs ``--nodes`` simulated nodes instead (pods
-marked Running, nothing started: for benchmarks). Components that later
+marked Running, nothing started: for benchmarks).
+
+``--network`` picks one of DESIGN.md's two modes for the whole cluster:
+root (the default as root) gives Services cluster IPs from 10.96.0.0/16,
+served by kernel DNAT on the node, and publishes the DNS as
+``kube-system/kube-dns`` at 10.96.0.10, which every pod's resolv.conf
+names; loopback (the default otherwise) takes cluster IPs from
+127.10.0.0/16, bound by the node's userspace proxy. Components that later
 issues add (router, builder) join the same list; --http-port is accepted
 now so that scripts written against DESIGN.md's interface keep working.
 """
@@ -23,6 +30,7 @@ now so that scripts written against DESIGN.md's interface keep working.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -37,7 +45,7 @@ from types import FrameType
 from orchestrator.apiserver.auth import add_token
 from orchestrator.client.config import write_kubeconfig
 from paas.cli.components import kubelet_client_cert, serving_cert
-from paas.cli.node import choose_runtime, node_names
+from paas.cli.node import NETWORK_MODES, SERVICE_CIDRS, choose_runtime, network_mode, node_names
 from paas.supervisor import Component, Supervisor
 
 log = logging.getLogger("paas.up")
@@ -56,6 +64,14 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         default="auto",
         help="node runtime; auto: docker when an engine answers, else process; "
         "simulated marks pods Running without starting them (benchmarks)",
+    )
+    p.add_argument(
+        "--network",
+        choices=NETWORK_MODES,
+        default="auto",
+        help="root: pod network namespaces, cluster IPs in 10.96.0.0/16 by kernel DNAT and a "
+        "cluster DNS pods use at 10.96.0.10; loopback: 127.x pods, cluster IPs in 127.10.0.0/16; "
+        "auto: root as root",
     )
     p.add_argument("--nodes", type=int, default=1, help="simulated nodes to run (simulated only)")
     p.add_argument("--node-name", default="", help="the node's name (default: this host's name)")
@@ -119,6 +135,20 @@ def run_up(args: argparse.Namespace) -> int:
 
     supervisor = Supervisor()
     port = args.api_port
+    runtime = choose_runtime(args.runtime)
+    if runtime != "simulated" and args.nodes != 1:
+        print(
+            "paas up: --nodes is for --runtime simulated; a real node runs per machine",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        network = network_mode(args.network, runtime)
+    except SystemExit as exc:
+        print(str(exc).replace("paas node:", "paas up:"), file=sys.stderr)
+        return 2
+    service_cidr = SERVICE_CIDRS[network]
+    dns_ip = str(ipaddress.ip_network(service_cidr).network_address + 10)
 
     def apiserver_argv() -> list[str]:
         return [
@@ -146,6 +176,8 @@ def run_up(args: argparse.Namespace) -> int:
             str(kubelet_client.cert),
             "--kubelet-client-key",
             str(kubelet_client.key),
+            "--service-cluster-ip-range",
+            service_cidr,
         ]
 
     def api_ready() -> bool:
@@ -202,6 +234,8 @@ def run_up(args: argparse.Namespace) -> int:
                 router_ip,
                 "--address-file",
                 str(dns_file),
+                # pods reach it at its own cluster IP, DNATed by the node's proxy (root mode)
+                *(["--service-ip", dns_ip] if network == "root" else []),
             ]
 
         dns = Component("dns", dns_argv(), logs / "dns.log", ready=dns_file.exists)
@@ -211,9 +245,6 @@ def run_up(args: argparse.Namespace) -> int:
         dns_port = int(dns_url.rsplit(":", 1)[1])
         dns.argv = dns_argv()  # restarts keep the port endpoints.json names
         _write_json(endpoints_path, {"api": url, "dns": dns_url})
-        runtime = choose_runtime(args.runtime)
-        if runtime != "simulated" and args.nodes != 1:
-            raise RuntimeError("--nodes is for --runtime simulated; a real node runs per machine")
         node_flags = (
             ["--count", str(args.nodes)]
             if runtime == "simulated"
@@ -223,6 +254,11 @@ def run_up(args: argparse.Namespace) -> int:
                 str(data_dir / "node"),
                 "--cluster-cidr",
                 args.cluster_cidr,
+                "--network",
+                network,
+                "--service-cidr",
+                service_cidr,
+                *(["--cluster-dns", dns_ip] if network == "root" else []),
                 "--stop-pods-on-exit",
             ]
         )
@@ -270,6 +306,8 @@ def run_up(args: argparse.Namespace) -> int:
         else:
             name = node_names(args.node_name, 1)[0]
             print(f"  node:       {name} ({runtime} runtime, {data_dir / 'node'})")
+            where = f"cluster DNS for pods at {dns_ip}" if network == "root" else "no pod DNS"
+            print(f"  network:    {network} mode: Service IPs from {service_cidr}, {where}")
         dns_host, _, _ = dns_url.removeprefix("udp://").rpartition(":")
         dig = f"dig @{dns_host} -p {dns_port} web.default.svc.cluster.local"
         print(f"  DNS:        {dns_url}  ({dig})")

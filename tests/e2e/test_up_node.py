@@ -1,10 +1,15 @@
 """``paas up`` with a real node agent, driven by kubectl as a user would.
 
-The platform runs as real processes (``python -m paas up``); kubectl applies
-a 3-replica Deployment of ``python3 -m http.server $(PORT)``, reads its
-pods (``-o wide``: IPs on this node), their logs, deletes one (the
-ReplicaSet replaces it), asks the cluster DNS for its Service with dig, and
-``paas up`` stopping takes the pods with it.
+The platform runs as real processes (``python -m paas up``, root mode);
+kubectl applies a 3-replica Deployment of ``python3 -m http.server
+$(PORT)`` behind a NodePort Service, reads its pods (``-o wide``: IPs on
+this node), their logs, deletes one (the ReplicaSet replaces it), asks the
+cluster DNS for its Service with dig, reaches it through its cluster IP and
+its node port with HTTP from the host, and from a pod by its short name
+(``curl http://web/``, resolved by the cluster DNS the pod's resolv.conf
+names). Then a rolling update runs while a load generator keeps requesting
+the cluster IP: not one request may fail. ``paas up`` stopping takes the
+pods with it.
 Pod addresses come from a free /24 of 10.203.0.0/16 given as the cluster
 range, so parallel tests never share one.
 """
@@ -16,6 +21,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -37,11 +44,13 @@ spec:
   replicas: 3
   selector:
     matchLabels: {app: web}
+  strategy:
+    rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
   template:
     metadata:
       labels: {app: web}
     spec:
-      terminationGracePeriodSeconds: 2
+      terminationGracePeriodSeconds: 5
       containers:
       - name: web
         image: paas/stack:bookworm
@@ -51,15 +60,32 @@ spec:
         readinessProbe:
           httpGet: {path: /, port: 8080}
           periodSeconds: 1
+        lifecycle:
+          # Serve on while the endpoint removal reaches every proxy (Kubernetes' advice).
+          preStop:
+            exec: {command: ["sleep", "1"]}
 ---
 apiVersion: v1
 kind: Service
 metadata:
   name: web
 spec:
+  type: NodePort
   selector: {app: web}
   ports:
   - {name: http, port: 80, targetPort: 8080}
+"""
+CLIENT = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  restartPolicy: Never
+  containers:
+  - name: client
+    image: paas/stack:bookworm
+    command: ["sh", "-c", "cat /etc/resolv.conf && curl -sS -m 10 http://web/"]
 """
 
 
@@ -92,12 +118,14 @@ class Up:
         )
         return found.stdout.split()
 
-    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
             env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.data_dir)},
         )
@@ -106,7 +134,9 @@ class Up:
         return result
 
     def pods(self) -> list[dict]:
-        return json.loads(self.kubectl("get", "pods", "-o", "json").stdout)["items"]
+        return json.loads(self.kubectl("get", "pods", "-l", "app=web", "-o", "json").stdout)[
+            "items"
+        ]
 
     def log(self) -> str:
         return (self.data_dir / "up.log").read_text()
@@ -191,6 +221,42 @@ def http_status(url: str) -> int | None:
         return None
 
 
+class Load:
+    """Threads requesting ``url`` back to back, each on a new connection, until stopped."""
+
+    def __init__(self, url: str, threads: int = 4) -> None:
+        self.url = url
+        self.ok = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    r.read()
+                    failed = "" if r.status == 200 else f"HTTP {r.status}"
+            except (OSError, urllib.error.HTTPError) as exc:
+                failed = f"{time.strftime('%X')} {type(exc).__name__}: {exc}"
+            with self._lock:
+                if failed:
+                    self.failures.append(failed)
+                else:
+                    self.ok += 1
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(10)
+
+
 def ready_pods(up: Up) -> list[dict]:
     pods = [p for p in up.pods() if not p["metadata"].get("deletionTimestamp")]
     ready = [
@@ -228,6 +294,39 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path:
     assert dig(up, "_http._tcp.web.default.svc.cluster.local", "SRV") == [
         "0 100 80 web.default.svc.cluster.local."
     ]
+    assert wait_until(lambda: http_status(f"http://{cluster_ip}/") == 200, 10)
+    node_port = up.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+    assert http_status(f"http://127.0.0.1:{node_port}/") == 200
+
+    client = tmp_path / "client.yaml"
+    client.write_text(CLIENT)
+    up.kubectl("apply", "-f", str(client))
+    phase = "jsonpath={.status.phase}"
+    done = wait_until(
+        lambda: up.kubectl("get", "pod", "client", "-o", phase).stdout in ("Succeeded", "Failed"),
+        60,
+        "the client pod to finish",
+    )
+    assert done
+    said = up.kubectl("logs", "client").stdout
+    assert "nameserver 10.96.0.10" in said and "search default.svc.cluster.local" in said
+    assert "Directory listing" in said, said
+    assert up.kubectl("get", "pod", "client", "-o", phase).stdout == "Succeeded"
+
+    with Load(f"http://{cluster_ip}/") as load:
+        wait_until(lambda: load.ok >= 20, 30, "load through the cluster IP")
+        up.kubectl("set", "env", "deploy/web", "VERSION=2")
+        rolled = up.kubectl(
+            "rollout", "status", "deploy/web", "--timeout=120s", check=False, timeout=130
+        )
+        assert rolled.returncode == 0, rolled.stderr
+        served = load.ok
+        wait_until(lambda: load.ok >= served + 20, 30, "load after the rollout")
+    assert load.failures == [], f"{len(load.failures)} of {load.ok} requests failed"
+    pods = wait_until(lambda: ready_pods(up), 30, "three ready pods of the new version")
+    assert all(
+        {"name": "VERSION", "value": "2"} in p["spec"]["containers"][0].get("env", []) for p in pods
+    )
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(60) == 0
     assert "paas stopped." in up.log()

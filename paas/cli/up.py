@@ -47,6 +47,7 @@ from orchestrator.client.config import write_kubeconfig
 from paas.cli.components import kubelet_client_cert, serving_cert
 from paas.cli.node import NETWORK_MODES, SERVICE_CIDRS, choose_runtime, network_mode, node_names
 from paas.supervisor import Component, Supervisor
+from router.dnsforward import parse_upstream
 
 log = logging.getLogger("paas.up")
 
@@ -73,6 +74,15 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         "cluster DNS pods use at 10.96.0.10; loopback: 127.x pods, cluster IPs in 127.10.0.0/16; "
         "auto: root as root",
     )
+    p.add_argument(
+        "--dns-upstream",
+        type=upstream_flag,
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="resolver the cluster DNS forwards names outside the cluster to (repeatable; "
+        "none: such names are REFUSED, nothing goes to this machine's resolver)",
+    )
     p.add_argument("--nodes", type=int, default=1, help="simulated nodes to run (simulated only)")
     p.add_argument("--node-name", default="", help="the node's name (default: this host's name)")
     p.add_argument("--store", default="sqlite", help="sqlite or etcd://HOST:PORT[,HOST:PORT...]")
@@ -83,6 +93,15 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     p.add_argument("--domain", default="localhost")
     p.set_defaults(func=run_up)
+
+
+def upstream_flag(text: str) -> str:
+    """An upstream resolver as the flag gives it, checked before anything starts."""
+    try:
+        parse_upstream(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def ensure_admin_token(data_dir: Path) -> str:
@@ -122,19 +141,6 @@ def _write_json(path: Path, data: object) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    data_dir: Path = args.data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    cert = serving_cert(data_dir, args.host)
-    kubelet_client = kubelet_client_cert(data_dir)  # the API server's, for node agents' HTTPS
-    assert kubelet_client is not None  # serving_cert made the CA
-    token = ensure_admin_token(data_dir)
-    address_file = data_dir / "run" / "apiserver.url"
-    address_file.unlink(missing_ok=True)
-    endpoints_path = data_dir / "endpoints.json"
-    endpoints_path.unlink(missing_ok=True)
-
-    supervisor = Supervisor()
-    port = args.api_port
     runtime = choose_runtime(args.runtime)
     if runtime != "simulated" and args.nodes != 1:
         print(
@@ -149,6 +155,19 @@ def run_up(args: argparse.Namespace) -> int:
         return 2
     service_cidr = SERVICE_CIDRS[network]
     dns_ip = str(ipaddress.ip_network(service_cidr).network_address + 10)
+    data_dir: Path = args.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cert = serving_cert(data_dir, args.host)
+    kubelet_client = kubelet_client_cert(data_dir)  # the API server's, for node agents' HTTPS
+    assert kubelet_client is not None  # serving_cert made the CA
+    token = ensure_admin_token(data_dir)
+    address_file = data_dir / "run" / "apiserver.url"
+    address_file.unlink(missing_ok=True)
+    endpoints_path = data_dir / "endpoints.json"
+    endpoints_path.unlink(missing_ok=True)
+
+    supervisor = Supervisor()
+    port = args.api_port
 
     def apiserver_argv() -> list[str]:
         return [
@@ -236,6 +255,7 @@ def run_up(args: argparse.Namespace) -> int:
                 str(dns_file),
                 # pods reach it at its own cluster IP, DNATed by the node's proxy (root mode)
                 *(["--service-ip", dns_ip] if network == "root" else []),
+                *(f"--upstream={u}" for u in args.dns_upstream),
             ]
 
         dns = Component("dns", dns_argv(), logs / "dns.log", ready=dns_file.exists)

@@ -254,7 +254,11 @@ def run_up(args: argparse.Namespace) -> int:
                 "--address-file",
                 str(dns_file),
                 # pods reach it at its own cluster IP, DNATed by the node's proxy (root mode)
-                *(["--service-ip", dns_ip] if network == "root" else []),
+                *(
+                    ["--service-ip", dns_ip, "--advertise-address", router_ip]
+                    if network == "root"
+                    else []
+                ),
                 *(f"--upstream={u}" for u in args.dns_upstream),
             ]
 

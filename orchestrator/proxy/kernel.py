@@ -9,6 +9,7 @@ printed.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from orchestrator.proxy import rules
@@ -48,16 +49,16 @@ def restore(text: str) -> None:
     run(["iptables-restore", "-w", "--noflush"], stdin=text)
 
 
-def ensure_jumps() -> None:
+def ensure_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
     """Insert each fixed jump at the head of its built-in chain unless it is there."""
-    for jump in rules.JUMPS:
+    for jump in jumps:
         base = ["iptables", "-w", "-t", jump.table]
         if run([*base, "-C", jump.chain, *jump.args], check=False).returncode != 0:
             run([*base, "-I", jump.chain, "1", *jump.args])
 
 
-def remove_jumps() -> None:
-    for jump in rules.JUMPS:
+def remove_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
+    for jump in jumps:
         base = ["iptables", "-w", "-t", jump.table]
         while run([*base, "-D", jump.chain, *jump.args], check=False).returncode == 0:
             pass

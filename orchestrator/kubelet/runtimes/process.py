@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orchestrator
-from orchestrator.kubelet import cgroups, podnet
+from orchestrator.kubelet import cgroups, hostports, podnet
 from orchestrator.kubelet.logreader import read_log
 from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
@@ -61,11 +62,13 @@ from orchestrator.kubelet.runtimes.base import (
     ContainerState,
     ExecResult,
     LogOptions,
+    PortMapping,
     Sandbox,
     SandboxSpec,
 )
 from orchestrator.kubelet.runtimes.processimages import ProcessImage, resolve_image
 from orchestrator.kubelet.supervise import proc_start_ticks
+from orchestrator.proxy.kernel import KernelError
 
 log = logging.getLogger(__name__)
 ID_PREFIX = "process://"
@@ -195,7 +198,8 @@ class ProcessRuntime:
         if self.network.mode == "loopback":
             out.append(
                 "no network namespaces: pods share the node's network, each on its own 127.x "
-                "address (HOST and PORT tell the app); apps binding 0.0.0.0 on a fixed port collide"
+                "address (HOST and PORT tell the app); apps binding 0.0.0.0 on a fixed port "
+                "collide; hostPort is not published"
             )
         return tuple(out)
 
@@ -223,6 +227,8 @@ class ProcessRuntime:
         pods.chmod(0o700)  # spec.json files hold the containers' env, secrets included
         keep = [sb.pod_uid for sb in await self.sandboxes()]
         await asyncio.to_thread(self.network.setup, pod_cidr, keep)
+        if pod_cidr:  # adopted pods keep their hostPorts; a leftover rule goes
+            await asyncio.to_thread(self._program_host_ports)
         for cdir in self._all_container_dirs():
             if (cdir / "pid.json").exists() and not (cdir / "exit.json").exists():
                 self._watch(cdir)
@@ -265,6 +271,7 @@ class ProcessRuntime:
                     "host_network": spec.host_network,
                     "ip": ip,
                     "netns": "",
+                    "port_mappings": [dataclasses.asdict(m) for m in spec.port_mappings],
                 }
                 (pod_dir / "containers").mkdir(parents=True, exist_ok=True)
                 self._write_pod_files(pod_dir, spec, ip)
@@ -274,7 +281,26 @@ class ProcessRuntime:
                 if attached.netns != record["netns"]:
                     record["netns"] = attached.netns
                     _write_json(pod_dir / "sandbox.json", record)
+                if record.get("port_mappings"):
+                    await asyncio.to_thread(self._program_host_ports)
             return self._sandbox(record)
+
+    def _program_host_ports(self) -> None:
+        """The node's hostPort rules, from every sandbox record (root mode; blocking)."""
+        if self.network.mode != "root":
+            return
+        mappings = []
+        pods = self.state_dir / "pods"
+        for pod_dir in sorted(pods.iterdir()) if pods.is_dir() else []:
+            record = _read_json(pod_dir / "sandbox.json") or {}
+            if record.get("host_network"):
+                continue  # the app binds the node's own port itself
+            for m in record.get("port_mappings") or []:
+                mappings.append((str(record["ip"]), PortMapping(**m)))
+        try:
+            hostports.program(self.node_name, podnet.bridge_name(self.node_name), mappings)
+        except KernelError as exc:
+            raise podnet.NetworkError(f"cannot publish hostPorts: {exc}") from exc
 
     def _write_pod_files(self, pod_dir: Path, spec: SandboxSpec, ip: str) -> None:
         dns = spec.dns
@@ -321,6 +347,8 @@ class ProcessRuntime:
         if self.cgroups is not None:
             await asyncio.to_thread(self._remove_cgroup_tree, [self.node_name, pod_uid])
         await asyncio.to_thread(shutil.rmtree, pod_dir, True)
+        if record is not None and record.get("port_mappings"):
+            await asyncio.to_thread(self._program_host_ports)
 
     async def teardown(self) -> None:
         """Remove everything of this node: every pod (killed), the network, the cgroups, state.
@@ -335,6 +363,7 @@ class ProcessRuntime:
         await self.close()
         if self.network.mode == "root":
             await asyncio.to_thread(podnet.cleanup_node, self.node_name)
+            await asyncio.to_thread(hostports.remove, self.node_name)
         if self.cgroups is not None:
             await asyncio.to_thread(self._remove_cgroup_tree, [self.node_name])
         await asyncio.to_thread(shutil.rmtree, self.state_dir / "pods", True)
@@ -843,6 +872,7 @@ def purge_node(node_name: str, cgroup_parent: str = "paas") -> None:
         group.remove_tree([node_name])
     if os.geteuid() == 0:
         podnet.cleanup_node(node_name)
+        hostports.remove(node_name)
 
 
 async def _read_to_eof(fd: int) -> bytes:

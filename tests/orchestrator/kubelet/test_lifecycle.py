@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -209,6 +210,34 @@ async def test_containers_of_a_pod_reach_each_other_on_localhost(kubelet_node: K
     pod = await node.wait_running("duo")
     token = await serving(pod_url(pod, "/token", 9090))
     assert await serving(pod_url(pod, "/proxy/9090/token")) == token
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_host_port_publishes_the_pod_on_the_node(kubelet_node: KubeletNode) -> None:
+    """hostPort: the node's own address answers for the pod, across an agent restart, until
+    the pod goes (the engine publishes it on Docker; kernel DNAT on the process runtime)."""
+    node = kubelet_node
+    port = free_port()
+    container = app()
+    container["ports"][0]["hostPort"] = port
+    await node.create_pod(manifest("published", container))
+    pod = await node.wait_running("published")
+    token = await serving(pod_url(pod, "/token"))
+    assert await serving(f"http://127.0.0.1:{port}/token") == token
+    await node.stop()
+    await node.start()
+    assert await serving(f"http://127.0.0.1:{port}/token") == token
+    await node.client.delete(PODS, "published", "default", grace_period_seconds=0)
+
+    async def unpublished() -> bool:
+        return await get(f"http://127.0.0.1:{port}/token", timeout=1) is None
+
+    await eventually_async(unpublished, 30, f"127.0.0.1:{port} still answers after the pod went")
 
 
 async def test_missing_config_is_named_then_the_pod_starts_when_it_appears(

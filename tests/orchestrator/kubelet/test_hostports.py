@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-
 import pytest
-from support.engines import require_engine
+from support.iptables import assert_kernel_accepts
 
 from orchestrator.kubelet import hostports
 from orchestrator.kubelet.runtimes.base import PortMapping
@@ -43,14 +39,5 @@ def test_nodes_have_chains_of_their_own_outside_the_proxys_prefix() -> None:
 
 @pytest.mark.root
 def test_the_kernel_accepts_the_text() -> None:
-    usable = os.geteuid() == 0 and shutil.which("iptables-restore") is not None
-    require_engine("iptables", usable, "needs root and iptables-restore")
     text = hostports.restore_text("node-a", "paasbr0", [("10.244.0.3", PortMapping(80, 18080))])
-    done = subprocess.run(
-        ["iptables-restore", "-w", "--test", "--noflush"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert_kernel_accepts(text)

@@ -16,25 +16,15 @@ range, so parallel tests never share one.
 
 from __future__ import annotations
 
-import json
-import shutil
 import signal
-import subprocess
-import sys
-import threading
-import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.engines import require_engine
-from support.kubelet import RUNTIMES, free_pod_cidr
+from support.kubelet import RUNTIMES
+from support.paasup import Load, Up, dig, http_status, ready_pods, start_up
 from support.wait import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT = """
 apiVersion: apps/v1
 kind: Deployment
@@ -89,185 +79,12 @@ spec:
 """
 
 
-class Up:
-    def __init__(
-        self, data_dir: Path, process: subprocess.Popen[bytes], runtime: str, node: str
-    ) -> None:
-        self.data_dir = data_dir
-        self.process = process
-        self.runtime = runtime
-        self.node = node
-
-    def leftovers(self) -> list[str]:
-        """What still runs of this node's pods: supervisors (process) or containers (docker)."""
-        if self.runtime == "docker":
-            import docker
-
-            from orchestrator.kubelet.runtimes.dockerspec import LABEL_NODE
-
-            client = docker.DockerClient()
-            try:
-                found = client.containers.list(filters={"label": f"{LABEL_NODE}={self.node}"})
-                return [c.name for c in found]
-            finally:
-                client.close()
-        found = subprocess.run(
-            ["pgrep", "-f", f"orchestrator.kubelet.supervise run {self.data_dir}"],
-            capture_output=True,
-            text=True,
-        )
-        return found.stdout.split()
-
-    def kubectl(
-        self, *args: str, check: bool = True, timeout: float = 30
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.data_dir)},
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-        return result
-
-    def pods(self) -> list[dict]:
-        return json.loads(self.kubectl("get", "pods", "-l", "app=web", "-o", "json").stdout)[
-            "items"
-        ]
-
-    def log(self) -> str:
-        return (self.data_dir / "up.log").read_text()
-
-
 @pytest.fixture(params=RUNTIMES)
 def up(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Up]:
-    require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
     if request.param == "docker":
         request.getfixturevalue("stack_image")
-    data_dir = tmp_path / "paas"
-    data_dir.mkdir()
-    node = f"up-{uuid.uuid4().hex[:8]}"  # runtimes name bridges and networks after the node
-    with open(data_dir / "up.log", "wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paas",
-                "up",
-                "--data-dir",
-                str(data_dir),
-                "--api-port",
-                "0",
-                "--http-port",
-                "0",
-                "--dns-port",
-                "0",
-                "--runtime",
-                request.param,
-                "--cluster-cidr",
-                free_pod_cidr(),
-                "--node-name",
-                node,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-    running = Up(data_dir, process, request.param, node)
-    try:
-        wait_until(lambda: "Press Ctrl-C" in running.log() or process.poll() is not None, 60)
-        assert process.poll() is None, running.log()
+    with start_up(tmp_path / "paas", request.param) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        if request.param == "docker":
-            from orchestrator.kubelet.runtimes.docker import purge_node
-
-            purge_node(node)
-
-
-def dig(up: Up, name: str, rtype: str = "A") -> list[str]:
-    """Ask the DNS that ``paas up`` names in endpoints.json, with the real dig."""
-    require_engine("dig", shutil.which("dig") is not None, "dig (dnsutils) not on PATH")
-    url = json.loads((up.data_dir / "endpoints.json").read_text())["dns"]
-    host, _, port = url.removeprefix("udp://").rpartition(":")
-    out = subprocess.run(
-        ["dig", f"@{host}", "-p", port, "+short", "+time=2", "+tries=2", name, rtype],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return out.stdout.split("\n")[:-1]
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
-
-
-class Load:
-    """Threads requesting ``url`` back to back, each on a new connection, until stopped."""
-
-    def __init__(self, url: str, threads: int = 4) -> None:
-        self.url = url
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as r:
-                    r.read()
-                    failed = "" if r.status == 200 else f"HTTP {r.status}"
-            except (OSError, urllib.error.HTTPError) as exc:
-                failed = f"{time.strftime('%X')} {type(exc).__name__}: {exc}"
-            with self._lock:
-                if failed:
-                    self.failures.append(failed)
-                else:
-                    self.ok += 1
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(10)
-
-
-def ready_pods(up: Up) -> list[dict]:
-    pods = [p for p in up.pods() if not p["metadata"].get("deletionTimestamp")]
-    ready = [
-        p
-        for p in pods
-        if any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in p.get("status", {}).get("conditions", [])
-        )
-    ]
-    return ready if len(ready) == 3 and len(pods) == 3 else []
 
 
 def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path: Path) -> None:
@@ -275,7 +92,7 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path:
     manifest = tmp_path / "web.yaml"
     manifest.write_text(DEPLOYMENT)
     up.kubectl("apply", "-f", str(manifest))
-    pods = wait_until(lambda: ready_pods(up), 90, "three ready pods")
+    pods = wait_until(lambda: ready_pods(up, 3), 90, "three ready pods")
     ips = {p["status"]["podIP"] for p in pods}
     assert len(ips) == 3
     for ip in ips:
@@ -287,7 +104,7 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path:
     victim = pods[0]["metadata"]["name"]
     wait_until(lambda: "GET / HTTP/1.1" in up.kubectl("logs", victim).stdout, 30)
     up.kubectl("delete", "pod", victim)
-    replaced = wait_until(lambda: ready_pods(up), 60, "a replacement pod")
+    replaced = wait_until(lambda: ready_pods(up, 3), 60, "a replacement pod")
     assert victim not in {p["metadata"]["name"] for p in replaced}
     cluster_ip = up.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
     assert dig(up, "web.default.svc.cluster.local") == [cluster_ip]
@@ -323,7 +140,7 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path:
         served = load.ok
         wait_until(lambda: load.ok >= served + 20, 30, "load after the rollout")
     assert load.failures == [], f"{len(load.failures)} of {load.ok} requests failed"
-    pods = wait_until(lambda: ready_pods(up), 30, "three ready pods of the new version")
+    pods = wait_until(lambda: ready_pods(up, 3), 30, "three ready pods of the new version")
     assert all(
         {"name": "VERSION", "value": "2"} in p["spec"]["containers"][0].get("env", []) for p in pods
     )

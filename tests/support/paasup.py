@@ -1,0 +1,210 @@
+"""``paas up`` as a user runs it, for end-to-end tests: a real process, driven by kubectl.
+
+``start_up(data_dir, runtime, *flags)`` starts ``python -m paas up`` on free
+ports and yields an ``Up`` once it prints "Press Ctrl-C"; leaving the
+context stops it with Ctrl-C (SIGINT) and removes what a Docker node left.
+``Load`` keeps HTTP requests going against one URL and counts failures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from support.engines import require_engine
+from support.kubelet import free_pod_cidr
+from support.wait import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Up:
+    def __init__(
+        self, data_dir: Path, process: subprocess.Popen[bytes], runtime: str, node: str
+    ) -> None:
+        self.data_dir = data_dir
+        self.process = process
+        self.runtime = runtime
+        self.node = node
+
+    def leftovers(self) -> list[str]:
+        """What still runs of this node's pods: supervisors (process) or containers (docker)."""
+        if self.runtime == "docker":
+            import docker
+
+            from orchestrator.kubelet.runtimes.dockerspec import LABEL_NODE
+
+            client = docker.DockerClient()
+            try:
+                found = client.containers.list(filters={"label": f"{LABEL_NODE}={self.node}"})
+                return [c.name for c in found]
+            finally:
+                client.close()
+        found = subprocess.run(
+            ["pgrep", "-f", f"orchestrator.kubelet.supervise run {self.data_dir}"],
+            capture_output=True,
+            text=True,
+        )
+        return found.stdout.split()
+
+    def kubectl(
+        self, *args: str, check: bool = True, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.data_dir / "kubeconfig"), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.data_dir)},
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def pods(self) -> list[dict]:
+        return json.loads(self.kubectl("get", "pods", "-l", "app=web", "-o", "json").stdout)[
+            "items"
+        ]
+
+    def log(self) -> str:
+        return (self.data_dir / "up.log").read_text()
+
+
+def dig(up: Up, name: str, rtype: str = "A") -> list[str]:
+    """Ask the DNS that ``paas up`` names in endpoints.json, with the real dig."""
+    require_engine("dig", shutil.which("dig") is not None, "dig (dnsutils) not on PATH")
+    url = json.loads((up.data_dir / "endpoints.json").read_text())["dns"]
+    host, _, port = url.removeprefix("udp://").rpartition(":")
+    out = subprocess.run(
+        ["dig", f"@{host}", "-p", port, "+short", "+time=2", "+tries=2", name, rtype],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return out.stdout.split("\n")[:-1]
+
+
+def http_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+class Load:
+    """Threads requesting ``url`` back to back, each on a new connection, until stopped."""
+
+    def __init__(self, url: str, threads: int = 4) -> None:
+        self.url = url
+        self.ok = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    r.read()
+                    failed = "" if r.status == 200 else f"HTTP {r.status}"
+            except (OSError, urllib.error.HTTPError) as exc:
+                failed = f"{time.strftime('%X')} {type(exc).__name__}: {exc}"
+            with self._lock:
+                if failed:
+                    self.failures.append(failed)
+                else:
+                    self.ok += 1
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(10)
+
+
+def ready_pods(up: Up, count: int) -> list[dict]:
+    """The app=web pods, when exactly ``count`` exist and all are Ready."""
+    pods = [p for p in up.pods() if not p["metadata"].get("deletionTimestamp")]
+    ready = [
+        p
+        for p in pods
+        if any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p.get("status", {}).get("conditions", [])
+        )
+    ]
+    return ready if len(ready) == count and len(pods) == count else []
+
+
+@contextmanager
+def start_up(data_dir: Path, runtime: str, *flags: str) -> Iterator[Up]:
+    """``paas up --runtime RUNTIME FLAGS`` on free ports, stopped (and checked) on the way out."""
+    require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
+    data_dir.mkdir(parents=True)
+    node = f"up-{uuid.uuid4().hex[:8]}"  # runtimes name bridges and networks after the node
+    with open(data_dir / "up.log", "wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paas",
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--api-port",
+                "0",
+                "--http-port",
+                "0",
+                "--dns-port",
+                "0",
+                "--runtime",
+                runtime,
+                "--cluster-cidr",
+                free_pod_cidr(),
+                "--node-name",
+                node,
+                *flags,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+    running = Up(data_dir, process, runtime, node)
+    try:
+        wait_until(lambda: "Press Ctrl-C" in running.log() or process.poll() is not None, 60)
+        assert process.poll() is None, running.log()
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        if runtime == "docker":
+            from orchestrator.kubelet.runtimes.docker import purge_node
+
+            purge_node(node)

@@ -227,7 +227,9 @@ def pod_status(pod: Obj, observed: Observed, now: datetime) -> Obj:
         )
         for c in spec.get("containers") or []
     ]
-    phase = pod_phase(spec, inits, containers)
+    phase = old.get("phase")
+    if phase not in TERMINAL:  # a pod never leaves Succeeded or Failed
+        phase = pod_phase(spec, inits, containers)
     before = {c.get("type", ""): c for c in old.get("conditions") or []}
     sandbox = observed.sandbox
     unready = [e for e in containers if not e["ready"]]

@@ -167,7 +167,42 @@ class PodWorker:
         if (pod.get("status") or {}).get("phase") in TERMINAL:
             await self._sync_terminal(pod)
             return None
-        return await self._sync_running(pod)
+        left = self._deadline_left(pod)
+        if left is not None and left <= 0:
+            await self._sync_terminal(await self._fail_past_deadline(pod))
+            return None
+        requeue = await self._sync_running(pod)
+        if left is not None:
+            return left if requeue is None else min(requeue, left)
+        return requeue
+
+    def _deadline_left(self, pod: Obj) -> float | None:
+        """Seconds until ``activeDeadlineSeconds`` runs out, counted from the pod's startTime."""
+        deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+        started = (pod.get("status") or {}).get("startTime")
+        if not isinstance(deadline, int) or not started:
+            return None
+        start = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        return deadline - (self.clock() - start).total_seconds()
+
+    async def _fail_past_deadline(self, pod: Obj) -> Obj:
+        """Mark the pod Failed as the kubelet does; its containers are stopped next."""
+        message = "Pod was active on the node longer than the specified deadline"
+        self._emit(pod, "Normal", "DeadlineExceeded", message)
+        status = dict(pod.get("status") or {})
+        status.update(phase="Failed", reason="DeadlineExceeded", message=message)
+        status["conditions"] = [
+            {**c, "status": "False", "reason": "PodCompleted", "message": ""}
+            if c.get("type") in ("Ready", "ContainersReady")
+            else c
+            for c in status.get("conditions") or []
+        ]
+        body = {**pod, "status": status}
+        with contextlib.suppress(errors.NotFound):
+            return await self.client.replace(
+                PODS, body, pod["metadata"]["namespace"], subresource="status"
+            )
+        return body
 
     async def _cleanup(self, uid: str) -> None:
         """The pod is gone from the API: stop and remove everything of it."""
@@ -232,6 +267,7 @@ class PodWorker:
         if self.killer.pod_busy(uid):
             return
         self.probers.keep_only(uid, set())
+        await self._report(pod, None, states, {})  # the containers' final states
         if self.settings.teardown_terminal:
             await self.runtime.remove_sandbox(uid)
         self._torn_down.add(uid)

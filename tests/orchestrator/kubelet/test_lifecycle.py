@@ -320,6 +320,29 @@ async def test_restart_policy_never_ends_the_pod(kubelet_node: KubeletNode) -> N
     assert container_status(broken, "job")["restartCount"] == 0
 
 
+async def test_active_deadline_fails_the_pod_and_stops_it(kubelet_node: KubeletNode) -> None:
+    node = kubelet_node
+    await node.create_pod(manifest("bounded", app(), activeDeadlineSeconds=3))
+    pod = await node.wait_running("bounded")
+    await serving(pod_url(pod, "/token"))
+
+    async def failed() -> Obj | None:
+        found = await node.pod("bounded")
+        return found if found and found["status"].get("phase") == "Failed" else None
+
+    done = await eventually_async(failed, 30, "the pod never failed past its deadline")
+    assert done["status"]["reason"] == "DeadlineExceeded"
+    assert "longer than the specified deadline" in done["status"]["message"]
+
+    async def stopped() -> Obj | None:
+        found = await node.pod("bounded")
+        state = container_status(found, "app")["state"] if found else {}
+        return found if "terminated" in state else None
+
+    await eventually_async(stopped, 30, "the container still runs past the deadline")
+    assert await get(pod_url(pod, "/token"), timeout=1) is None
+
+
 async def test_crash_loop_back_off_doubles(kubelet_node: KubeletNode) -> None:
     """Base 1 s, cap 4 s (the test settings): restarts come 0, 1, 2, 4, 4 s after each exit."""
     node = kubelet_node

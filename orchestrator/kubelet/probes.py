@@ -21,8 +21,8 @@ HTTP probe failed with statuscode: 500"); the event recorder folds repeats.
 Handlers: ``httpGet`` (HTTP or HTTPS without verification, to ``host`` or
 the pod IP, a port number or a named container port, headers; 200-399 is a
 success), ``tcpSocket`` (a connection opens), ``exec`` (``runtime.exec``
-exits 0). A handler we do not know (gRPC) always passes, so that it never
-kills a container by our own shortcoming.
+exits 0), ``grpc`` (the standard health service answers SERVING, see
+``grpcprobe``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator.kubelet.grpcprobe import grpc_check
 from orchestrator.kubelet.runtimes.base import ContainerState, Runtime
 
 Obj = dict[str, Any]
@@ -162,7 +163,16 @@ async def run_probe(
             str(handler.get("scheme") or "HTTP"),
             timeout,
         )
-    return ProbeResult(True)  # gRPC and other handlers: not ours to fail
+    grpc = probe.get("grpc")
+    if isinstance(grpc, dict):
+        port = grpc.get("port")
+        if not isinstance(port, int) or not 0 < port < 65536:
+            return ProbeResult(False, f"grpc.port {port!r} is not a port number")
+        healthy, why = await grpc_check(
+            pod_ip or "127.0.0.1", port, str(grpc.get("service") or ""), timeout
+        )
+        return ProbeResult(healthy, why)
+    return ProbeResult(True)  # no handler: the API server accepts none such; nothing to fail
 
 
 @dataclass

@@ -22,61 +22,20 @@ from pathlib import Path
 
 import pytest
 from support.kubelet import RUNTIMES
-from support.paasup import Load, Up, dig, http_status, ready_pods, start_up
+from support.paasup import (
+    Up,
+    apply,
+    dig,
+    http_status,
+    ready_pods,
+    run_client,
+    start_up,
+    update_under_load,
+    web_manifest,
+)
 from support.wait import wait_until
 
-DEPLOYMENT = """
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: web}
-  strategy:
-    rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: web
-        image: paas/stack:bookworm
-        command: ["python3", "-m", "http.server", "$(PORT)"]
-        ports:
-        - containerPort: 8080
-        readinessProbe:
-          httpGet: {path: /, port: 8080}
-          periodSeconds: 1
-        lifecycle:
-          # Serve on while the endpoint removal reaches every proxy (Kubernetes' advice).
-          preStop:
-            exec: {command: ["sleep", "1"]}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports:
-  - {name: http, port: 80, targetPort: 8080}
-"""
-CLIENT = """
-apiVersion: v1
-kind: Pod
-metadata:
-  name: client
-spec:
-  restartPolicy: Never
-  containers:
-  - name: client
-    image: paas/stack:bookworm
-    command: ["sh", "-c", "cat /etc/resolv.conf && curl -sS -m 10 http://web/"]
-"""
+COMMAND = ["python3", "-m", "http.server", "$(PORT)"]
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -87,11 +46,9 @@ def up(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Up]:
         yield running
 
 
-def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path: Path) -> None:
+def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up) -> None:
     wait_until(lambda: " Ready " in up.kubectl("get", "nodes").stdout, 60, up.log())
-    manifest = tmp_path / "web.yaml"
-    manifest.write_text(DEPLOYMENT)
-    up.kubectl("apply", "-f", str(manifest))
+    apply(up, web_manifest(3, COMMAND))
     pods = wait_until(lambda: ready_pods(up, 3), 90, "three ready pods")
     ips = {p["status"]["podIP"] for p in pods}
     assert len(ips) == 3
@@ -115,35 +72,10 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up, tmp_path:
     node_port = up.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
     assert http_status(f"http://127.0.0.1:{node_port}/") == 200
 
-    client = tmp_path / "client.yaml"
-    client.write_text(CLIENT)
-    up.kubectl("apply", "-f", str(client))
-    phase = "jsonpath={.status.phase}"
-    done = wait_until(
-        lambda: up.kubectl("get", "pod", "client", "-o", phase).stdout in ("Succeeded", "Failed"),
-        60,
-        "the client pod to finish",
-    )
-    assert done
-    said = up.kubectl("logs", "client").stdout
+    said = run_client(up, "cat /etc/resolv.conf && curl -sS -m 10 http://web/")
     assert "nameserver 10.96.0.10" in said and "search default.svc.cluster.local" in said
     assert "Directory listing" in said, said
-    assert up.kubectl("get", "pod", "client", "-o", phase).stdout == "Succeeded"
-
-    with Load(f"http://{cluster_ip}/") as load:
-        wait_until(lambda: load.ok >= 20, 30, "load through the cluster IP")
-        up.kubectl("set", "env", "deploy/web", "VERSION=2")
-        rolled = up.kubectl(
-            "rollout", "status", "deploy/web", "--timeout=120s", check=False, timeout=130
-        )
-        assert rolled.returncode == 0, rolled.stderr
-        served = load.ok
-        wait_until(lambda: load.ok >= served + 20, 30, "load after the rollout")
-    assert load.failures == [], f"{len(load.failures)} of {load.ok} requests failed"
-    pods = wait_until(lambda: ready_pods(up, 3), 30, "three ready pods of the new version")
-    assert all(
-        {"name": "VERSION", "value": "2"} in p["spec"]["containers"][0].get("env", []) for p in pods
-    )
+    update_under_load(up, f"http://{cluster_ip}/", 3)
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(60) == 0
     assert "paas stopped." in up.log()

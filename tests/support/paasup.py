@@ -3,7 +3,10 @@
 ``start_up(data_dir, runtime, *flags)`` starts ``python -m paas up`` on free
 ports and yields an ``Up`` once it prints "Press Ctrl-C"; leaving the
 context stops it with Ctrl-C (SIGINT) and removes what a Docker node left.
-``Load`` keeps HTTP requests going against one URL and counts failures.
+``Load`` keeps HTTP requests going against one URL and counts failures;
+``web_manifest`` is the Deployment + NodePort Service every mode's test
+applies, ``run_client`` runs a one-shot pod and returns what it printed, and
+``update_under_load`` rolls the Deployment while requests keep coming.
 """
 
 from __future__ import annotations
@@ -155,6 +158,105 @@ def ready_pods(up: Up, count: int) -> list[dict]:
         )
     ]
     return ready if len(ready) == count and len(pods) == count else []
+
+
+def web_manifest(replicas: int, command: list[str]) -> str:
+    """A Deployment ``web`` of the stack image serving on 8080 behind a NodePort Service.
+
+    Readiness gates new pods; a one-second preStop keeps an old pod serving
+    while its endpoint removal reaches the proxy (Kubernetes' advice).
+    """
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  strategy:
+    rollingUpdate: {{maxUnavailable: 0, maxSurge: 1}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: web
+        image: paas/stack:bookworm
+        command: {json.dumps(command)}
+        ports:
+        - containerPort: 8080
+        readinessProbe:
+          httpGet: {{path: /, port: 8080}}
+          periodSeconds: 1
+        lifecycle:
+          preStop:
+            exec: {{command: ["sleep", "1"]}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: NodePort
+  selector: {{app: web}}
+  ports:
+  - {{name: http, port: 80, targetPort: 8080}}
+"""
+
+
+def apply(up: Up, text: str) -> None:
+    path = up.data_dir / f"manifest-{uuid.uuid4().hex[:8]}.yaml"
+    path.write_text(text)
+    up.kubectl("apply", "-f", str(path))
+
+
+def run_client(up: Up, script: str) -> str:
+    """Run ``sh -c SCRIPT`` in a pod of the stack image; its output once it succeeded."""
+    name = f"client-{uuid.uuid4().hex[:6]}"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {"name": "client", "image": "paas/stack:bookworm", "command": ["sh", "-c", script]}
+            ],
+        },
+    }
+    apply(up, json.dumps(pod))
+    phase = "jsonpath={.status.phase}"
+    ended = wait_until(
+        lambda: up.kubectl("get", "pod", name, "-o", phase).stdout in ("Succeeded", "Failed"),
+        60,
+        f"pod {name} to finish",
+    )
+    assert ended
+    said = up.kubectl("logs", name).stdout
+    assert up.kubectl("get", "pod", name, "-o", phase).stdout == "Succeeded", said
+    return said
+
+
+def update_under_load(up: Up, url: str, replicas: int) -> Load:
+    """Roll ``deploy/web`` to new pods while ``Load`` runs against ``url``; not one may fail."""
+    with Load(url) as load:
+        wait_until(lambda: load.ok >= 20, 30, f"load through {url}")
+        up.kubectl("set", "env", "deploy/web", "VERSION=2")
+        rolled = up.kubectl(
+            "rollout", "status", "deploy/web", "--timeout=120s", check=False, timeout=130
+        )
+        assert rolled.returncode == 0, rolled.stderr
+        served = load.ok
+        wait_until(lambda: load.ok >= served + 20, 30, "load after the rollout")
+    assert load.failures == [], f"{len(load.failures)} of {load.ok} requests failed"
+    pods = wait_until(lambda: ready_pods(up, replicas), 30, "ready pods of the new version")
+    assert all(
+        {"name": "VERSION", "value": "2"} in p["spec"]["containers"][0].get("env", []) for p in pods
+    )
+    return load
 
 
 @contextmanager

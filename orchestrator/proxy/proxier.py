@@ -1,14 +1,13 @@
 """The node proxy in root mode: Services and Endpoints in, kernel rules out.
 
-``IptablesProxier.run()`` starts informers on Services and Endpoints and
-rewrites the rules whenever either changes. The first sync replaces whatever
-an earlier run left (its stale chains are deleted in the same restore), so a
-restarted proxy never opens a gap, and one that cannot reach the API server
-leaves the last rules serving. Changes arriving within ``coalesce`` seconds
-are applied together, never more often than every ``min_sync_interval`` and
-at least every ``max_sync_interval`` (which heals a rule removed by hand). The
-service range is routed to the node bridge so an address in it never leaves
-the machine, even before its rules exist. Established connections to an
+``IptablesProxier.run()`` follows Services and Endpoints through a
+``ServiceFeed`` (coalesced syncs, a periodic one that heals a rule removed
+by hand) and rewrites the rules on each sync. The first sync replaces
+whatever an earlier run left (its stale chains are deleted in the same
+restore), so a restarted proxy never opens a gap, and one that cannot reach
+the API server leaves the last rules serving. The service range is routed
+to the node bridge so an address in it never leaves the machine, even
+before its rules exist. Established connections to an
 endpoint that goes away keep flowing (conntrack keeps their translation):
 they drain; new connections only go to ready endpoints. ``cleanup()`` removes
 everything; the run does it on the way out when ``cleanup_on_exit`` is set.
@@ -20,19 +19,14 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
-from orchestrator.api.resources import BUILTIN_TYPES
-from orchestrator.client.informer import Handler, InformerSettings
+from orchestrator.client.informer import InformerSettings
 from orchestrator.client.rest import APIClient
-from orchestrator.client.workers import SharedInformers
 from orchestrator.proxy import conntrack, kernel, rules
+from orchestrator.proxy.feed import ENDPOINTS, SERVICES, FeedSettings, ServiceFeed, SyncFailed
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
-
-SERVICES = BUILTIN_TYPES.require("", "Service")
-ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
+__all__ = ["ENDPOINTS", "SERVICES", "IptablesProxier", "ProxySettings"]
 
 
 @dataclass(frozen=True)
@@ -52,53 +46,36 @@ class ProxySettings:
 class IptablesProxier:
     def __init__(self, client: APIClient, settings: ProxySettings | None = None) -> None:
         self.client = client
-        self.settings = settings or ProxySettings()
-        self.informers = SharedInformers(client, self.settings.informer)
-        self.services = self.informers.informer(SERVICES)
-        self.endpoints = self.informers.informer(ENDPOINTS)
-        self._changed = asyncio.Event()
+        self.settings = s = settings or ProxySettings()
+        self.feed = ServiceFeed(
+            client,
+            FeedSettings(
+                coalesce=s.coalesce,
+                min_sync_interval=s.min_sync_interval,
+                max_sync_interval=s.max_sync_interval,
+                retry_interval=s.retry_interval,
+                informer=s.informer,
+            ),
+        )
         self._kernel = threading.Lock()  # a cancelled sync's thread finishes before cleanup
         self.syncs = 0  # how many syncs succeeded (for logs and tests)
         self._programmed: list[rules.ServicePort] = []  # what the last sync wrote
-        poke = Handler(
-            on_add=lambda _o: self._changed.set(),
-            on_update=lambda _o, _n: self._changed.set(),
-            on_delete=lambda _o: self._changed.set(),
-        )
-        self.services.add_handler(poke)
-        self.endpoints.add_handler(poke)
 
     async def run(self) -> None:
         try:
             async with asyncio.TaskGroup() as tg:
-                self.informers.start(tg)
-                await self.informers.wait_synced()
-                tg.create_task(self._sync_loop())
                 if self.settings.bridge:
                     tg.create_task(self._route_loop())
+                await self.feed.run(self._sync_in_thread, tg)
         finally:
             if self.settings.cleanup_on_exit:
                 await asyncio.shield(asyncio.to_thread(self.cleanup))
 
-    async def _sync_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        s = self.settings
-        last = -s.min_sync_interval
-        self._changed.set()
-        while True:
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=s.max_sync_interval)
-                await asyncio.sleep(max(s.coalesce, last + s.min_sync_interval - loop.time()))
-            except TimeoutError:
-                pass
-            self._changed.clear()
-            last = loop.time()
-            services, endpoints = self.services.list(), self.endpoints.list()
-            try:
-                await asyncio.to_thread(self.sync, services, endpoints)
-            except kernel.KernelError as exc:
-                log.error("proxy sync failed, retrying: %s", exc)
-                loop.call_later(s.retry_interval, self._changed.set)
+    async def _sync_in_thread(self, ports: list[rules.ServicePort]) -> None:
+        try:
+            await asyncio.to_thread(self.sync, ports)
+        except kernel.KernelError as exc:
+            raise SyncFailed(str(exc)) from exc
 
     async def _route_loop(self) -> None:
         """Keep the service range routed to the bridge, which the node agent may remake."""
@@ -119,14 +96,13 @@ class IptablesProxier:
         with self._kernel:
             return kernel.route_service_range(self.settings.service_cidr, self.settings.bridge)
 
-    def sync(self, services: list[Obj], endpoints: list[Obj]) -> None:
-        """Write the rules for this state of the cluster (blocking: call in a thread)."""
+    def sync(self, ports: list[rules.ServicePort]) -> None:
+        """Write the rules for these service ports (blocking: call in a thread)."""
         with self._kernel:
-            self._sync(services, endpoints)
+            self._sync(ports)
 
-    def _sync(self, services: list[Obj], endpoints: list[Obj]) -> None:
+    def _sync(self, ports: list[rules.ServicePort]) -> None:
         s = self.settings
-        ports = rules.service_ports(services, endpoints)
         found = kernel.saved_chains()
         kernel.restore(
             rules.restore_text(

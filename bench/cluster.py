@@ -73,6 +73,11 @@ class ServerProcess:
         self.url = address.read_text().strip()
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "start() first"
+        return self.process.pid
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -115,6 +120,11 @@ class ComponentProcess:
             stdin=subprocess.DEVNULL,
         )
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "start() first"
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

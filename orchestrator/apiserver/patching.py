@@ -11,12 +11,11 @@ fields a manager dropped and manager conflicts need managedFields: later.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 
-from orchestrator.api import errors
+from orchestrator.api import errors, jsoncodec
 from orchestrator.api.patch import (
     MalformedPatch,
     PatchError,
@@ -49,7 +48,7 @@ def parse_patch(content_type: str, raw: bytes) -> Any:
     try:
         if content_type == APPLY:
             return yaml.safe_load(raw)
-        return json.loads(raw)
+        return jsoncodec.loads(raw)
     except (ValueError, yaml.YAMLError) as exc:
         raise errors.BadRequest(f"error decoding patch: {exc}") from exc
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator.api import errors
+from orchestrator.api import errors, jsoncodec
 from orchestrator.api.copying import copy_json
 from orchestrator.api.defaults import apply_defaults
 from orchestrator.api.resources import ResourceType
@@ -64,12 +64,12 @@ def encode(obj: Obj) -> bytes:
     meta = obj.get("metadata", {})
     if "resourceVersion" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return jsoncodec.dumps(obj)
 
 
 def decode(kv: KeyValue | bytes, revision: int = 0) -> Obj:
     raw = kv.value if isinstance(kv, KeyValue) else kv
-    obj: Obj = json.loads(raw)
+    obj: Obj = jsoncodec.loads(raw)
     rv = kv.mod_revision if isinstance(kv, KeyValue) else revision
     obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
     return obj
@@ -207,7 +207,7 @@ class Registry:
                 f'namespaces "{namespace}" not found',
                 details={"name": namespace, "kind": "namespaces"},
             )
-        if json.loads(kv.value)["metadata"].get("deletionTimestamp"):
+        if jsoncodec.loads(kv.value)["metadata"].get("deletionTimestamp"):
             raise errors.Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being "
                 "terminated"

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.jsoncodec import dumps
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.apiserver.registry import Registry, matches
 from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub, encoded_object
-from orchestrator.apiserver.wire import dumps
 from orchestrator.store.base import Compacted
 
 Render = Callable[[dict[str, Any]], dict[str, Any]]

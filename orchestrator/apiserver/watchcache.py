@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.api import jsoncodec
 from orchestrator.store.base import Compacted, Event, Store
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def encoded_object(change: Change) -> bytes:
     """The object as JSON, encoded once however many watchers send it."""
     cached = change.encoded.get("json")
     if cached is None:
-        cached = change.encoded["json"] = json.dumps(change.obj, separators=(",", ":")).encode()
+        cached = change.encoded["json"] = jsoncodec.dumps(change.obj)
     return cached
 
 
@@ -60,11 +60,11 @@ class Dropped(Exception):
 
 
 def to_change(event: Event) -> Change:
-    obj = json.loads(event.value)
+    obj = jsoncodec.loads(event.value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(event.revision)
     prev = None
     if event.prev_value is not None and event.type == "PUT":
-        prev = json.loads(event.prev_value)
+        prev = jsoncodec.loads(event.prev_value)
     return Change(event.type, event.key, event.revision, obj, prev)
 
 

@@ -17,7 +17,8 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrator.api import errors
+from orchestrator.api import errors, jsoncodec
+from orchestrator.api.jsoncodec import dumps
 
 MAX_BODY = 3 * 1024 * 1024
 MAX_OBJECT = 1536 * 1024
@@ -127,7 +128,7 @@ def decode_body(raw: bytes, content_type: str) -> Any:
         raise errors.BadRequest("the request body is empty; an object was expected")
     if content_type in ("", "application/json", "*/*", "text/plain"):
         try:
-            return json.loads(raw)
+            return jsoncodec.loads(raw)
         except json.JSONDecodeError as exc:
             raise errors.BadRequest(
                 f"error decoding JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -158,10 +159,6 @@ def check_encoded_size(data: bytes) -> bytes:
             f"Request entity too large: the object is {len(data)} bytes, the limit is {MAX_OBJECT}"
         )
     return data
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from orchestrator.api import errors
+from orchestrator.api import errors, jsoncodec
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.client.config import ClientConfig, ssl_context
 
@@ -55,7 +54,7 @@ class Response:
     content: bytes
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return jsoncodec.loads(self.content)
 
     @property
     def text(self) -> str:
@@ -70,7 +69,7 @@ def raise_for_status(status: int, content: bytes) -> None:
     if status < 400:
         return
     try:
-        body = json.loads(content)
+        body = jsoncodec.loads(content)
     except ValueError:
         body = {"message": content.decode(errors="replace").strip() or f"HTTP {status}"}
     if not isinstance(body, dict):
@@ -157,7 +156,7 @@ class APIClient:
     ) -> Response:
         hdrs = dict(headers or {})
         if json_body is not None:
-            content = json.dumps(json_body).encode()
+            content = jsoncodec.dumps(json_body)
         if content is not None:
             hdrs["Content-Type"] = content_type
         try:
@@ -366,7 +365,7 @@ async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[str, 
         for line in lines:
             if not line.strip():
                 continue
-            event = json.loads(line)
+            event = jsoncodec.loads(line)
             if event.get("type") == "ERROR":
                 raise errors.from_status(event.get("object") or {}, 500)
             yield event["type"], event["object"]

@@ -1,10 +1,14 @@
-"""The root-mode proxy against a real API server, real netns backends and the real kernel.
+"""Both service proxies, one suite: what a client of a cluster IP or a node port sees.
 
-Two ``python3 -m http.server`` backends run in network namespaces of the
-test's own on a bridge of its own (``paasprx*``); Services are created
-through the API (cluster IPs and NodePorts allocated by the server) and
-their Endpoints written by hand. Everything is removed at the end, and the
-module checks that no PAAS- rule is left behind.
+- ``iptables`` (root mode): two backends (``BACKEND``: HTTP, and TCP and
+  UDP echoes, each answering with its name) run in network namespaces of the test's own on
+  a bridge of its own (``paasprx*``), and the real kernel does the work; the
+  module checks that no PAAS- rule is left behind.
+- ``userspace`` (loopback mode): the same backends on 127.206.x addresses,
+  cluster IPs from 127.10.0.0/16, relayed by the proxy itself; no root.
+
+Services are created through a real API server (cluster IPs and node ports
+allocated by it) and their Endpoints written by hand.
 """
 
 from __future__ import annotations
@@ -22,19 +26,22 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apiserver import RunningAPI
+from support.apiserver import start_api
 from support.engines import require_engine
 from support.wait import eventually, eventually_async, wait_until
 
 from orchestrator.api import errors
 from orchestrator.client.rest import APIClient
 from orchestrator.proxy import kernel
-from orchestrator.proxy.proxier import ENDPOINTS, SERVICES, IptablesProxier, ProxySettings
+from orchestrator.proxy.feed import ENDPOINTS, SERVICES, FeedSettings
+from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
+from orchestrator.proxy.userspace import UserspaceProxier, UserspaceSettings
 
-pytestmark = pytest.mark.root
+SERVICE_CIDRS = {"iptables": "10.96.0.0/16", "userspace": "127.10.0.0/16"}
 Obj = dict[str, Any]
 
 
@@ -44,24 +51,43 @@ def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 @dataclass(frozen=True)
 class Net:
-    bridge: str
-    gateway: str
     backends: dict[str, str]  # name -> pod IP
+    node_addresses: tuple[str, ...]  # where node ports answer
+    unused_ip: str  # an address in the service range that no Service has
+    bridge: str = ""  # root mode: the node bridge
 
 
-ECHO = """
-import socket, sys, threading
-name = sys.argv[1].encode()
+@dataclass(frozen=True)
+class Proxy:
+    client: APIClient
+    net: Net
+    proxier: IptablesProxier | UserspaceProxier
+
+
+BACKEND = """
+import http.server, socket, socketserver, sys, threading
+name, address = sys.argv[1].encode(), sys.argv[2]
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp.bind(("", 5353))
+udp.bind((address, 5353))
 def answer():
     while True:
         _, peer = udp.recvfrom(100)
         udp.sendto(name, peer)
 threading.Thread(target=answer, daemon=True).start()
+class Name(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(name)))
+        self.end_headers()
+        self.wfile.write(name)
+    def log_message(self, *args):
+        pass
+# socketserver's own server: http.server's looks up its address's host name (a DNS wait).
+web = socketserver.ThreadingTCPServer((address, 8000), Name)
+threading.Thread(target=web.serve_forever, daemon=True).start()
 tcp = socket.socket()
 tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-tcp.bind(("", 7000))
+tcp.bind((address, 7000))
 tcp.listen()
 def serve(conn):
     with conn:
@@ -103,7 +129,7 @@ def get(ip: str, port: int, timeout: float = 2.0) -> str:
 
 
 @pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+def root_net() -> Iterator[Net]:
     require_engine("root", os.geteuid() == 0, "the root-mode proxy needs root")
     require_engine("iptables", bool(shutil.which("iptables-restore")), "needs iptables-restore")
     tag = secrets.token_hex(2)
@@ -131,29 +157,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
             sh("ip", "-n", ns, "link", "set", "eth0", "up")
             sh("ip", "-n", ns, "link", "set", "lo", "up")
             sh("ip", "-n", ns, "route", "add", "default", "via", gateway)
-            root = tmp_path_factory.mktemp(f"backend-{name}")
-            (root / "name.txt").write_text(name)
             servers.append(
                 subprocess.Popen(
-                    [
-                        "ip",
-                        "netns",
-                        "exec",
-                        ns,
-                        "python3",
-                        "-m",
-                        "http.server",
-                        "8000",
-                        "--directory",
-                        str(root),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            servers.append(
-                subprocess.Popen(
-                    ["ip", "netns", "exec", ns, sys.executable, "-c", ECHO, name],
+                    ["ip", "netns", "exec", ns, sys.executable, "-c", BACKEND, name, ip],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -162,7 +168,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         for name, ip in backends.items():
             wait_until(lambda ip=ip, name=name: _answers(ip, name), 10, f"backend {name} at {ip}")
             wait_until(lambda ip=ip, name=name: udp_ask(ip, 5353) == name, 10, f"UDP {name}")
-        yield Net(bridge, gateway, backends)
+        yield Net(backends, ("127.0.0.1", gateway), "10.96.255.254", bridge)
     finally:
         for proc in servers:
             proc.kill()
@@ -176,6 +182,31 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         assert "PAAS-" not in sh("iptables-save").stdout, "a PAAS- rule was left behind"
 
 
+@pytest.fixture(scope="module")
+def loopback_net() -> Iterator[Net]:
+    """The same backends on loopback addresses of their own (127.206.x.2 and .3)."""
+    base = f"127.206.{random.randrange(1, 255)}"
+    servers: list[subprocess.Popen[bytes]] = []
+    backends = {"a": f"{base}.2", "b": f"{base}.3"}
+    try:
+        for name, ip in backends.items():
+            servers.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", BACKEND, name, ip],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        for name, ip in backends.items():
+            wait_until(lambda ip=ip, name=name: _answers(ip, name), 10, f"backend {name} at {ip}")
+            wait_until(lambda ip=ip, name=name: udp_ask(ip, 5353) == name, 10, f"UDP {name}")
+        yield Net(backends, ("127.0.0.1",), "127.10.255.254")
+    finally:
+        for proc in servers:
+            proc.kill()
+            proc.wait()
+
+
 def _answers(ip: str, name: str) -> bool:
     try:
         return get(ip, 8000, timeout=0.5) == name
@@ -183,22 +214,50 @@ def _answers(ip: str, name: str) -> bool:
         return False
 
 
+MODES = [pytest.param("iptables", marks=pytest.mark.root), "userspace"]
+
+
+@contextlib.asynccontextmanager
+async def running_proxy(mode: str, net: Net, data_dir: Path) -> AsyncIterator[Proxy]:
+    """A proxier of ``mode`` running in this loop, with an API client to write Services."""
+    api = start_api(data_dir, service_cidr=SERVICE_CIDRS[mode])
+    try:
+        async with APIClient(api.client_config()) as client:
+            proxier: IptablesProxier | UserspaceProxier
+            if mode == "iptables":
+                settings = ProxySettings(bridge=net.bridge, coalesce=0.05, cleanup_on_exit=True)
+                proxier = IptablesProxier(client, settings)
+            else:
+                proxier = UserspaceProxier(
+                    client, UserspaceSettings(feed=FeedSettings(coalesce=0.05, retry_interval=0.2))
+                )
+            task = asyncio.create_task(proxier.run())
+            try:
+                await eventually(lambda: proxier.syncs > 0 or task.done(), 10, "first sync")
+                assert not task.done(), task.exception()
+                yield Proxy(client, net, proxier)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        api.stop()
+    if mode == "iptables":
+        assert "PAAS-" not in sh("iptables-save").stdout
+
+
+@pytest.fixture(params=MODES)
+async def proxy(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Proxy]:
+    mode = request.param
+    net: Net = request.getfixturevalue("root_net" if mode == "iptables" else "loopback_net")
+    async with running_proxy(mode, net, tmp_path / "api") as running:
+        yield running
+
+
 @pytest.fixture
-async def proxy(net: Net, sqlite_api: RunningAPI) -> AsyncIterator[APIClient]:
-    """A proxier running in this loop; yields an API client to write Services with."""
-    settings = ProxySettings(bridge=net.bridge, coalesce=0.05, cleanup_on_exit=True)
-    async with APIClient(sqlite_api.client_config()) as client:
-        proxier = IptablesProxier(client, settings)
-        task = asyncio.create_task(proxier.run())
-        try:
-            await eventually(lambda: proxier.syncs > 0 or task.done(), 10, "first sync")
-            assert not task.done(), task.exception()
-            yield client
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    assert "PAAS-" not in sh("iptables-save").stdout
+async def userspace(loopback_net: Net, tmp_path: Path) -> AsyncIterator[Proxy]:
+    async with running_proxy("userspace", loopback_net, tmp_path / "api") as running:
+        yield running
 
 
 async def make_service(client: APIClient, name: str, **spec: Any) -> Obj:
@@ -251,17 +310,18 @@ async def poll(check: Any, timeout: float, message: str) -> Any:
         assert time.monotonic() < deadline, message
 
 
-async def test_cluster_ip_round_robin_and_endpoint_removal(proxy: APIClient, net: Net) -> None:
-    svc = await make_service(proxy, "web")
+async def test_cluster_ip_round_robin_and_endpoint_removal(proxy: Proxy) -> None:
+    client, net = proxy.client, proxy.net
+    svc = await make_service(client, "web")
     ip = svc["spec"]["clusterIP"]
-    await set_endpoints(proxy, "web", list(net.backends.values()))
+    await set_endpoints(client, "web", list(net.backends.values()))
 
     async def both() -> bool:
         return set(await answers(ip, 80, 20)) == {"a", "b"}
 
     await poll(both, 5, f"both backends behind {ip}:80")
     removed = time.monotonic()
-    await set_endpoints(proxy, "web", [net.backends["b"]])
+    await set_endpoints(client, "web", [net.backends["b"]])
 
     async def only_b() -> bool:
         return set(await answers(ip, 80, 10)) == {"b"}
@@ -271,10 +331,11 @@ async def test_cluster_ip_round_robin_and_endpoint_removal(proxy: APIClient, net
     assert set(await answers(ip, 80, 20)) == {"b"}
 
 
-async def test_no_ready_endpoint_is_refused_at_once(proxy: APIClient, net: Net) -> None:
-    svc = await make_service(proxy, "empty")
+async def test_no_ready_endpoint_is_refused_at_once(proxy: Proxy) -> None:
+    client = proxy.client
+    svc = await make_service(client, "empty")
     ip = svc["spec"]["clusterIP"]
-    await set_endpoints(proxy, "empty", [])
+    await set_endpoints(client, "empty", [])
 
     async def refused() -> bool:
         return (await answers(ip, 80, 1)) == ["ConnectionRefusedError"]
@@ -286,35 +347,39 @@ async def test_no_ready_endpoint_is_refused_at_once(proxy: APIClient, net: Net) 
     assert time.monotonic() - started < 0.5
 
 
-async def test_an_address_of_no_service_is_refused_at_once(proxy: APIClient, net: Net) -> None:
+async def test_an_address_of_no_service_is_refused_at_once(proxy: Proxy) -> None:
     """A cluster IP the proxy has no rule for (yet) is refused, not 'No route to host' in ~3 s."""
+    net = proxy.net
     started = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("10.96.255.254", 80), timeout=5).close()
+        socket.create_connection((net.unused_ip, 80), timeout=5).close()
     assert time.monotonic() - started < 0.5
 
 
-async def test_node_port_on_localhost_and_node_address(proxy: APIClient, net: Net) -> None:
-    svc = await make_service(proxy, "np", type="NodePort")
+async def test_node_port_on_localhost_and_node_address(proxy: Proxy) -> None:
+    client, net = proxy.client, proxy.net
+    svc = await make_service(client, "np", type="NodePort")
     node_port = svc["spec"]["ports"][0]["nodePort"]
-    await set_endpoints(proxy, "np", [net.backends["a"]])
+    await set_endpoints(client, "np", [net.backends["a"]])
 
     async def via_localhost() -> bool:
         return (await answers("127.0.0.1", node_port, 1)) == ["a"]
 
     await poll(via_localhost, 3, f"127.0.0.1:{node_port} does not reach the backend")
-    assert await answers(net.gateway, node_port, 3) == ["a"] * 3
+    for address in net.node_addresses:
+        assert await answers(address, node_port, 3) == ["a"] * 3
 
 
-async def test_client_ip_affinity_sticks(proxy: APIClient, net: Net) -> None:
+async def test_client_ip_affinity_sticks(proxy: Proxy) -> None:
+    client, net = proxy.client, proxy.net
     svc = await make_service(
-        proxy,
+        client,
         "sticky",
         sessionAffinity="ClientIP",
         sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}},
     )
     ip = svc["spec"]["clusterIP"]
-    await set_endpoints(proxy, "sticky", list(net.backends.values()))
+    await set_endpoints(client, "sticky", list(net.backends.values()))
 
     async def served() -> list[str]:
         got = await answers(ip, 80, 1)
@@ -324,11 +389,12 @@ async def test_client_ip_affinity_sticks(proxy: APIClient, net: Net) -> None:
     assert set(await answers(ip, 80, 20)) == {first}
 
 
-async def test_udp_reaches_a_backend(proxy: APIClient, net: Net) -> None:
+async def test_udp_reaches_a_backend(proxy: Proxy) -> None:
+    client, net = proxy.client, proxy.net
     ports = [{"name": "dns", "port": 53, "protocol": "UDP"}]
-    svc = await make_service(proxy, "dns", ports=ports)
+    svc = await make_service(client, "dns", ports=ports)
     ip = svc["spec"]["clusterIP"]
-    await set_endpoints(proxy, "dns", [net.backends["b"]], [{**ports[0], "port": 5353}])
+    await set_endpoints(client, "dns", [net.backends["b"]], [{**ports[0], "port": 5353}])
 
     async def answered() -> bool:
         return await asyncio.to_thread(udp_ask, ip, 53) == "b"
@@ -336,11 +402,12 @@ async def test_udp_reaches_a_backend(proxy: APIClient, net: Net) -> None:
     await poll(answered, 3, f"UDP {ip}:53 does not reach the backend")
 
 
-async def test_a_removed_endpoint_drains_its_open_connections(proxy: APIClient, net: Net) -> None:
+async def test_a_removed_endpoint_drains_its_open_connections(proxy: Proxy) -> None:
+    client, net = proxy.client, proxy.net
     ports = [{"name": "echo", "port": 7000, "protocol": "TCP"}]
-    svc = await make_service(proxy, "echo", ports=ports)
+    svc = await make_service(client, "echo", ports=ports)
     ip = svc["spec"]["clusterIP"]
-    await set_endpoints(proxy, "echo", [net.backends["a"]], ports)
+    await set_endpoints(client, "echo", [net.backends["a"]], ports)
 
     def ask(conn: socket.socket) -> str:
         conn.sendall(b"who")
@@ -355,7 +422,7 @@ async def test_a_removed_endpoint_drains_its_open_connections(proxy: APIClient, 
     held = await eventually_async(lambda: asyncio.to_thread(connect), 3, f"{ip}:7000 refused")
     try:
         assert await asyncio.to_thread(ask, held) == "a"
-        await set_endpoints(proxy, "echo", [net.backends["b"]], ports)
+        await set_endpoints(client, "echo", [net.backends["b"]], ports)
 
         async def new_ones_go_to_b() -> bool:
             conn = await asyncio.to_thread(connect)
@@ -370,14 +437,15 @@ async def test_a_removed_endpoint_drains_its_open_connections(proxy: APIClient, 
         held.close()
 
 
-async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: APIClient, net: Net) -> None:
+async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: Proxy) -> None:
+    client, net = proxy.client, proxy.net
     """Without deleting the stale conntrack entry, the flow would stay on the old endpoint."""
     require_engine("conntrack", bool(shutil.which("conntrack")), "needs the conntrack tool")
     ports = [{"name": "dns", "port": 53, "protocol": "UDP"}]
-    svc = await make_service(proxy, "kept", ports=ports)
+    svc = await make_service(client, "kept", ports=ports)
     ip = svc["spec"]["clusterIP"]
     target = [{**ports[0], "port": 5353}]
-    await set_endpoints(proxy, "kept", [net.backends["a"]], target)
+    await set_endpoints(client, "kept", [net.backends["a"]], target)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.5)
 
@@ -393,6 +461,84 @@ async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: APIClient, ne
 
         await poll(lambda: answers_with("a"), 3, f"UDP {ip}:53 never reached a")
         changed = time.monotonic()
-        await set_endpoints(proxy, "kept", [net.backends["b"]], target)
+        await set_endpoints(client, "kept", [net.backends["b"]], target)
         await poll(lambda: answers_with("b"), 3, "the kept socket still reaches the old endpoint")
         assert time.monotonic() - changed < 1.5
+
+
+# -- what only the userspace proxy does --------------------------------------------------------
+
+
+async def test_userspace_falls_through_a_refusing_endpoint(userspace: Proxy) -> None:
+    client, net = userspace.client, userspace.net
+    svc = await make_service(client, "half")
+    ip = svc["spec"]["clusterIP"]
+    dead = net.backends["a"].rsplit(".", 1)[0] + ".9"  # nothing listens there
+    await set_endpoints(client, "half", [dead, net.backends["a"]])
+
+    async def served() -> bool:
+        return set(await answers(ip, 80, 10)) == {"a"}
+
+    await poll(served, 3, "connections meeting the dead endpoint were not retried")
+
+
+async def test_userspace_retries_a_port_it_could_not_bind(userspace: Proxy) -> None:
+    client, net = userspace.client, userspace.net
+    proxier = userspace.proxier
+    assert isinstance(proxier, UserspaceProxier)
+    svc = await make_service(client, "taken")
+    ip = svc["spec"]["clusterIP"]
+    squatter = socket.socket()
+    squatter.bind((ip, 80))
+    squatter.listen()
+    try:
+        syncs = proxier.syncs
+        await set_endpoints(client, "taken", [net.backends["b"]])
+        await eventually(lambda: proxier.syncs > syncs, 3, "no sync after the endpoints")
+        assert ("TCP", ip, 80) not in proxier.listening()
+    finally:
+        squatter.close()
+
+    async def served() -> bool:
+        return await answers(ip, 80, 1) == ["b"]
+
+    await poll(served, 3, "the freed port was not taken up again")
+
+
+async def test_userspace_deleted_service_refuses_new_connections_and_drains(
+    userspace: Proxy,
+) -> None:
+    client, net = userspace.client, userspace.net
+    ports = [{"name": "echo", "port": 7000, "protocol": "TCP"}]
+    svc = await make_service(client, "going", ports=ports)
+    ip = svc["spec"]["clusterIP"]
+    await set_endpoints(client, "going", [net.backends["a"]], ports)
+    held = await eventually_async(
+        lambda: asyncio.to_thread(_connect, ip, 7000), 3, f"{ip}:7000 refused"
+    )
+    try:
+        assert await asyncio.to_thread(_ask, held) == "a"
+        await client.delete(SERVICES, "going", "default")
+
+        async def refused() -> bool:
+            conn = await asyncio.to_thread(_connect, ip, 7000)
+            if conn is not None:
+                conn.close()
+            return conn is None
+
+        await poll(refused, 3, "the deleted service still accepts connections")
+        assert await asyncio.to_thread(_ask, held) == "a", "the open connection was cut"
+    finally:
+        held.close()
+
+
+def _connect(ip: str, port: int) -> socket.socket | None:
+    try:
+        return socket.create_connection((ip, port), timeout=1)
+    except OSError:
+        return None
+
+
+def _ask(conn: socket.socket) -> str:
+    conn.sendall(b"who")
+    return conn.recv(100).decode()

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfi
 from orchestrator.client.rest import APIClient
 from paas.cli.logs import setup_logging
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
+from paas.cli.signals import until_signal
 from router.clusterdns import ClusterDNSSettings, run_cluster_dns
 from router.dns import DNSServer, DNSSettings
 from router.dnsforward import parse_upstream
@@ -132,11 +131,6 @@ def run_dns(args: argparse.Namespace) -> int:
 async def _serve(
     config: ClientConfig, settings: ClusterDNSSettings, address_file: Path | None
 ) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
     def serving(server: DNSServer) -> None:
         resolver = server.resolver
         log.info(
@@ -154,17 +148,8 @@ async def _serve(
             tmp.replace(address_file)
 
     async with APIClient(config) as client:
-        work = asyncio.create_task(run_cluster_dns(client, settings, serving))
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if work.done():
-            stopping.cancel()
-            exc = work.exception()
-            log.error("stopped: %r", exc)
+        if await until_signal(run_cluster_dns(client, settings, serving)):
             return 1
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await work
         log.info("stopped")
         return 0
 

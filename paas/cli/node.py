@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +34,7 @@ from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.simulated import SimulatedNodeSettings, run_simulated_nodes
 from paas.cli.logs import setup_logging
+from paas.cli.signals import until_signal
 
 log = logging.getLogger("paas.node")
 RUNTIMES = ("auto", "process", "docker", "simulated")
@@ -184,31 +183,11 @@ def run_node(args: argparse.Namespace) -> int:
     return asyncio.run(_serve_real(config, runtime, node_names(args.name, 1)[0], args, ca))
 
 
-async def _until_signal(work: asyncio.Task[Any]) -> bool:
-    """Run ``work`` until SIGINT/SIGTERM; True if it ended by itself (a crash)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (work, stopper):
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await work
-    if work in done:
-        with contextlib.suppress(asyncio.CancelledError):
-            work.result()  # raise what ended it: a crash means exit non-zero
-        return True
-    return False
-
-
 async def _serve_simulated(
     config: ClientConfig, names: list[str], settings: SimulatedNodeSettings
 ) -> int:
     async with APIClient(config) as client:
-        nodes = asyncio.create_task(run_simulated_nodes(client, names, settings))
-        return 1 if await _until_signal(nodes) else 0
+        return 1 if await until_signal(run_simulated_nodes(client, names, settings)) else 0
 
 
 def make_runtime(kind: str, name: str, data_dir: Path, args: argparse.Namespace) -> Any:
@@ -258,7 +237,7 @@ async def _serve_real(
     async with APIClient(config) as client:
         kubelet = Kubelet(client, name, runtime, settings, server=server)
         proxier = _service_proxy(client, kind, name, args)
-        crashed = await _until_signal(asyncio.create_task(_run_all(kubelet, proxier)))
+        crashed = await until_signal(_run_all(kubelet, proxier))
     if args.stop_pods_on_exit and not crashed:  # a crash is restarted, and adopts them
         log.info("node %s: stopping its pods", name)
         await stop_all_pods(make_runtime(kind, name, data_dir, args), kubelet.pod_cidr)

@@ -1,37 +1,43 @@
-"""``paas proxy``: the node's service proxy as its own process (root mode, iptables).
+"""``paas proxy``: the node's service proxy as its own process.
 
-It watches Services and Endpoints through the API and programs the kernel
-so that clusterIP:port and every NodePort reach the ready endpoints; bytes
-never pass through Python. ``--bridge`` names the node bridge the service
-range is routed to. SIGTERM/SIGINT stop it and leave the rules in place, so
-services keep working while it restarts (the next run replaces them);
-``--cleanup`` removes every rule of ours and exits. Losing an informer for
-good exits 1 for the supervisor to restart it.
+It watches Services and Endpoints through the API so that clusterIP:port
+and every NodePort reach the ready endpoints. ``--mode``:
+
+- ``iptables`` (root mode): it programs the kernel, bytes never pass
+  through Python. ``--bridge`` names the node bridge the service range is
+  routed to. SIGTERM/SIGINT stop it and leave the rules in place, so
+  services keep working while it restarts (the next run replaces them);
+  ``--cleanup`` removes every rule of ours and exits.
+- ``userspace`` (loopback mode): it listens on the cluster IPs (127.10/16)
+  and on ``--nodeport-address`` at each node port, and relays the bytes.
+- ``auto``: iptables as root, userspace otherwise.
+
+Losing an informer for good exits 1 for the supervisor to restart it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import os
-import signal
 import sys
 
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from orchestrator.proxy.kernel import KernelError
 from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
+from orchestrator.proxy.userspace import UserspaceProxier, UserspaceSettings
 from paas.cli.logs import setup_logging
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
+from paas.cli.signals import until_signal
 
 log = logging.getLogger("paas.proxy")
 
 
 def add_proxy_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    p = sub.add_parser("proxy", help="run the node's service proxy alone (root, iptables)")
+    p = sub.add_parser("proxy", help="run the node's service proxy alone")
     configure_parser(p)
 
 
@@ -39,7 +45,21 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     defaults = ProxySettings()
     add_kubeconfig_flags(p)
     p.add_argument(
+        "--mode",
+        choices=("auto", "iptables", "userspace"),
+        default="auto",
+        help="iptables: kernel DNAT (root); userspace: listen on the cluster IPs and relay; "
+        "auto: iptables as root",
+    )
+    p.add_argument(
         "--service-cidr", default=defaults.service_cidr, help="the cluster IP range to route"
+    )
+    p.add_argument(
+        "--nodeport-address",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="userspace: where node ports listen (repeatable; default 127.0.0.1)",
     )
     p.add_argument(
         "--cluster-cidr",
@@ -69,15 +89,37 @@ def settings_from_args(args: argparse.Namespace) -> ProxySettings:
     )
 
 
+def userspace_settings(args: argparse.Namespace) -> UserspaceSettings:
+    for value in args.nodeport_address:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError as exc:
+            raise ValueError(f"--nodeport-address {value!r}: {exc}") from None
+    return UserspaceSettings(nodeport_addresses=tuple(args.nodeport_address) or ("127.0.0.1",))
+
+
 def run_proxy(args: argparse.Namespace) -> int:
     setup_logging("proxy")
+    mode = args.mode if args.mode != "auto" else ("iptables" if os.geteuid() == 0 else "userspace")
     try:
         settings = settings_from_args(args)
+        userspace = userspace_settings(args)
     except ValueError as exc:
         print(f"paas proxy: {exc}", file=sys.stderr)
         return 2
+    if mode == "userspace":
+        if args.cleanup:
+            return 0  # nothing outlives a userspace proxy
+        try:
+            config = load_kubeconfig(
+                (args.kubeconfig or default_kubeconfig()).expanduser(), args.context
+            )
+        except ConfigError as exc:
+            print(f"paas proxy: {exc}", file=sys.stderr)
+            return 2
+        return asyncio.run(_serve_userspace(config, userspace))
     if os.geteuid() != 0:
-        print("paas proxy: programming iptables needs root", file=sys.stderr)
+        print("paas proxy: programming iptables needs root (or --mode userspace)", file=sys.stderr)
         return 2
     if args.cleanup:
         try:
@@ -97,20 +139,16 @@ def run_proxy(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: ClientConfig, settings: ProxySettings) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     async with APIClient(config) as client:
-        work = asyncio.create_task(IptablesProxier(client, settings).run())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if work.done():
-            stopping.cancel()
-            log.error("stopped: %r", work.exception())
+        if await until_signal(IptablesProxier(client, settings).run()):
             return 1
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await work
-        log.info("stopped; the rules stay until the next run replaces them")
-        return 0
+    log.info("stopped; the rules stay until the next run replaces them")
+    return 0
+
+
+async def _serve_userspace(config: ClientConfig, settings: UserspaceSettings) -> int:
+    async with APIClient(config) as client:
+        if await until_signal(UserspaceProxier(client, settings).run()):
+            return 1
+    log.info("stopped")
+    return 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
+import urllib.request
+from pathlib import Path
 
 import pytest
-from support.apiserver import RunningAPI
+from support.apiserver import RunningAPI, start_api
 from support.engines import require_engine
 from support.wait import wait_until
 
@@ -35,6 +39,72 @@ def test_a_wrong_flag_is_named() -> None:
     done = paas("--service-cidr", "nope")
     assert done.returncode == 2
     assert "--service-cidr 'nope'" in done.stderr
+    done = paas("--mode", "userspace", "--nodeport-address", "nope")
+    assert done.returncode == 2
+    assert "--nodeport-address 'nope'" in done.stderr
+
+
+def test_userspace_mode_serves_a_cluster_ip_and_stops_cleanly(tmp_path: Path) -> None:
+    """No root needed: the proxy binds the 127.10/16 cluster IP and relays to the backend."""
+    backend = http.server.ThreadingHTTPServer(
+        ("127.207.0.2", 0), http.server.SimpleHTTPRequestHandler
+    )
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    api = start_api(tmp_path / "api", service_cidr="127.10.0.0/16")
+    proc: subprocess.Popen[str] | None = None
+    try:
+        with api.http() as http_client:
+            created = http_client.post(
+                "/api/v1/namespaces/default/services",
+                json={"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}},
+            )
+            assert created.status_code == 201, created.text
+            subset = {
+                "addresses": [{"ip": "127.207.0.2"}],
+                "ports": [{"port": backend.server_address[1]}],
+            }
+            http_client.post(
+                "/api/v1/namespaces/default/endpoints",
+                json={"metadata": {"name": "web"}, "subsets": [subset]},
+            ).raise_for_status()
+        url = f"http://{created.json()['spec']['clusterIP']}/"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paas",
+                "proxy",
+                "--mode",
+                "userspace",
+                "--kubeconfig",
+                str(api.kubeconfig),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_until(lambda: status_of(url) == 200, 15, f"{url} through the proxy")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, proc.stderr.read() if proc.stderr else ""
+        assert status_of(url) is None  # nothing listens there any more
+    finally:
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stderr:
+                proc.stderr.close()
+        api.stop()
+        backend.shutdown()
+        backend.server_close()
+
+
+def status_of(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return int(r.status)
+    except OSError:
+        return None
 
 
 @pytest.mark.root

@@ -28,7 +28,7 @@ from orchestrator.api.jsoncodec import dumps
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.apiserver.registry import Registry, matches
-from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub, encoded_object
+from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub
 from orchestrator.store.base import Compacted
 
 Render = Callable[[dict[str, Any]], dict[str, Any]]
@@ -145,9 +145,7 @@ async def stream(
                 kind = classify(item, labels, fields)
                 if kind is not None:
                     if plain:
-                        lines.append(
-                            b'{"type":"%s","object":%s}\n' % (kind.encode(), encoded_object(item))
-                        )
+                        lines.append(b'{"type":"%s","object":%s}\n' % (kind.encode(), item.encoded))
                     else:
                         lines.append(_line(kind, render(item.obj)))
             if lines:

@@ -1,8 +1,11 @@
 """Watch fan-out: one store watch per API server, shared by every HTTP watch.
 
 The hub follows ``/registry/`` from the revision it started at, decodes each
-change once, keeps the last ``window`` changes in a ring, and hands them to
-subscribers through bounded queues. Ordering and completeness:
+change once for all its subscribers (``Change``), and hands them out through
+bounded queues. The ring of the last ``window`` changes keeps them as the
+store's bytes, not as decoded objects: millions of long-lived dicts and lists
+made Python's garbage collector a fifth of the API server's CPU. A watcher
+that replays from the ring decodes what it replays. Ordering and completeness:
 
 - A subscriber asks for changes after revision R. If the ring still holds
   everything after R, it replays from the ring and registers for new ones in
@@ -24,7 +27,6 @@ import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.api import jsoncodec
@@ -35,37 +37,60 @@ log = logging.getLogger(__name__)
 NOT_OBJECTS = "/registry/ranges/"  # service IP / node port allocations
 
 
-@dataclass(frozen=True, slots=True)
 class Change:
-    """A decoded store change: the object after (or, for DELETE, its last state)."""
+    """A store change as watchers see it, decoded on first use and then shared.
 
-    type: str  # PUT | DELETE
-    key: str
-    revision: int
-    obj: dict[str, Any]
-    prev: dict[str, Any] | None
-    encoded: dict[str, bytes] = field(default_factory=dict, compare=False)  # see encoded_object
+    ``obj`` is the object after (or, for DELETE, its last state) with its
+    resourceVersion; ``prev`` the object before a PUT (None for a create), for
+    selectors that need to see an object stop matching; ``encoded`` ``obj`` as
+    JSON. Each is worked out once however many watchers send the change, and
+    only if one needs it.
+    """
 
+    __slots__ = ("_encoded", "_obj", "_prev", "event")
 
-def encoded_object(change: Change) -> bytes:
-    """The object as JSON, encoded once however many watchers send it."""
-    cached = change.encoded.get("json")
-    if cached is None:
-        cached = change.encoded["json"] = jsoncodec.dumps(change.obj)
-    return cached
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self._obj: dict[str, Any] | None = None
+        self._prev: dict[str, Any] | None = None
+        self._encoded: bytes | None = None
+
+    @property
+    def type(self) -> str:  # PUT | DELETE
+        return self.event.type
+
+    @property
+    def key(self) -> str:
+        return self.event.key
+
+    @property
+    def revision(self) -> int:
+        return self.event.revision
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            obj = jsoncodec.loads(self.event.value)
+            obj.setdefault("metadata", {})["resourceVersion"] = str(self.event.revision)
+            self._obj = obj
+        return self._obj
+
+    @property
+    def prev(self) -> dict[str, Any] | None:
+        event = self.event
+        if self._prev is None and event.prev_value is not None and event.type == "PUT":
+            self._prev = jsoncodec.loads(event.prev_value)
+        return self._prev
+
+    @property
+    def encoded(self) -> bytes:
+        if self._encoded is None:
+            self._encoded = jsoncodec.dumps(self.obj)
+        return self._encoded
 
 
 class Dropped(Exception):
     """The subscriber fell too far behind and was disconnected."""
-
-
-def to_change(event: Event) -> Change:
-    obj = jsoncodec.loads(event.value)
-    obj.setdefault("metadata", {})["resourceVersion"] = str(event.revision)
-    prev = None
-    if event.prev_value is not None and event.type == "PUT":
-        prev = jsoncodec.loads(event.prev_value)
-    return Change(event.type, event.key, event.revision, obj, prev)
 
 
 class _Subscriber:
@@ -92,7 +117,7 @@ class _Subscriber:
 class WatchHub:
     def __init__(self, store: Store, *, window: int = 20000, queue_size: int = 10000) -> None:
         self._store = store
-        self._ring: collections.deque[Change] = collections.deque(maxlen=window)
+        self._ring: collections.deque[Event] = collections.deque(maxlen=window)
         self._queue_size = queue_size
         self._subscribers: set[_Subscriber] = set()
         self._position = 0  # every change with revision <= position has been seen
@@ -125,16 +150,17 @@ class WatchHub:
                     if event.key.startswith(NOT_OBJECTS):  # allocator keys: not JSON objects
                         self._position = event.revision
                         continue
-                    self._publish(to_change(event))
+                    self._publish(event)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a store hiccup: resume from where we were
                 log.exception("watch hub lost its store watch; resuming from %s", self._position)
                 await asyncio.sleep(0.5)
 
-    def _publish(self, change: Change) -> None:
-        self._ring.append(change)
-        self._position = change.revision
+    def _publish(self, event: Event) -> None:
+        self._ring.append(event)
+        self._position = event.revision
+        change = Change(event)
         for sub in list(self._subscribers):
             if not sub.offer(change):
                 self._subscribers.discard(sub)
@@ -152,7 +178,8 @@ class WatchHub:
             async for event in self._direct(prefix, after):
                 yield event
             return
-        snapshot = [c for c in self._ring if c.revision > after and c.key.startswith(prefix)]
+        ring = self._ring
+        snapshot = [Change(e) for e in ring if e.revision > after and e.key.startswith(prefix)]
         sub = _Subscriber(prefix, max(after, self._position), self._queue_size)
         self._subscribers.add(sub)
         try:
@@ -170,7 +197,7 @@ class WatchHub:
         """Catch up from the store, then join the live feed once the ring overlaps."""
         position = after
         async for event in self._store.watch(prefix, after):
-            yield to_change(event)
+            yield Change(event)
             position = event.revision
             oldest = self._ring[0].revision if self._ring else self._position + 1
             if position + 1 >= oldest:

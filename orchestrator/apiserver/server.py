@@ -5,12 +5,20 @@ works and the real address is known (``bound_url``) as soon as ``start()``
 returns. Start-up creates the namespaces every cluster has (``default``,
 ``kube-system``, ``kube-public``, ``kube-node-lease``) if missing; several
 API servers racing to do so on one etcd is harmless.
+
+Start-up also raises the process's garbage-collector thresholds: the server
+allocates a few hundred thousand containers a second under load (decoded
+objects, requests, futures), and at Python's default of a collection every
+700 allocations, objects that live a few milliseconds (a request in flight)
+get promoted and trigger full collections: a fifth of the CPU in a
+5,000-pod burst, against under 1% with the thresholds in the settings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -50,6 +58,8 @@ class APIServerSettings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     nodes: NodeProxySettings = field(default_factory=NodeProxySettings)  # kubelet client cert
     types: ResourceTypes = BUILTIN_TYPES
+    # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
+    gc_thresholds: tuple[int, int, int] | None = (50_000, 20, 10)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -85,6 +95,8 @@ class APIServer:
 
     async def start(self) -> str:
         s = self.settings
+        if s.gc_thresholds is not None:
+            gc.set_threshold(*s.gc_thresholds)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await open_store(s.store, s.data_dir)
         registry = Registry(self.store, Allocators(self.store, s.allocators))

@@ -90,6 +90,7 @@ def start_api(
         watch=watch or WatchSettings(),
         nodes=NodeProxySettings(client_cert=kubelet_client),  # reaches node agents (logs)
         allocators=AllocatorSettings(service_cidr=service_cidr),
+        gc_thresholds=None,  # the test process keeps Python's own garbage collection
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

@@ -29,6 +29,7 @@ bench: install
 	$(PY) -m bench.api $(ARGS)
 	$(PY) -m bench.scheduler $(ARGS)
 	$(PY) -m bench.net_dns $(ARGS)
+	$(PY) -m bench.net_proxy $(ARGS)
 
 ## Formatting and types.
 check: install

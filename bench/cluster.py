@@ -21,9 +21,10 @@ from orchestrator.client.config import write_kubeconfig
 
 
 class ServerProcess:
-    def __init__(self, store: str, data_dir: Path) -> None:
+    def __init__(self, store: str, data_dir: Path, *flags: str) -> None:
         self.store = store
         self.data_dir = data_dir
+        self.flags = flags  # more ``paas apiserver`` flags
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.token = ""
@@ -60,6 +61,7 @@ class ServerProcess:
                 self.store,
                 "--address-file",
                 str(address),
+                *self.flags,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,272 @@
+"""Service proxy benchmark: one backend reached directly, through the kernel path and through
+the userspace proxy, side by side in the same run.
+
+Run with ``make bench`` (or ``python -m bench.net_proxy [--quick]``), as root. In one run it:
+
+1. makes a pod-like network namespace (``paas-bench-*``) on a bridge of its own in
+   10.207.0.0/16 and starts two backends in it: a Python ASGI app under uvicorn
+   (``bench/helloapp.py``, what the platform typically runs) and Debian's nginx (a
+   fast backend, so the proxy's own cost shows);
+2. starts two API servers (``paas apiserver``), one with the root-mode service range
+   10.96.0.0/16 and one with the loopback range 127.10.0.0/16, creates a Service
+   per backend on each with Endpoints naming the backend, and starts
+   ``paas proxy --mode iptables`` (kernel DNAT, the range routed to the bridge) and
+   ``paas proxy --mode userspace`` (it listens on the 127.10 cluster IP and relays);
+3. drives each backend with ``wrk`` (one thread, ``--connections`` keep-alive
+   connections, ``--seconds`` a measure) along each path in turn, ``--runs`` times,
+   the order rotated every run: direct to the pod IP, the kernel proxy's cluster
+   IP, the userspace proxy's cluster IP;
+4. prints medians of requests per second and p50/p99 latency, the ratio of each
+   proxied path to the direct one, and the target (>= 70% of direct).
+
+Everything shares the machine's two cores: wrk, the backend and (on the userspace
+path) the proxy. Everything it made is removed at the end, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.api import run_wrk
+from bench.cluster import ComponentProcess, ServerProcess
+from bench.stats import Latency
+from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
+
+ROOT_RANGE, LOOPBACK_RANGE = "10.96.0.0/16", "127.10.0.0/16"
+PATHS = ("direct", "iptables", "userspace")
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen {port};
+        location / {{ return 200 "hello\\n"; }}
+    }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    port: int
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, text=True)
+
+
+def make_pod_network(stack: ExitStack) -> tuple[str, str, str]:
+    """(bridge, namespace, pod IP): a netns on a bridge of the bench's own, removed on exit."""
+    tag = secrets.token_hex(2)
+    third = int(tag, 16) % 250 + 2
+    bridge, ns = f"paasbn{tag}", f"paas-bench-{tag}"
+    gateway, ip = f"10.207.{third}.1", f"10.207.{third}.2"
+    stack.callback(lambda: subprocess.run(["ip", "link", "del", bridge], capture_output=True))
+    sh("ip", "link", "add", bridge, "type", "bridge")
+    sh("ip", "addr", "add", f"{gateway}/24", "dev", bridge)
+    sh("ip", "link", "set", bridge, "up")
+    stack.callback(lambda: subprocess.run(["ip", "netns", "del", ns], capture_output=True))
+    sh("ip", "netns", "add", ns)
+    sh("ip", "link", "add", f"paasbv{tag}", "type", "veth", "peer", "name", "eth0", "netns", ns)
+    sh("ip", "link", "set", f"paasbv{tag}", "master", bridge, "up")
+    sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0")
+    sh("ip", "-n", ns, "link", "set", "eth0", "up")
+    sh("ip", "-n", ns, "link", "set", "lo", "up")
+    sh("ip", "-n", ns, "route", "add", "default", "via", gateway)
+    return bridge, ns, ip
+
+
+def start_in_netns(stack: ExitStack, ns: str, argv: list[str], log: Path) -> None:
+    out = log.open("wb")
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", ns, *argv], stdout=out, stderr=subprocess.STDOUT
+    )
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
+
+    stack.callback(stop)
+
+
+def start_backends(stack: ExitStack, ns: str, data: Path) -> list[Backend]:
+    backends = [Backend("python", 8080)]
+    py = [sys.executable, "-m", "uvicorn", "--host", "0.0.0.0", "--port", "8080"]
+    py += ["--no-access-log", "--log-level", "warning", "--app-dir", str(Path(__file__).parent)]
+    start_in_netns(stack, ns, [*py, "helloapp:app"], data / "uvicorn.log")
+    if shutil.which("nginx"):
+        conf = data / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=data, port=8081))
+        start_in_netns(stack, ns, ["nginx", "-c", str(conf), "-p", str(data)], data / "nginx.log")
+        backends.append(Backend("nginx", 8081))
+    else:
+        print("nginx is not installed: the nginx backend is left out (apt-get install nginx)")
+    return backends
+
+
+def publish(api: ServerProcess, backends: list[Backend], ip: str) -> dict[str, str]:
+    """A selector-less Service per backend with Endpoints naming it; their cluster IPs."""
+
+    async def create() -> dict[str, str]:
+        ips = {}
+        async with api.client() as http:
+            for b in backends:
+                svc = {"metadata": {"name": b.name}, "spec": {"ports": [{"port": 80}]}}
+                r = await http.post("/api/v1/namespaces/default/services", json=svc)
+                r.raise_for_status()
+                ips[b.name] = str(r.json()["spec"]["clusterIP"])
+                subset = {"addresses": [{"ip": ip}], "ports": [{"port": b.port}]}
+                eps = {"metadata": {"name": b.name}, "subsets": [subset]}
+                r = await http.post("/api/v1/namespaces/default/endpoints", json=eps)
+                r.raise_for_status()
+        return ips
+
+    return asyncio.run(create())
+
+
+def wait_answering(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} does not answer")
+        time.sleep(0.1)
+
+
+def report(results: dict[tuple[str, str], list[Latency]], args: argparse.Namespace) -> None:
+    print(
+        f"\nService proxy: wrk, 1 thread, {args.connections} keep-alive connections, "
+        f"{args.seconds:g} s a measure, medians of {args.runs} runs"
+    )
+    head = ("backend", "path", "requests/s", "p50 ms", "p99 ms", "of direct")
+    print(f"{head[0]:8} {head[1]:10} {head[2]:>11} {head[3]:>8} {head[4]:>8} {head[5]:>10}")
+    for backend in dict.fromkeys(b for b, _ in results):
+        direct = statistics.median(r.rate for r in results[(backend, "direct")])
+        for path in PATHS:
+            runs = results[(backend, path)]
+            rate = statistics.median(r.rate for r in runs)
+            p50 = statistics.median(r.p50_ms for r in runs)
+            p99 = statistics.median(r.p99_ms for r in runs)
+            share = f"{rate / direct:.0%}" if path != "direct" else ""
+            print(f"{backend:8} {path:10} {rate:11,.0f} {p50:8.2f} {p99:8.2f} {share:>10}")
+    print("target: each proxied path keeps >= 70% of the direct connection's requests/s")
+    for (backend, path), runs in results.items():
+        if path != "direct":
+            direct = statistics.median(r.rate for r in results[(backend, "direct")])
+            rate = statistics.median(r.rate for r in runs)
+            verdict = "met" if rate >= 0.7 * direct else "NOT met"
+            print(f"  {backend} through {path}: {rate / direct:.0%} of direct: {verdict}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min; 2 cores): {load}")
+
+
+def run(args: argparse.Namespace, data: Path) -> None:
+    with ExitStack() as stack:
+        bridge, ns, pod_ip = make_pod_network(stack)
+        backends = start_backends(stack, ns, data)
+        kernel_api = ServerProcess(
+            "sqlite", data / "api-root", "--service-cluster-ip-range", ROOT_RANGE
+        )
+        loop_api = ServerProcess(
+            "sqlite", data / "api-loopback", "--service-cluster-ip-range", LOOPBACK_RANGE
+        )
+        for api in (kernel_api, loop_api):
+            api.data_dir.mkdir()
+            stack.callback(api.stop)
+            api.start()
+        kernel_ips = publish(kernel_api, backends, pod_ip)
+        loop_ips = publish(loop_api, backends, pod_ip)
+        settings = ProxySettings(service_cidr=ROOT_RANGE, bridge=bridge)
+        stack.callback(IptablesProxier.cleanup_kernel, settings)
+        iptables = ComponentProcess(
+            "proxy-iptables",
+            [
+                *("proxy", "--mode", "iptables", "--kubeconfig", str(kernel_api.kubeconfig())),
+                *("--service-cidr", ROOT_RANGE, "--bridge", bridge),
+            ],
+            data,
+        )
+        userspace = ComponentProcess(
+            "proxy-userspace",
+            ["proxy", "--mode", "userspace", "--kubeconfig", str(loop_api.kubeconfig())],
+            data,
+        )
+        for proxy in (iptables, userspace):
+            stack.callback(proxy.stop)
+            proxy.start()
+        urls = {}
+        for b in backends:
+            urls[(b.name, "direct")] = f"http://{pod_ip}:{b.port}/"
+            urls[(b.name, "iptables")] = f"http://{kernel_ips[b.name]}/"
+            urls[(b.name, "userspace")] = f"http://{loop_ips[b.name]}/"
+        for url in urls.values():
+            wait_answering(url)
+        results: dict[tuple[str, str], list[Latency]] = {key: [] for key in urls}
+        for i in range(args.runs):
+            order = PATHS[i % 3 :] + PATHS[: i % 3]
+            for b in backends:
+                for path in order:
+                    results[(b.name, path)].append(
+                        run_wrk(urls[(b.name, path)], "plain.lua", args.seconds, args.connections)
+                    )
+            print(f"  run {i + 1}/{args.runs}: done", flush=True)
+        report(results, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.net_proxy", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=5.0, help="duration of each wrk run")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--quick", action="store_true", help="1 run of 2 s a measure")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.runs, args.seconds = 1, 2.0
+    if os.geteuid() != 0:
+        print("bench.net_proxy needs root (a network namespace, iptables)", file=sys.stderr)
+        return 2
+    if shutil.which("wrk") is None:
+        print("bench.net_proxy needs wrk: apt-get install wrk", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
+        run(args, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

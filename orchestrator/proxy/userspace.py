@@ -248,6 +248,22 @@ class _Client(_Side):
         self.proxier = proxier
         self.listener = listener
         self.connecting: asyncio.Task[None] | None = None
+        self.early: list[bytes] = []  # what came before an endpoint accepted (uvloop reads on)
+        self.early_eof = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.peer is None:
+            self.early.append(data)
+            if sum(map(len, self.early)) > HIGH_WATER and self.transport is not None:
+                self.transport.pause_reading()
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> bool:
+        if self.peer is None:
+            self.early_eof = True
+            return True
+        return super().eof_received()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -277,6 +293,12 @@ class _Client(_Side):
             if self.transport is None or self.transport.is_closing():
                 upstream._close_both()
                 return
+            assert upstream.transport is not None
+            if self.early:
+                upstream.transport.write(b"".join(self.early))
+                self.early.clear()
+            if self.early_eof:
+                self.eof_received()
             self.transport.resume_reading()
             return
         log.debug("%s: no endpoint accepted a connection from %s", key, client_ip)

@@ -121,6 +121,7 @@ class APIServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            proxy_headers=False,  # nothing proxies the API server: never trust X-Forwarded-*
             timeout_graceful_shutdown=1,
             ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,

@@ -44,6 +44,9 @@ class Query:
     grace_period_seconds: int | None = None
 
 
+_NO_QUERY = Query()
+
+
 def parse_bool(name: str, value: str) -> bool:
     if value in _TRUE or value == "":
         return True
@@ -62,6 +65,8 @@ def _int(name: str, value: str) -> int:
 
 
 def parse_query(request: Request) -> Query:
+    if not request.scope.get("query_string"):
+        return _NO_QUERY  # most writes carry none: skip building the multi-dict
     q = request.query_params
     dry_run = q.getlist("dryRun")
     for value in dry_run:

@@ -39,6 +39,8 @@ from orchestrator.apiserver.wire import check_encoded_size
 from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
 
 Obj = dict[str, Any]
+# A change to an object: it gets a deep copy of the stored object, its own to modify
+# and return, and may be called again with a fresh copy if a concurrent write wins.
 Mutation = Callable[[Obj], Obj]
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -254,15 +256,14 @@ class Registry:
 
         # A PUT without metadata.resourceVersion is unconditional: leaving it out of the
         # result makes a concurrent write a retry against the fresh object, not a 409.
-        def replace(current: Obj) -> Obj:
+        def replace(current: Obj) -> Obj:  # ``current`` is a copy of its own: see Mutation
             if subresource == "status":
-                out = copy_json(current)
-                out["status"] = new.get("status", {})
-                out["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion", "")
-                return out
-            out = copy_json(new)
+                current["status"] = copy_json(new.get("status", {}))
+                current["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion", "")
+                return current
+            out = copy_json(new)  # ``new`` serves every retry: each gets its own copy
             if rt.has_status:
-                out["status"] = copy_json(current.get("status", {}))
+                out["status"] = current.get("status", {})
             return out
 
         result = await self.guaranteed_update(rt, namespace, name, replace, opts)

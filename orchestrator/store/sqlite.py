@@ -19,6 +19,14 @@ so that one write's failure (a stale revision) undoes only itself. One connectio
 from a single worker thread, so calls are serialised in submission order; the
 database is also safe to open from another process (SQLite's own locking).
 
+Reads of one key run on the event loop's own thread, over a second
+connection: a primary-key lookup takes microseconds, far less than handing it
+to the worker thread and back. In WAL mode a reader never waits for the
+writer and sees every transaction committed before it started, so a get
+after an acknowledged write sees that write. Should SQLite ever answer busy,
+the read goes to the worker thread as all others do (lists, which may be
+long, always do).
+
 Watching: a ``watch`` tails ``log`` by revision. It wakes on writes made
 through this process at once, and polls every ``poll_interval`` for writes
 made by another process on the same file.
@@ -87,6 +95,7 @@ class SQLiteStore:
         self._poll_interval = poll_interval
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._conn: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None  # the event loop's, for get
         self._written = asyncio.Event()
         self._closed = False
         self._batch: builtins.list[
@@ -106,6 +115,10 @@ class SQLiteStore:
         conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(_SCHEMA)
         self._conn = conn
+        # busy_timeout 0: a busy reader must not stall the event loop; get falls back instead.
+        reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        reader.execute("PRAGMA busy_timeout=0")
+        self._reader = reader
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
@@ -129,11 +142,19 @@ class SQLiteStore:
     # -- reads ---------------------------------------------------------------
 
     async def get(self, key: str) -> KeyValue | None:
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        reader = self._reader
+        if reader is not None:
+            try:
+                return self._get_sync(key, reader)
+            except sqlite3.Error:
+                pass  # busy (or worse): the worker thread waits, or reports it
         return await self._run(self._get_sync, key)
 
-    def _get_sync(self, key: str) -> KeyValue | None:
+    def _get_sync(self, key: str, db: sqlite3.Connection | None = None) -> KeyValue | None:
         row = (
-            self._db()
+            (db or self._db())
             .execute(
                 "SELECT key, value, create_revision, mod_revision FROM kv WHERE key = ?", (key,)
             )
@@ -380,6 +401,8 @@ class SQLiteStore:
         if self._closed:
             return
         self._closed = True
+        if self._reader is not None:
+            self._reader.close()
         conn = self._conn
         if conn is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)

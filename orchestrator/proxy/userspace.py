@@ -23,6 +23,8 @@ the node port), TCP and UDP alike:
   listener the same way.
 - A port that cannot be bound (in use; below 1024 without privilege) is
   logged with the service named and tried again on every sync.
+- ``cleanup`` (also at the end of ``run``) closes everything, relayed
+  connections included: drain is for services that go, not for the proxy.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class UserspaceProxier:
         self._failed: dict[ListenKey, str] = {}  # listeners that could not bind, and why
         self._retry: asyncio.TimerHandle | None = None
         self.read_buffer = memoryview(bytearray(READ_SIZE))  # every TCP read lands here first
+        self.relays: set[_Client] = set()  # open TCP connections, drained or not
 
     async def run(self) -> None:
         try:
@@ -157,10 +160,13 @@ class UserspaceProxier:
                 listener.drop_idle_flows(cutoff)
 
     def cleanup(self) -> None:
-        """Stop listening everywhere (open TCP connections drain on their own)."""
+        """Stop listening everywhere and close every relayed connection: the proxy is going."""
         for listener in self._listeners.values():
             listener.close()
         self._listeners.clear()
+        for client in list(self.relays):
+            client.close_both()
+        self.relays.clear()
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
@@ -237,12 +243,12 @@ class _Side(asyncio.BufferedProtocol):
         self.got_eof = True
         peer = self.peer
         if peer is None or peer.transport is None or peer.got_eof:
-            self._close_both()
+            self.close_both()
             return False
         if peer.transport.can_write_eof():
             peer.transport.write_eof()  # half-close: the other way keeps flowing
             return True
-        self._close_both()
+        self.close_both()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -257,7 +263,7 @@ class _Side(asyncio.BufferedProtocol):
         if self.peer is not None and self.peer.transport is not None:
             self.peer.transport.resume_reading()
 
-    def _close_both(self) -> None:
+    def close_both(self) -> None:
         for side in (self, self.peer):
             if side is not None and side.transport is not None:
                 side.transport.close()
@@ -294,6 +300,7 @@ class _Client(_Side):
         super().connection_made(transport)
         assert self.transport is not None
         self.transport.pause_reading()
+        self.proxier.relays.add(self)
         peer = self.transport.get_extra_info("peername") or ("", 0)
         self.connecting = asyncio.ensure_future(self._connect(str(peer[0])))
 
@@ -316,7 +323,7 @@ class _Client(_Side):
             self.proxier.chose(key, client_ip, endpoint)
             self.peer = upstream
             if self.transport is None or self.transport.is_closing():
-                upstream._close_both()
+                upstream.close_both()
                 return
             assert upstream.transport is not None
             if self.early:
@@ -331,6 +338,7 @@ class _Client(_Side):
             self.transport.abort()  # a reset, as for a refused connection
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.proxier.relays.discard(self)
         if self.peer is None and self.connecting is not None:
             self.connecting.cancel()
         super().connection_lost(exc)
@@ -402,7 +410,9 @@ class _UdpListener(asyncio.DatagramProtocol):
                 lambda: flow, remote_addr=(endpoints[0].ip, endpoints[0].port)
             )
             asyncio.ensure_future(made).add_done_callback(
-                lambda done: self._flow_failed(client) if done.exception() else None
+                lambda done: (
+                    self._flow_failed(client) if done.cancelled() or done.exception() else None
+                )
             )
         flow.send(data)
 

@@ -234,5 +234,11 @@ async def answers(ip: str, port: int, count: int) -> list[str]:
     return await asyncio.to_thread(many)
 
 
-def echo_ports(port: int = 7000) -> list[Obj]:
-    return [{"name": "echo", "port": port, "protocol": "TCP"}]
+ECHO_PORTS = [{"name": "echo", "port": 7000, "protocol": "TCP"}]
+
+
+async def echo_service(client: APIClient, name: str, backend_ip: str) -> str:
+    """A Service ``name`` for the TCP echo on port 7000 of ``backend_ip``; its cluster IP."""
+    svc = await make_service(client, name, ports=ECHO_PORTS)
+    await set_endpoints(client, name, [backend_ip], ECHO_PORTS)
+    return str(svc["spec"]["clusterIP"])

@@ -28,13 +28,14 @@ from pathlib import Path
 import pytest
 from support.engines import require_engine
 from support.proxynet import (
+    ECHO_PORTS,
     Net,
     Proxy,
     answers,
     ask,
     connect,
     connected,
-    echo_ports,
+    echo_service,
     make_service,
     running_proxy,
     set_endpoints,
@@ -212,14 +213,11 @@ async def test_udp_reaches_a_backend(proxy: Proxy) -> None:
 
 async def test_a_removed_endpoint_drains_its_open_connections(proxy: Proxy) -> None:
     client, net = proxy.client, proxy.net
-    ports = echo_ports()
-    svc = await make_service(client, "echo", ports=ports)
-    ip = svc["spec"]["clusterIP"]
-    await set_endpoints(client, "echo", [net.backends["a"]], ports)
+    ip = await echo_service(client, "echo", net.backends["a"])
     held = await connected(ip, 7000)
     try:
         assert await asyncio.to_thread(ask, held) == "a"
-        await set_endpoints(client, "echo", [net.backends["b"]], ports)
+        await set_endpoints(client, "echo", [net.backends["b"]], ECHO_PORTS)
 
         async def new_ones_go_to_b() -> bool:
             conn = await asyncio.to_thread(connect, ip, 7000)

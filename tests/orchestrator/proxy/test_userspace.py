@@ -30,8 +30,9 @@ from support.proxynet import (
     ask,
     connect,
     connected,
-    echo_ports,
+    echo_service,
     make_service,
+    running_proxy,
     set_endpoints,
 )
 from support.wait import eventually, eventually_async
@@ -123,10 +124,7 @@ async def test_a_service_losing_its_last_endpoint_is_refused_at_once(userspace: 
 
 async def test_a_deleted_service_refuses_new_connections_and_drains(userspace: Proxy) -> None:
     client, net = userspace.client, userspace.net
-    ports = echo_ports()
-    svc = await make_service(client, "going", ports=ports)
-    ip = svc["spec"]["clusterIP"]
-    await set_endpoints(client, "going", [net.backends["a"]], ports)
+    ip = await echo_service(client, "going", net.backends["a"])
     held = await connected(ip, 7000)
     try:
         assert await asyncio.to_thread(ask, held) == "a"
@@ -164,6 +162,16 @@ async def test_a_taken_port_is_logged_and_retried(
     finally:
         squatter.close()
     await eventually_async(lambda: _all(ip, "b"), 3, "the freed port was not taken up again")
+
+
+async def test_a_stopped_proxy_closes_its_connections(loopback_net: Net, tmp_path: Path) -> None:
+    async with running_proxy("userspace", loopback_net, tmp_path / "api") as proxy:
+        ip = await echo_service(proxy.client, "stopping", loopback_net.backends["a"])
+        held = await connected(ip, 7000)
+    with held:
+        held.settimeout(2)
+        assert await asyncio.to_thread(held.recv, 100) == b"", "the relayed connection stays open"
+        assert await asyncio.to_thread(connect, ip, 7000) is None
 
 
 def start_proxy_process(kubeconfig: Path, log: Path) -> subprocess.Popen[bytes]:

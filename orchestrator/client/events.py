@@ -51,6 +51,7 @@ def _now() -> str:
 
 _Queued = tuple[dict[str, Any], str, str, str]
 COMBINED = "(combined from similar events): "
+_DROP_REPORT_INTERVAL = 10.0  # seconds between warnings about a full backlog
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ class EventRecorder:
         self._queues: list[asyncio.Queue[_Queued | None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.throttle = EventThrottle(limits or EventLimits())
+        self._dropped = 0  # events dropped on a full backlog since the last warning
+        self._drop_reported = -_DROP_REPORT_INTERVAL
 
     async def emit(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """Record a ``Normal`` or ``Warning`` event about ``obj`` (written in the background)."""
@@ -163,7 +166,21 @@ class EventRecorder:
         try:
             self._queues[shard].put_nowait((obj, type_, reason, message))
         except asyncio.QueueFull:
-            log.warning("event backlog full: dropped %s %s on %s", type_, reason, meta.get("name"))
+            # One warning per interval, not per event: a burst that fills the backlog would
+            # otherwise spend its CPU formatting a log line for every event it drops.
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._drop_reported >= _DROP_REPORT_INTERVAL:
+                log.warning(
+                    "event backlog full: dropped %d event(s) since the last report, the latest "
+                    "%s %s on %s",
+                    self._dropped,
+                    type_,
+                    reason,
+                    meta.get("name"),
+                )
+                self._dropped = 0
+                self._drop_reported = now
 
     async def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (for at most ``timeout``), then stop the writers."""

@@ -9,7 +9,7 @@ and every NodePort reach the ready endpoints. ``--mode``:
   services keep working while it restarts (the next run replaces them);
   ``--cleanup`` removes every rule of ours and exits.
 - ``userspace`` (loopback mode): it listens on the cluster IPs (127.10/16)
-  and on ``--nodeport-address`` at each node port, and relays the bytes.
+  and on ``--nodeport-addresses`` at each node port, and relays the bytes.
 - ``auto``: iptables as root, userspace otherwise.
 
 Losing an informer for good exits 1 for the supervisor to restart it.
@@ -55,11 +55,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--service-cidr", default=defaults.service_cidr, help="the cluster IP range to route"
     )
     p.add_argument(
+        "--nodeport-addresses",
         "--nodeport-address",
+        dest="nodeport_addresses",
         action="append",
         default=[],
-        metavar="IP",
-        help="userspace: where node ports listen (repeatable; default 127.0.0.1)",
+        metavar="IP[,IP...]",
+        help="userspace: where node ports listen (comma-separated or repeated; default 127.0.0.1)",
     )
     p.add_argument(
         "--cluster-cidr",
@@ -90,12 +92,13 @@ def settings_from_args(args: argparse.Namespace) -> ProxySettings:
 
 
 def userspace_settings(args: argparse.Namespace) -> UserspaceSettings:
-    for value in args.nodeport_address:
+    addresses = [a.strip() for value in args.nodeport_addresses for a in value.split(",")]
+    for value in addresses:
         try:
             ipaddress.IPv4Address(value)
         except ValueError as exc:
-            raise ValueError(f"--nodeport-address {value!r}: {exc}") from None
-    return UserspaceSettings(nodeport_addresses=tuple(args.nodeport_address) or ("127.0.0.1",))
+            raise ValueError(f"--nodeport-addresses {value!r}: {exc}") from None
+    return UserspaceSettings(nodeport_addresses=tuple(dict.fromkeys(addresses)) or ("127.0.0.1",))
 
 
 def run_proxy(args: argparse.Namespace) -> int:

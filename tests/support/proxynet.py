@@ -3,9 +3,10 @@
 Both proxies (``IptablesProxier`` in root mode, ``UserspaceProxier`` in
 loopback mode) are tested by what a client sees: which backend answered a
 fresh connection to a cluster IP or node port. ``BACKEND`` is that backend:
-HTTP on 8000 (keep-alive), a TCP echo of its name on 7000 and a UDP one on
-5353. Services go through a real API server (cluster IPs and node ports
-allocated by it); their Endpoints are written by hand, as there is no pod.
+HTTP on 8000 (keep-alive; a POST's body is sent back), a TCP echo of its
+name on 7000 and a UDP one on 5353. Services go through a real API server
+(cluster IPs and node ports allocated by it); their Endpoints are written
+by hand, as there is no pod.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ class Name(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(name)))
         self.end_headers()
         self.wfile.write(name)
+    def do_POST(self):  # the body back, for bulk transfers
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
     def log_message(self, *args):
         pass
 # socketserver's own server: http.server's looks up its address's host name (a DNS wait).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -78,6 +79,27 @@ async def test_keep_alive_http_through_the_proxy(userspace: Proxy) -> None:
             conn.close()
 
     assert await asyncio.to_thread(many_on_one_connection) == ["a"] * 50
+
+
+async def test_bulk_bytes_arrive_intact_both_ways(userspace: Proxy) -> None:
+    """16 MiB up and back: the relay's flow control pauses a side, it loses nothing."""
+    client, net = userspace.client, userspace.net
+    svc = await make_service(client, "bulk")
+    ip = svc["spec"]["clusterIP"]
+    await set_endpoints(client, "bulk", [net.backends["a"]])
+    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
+    sent = os.urandom(1 << 24)
+
+    def round_trip() -> bytes:
+        conn = http.client.HTTPConnection(ip, 80, timeout=10)
+        try:
+            conn.request("POST", "/", body=sent)
+            return conn.getresponse().read()
+        finally:
+            conn.close()
+
+    got = await asyncio.to_thread(round_trip)
+    assert len(got) == len(sent) and got == sent
 
 
 async def test_affinity_moves_when_its_endpoint_goes_and_then_sticks(userspace: Proxy) -> None:
@@ -178,7 +200,7 @@ def start_proxy_process(kubeconfig: Path, log: Path) -> subprocess.Popen[bytes]:
     argv = ["proxy", "--mode", "userspace", "--kubeconfig", str(kubeconfig)]
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "paas", *argv, "--nodeport-address", "127.0.0.1"],
+            [sys.executable, "-m", "paas", *argv, "--nodeport-addresses", "127.0.0.1"],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -308,8 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("bench.net_proxy needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
-        run(args, Path(tmp))
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
+            run(args, Path(tmp))
+    except KeyboardInterrupt:
+        print("interrupted: everything the bench made is removed", file=sys.stderr)
+        return 130
     return 0
 
 

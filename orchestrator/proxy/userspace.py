@@ -96,6 +96,7 @@ class UserspaceProxier:
                     wanted[(sp.protocol, address, sp.node_port)] = sp.key
         for key in [k for k in self._listeners if k not in wanted]:
             self._listeners.pop(key).close()
+        self._failed = {k: why for k, why in self._failed.items() if k in wanted}
         for listen_key, port_key in wanted.items():
             current = self._listeners.get(listen_key)
             if current is not None:
@@ -103,7 +104,8 @@ class UserspaceProxier:
                 current.drop_flows_not_in(self.balancers[port_key].endpoints)
                 continue
             await self._listen(listen_key, port_key)
-        self.balancers = {k: b for k, b in self.balancers.items() if k in wanted.values()}
+        live = set(wanted.values())
+        self.balancers = {k: b for k, b in self.balancers.items() if k in live}
         self.syncs += 1
         if self._failed and self._retry is None:
             loop = asyncio.get_running_loop()
@@ -177,6 +179,12 @@ def _bind_failure(exc: OSError, port: int) -> str:
         return (
             f"{os.strerror(exc.errno)}: ports below 1024 need root or a lower "
             "net.ipv4.ip_unprivileged_port_start"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{os.strerror(exc.errno)}: not an address of this machine (loopback mode needs "
+            "a service range inside 127.0.0.0/8, such as 127.10.0.0/16, and node port "
+            "addresses the machine has)"
         )
     # asyncio rewords the error ("error while attempting to bind on address ..."): the errno's
     # own text is shorter, and the address is in the log line already.

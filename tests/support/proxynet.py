@@ -241,6 +241,13 @@ async def answers(ip: str, port: int, count: int) -> list[str]:
     return await asyncio.to_thread(many)
 
 
+async def web_service(client: APIClient, name: str, backend_ips: list[str]) -> str:
+    """A Service ``name`` on port 80 for the HTTP of ``backend_ips``; its cluster IP."""
+    svc = await make_service(client, name)
+    await set_endpoints(client, name, backend_ips)
+    return str(svc["spec"]["clusterIP"])
+
+
 ECHO_PORTS = [{"name": "echo", "port": 7000, "protocol": "TCP"}]
 
 

@@ -35,6 +35,7 @@ from support.proxynet import (
     make_service,
     running_proxy,
     set_endpoints,
+    web_service,
 )
 from support.wait import eventually, eventually_async
 
@@ -47,10 +48,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 async def test_a_refusing_endpoint_falls_through_to_the_next(userspace: Proxy) -> None:
     client, net = userspace.client, userspace.net
-    svc = await make_service(client, "half")
-    ip = svc["spec"]["clusterIP"]
     dead = net.backends["a"].rsplit(".", 1)[0] + ".9"  # nothing listens there
-    await set_endpoints(client, "half", [dead, net.backends["a"]])
+    ip = await web_service(client, "half", [dead, net.backends["a"]])
 
     async def served() -> bool:
         return set(await answers(ip, 80, 10)) == {"a"}
@@ -60,9 +59,7 @@ async def test_a_refusing_endpoint_falls_through_to_the_next(userspace: Proxy) -
 
 async def test_keep_alive_http_through_the_proxy(userspace: Proxy) -> None:
     client, net = userspace.client, userspace.net
-    svc = await make_service(client, "kept-alive")
-    ip = svc["spec"]["clusterIP"]
-    await set_endpoints(client, "kept-alive", [net.backends["a"]])
+    ip = await web_service(client, "kept-alive", [net.backends["a"]])
     await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
 
     def many_on_one_connection() -> list[str]:
@@ -84,9 +81,7 @@ async def test_keep_alive_http_through_the_proxy(userspace: Proxy) -> None:
 async def test_bulk_bytes_arrive_intact_both_ways(userspace: Proxy) -> None:
     """16 MiB up and back: the relay's flow control pauses a side, it loses nothing."""
     client, net = userspace.client, userspace.net
-    svc = await make_service(client, "bulk")
-    ip = svc["spec"]["clusterIP"]
-    await set_endpoints(client, "bulk", [net.backends["a"]])
+    ip = await web_service(client, "bulk", [net.backends["a"]])
     await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
     sent = os.urandom(1 << 24)
 
@@ -128,9 +123,7 @@ async def _all(ip: str, name: str) -> bool:
 
 async def test_a_service_losing_its_last_endpoint_is_refused_at_once(userspace: Proxy) -> None:
     client, net = userspace.client, userspace.net
-    svc = await make_service(client, "emptied")
-    ip = svc["spec"]["clusterIP"]
-    await set_endpoints(client, "emptied", [net.backends["a"]])
+    ip = await web_service(client, "emptied", [net.backends["a"]])
     await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
     await set_endpoints(client, "emptied", [])
 

@@ -32,6 +32,9 @@ from support.apiserver import start_api
 from support.wait import eventually, eventually_async, wait_until
 
 SERVICE_CIDRS = {"iptables": "10.96.0.0/16", "userspace": "127.10.0.0/16"}
+# Service ports above 1023: the userspace proxy binds them, and without root it may not bind
+# lower ones (net.ipv4.ip_unprivileged_port_start); kernel DNAT does not mind either way.
+WEB_PORT, UDP_PORT = 8080, 5300
 Obj = dict[str, Any]
 
 
@@ -202,7 +205,7 @@ async def running_proxy(mode: str, net: Net, data_dir: Path) -> AsyncIterator[Pr
 
 
 async def make_service(client: APIClient, name: str, **spec: Any) -> Obj:
-    spec.setdefault("ports", [{"name": "http", "port": 80, "targetPort": 8000}])
+    spec.setdefault("ports", [{"name": "http", "port": WEB_PORT, "targetPort": 8000}])
     body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
     return await client.create(SERVICES, body, "default")
 
@@ -242,7 +245,7 @@ async def answers(ip: str, port: int, count: int) -> list[str]:
 
 
 async def web_service(client: APIClient, name: str, backend_ips: list[str]) -> str:
-    """A Service ``name`` on port 80 for the HTTP of ``backend_ips``; its cluster IP."""
+    """A Service ``name`` on ``WEB_PORT`` for the HTTP of ``backend_ips``; its cluster IP."""
     svc = await make_service(client, name)
     await set_endpoints(client, name, backend_ips)
     return str(svc["spec"]["clusterIP"])

@@ -29,6 +29,8 @@ import pytest
 from support.engines import require_engine
 from support.proxynet import (
     ECHO_PORTS,
+    UDP_PORT,
+    WEB_PORT,
     Net,
     Proxy,
     answers,
@@ -126,18 +128,18 @@ async def test_cluster_ip_round_robin_and_endpoint_removal(proxy: Proxy) -> None
     await set_endpoints(client, "web", list(net.backends.values()))
 
     async def both() -> bool:
-        return set(await answers(ip, 80, 20)) == {"a", "b"}
+        return set(await answers(ip, WEB_PORT, 20)) == {"a", "b"}
 
-    await eventually_async(both, 5, f"both backends behind {ip}:80")
+    await eventually_async(both, 5, f"both backends behind {ip}:{WEB_PORT}")
     removed = time.monotonic()
     await set_endpoints(client, "web", [net.backends["b"]])
 
     async def only_b() -> bool:
-        return set(await answers(ip, 80, 10)) == {"b"}
+        return set(await answers(ip, WEB_PORT, 10)) == {"b"}
 
     await eventually_async(only_b, 2, "the removed endpoint still gets new connections")
     assert time.monotonic() - removed < 1.0
-    assert set(await answers(ip, 80, 20)) == {"b"}
+    assert set(await answers(ip, WEB_PORT, 20)) == {"b"}
 
 
 async def test_no_ready_endpoint_is_refused_at_once(proxy: Proxy) -> None:
@@ -147,12 +149,12 @@ async def test_no_ready_endpoint_is_refused_at_once(proxy: Proxy) -> None:
     await set_endpoints(client, "empty", [])
 
     async def refused() -> bool:
-        return (await answers(ip, 80, 1)) == ["ConnectionRefusedError"]
+        return (await answers(ip, WEB_PORT, 1)) == ["ConnectionRefusedError"]
 
-    await eventually_async(refused, 2, f"{ip}:80 with no endpoint is not refused")
+    await eventually_async(refused, 2, f"{ip}:{WEB_PORT} with no endpoint is not refused")
     started = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((ip, 80), timeout=3).close()
+        socket.create_connection((ip, WEB_PORT), timeout=3).close()
     assert time.monotonic() - started < 0.5
 
 
@@ -161,7 +163,7 @@ async def test_an_address_of_no_service_is_refused_at_once(proxy: Proxy) -> None
     net = proxy.net
     started = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((net.unused_ip, 80), timeout=5).close()
+        socket.create_connection((net.unused_ip, WEB_PORT), timeout=5).close()
     assert time.monotonic() - started < 0.5
 
 
@@ -191,24 +193,24 @@ async def test_client_ip_affinity_sticks(proxy: Proxy) -> None:
     await set_endpoints(client, "sticky", list(net.backends.values()))
 
     async def served() -> list[str]:
-        got = await answers(ip, 80, 1)
+        got = await answers(ip, WEB_PORT, 1)
         return got if got[0] in ("a", "b") else []
 
-    first = (await eventually_async(served, 3, f"{ip}:80 never answered"))[0]
-    assert set(await answers(ip, 80, 20)) == {first}
+    first = (await eventually_async(served, 3, f"{ip}:{WEB_PORT} never answered"))[0]
+    assert set(await answers(ip, WEB_PORT, 20)) == {first}
 
 
 async def test_udp_reaches_a_backend(proxy: Proxy) -> None:
     client, net = proxy.client, proxy.net
-    ports = [{"name": "dns", "port": 53, "protocol": "UDP"}]
+    ports = [{"name": "dns", "port": UDP_PORT, "protocol": "UDP"}]
     svc = await make_service(client, "dns", ports=ports)
     ip = svc["spec"]["clusterIP"]
     await set_endpoints(client, "dns", [net.backends["b"]], [{**ports[0], "port": 5353}])
 
     async def answered() -> bool:
-        return await asyncio.to_thread(udp_ask, ip, 53) == "b"
+        return await asyncio.to_thread(udp_ask, ip, UDP_PORT) == "b"
 
-    await eventually_async(answered, 3, f"UDP {ip}:53 does not reach the backend")
+    await eventually_async(answered, 3, f"UDP {ip}:{UDP_PORT} does not reach the backend")
 
 
 async def test_a_removed_endpoint_drains_its_open_connections(proxy: Proxy) -> None:
@@ -236,7 +238,7 @@ async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: Proxy) -> Non
     client, net = proxy.client, proxy.net
     """Without deleting the stale conntrack entry, the flow would stay on the old endpoint."""
     require_engine("conntrack", bool(shutil.which("conntrack")), "needs the conntrack tool")
-    ports = [{"name": "dns", "port": 53, "protocol": "UDP"}]
+    ports = [{"name": "dns", "port": UDP_PORT, "protocol": "UDP"}]
     svc = await make_service(client, "kept", ports=ports)
     ip = svc["spec"]["clusterIP"]
     target = [{**ports[0], "port": 5353}]
@@ -246,7 +248,7 @@ async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: Proxy) -> Non
 
         def ask() -> str:
             try:  # EPERM until the first sync has the service's rules
-                sock.sendto(b"who", (ip, 53))
+                sock.sendto(b"who", (ip, UDP_PORT))
                 return sock.recv(100).decode()
             except OSError as exc:
                 return type(exc).__name__
@@ -254,7 +256,7 @@ async def test_a_kept_udp_socket_follows_an_endpoint_change(proxy: Proxy) -> Non
         async def answers_with(name: str) -> bool:
             return await asyncio.to_thread(ask) == name
 
-        await eventually_async(lambda: answers_with("a"), 3, f"UDP {ip}:53 never reached a")
+        await eventually_async(lambda: answers_with("a"), 3, f"UDP {ip}:{UDP_PORT} never reached a")
         changed = time.monotonic()
         await set_endpoints(client, "kept", [net.backends["b"]], target)
         await eventually_async(

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from support.apiserver import start_api
 from support.proxynet import (
+    WEB_PORT,
     Net,
     Proxy,
     answers,
@@ -52,7 +53,7 @@ async def test_a_refusing_endpoint_falls_through_to_the_next(userspace: Proxy) -
     ip = await web_service(client, "half", [dead, net.backends["a"]])
 
     async def served() -> bool:
-        return set(await answers(ip, 80, 10)) == {"a"}
+        return set(await answers(ip, WEB_PORT, 10)) == {"a"}
 
     await eventually_async(served, 3, "connections meeting the dead endpoint were not retried")
 
@@ -60,10 +61,10 @@ async def test_a_refusing_endpoint_falls_through_to_the_next(userspace: Proxy) -
 async def test_keep_alive_http_through_the_proxy(userspace: Proxy) -> None:
     client, net = userspace.client, userspace.net
     ip = await web_service(client, "kept-alive", [net.backends["a"]])
-    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
+    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:{WEB_PORT} never answered")
 
     def many_on_one_connection() -> list[str]:
-        conn = http.client.HTTPConnection(ip, 80, timeout=2)
+        conn = http.client.HTTPConnection(ip, WEB_PORT, timeout=2)
         try:
             got, socks = [], set()
             for _ in range(50):
@@ -82,11 +83,11 @@ async def test_bulk_bytes_arrive_intact_both_ways(userspace: Proxy) -> None:
     """16 MiB up and back: the relay's flow control pauses a side, it loses nothing."""
     client, net = userspace.client, userspace.net
     ip = await web_service(client, "bulk", [net.backends["a"]])
-    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
+    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:{WEB_PORT} never answered")
     sent = os.urandom(1 << 24)
 
     def round_trip() -> bytes:
-        conn = http.client.HTTPConnection(ip, 80, timeout=10)
+        conn = http.client.HTTPConnection(ip, WEB_PORT, timeout=10)
         try:
             conn.request("POST", "/", body=sent)
             return conn.getresponse().read()
@@ -104,36 +105,38 @@ async def test_affinity_moves_when_its_endpoint_goes_and_then_sticks(userspace: 
     await set_endpoints(client, "sticky", list(net.backends.values()))
 
     async def served() -> str:
-        got = (await answers(ip, 80, 1))[0]
+        got = (await answers(ip, WEB_PORT, 1))[0]
         return got if got in ("a", "b") else ""
 
-    first = await eventually_async(served, 3, f"{ip}:80 never answered")
+    first = await eventually_async(served, 3, f"{ip}:{WEB_PORT} never answered")
     other = "b" if first == "a" else "a"
     await set_endpoints(client, "sticky", [net.backends[other]])
     await eventually_async(lambda: _all(ip, other), 2, "the client stays on the endpoint that went")
     syncs = userspace.proxier.syncs
     await set_endpoints(client, "sticky", list(net.backends.values()))
     await eventually(lambda: userspace.proxier.syncs > syncs, 2, "no sync after the change")
-    assert set(await answers(ip, 80, 20)) == {other}, "affinity did not stick to the new endpoint"
+    assert set(await answers(ip, WEB_PORT, 20)) == {other}, (
+        "affinity did not stick to the new endpoint"
+    )
 
 
 async def _all(ip: str, name: str) -> bool:
-    return set(await answers(ip, 80, 5)) == {name}
+    return set(await answers(ip, WEB_PORT, 5)) == {name}
 
 
 async def test_a_service_losing_its_last_endpoint_is_refused_at_once(userspace: Proxy) -> None:
     client, net = userspace.client, userspace.net
     ip = await web_service(client, "emptied", [net.backends["a"]])
-    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:80 never answered")
+    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:{WEB_PORT} never answered")
     await set_endpoints(client, "emptied", [])
 
     async def refused() -> bool:
-        return await answers(ip, 80, 1) == ["ConnectionRefusedError"]
+        return await answers(ip, WEB_PORT, 1) == ["ConnectionRefusedError"]
 
     await eventually_async(refused, 1, "the listener of an emptied service stays open")
     started = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((ip, 80), timeout=3).close()
+        socket.create_connection((ip, WEB_PORT), timeout=3).close()
     assert time.monotonic() - started < 0.5
 
 
@@ -166,13 +169,13 @@ async def test_a_taken_port_is_logged_and_retried(
     svc = await make_service(client, "taken")
     ip = svc["spec"]["clusterIP"]
     squatter = socket.socket()
-    squatter.bind((ip, 80))
+    squatter.bind((ip, WEB_PORT))
     squatter.listen()
     try:
         with caplog.at_level(logging.ERROR, logger="orchestrator.proxy.userspace"):
             await set_endpoints(client, "taken", [net.backends["b"]])
             await eventually(lambda: "default/taken" in caplog.text, 3, "no error names it")
-        assert ("TCP", ip, 80) not in proxier.listening()
+        assert ("TCP", ip, WEB_PORT) not in proxier.listening()
         assert "Address already in use" in caplog.text
     finally:
         squatter.close()
@@ -215,7 +218,7 @@ async def test_paas_proxy_userspace_process(loopback_net: Net, tmp_path: Path) -
         assert await answers("127.0.0.1", node_port, 3) == ["b"] * 3
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(proc.wait, 10) == 0
-        assert await answers(ip, 80, 1) == ["ConnectionRefusedError"]
+        assert await answers(ip, WEB_PORT, 1) == ["ConnectionRefusedError"]
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()

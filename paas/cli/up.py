@@ -95,6 +95,16 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.set_defaults(func=run_up)
 
 
+def lowest_unprivileged_port(
+    path: Path = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start"),
+) -> int:
+    """The lowest port a process without privileges may bind (1 where the kernel has no rule)."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return 1
+
+
 def upstream_flag(text: str) -> str:
     """An upstream resolver as the flag gives it, checked before anything starts."""
     try:
@@ -332,6 +342,12 @@ def run_up(args: argparse.Namespace) -> int:
             print(f"  node:       {name} ({runtime} runtime, {data_dir / 'node'})")
             where = f"cluster DNS for pods at {dns_ip}" if network == "root" else "no pod DNS"
             print(f"  network:    {network} mode: Service IPs from {service_cidr}, {where}")
+            low = lowest_unprivileged_port()
+            if network == "loopback" and os.geteuid() != 0 and low > 1:
+                print(
+                    f"  note:       Service ports below {low} cannot be bound without root; "
+                    "to allow them: sudo sysctl -w net.ipv4.ip_unprivileged_port_start=1"
+                )
         dns_host, _, _ = dns_url.removeprefix("udp://").rpartition(":")
         dig = f"dig @{dns_host} -p {dns_port} web.default.svc.cluster.local"
         print(f"  DNS:        {dns_url}  ({dig})")

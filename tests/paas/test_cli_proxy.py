@@ -41,7 +41,7 @@ def test_a_wrong_flag_is_named() -> None:
     assert "--service-cidr 'nope'" in done.stderr
     done = paas("--mode", "userspace", "--nodeport-address", "nope")
     assert done.returncode == 2
-    assert "--nodeport-address 'nope'" in done.stderr
+    assert "--nodeport-addresses 'nope'" in done.stderr
 
 
 def test_userspace_mode_serves_a_cluster_ip_and_stops_cleanly(tmp_path: Path) -> None:

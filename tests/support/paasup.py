@@ -163,7 +163,7 @@ def ready_pods(up: Up, count: int) -> list[dict]:
 def web_manifest(replicas: int, command: list[str]) -> str:
     """A Deployment ``web`` of the stack image serving on 8080 behind a NodePort Service.
 
-    Readiness gates new pods; a one-second preStop keeps an old pod serving
+    Readiness gates new pods; a two-second preStop keeps an old pod serving
     while its endpoint removal reaches the proxy (Kubernetes' advice).
     """
     return f"""
@@ -181,7 +181,7 @@ spec:
     metadata:
       labels: {{app: web}}
     spec:
-      terminationGracePeriodSeconds: 5
+      terminationGracePeriodSeconds: 10
       containers:
       - name: web
         image: paas/stack:bookworm
@@ -193,7 +193,7 @@ spec:
           periodSeconds: 1
         lifecycle:
           preStop:
-            exec: {{command: ["sleep", "1"]}}
+            exec: {{command: ["sleep", "2"]}}
 ---
 apiVersion: v1
 kind: Service
@@ -251,7 +251,9 @@ def update_under_load(up: Up, url: str, replicas: int) -> Load:
         assert rolled.returncode == 0, rolled.stderr
         served = load.ok
         wait_until(lambda: load.ok >= served + 20, 30, "load after the rollout")
-    assert load.failures == [], f"{len(load.failures)} of {load.ok} requests failed"
+    assert load.failures == [], (
+        f"{len(load.failures)} of {load.ok} requests failed: {load.failures[:5]}"
+    )
     pods = wait_until(lambda: ready_pods(up, replicas), 30, "ready pods of the new version")
     assert all(
         {"name": "VERSION", "value": "2"} in p["spec"]["containers"][0].get("env", []) for p in pods

@@ -24,7 +24,10 @@ Run with ``make bench`` (or ``python -m bench.net_proxy [--quick]``), as root. I
 4. prints medians of requests per second and p50/p99 latency, the ratio of each
    proxied path to a direct connection to the same backend, the target (>= 70%),
    and the userspace proxy's own CPU time per request relayed, user and system
-   (from /proc: less at the mercy of the machine's load than throughput).
+   (from /proc: less at the mercy of the machine's load than throughput); as an
+   anchor for the userspace path, ``nginx-proxy``: nginx itself (C, one worker,
+   keep-alive upstream connections) relaying to the same loopback pod, which
+   shows what any userspace hop keeps of direct on this machine.
 
 Everything shares the machine's two cores: wrk, the backend and (on the userspace
 path) the proxy. Everything it made is removed at the end, also on Ctrl-C.
@@ -54,8 +57,33 @@ from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
 
 ROOT_RANGE, LOOPBACK_RANGE = "10.96.0.0/16", "127.10.0.0/16"
 LOOPBACK_POD = "127.206.250.2"  # a loopback-mode pod's address (127.206/16 is this work's own)
-PATHS = ("direct", "iptables", "direct-lo", "userspace")
-BASELINE = {"iptables": "direct", "userspace": "direct-lo"}  # same backend, no proxy
+LOOPBACK_ANCHOR = "127.206.250.3"  # where nginx listens as a reverse proxy, the anchor
+PATHS = ("direct", "iptables", "direct-lo", "userspace", "nginx-proxy")
+BASELINE = {"iptables": "direct", "userspace": "direct-lo", "nginx-proxy": "direct-lo"}
+ANCHOR_CONF = """
+daemon off;
+worker_processes 1;
+pid {dir}/anchor-{port}.pid;
+error_log {dir}/anchor-{port}-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/anchor-body;
+    proxy_temp_path {dir}/anchor-proxy;
+    fastcgi_temp_path {dir}/anchor-fastcgi;
+    uwsgi_temp_path {dir}/anchor-uwsgi;
+    scgi_temp_path {dir}/anchor-scgi;
+    upstream backend {{ server {target}; keepalive 64; }}
+    server {{
+        listen {listen};
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
 NGINX_CONF = """
 daemon off;
 worker_processes 1;
@@ -143,6 +171,18 @@ def start_backends(stack: ExitStack, ns: str, ip: str, data: Path) -> list[Backe
     return backends
 
 
+def start_anchors(stack: ExitStack, backends: list[Backend], data: Path) -> set[str]:
+    """nginx as a reverse proxy to each loopback pod: what a proxy in C keeps of direct here."""
+    made = set()
+    for b in backends:
+        conf = data / f"anchor-{b.port}.conf"
+        listen, target = f"{LOOPBACK_ANCHOR}:{b.port + 1000}", f"{LOOPBACK_POD}:{b.port}"
+        conf.write_text(ANCHOR_CONF.format(dir=data, port=b.port, listen=listen, target=target))
+        start_process(stack, "", ["nginx", "-c", str(conf), "-p", str(data)], data / "anchor.log")
+        made.add(b.name)
+    return made
+
+
 def publish(api: ServerProcess, backends: list[Backend], ip: str) -> dict[str, str]:
     """A selector-less Service per backend with Endpoints naming it; their cluster IPs."""
 
@@ -198,6 +238,8 @@ def report(
     rates = {key: statistics.median(r.rate for r in runs) for key, runs in results.items()}
     for backend in dict.fromkeys(b for b, _ in results):
         for path in PATHS:
+            if (backend, path) not in results:
+                continue
             runs = results[(backend, path)]
             rate = rates[(backend, path)]
             p50 = statistics.median(r.p50_ms for r in runs)
@@ -210,10 +252,14 @@ def report(
         "same backend\n(iptables: the pod in its netns; userspace: the loopback-mode pod)"
     )
     for (backend, path), rate in rates.items():
-        if path in BASELINE:
+        if path in BASELINE and path != "nginx-proxy":
             share = rate / rates[(backend, BASELINE[path])]
             verdict = "met" if share >= 0.7 else "NOT met"
             print(f"  {backend} through {path}: {share:.0%} of direct: {verdict}")
+    for (backend, path), rate in rates.items():
+        if path == "nginx-proxy":
+            share = rate / rates[(backend, "direct-lo")]
+            print(f"  anchor: nginx as a reverse proxy to the {backend} loopback pod: {share:.0%}")
     for backend, per_request in proxy_cpu.items():
         user = statistics.median(u for u, _ in per_request)
         system = statistics.median(s for _, s in per_request)
@@ -262,12 +308,15 @@ def run(args: argparse.Namespace, data: Path) -> None:
         for proxy in (iptables, userspace):
             stack.callback(proxy.stop)
             proxy.start()
+        anchored = start_anchors(stack, backends, data) if shutil.which("nginx") else set()
         urls = {}
         for b in backends:
             urls[(b.name, "direct")] = f"http://{pod_ip}:{b.port}/"
             urls[(b.name, "iptables")] = f"http://{kernel_ips[b.name]}/"
             urls[(b.name, "direct-lo")] = f"http://{LOOPBACK_POD}:{b.port}/"
             urls[(b.name, "userspace")] = f"http://{loop_ips[b.name]}/"
+            if b.name in anchored:
+                urls[(b.name, "nginx-proxy")] = f"http://{LOOPBACK_ANCHOR}:{b.port + 1000}/"
         for url in urls.values():
             wait_answering(url)
         results: dict[tuple[str, str], list[Latency]] = {key: [] for key in urls}
@@ -276,6 +325,8 @@ def run(args: argparse.Namespace, data: Path) -> None:
             order = PATHS[i % len(PATHS) :] + PATHS[: i % len(PATHS)]
             for b in backends:
                 for path in order:
+                    if (b.name, path) not in urls:
+                        continue
                     before = cpu_seconds(userspace.pid)
                     got = run_wrk(urls[(b.name, path)], "plain.lua", args.seconds, args.connections)
                     results[(b.name, path)].append(got)

@@ -110,26 +110,16 @@ def run_proxy(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"paas proxy: {exc}", file=sys.stderr)
         return 2
-    if mode == "userspace":
-        if args.cleanup:
-            return 0  # nothing outlives a userspace proxy
-        try:
-            config = load_kubeconfig(
-                (args.kubeconfig or default_kubeconfig()).expanduser(), args.context
-            )
-        except ConfigError as exc:
-            print(f"paas proxy: {exc}", file=sys.stderr)
-            return 2
-        return asyncio.run(_serve_userspace(config, userspace))
-    if os.geteuid() != 0:
+    if mode == "iptables" and os.geteuid() != 0:
         print("paas proxy: programming iptables needs root (or --mode userspace)", file=sys.stderr)
         return 2
-    if args.cleanup:
-        try:
-            IptablesProxier.cleanup_kernel(settings)
-        except KernelError as exc:
-            print(f"paas proxy: {exc}", file=sys.stderr)
-            return 1
+    if args.cleanup:  # nothing outlives a userspace proxy: only kernel rules need removing
+        if mode == "iptables":
+            try:
+                IptablesProxier.cleanup_kernel(settings)
+            except KernelError as exc:
+                print(f"paas proxy: {exc}", file=sys.stderr)
+                return 1
         return 0
     try:
         config = load_kubeconfig(
@@ -138,6 +128,8 @@ def run_proxy(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"paas proxy: {exc}", file=sys.stderr)
         return 2
+    if mode == "userspace":
+        return asyncio.run(_serve_userspace(config, userspace))
     return asyncio.run(_serve(config, settings))
 
 

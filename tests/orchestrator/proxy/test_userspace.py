@@ -111,10 +111,12 @@ async def test_affinity_moves_when_its_endpoint_goes_and_then_sticks(userspace: 
     first = await eventually_async(served, 3, f"{ip}:{WEB_PORT} never answered")
     other = "b" if first == "a" else "a"
     await set_endpoints(client, "sticky", [net.backends[other]])
-    await eventually_async(lambda: _all(ip, other), 2, "the client stays on the endpoint that went")
+    # Deadlines here are for a loaded CI machine; how fast a change applies is asserted with
+    # timings in test_proxier.py.
+    await eventually_async(lambda: _all(ip, other), 5, "the client stays on the endpoint that went")
     syncs = userspace.proxier.syncs
     await set_endpoints(client, "sticky", list(net.backends.values()))
-    await eventually(lambda: userspace.proxier.syncs > syncs, 2, "no sync after the change")
+    await eventually(lambda: userspace.proxier.syncs > syncs, 5, "no sync after the change")
     assert set(await answers(ip, WEB_PORT, 20)) == {other}, (
         "affinity did not stick to the new endpoint"
     )
@@ -133,7 +135,7 @@ async def test_a_service_losing_its_last_endpoint_is_refused_at_once(userspace: 
     async def refused() -> bool:
         return await answers(ip, WEB_PORT, 1) == ["ConnectionRefusedError"]
 
-    await eventually_async(refused, 1, "the listener of an emptied service stays open")
+    await eventually_async(refused, 3, "the listener of an emptied service stays open")
     started = time.monotonic()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((ip, WEB_PORT), timeout=3).close()

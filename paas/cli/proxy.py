@@ -23,6 +23,8 @@ import ipaddress
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
@@ -129,21 +131,14 @@ def run_proxy(args: argparse.Namespace) -> int:
         print(f"paas proxy: {exc}", file=sys.stderr)
         return 2
     if mode == "userspace":
-        return asyncio.run(_serve_userspace(config, userspace))
-    return asyncio.run(_serve(config, settings))
+        return asyncio.run(_serve(config, lambda c: UserspaceProxier(c, userspace), ""))
+    rules_stay = "; the rules stay until the next run replaces them"
+    return asyncio.run(_serve(config, lambda c: IptablesProxier(c, settings), rules_stay))
 
 
-async def _serve(config: ClientConfig, settings: ProxySettings) -> int:
+async def _serve(config: ClientConfig, make: Callable[[APIClient], Any], stopped: str) -> int:
     async with APIClient(config) as client:
-        if await until_signal(IptablesProxier(client, settings).run()):
+        if await until_signal(make(client).run()):
             return 1
-    log.info("stopped; the rules stay until the next run replaces them")
-    return 0
-
-
-async def _serve_userspace(config: ClientConfig, settings: UserspaceSettings) -> int:
-    async with APIClient(config) as client:
-        if await until_signal(UserspaceProxier(client, settings).run()):
-            return 1
-    log.info("stopped")
+    log.info("stopped%s", stopped)
     return 0

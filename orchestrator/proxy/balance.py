@@ -47,8 +47,12 @@ class Balancer:
         return order
 
     def chose(self, client_ip: str, endpoint: Endpoint, now: float) -> None:
-        """The connection went to ``endpoint``: remember it for the client's next one."""
-        if self.affinity_timeout:
+        """The connection went to ``endpoint``: remember it for the client's next one.
+
+        A connect can finish after a sync removed its endpoint; that choice is
+        not remembered, or the client would stick to an endpoint that is gone.
+        """
+        if self.affinity_timeout and endpoint in self.endpoints:
             self._sticky[client_ip] = (endpoint, now)
             if len(self._sticky) > 65536:  # forget the longest idle half
                 oldest = sorted(self._sticky.items(), key=lambda kv: kv[1][1])

@@ -310,7 +310,24 @@ class _Client(_Side):
         self.transport.pause_reading()
         self.proxier.relays.add(self)
         peer = self.transport.get_extra_info("peername") or ("", 0)
-        self.connecting = asyncio.ensure_future(self._connect(str(peer[0])))
+        self.connecting = asyncio.ensure_future(self._connect_or_reset(str(peer[0])))
+
+    async def _connect_or_reset(self, client_ip: str) -> None:
+        """``_connect``, with the client reset if it fails in a way it did not expect.
+
+        Without this a failure there would leave the client hanging, neither
+        relayed nor refused, until its own timeout.
+        """
+        try:
+            await self._connect(client_ip)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("relaying a connection from %s failed", client_ip)
+            if self.peer is not None:
+                self.peer.close_both()
+            elif self.transport is not None:
+                self.transport.abort()
 
     async def _connect(self, client_ip: str) -> None:
         loop = asyncio.get_running_loop()

@@ -38,3 +38,16 @@ def test_an_endpoint_that_goes_takes_its_affinities_with_it() -> None:
     balancer.update((B, C), 60)
     assert balancer.candidates("10.0.0.1", 1.0)[0] in (B, C)
     assert A not in balancer.candidates("10.0.0.1", 1.0)
+
+
+def test_a_connection_finishing_after_its_endpoint_went_leaves_no_affinity() -> None:
+    """A connect in flight while a sync removes its endpoint: the choice comes in too late."""
+    balancer = Balancer()
+    balancer.update((A, B), 60)
+    assert balancer.candidates("10.0.0.1", 0.0)[0] == A  # a connection to A starts...
+    balancer.update((B,), 60)  # ...A stops being ready...
+    balancer.chose("10.0.0.1", A, 0.5)  # ...and the connection to A is accepted after all
+    assert balancer.candidates("10.0.0.1", 1.0) == [B]
+    balancer.chose("10.0.0.1", B, 1.0)
+    balancer.update((A, B), 60)
+    assert [balancer.candidates("10.0.0.1", t)[0] for t in (2.0, 3.0)] == [B, B]

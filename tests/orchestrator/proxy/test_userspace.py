@@ -122,6 +122,24 @@ async def test_affinity_moves_when_its_endpoint_goes_and_then_sticks(userspace: 
     )
 
 
+async def test_a_relay_that_fails_unexpectedly_resets_its_client(
+    userspace: Proxy, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault in the proxy must not leave the client hanging until its own timeout."""
+    client, net = userspace.client, userspace.net
+    ip = await web_service(client, "faulty", [net.backends["a"]])
+    await eventually_async(lambda: _all(ip, "a"), 3, f"{ip}:{WEB_PORT} never answered")
+
+    def broken(port_key: str, client_ip: str) -> list[object]:
+        raise RuntimeError("a fault in choosing")
+
+    monkeypatch.setattr(userspace.proxier, "candidates", broken)
+    started = time.monotonic()
+    assert await answers(ip, WEB_PORT, 1) in (["ConnectionResetError"], ["RemoteDisconnected"])
+    assert time.monotonic() - started < 0.5, "the client waited for its own timeout"
+    assert "relaying a connection from 127.0.0.1 failed" in caplog.text
+
+
 async def _all(ip: str, name: str) -> bool:
     return set(await answers(ip, WEB_PORT, 5)) == {name}
 

@@ -63,11 +63,11 @@ class TokenAuthenticator:
         self._next_check = 0.0
         self._users: dict[str, User] = {}
 
-    def _reload(self) -> None:
+    def _reload(self, at_once: bool = False) -> None:
         if self._path is None:
             return
         now = time.monotonic()
-        if now < self._next_check:  # at most one stat a second, not one per request
+        if now < self._next_check and not at_once:  # one stat a second, not one per request
             return
         self._next_check = now + 1.0
         try:
@@ -89,7 +89,14 @@ class TokenAuthenticator:
             return None
         self._reload()
         # Looking up a hash leaks nothing useful through timing: the hash is not the secret.
-        return self._users.get(hash_token(authorization[7:].strip()))
+        digest = hash_token(authorization[7:].strip())
+        user = self._users.get(digest)
+        if user is None:
+            # A token made a moment ago (``paas token create``, a node joining right after
+            # ``paas up`` wrote its token) works at once: an unknown one costs a stat.
+            self._reload(at_once=True)
+            user = self._users.get(digest)
+        return user
 
     @staticmethod
     def is_anonymous(path: str) -> bool:

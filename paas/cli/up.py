@@ -143,6 +143,26 @@ def _readyz(url: str, ca: Path) -> bool:
         return False
 
 
+def _ready_nodes(url: str, ca: Path, token: str) -> int:
+    """How many nodes report Ready=True (0 while the API cannot tell)."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    request = urllib.request.Request(
+        f"{url}/api/v1/nodes", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, context=ctx, timeout=2) as r:
+            nodes = json.load(r).get("items", [])
+    except (OSError, ValueError):
+        return 0
+    return sum(
+        any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in node.get("status", {}).get("conditions", [])
+        )
+        for node in nodes
+    )
+
+
 def _write_json(path: Path, data: object) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -327,6 +347,8 @@ def run_up(args: argparse.Namespace) -> int:
                     *node_flags,
                 ],
                 logs / "node.log",
+                # "up" means a node takes pods: `kubectl get nodes` right after lists it
+                ready=lambda: _ready_nodes(url, data_dir / "ca.crt", token) >= args.nodes,
             ),
         ):
             supervisor.add(comp)

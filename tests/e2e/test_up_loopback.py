@@ -39,7 +39,9 @@ def up(tmp_path: Path) -> Iterator[Up]:
 
 def test_services_work_without_pod_networks(up: Up) -> None:
     assert "network:    loopback mode: Service IPs from 127.10.0.0/16" in up.log()
-    wait_until(lambda: " Ready " in up.kubectl("get", "nodes").stdout, 60, up.log())
+    # "paas is up" means the node takes pods, with no component restarted on the way
+    assert " Ready " in up.kubectl("get", "nodes").stdout, up.log()
+    assert "restarting in" not in up.log(), up.log()
     apply(up, web_manifest(2, COMMAND))
     pods = wait_until(lambda: ready_pods(up, 2), 90, "two ready pods")
     assert all(p["status"]["podIP"].startswith("127.") for p in pods)

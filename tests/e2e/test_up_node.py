@@ -47,7 +47,9 @@ def up(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Up]:
 
 
 def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up) -> None:
-    wait_until(lambda: " Ready " in up.kubectl("get", "nodes").stdout, 60, up.log())
+    # "paas is up" means the node takes pods, with no component restarted on the way
+    assert " Ready " in up.kubectl("get", "nodes").stdout, up.log()
+    assert "restarting in" not in up.log(), up.log()
     apply(up, web_manifest(3, COMMAND))
     pods = wait_until(lambda: ready_pods(up, 3), 90, "three ready pods")
     ips = {p["status"]["podIP"] for p in pods}

@@ -24,3 +24,14 @@ def test_token_file_holds_hashes_and_authenticates_the_plain_token(tmp_path: Pat
     assert user is not None and user.role == "node"
     assert auth.authenticate("Bearer not-a-token") is None
     assert auth.authenticate(None) is None
+
+
+def test_a_token_added_while_serving_works_on_its_first_use(tmp_path: Path) -> None:
+    """A node joining right after ``paas up`` wrote its token was refused once (Unauthorized)."""
+    path = tmp_path / "tokens.json"
+    admin = add_token(path, user="admin", role="admin")
+    auth = TokenAuthenticator(path)
+    assert auth.authenticate(f"Bearer {admin}") is not None  # the file is read and cached now
+    node = add_token(path, user="node", role="node")
+    user = auth.authenticate(f"Bearer {node}")
+    assert user is not None and user.role == "node"

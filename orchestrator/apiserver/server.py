@@ -34,6 +34,7 @@ from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
+from orchestrator.apiserver.selfservice import publish_self
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.apiserver.watchcache import WatchHub
 from orchestrator.store import open_store
@@ -58,6 +59,8 @@ class APIServerSettings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     nodes: NodeProxySettings = field(default_factory=NodeProxySettings)  # kubelet client cert
     types: ResourceTypes = BUILTIN_TYPES
+    # Publish default/kubernetes with Endpoints naming this address ("" = do not; selfservice.py)
+    advertise_address: str = ""
     # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
     gc_thresholds: tuple[int, int, int] | None = (50_000, 20, 10)
 
@@ -108,6 +111,10 @@ class APIServer:
         scheme = "https" if s.tls_cert else "http"
         shown = f"[{host}]" if ":" in host else host
         self.bound_url = f"{scheme}://{shown}:{port}"
+        if s.advertise_address:
+            await publish_self(
+                registry, s.types, s.allocators.service_cidr, s.advertise_address, port
+            )
         state = APIState(
             registry=registry,
             hub=self.hub,

@@ -18,6 +18,7 @@ from pathlib import Path
 from orchestrator import pki
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
+from orchestrator.apiserver.selfservice import kubernetes_names
 from orchestrator.apiserver.server import APIServer, APIServerSettings
 from paas.cli.logs import setup_logging
 
@@ -58,7 +59,21 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         default=AllocatorSettings.node_port_range,
         help="node ports for NodePort Services, LOW-HIGH",
     )
+    p.add_argument(
+        "--advertise-address",
+        type=ip_address,
+        help="publish the Service default/kubernetes (the first IP of the service range, "
+        "port 443) with Endpoints naming this address, so pods reach the API",
+    )
     p.set_defaults(func=run_apiserver)
+
+
+def ip_address(text: str) -> str:
+    """A flag's IP address, or an argparse error saying why."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
 
 
 def ip_range(text: str) -> str:
@@ -83,11 +98,15 @@ def port_range(text: str) -> tuple[int, int]:
     return result
 
 
-def serving_cert(data_dir: Path, host: str) -> pki.CertPaths:
+def serving_cert(data_dir: Path, host: str, service_cidr: str = "") -> pki.CertPaths:
+    """The API server's certificate; with ``service_cidr``, also for ``default/kubernetes``
+    (its cluster IP and ``kubernetes.default.svc[.cluster.local]``), as pods reach it."""
     ca = pki.ensure_ca(data_dir)
     hosts = [host, "127.0.0.1", "localhost", "::1"]
     if host in ("0.0.0.0", "::"):
         hosts.remove(host)
+    if service_cidr:
+        hosts += kubernetes_names(service_cidr)
     return pki.ensure_serving_cert(data_dir / "tls", ca, "apiserver", hosts)
 
 
@@ -109,7 +128,8 @@ def run_apiserver(args: argparse.Namespace) -> int:
     cert = args.tls_cert
     key = args.tls_key
     if cert is None:
-        paths = serving_cert(data_dir, args.host)
+        published = args.service_cluster_ip_range if args.advertise_address else ""
+        paths = serving_cert(data_dir, args.host, published)
         cert, key = paths.cert, paths.key
     if (args.kubelet_client_cert is None) != (args.kubelet_client_key is None):
         raise SystemExit("paas apiserver: give --kubelet-client-cert and --kubelet-client-key")
@@ -131,6 +151,7 @@ def run_apiserver(args: argparse.Namespace) -> int:
             service_cidr=args.service_cluster_ip_range,
             node_port_range=args.service_node_port_range,
         ),
+        advertise_address=args.advertise_address or "",
     )
     return asyncio.run(_serve(settings, args.address_file))
 

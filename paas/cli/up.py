@@ -21,8 +21,10 @@ marked Running, nothing started: for benchmarks).
 root (the default as root) gives Services cluster IPs from 10.96.0.0/16,
 served by kernel DNAT on the node, and publishes the DNS as
 ``kube-system/kube-dns`` at 10.96.0.10, which every pod's resolv.conf
-names; loopback (the default otherwise) takes cluster IPs from
-127.10.0.0/16, bound by the node's userspace proxy. Components that later
+names, and the API server as ``default/kubernetes`` at 10.96.0.1:443
+(``https://kubernetes.default.svc`` from a pod); loopback (the default
+otherwise) takes cluster IPs from 127.10.0.0/16, bound by the node's
+userspace proxy. Components that later
 issues add (router, builder) join the same list; --http-port is accepted
 now so that scripts written against DESIGN.md's interface keep working.
 """
@@ -187,7 +189,13 @@ def run_up(args: argparse.Namespace) -> int:
     dns_ip = str(ipaddress.ip_network(service_cidr).network_address + 10)
     data_dir: Path = args.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    cert = serving_cert(data_dir, args.host)
+    wildcard = args.host in ("0.0.0.0", "::", "localhost")
+    router_ip = "127.0.0.1" if wildcard else args.host
+    # Root mode: pods reach the API as https://kubernetes.default.svc (10.96.0.1:443, DNATed
+    # here; the range is IPv4). Loopback mode leaves it out: its proxy could not bind port 443
+    # without root.
+    advertise = router_ip if network == "root" and ":" not in router_ip else ""
+    cert = serving_cert(data_dir, args.host, service_cidr if advertise else "")
     kubelet_client = kubelet_client_cert(data_dir)  # the API server's, for node agents' HTTPS
     assert kubelet_client is not None  # serving_cert made the CA
     token = ensure_admin_token(data_dir)
@@ -227,6 +235,7 @@ def run_up(args: argparse.Namespace) -> int:
             str(kubelet_client.key),
             "--service-cluster-ip-range",
             service_cidr,
+            *(["--advertise-address", advertise] if advertise else []),
         ]
 
     def api_ready() -> bool:
@@ -264,8 +273,6 @@ def run_up(args: argparse.Namespace) -> int:
         dns_file = data_dir / "run" / "dns.url"
         dns_file.unlink(missing_ok=True)
         dns_port = args.dns_port
-        wildcard = args.host in ("0.0.0.0", "::", "localhost")
-        router_ip = "127.0.0.1" if wildcard else args.host
 
         def dns_argv() -> list[str]:
             return [

@@ -17,6 +17,7 @@ range, so parallel tests never share one.
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,26 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up) -> None:
     said = run_client(up, "cat /etc/resolv.conf && curl -sS -m 10 http://web/")
     assert "nameserver 10.96.0.10" in said and "search default.svc.cluster.local" in said
     assert "Directory listing" in said, said
+    # The API as every pod knows it: default/kubernetes. Pods get no CA yet (no service
+    # accounts), hence -k there; from the host the certificate is checked for that name.
+    said = run_client(
+        up,
+        "echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT && "
+        "curl -sS -m 10 -k https://kubernetes.default.svc/version",
+    )
+    assert said.startswith("10.96.0.1:443\n") and '"gitVersion"' in said, said
+    assert "10.96.0.1" in up.kubectl("get", "svc", "kubernetes").stdout
+    checked = subprocess.run(
+        [
+            *("curl", "-sS", "-m", "10", "--cacert", str(up.data_dir / "ca.crt")),
+            *("--resolve", "kubernetes.default.svc:443:10.96.0.1"),
+            "https://kubernetes.default.svc/version",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert '"gitVersion"' in checked.stdout, checked.stderr
     update_under_load(up, f"http://{cluster_ip}/", 3)
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(60) == 0

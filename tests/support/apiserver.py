@@ -72,6 +72,7 @@ def start_api(
     watch: WatchSettings | None = None,
     port: int = 0,
     service_cidr: str = AllocatorSettings.service_cidr,
+    advertise_address: str = "",
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,6 +92,7 @@ def start_api(
         nodes=NodeProxySettings(client_cert=kubelet_client),  # reaches node agents (logs)
         allocators=AllocatorSettings(service_cidr=service_cidr),
         gc_thresholds=None,  # the test process keeps Python's own garbage collection
+        advertise_address=advertise_address,
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

@@ -70,16 +70,13 @@ async def publish_self(
     endpoints = types.by_group_kind("", "Endpoints")
     assert services is not None and endpoints is not None
     cluster_ip = kubernetes_ip(service_cidr)
+    wanted_svc = kubernetes_service(cluster_ip, port)
     opts = WriteOptions()
     try:
         try:
             svc = await registry.get(services, NAMESPACE, NAME)
         except errors.NotFound:
-            svc = (
-                await registry.create(
-                    services, NAMESPACE, kubernetes_service(cluster_ip, port), opts
-                )
-            ).obj
+            svc = (await registry.create(services, NAMESPACE, wanted_svc, opts)).obj
         spec = svc.get("spec") or {}
         if spec.get("clusterIP") != cluster_ip:
             log.error(
@@ -90,7 +87,7 @@ async def publish_self(
                 cluster_ip,
             )
             return False
-        ports = kubernetes_service(cluster_ip, port)["spec"]["ports"]
+        ports = wanted_svc["spec"]["ports"]
         if spec.get("ports") != ports:  # restarted on another port
             svc["spec"]["ports"] = ports
             await registry.update(services, NAMESPACE, NAME, svc, opts)

@@ -136,25 +136,29 @@ def ensure_node_token(data_dir: Path) -> str:
     return token
 
 
-def _readyz(url: str, ca: Path) -> bool:
+def _api_get(url: str, ca: Path, token: str = "") -> bytes | None:
+    """The body of a successful GET to the API, or None (refused, an error status, no answer)."""
     ctx = ssl.create_default_context(cafile=str(ca))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(f"{url}/readyz", context=ctx, timeout=2) as r:
-            return bool(r.status == 200)
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), context=ctx, timeout=2
+        ) as r:
+            return bytes(r.read())
     except OSError:
-        return False
+        return None
+
+
+def _readyz(url: str, ca: Path) -> bool:
+    return _api_get(f"{url}/readyz", ca) is not None
 
 
 def _ready_nodes(url: str, ca: Path, token: str) -> int:
     """How many nodes report Ready=True (0 while the API cannot tell)."""
-    ctx = ssl.create_default_context(cafile=str(ca))
-    request = urllib.request.Request(
-        f"{url}/api/v1/nodes", headers={"Authorization": f"Bearer {token}"}
-    )
+    body = _api_get(f"{url}/api/v1/nodes", ca, token)
     try:
-        with urllib.request.urlopen(request, context=ctx, timeout=2) as r:
-            nodes = json.load(r).get("items", [])
-    except (OSError, ValueError):
+        nodes = json.loads(body or b"{}").get("items", [])
+    except ValueError:
         return 0
     return sum(
         any(

@@ -74,15 +74,25 @@ def remove_all() -> None:
 
 
 def route_service_range(cidr: str, bridge: str) -> bool:
-    """Route the service range to the node bridge; False while the bridge does not exist."""
+    """Route the service range to the node bridge; False while the bridge does not exist.
+
+    Until the node agent has made its bridge (it needs the node's pod CIDR
+    first) the range is routed to ``lo``: with no route of its own, an
+    address in it would follow the default route off the machine. Through
+    ``lo`` the host's DNAT still applies (kube-dns and the API server have
+    127.0.0.1 endpoints) and the rest is dropped on the machine. A route
+    that is there already (another node's bridge) is left alone.
+    """
     if run(["ip", "-o", "link", "show", "dev", bridge], check=False).returncode != 0:
+        run(["ip", "route", "add", cidr, "dev", "lo"], check=False)  # "File exists": leave it
         return False
     run(["ip", "route", "replace", cidr, "dev", bridge])
     return True
 
 
 def unroute_service_range(cidr: str, bridge: str) -> None:
-    run(["ip", "route", "del", cidr, "dev", bridge], check=False)
+    for dev in (bridge, "lo"):
+        run(["ip", "route", "del", cidr, "dev", dev], check=False)
 
 
 def allow_localhost_nodeports() -> None:

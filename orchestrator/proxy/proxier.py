@@ -6,8 +6,8 @@ by hand) and rewrites the rules on each sync. The first sync replaces
 whatever an earlier run left (its stale chains are deleted in the same
 restore), so a restarted proxy never opens a gap, and one that cannot reach
 the API server leaves the last rules serving. The service range is routed
-to the node bridge so an address in it never leaves the machine, even
-before its rules exist. Established connections to an
+to the node bridge (to ``lo`` until the bridge exists) so an address in it
+never leaves the machine, even before its rules exist. Established connections to an
 endpoint that goes away keep flowing (conntrack keeps their translation):
 they drain; new connections only go to ready endpoints. ``cleanup()`` removes
 everything; the run does it on the way out when ``cleanup_on_exit`` is set.
@@ -88,7 +88,7 @@ class IptablesProxier:
                 log.error("cannot route %s to %s: %s", s.service_cidr, s.bridge, exc)
                 routed = True
             if not routed and not missing_logged:
-                log.info("bridge %s does not exist yet: %s not routed", s.bridge, s.service_cidr)
+                log.info("bridge %s does not exist yet: %s routed to lo", s.bridge, s.service_cidr)
             missing_logged = not routed
             await asyncio.sleep(s.retry_interval)
 

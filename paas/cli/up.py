@@ -43,6 +43,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from orchestrator.apiserver.auth import add_token
 from orchestrator.client.config import write_kubeconfig
@@ -153,19 +154,32 @@ def _readyz(url: str, ca: Path) -> bool:
     return _api_get(f"{url}/readyz", ca) is not None
 
 
-def _ready_nodes(url: str, ca: Path, token: str) -> int:
-    """How many nodes report Ready=True (0 while the API cannot tell)."""
-    body = _api_get(f"{url}/api/v1/nodes", ca, token)
+def _nodes(url: str, ca: Path, token: str) -> list[dict[str, Any]]:
+    """The API's Node objects ([] while it cannot tell)."""
     try:
-        nodes = json.loads(body or b"{}").get("items", [])
+        items = json.loads(_api_get(f"{url}/api/v1/nodes", ca, token) or b"{}").get("items")
     except ValueError:
-        return 0
+        return []
+    return list(items or [])
+
+
+def _boot_id(node: dict[str, Any]) -> str:
+    return str(node.get("status", {}).get("nodeInfo", {}).get("bootID", ""))
+
+
+def _ready_nodes(url: str, ca: Path, token: str, stale: dict[str, str]) -> int:
+    """How many nodes report Ready=True from an agent started since ``stale`` was read.
+
+    ``stale`` maps node names to the boot IDs their objects had before: a
+    data dir used before still holds a Node that says Ready from the last run.
+    """
     return sum(
-        any(
+        _boot_id(node) != stale.get(node.get("metadata", {}).get("name", ""))
+        and any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in node.get("status", {}).get("conditions", [])
         )
-        for node in nodes
+        for node in _nodes(url, ca, token)
     )
 
 
@@ -327,6 +341,8 @@ def run_up(args: argparse.Namespace) -> int:
                 "--stop-pods-on-exit",
             ]
         )
+        ca = data_dir / "ca.crt"
+        stale = {n["metadata"]["name"]: _boot_id(n) for n in _nodes(url, ca, token)}
         for comp in (
             Component(
                 "controller-manager",
@@ -359,7 +375,7 @@ def run_up(args: argparse.Namespace) -> int:
                 ],
                 logs / "node.log",
                 # "up" means a node takes pods: `kubectl get nodes` right after lists it
-                ready=lambda: _ready_nodes(url, data_dir / "ca.crt", token) >= args.nodes,
+                ready=lambda: _ready_nodes(url, ca, token, stale) >= args.nodes,
             ),
         ):
             supervisor.add(comp)

@@ -16,13 +16,15 @@ range, so parallel tests never share one.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.kubelet import RUNTIMES
+from support.engines import require_engine
+from support.kubelet import RUNTIMES, free_pod_cidr
 from support.paasup import (
     Up,
     apply,
@@ -103,3 +105,20 @@ def test_a_deployment_runs_serves_logs_and_heals_under_paas_up(up: Up) -> None:
     assert up.process.wait(60) == 0
     assert "paas stopped." in up.log()
     assert up.leftovers() == [], "pods outlived paas up"
+
+
+def test_up_again_on_the_same_data_dir_waits_for_its_new_node(tmp_path: Path) -> None:
+    """The Node of the last run still says Ready: "up" must mean this run's agent is there,
+    its service proxy included (before it, an address in 10.96/16 left the machine)."""
+    require_engine("root", os.geteuid() == 0, "root mode needs root")
+    data_dir, cidr = tmp_path / "paas", free_pod_cidr()
+    boot_id = "jsonpath={.status.nodeInfo.bootID}"
+    with start_up(data_dir, "process", cluster_cidr=cidr) as first:
+        node = first.node
+        before = first.kubectl("get", "node", node, "-o", boot_id).stdout
+    with start_up(data_dir, "process", node=node, cluster_cidr=cidr) as again:
+        assert again.kubectl("get", "node", node, "-o", boot_id).stdout not in ("", before)
+        route = subprocess.run(
+            ["ip", "-o", "route", "get", "10.96.0.1"], capture_output=True, text=True, check=True
+        ).stdout
+        assert " dev lo " in route or " dev paas" in route, f"10.96.0.1 leaves the machine: {route}"

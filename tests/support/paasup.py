@@ -262,11 +262,17 @@ def update_under_load(up: Up, url: str, replicas: int) -> Load:
 
 
 @contextmanager
-def start_up(data_dir: Path, runtime: str, *flags: str) -> Iterator[Up]:
-    """``paas up --runtime RUNTIME FLAGS`` on free ports, stopped (and checked) on the way out."""
+def start_up(
+    data_dir: Path, runtime: str, *flags: str, node: str = "", cluster_cidr: str = ""
+) -> Iterator[Up]:
+    """``paas up --runtime RUNTIME FLAGS`` on free ports, stopped (and checked) on the way out.
+
+    A data dir used before is started again as it is (give the same ``node``
+    and ``cluster_cidr`` to come back as the same node).
+    """
     require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
-    data_dir.mkdir(parents=True)
-    node = f"up-{uuid.uuid4().hex[:8]}"  # runtimes name bridges and networks after the node
+    data_dir.mkdir(parents=True, exist_ok=True)
+    node = node or f"up-{uuid.uuid4().hex[:8]}"  # runtimes name bridges and networks after it
     with open(data_dir / "up.log", "wb") as out:
         process = subprocess.Popen(
             [
@@ -285,7 +291,7 @@ def start_up(data_dir: Path, runtime: str, *flags: str) -> Iterator[Up]:
                 "--runtime",
                 runtime,
                 "--cluster-cidr",
-                free_pod_cidr(),
+                cluster_cidr or free_pod_cidr(),
                 "--node-name",
                 node,
                 *flags,

@@ -7,8 +7,8 @@ whatever an earlier run left (its stale chains are deleted in the same
 restore), so a restarted proxy never opens a gap, and one that cannot reach
 the API server leaves the last rules serving. The service range is routed
 to the node bridge (to ``lo`` until the bridge exists) so an address in it
-never leaves the machine, even before its rules exist. Established connections to an
-endpoint that goes away keep flowing (conntrack keeps their translation):
+never leaves the machine, even before its rules exist. Established
+connections to an endpoint that goes away keep flowing (conntrack keeps their translation):
 they drain; new connections only go to ready endpoints. ``cleanup()`` removes
 everything; the run does it on the way out when ``cleanup_on_exit`` is set.
 """

@@ -47,6 +47,7 @@ from typing import Any
 
 from orchestrator.apiserver.auth import add_token
 from orchestrator.client.config import write_kubeconfig
+from orchestrator.kubelet.podstatus import condition
 from paas.cli.components import kubelet_client_cert, serving_cert
 from paas.cli.node import NETWORK_MODES, SERVICE_CIDRS, choose_runtime, network_mode, node_names
 from paas.supervisor import Component, Supervisor
@@ -175,10 +176,7 @@ def _ready_nodes(url: str, ca: Path, token: str, stale: dict[str, str]) -> int:
     """
     return sum(
         _boot_id(node) != stale.get(node.get("metadata", {}).get("name", ""))
-        and any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in node.get("status", {}).get("conditions", [])
-        )
+        and condition(node, "Ready") == "True"
         for node in _nodes(url, ca, token)
     )
 

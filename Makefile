@@ -18,11 +18,12 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/paas up $(ARGS)
 
-## The whole test suite, with the layering and lint checks first.
+## The whole test suite, with the layering and lint checks first. As root on Debian it installs
+## and starts the engines the tests need (.ci/with-engines), and stops only what it started.
 test: install
 	$(VENV)/bin/ruff check orchestrator builder router paas tests bench
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest $(PYTEST_ARGS)
+	.ci/with-engines $(PY) -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks: figures and ratios against anchors run side by side (needs wrk, dnsperf, dnsmasq).
 bench: install

@@ -26,7 +26,19 @@ async def until_signal(work: Coroutine[Any, Any, Any]) -> bool:
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
     if task in done:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("stopped: %r", task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            # The traceback for whoever reads the log, then one line that names every cause:
+            # the supervisor shows a component's last error line in the foreground.
+            log.error("crashed", exc_info=exc)
+            log.error("stopped: %s", describe_failure(exc))
         return True
     return False
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Every leaf error of ``exc`` as ``Type: message``, joined; groups are flattened."""
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [describe_failure(e) for e in exc.exceptions]
+        return "; ".join(dict.fromkeys(leaves))  # the same cause from two tasks, once
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

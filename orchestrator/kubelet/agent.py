@@ -4,7 +4,9 @@ Start-up, in order:
 
 1. ask the runtime its version (``nodeInfo.containerRuntimeVersion``) and
    register the Node (``registration.NodeAgent``), retrying while the API
-   server is unreachable; the Lease heartbeat and node status follow;
+   server is unreachable; the Lease heartbeat follows. A new Node says
+   Ready=False ("container runtime is starting"); one taken over keeps its
+   status, so a restart does not mark its pods unready;
 2. learn the node's ``spec.podCIDR`` (the nodeipam controller assigns it on
    registration): ``settings.pod_cidr`` wins; without one the agent waits up
    to ``pod_cidr_timeout`` and then falls back to a /24 of its own;
@@ -15,7 +17,9 @@ Start-up, in order:
    Secrets and Services their environment and volumes read;
 5. every pod uid the cache or the runtime knows is queued once: a pod still
    running is adopted as it is (its containers are not restarted), one whose
-   pod is gone is stopped and removed; then the workers run.
+   pod is gone is stopped and removed; then the Node is posted Ready with
+   this agent's boot ID and the workers run. A runtime that fails to start
+   ends the agent with the Node never Ready: nothing is scheduled onto it.
 
 Keys of the work queue are pod uids (a pod deleted and created again under
 the same name is a different pod to the runtime). Informer events, runtime
@@ -191,6 +195,7 @@ class Kubelet:
 
     async def _run(self, settings: KubeletSettings) -> None:
         self.agent = NodeAgent(self.client, self.name, settings)
+        self.agent.not_ready = "container runtime is starting"
         await self.agent.register_until_done(self.settings.register_retry)
         loop = asyncio.get_running_loop()
         try:
@@ -217,6 +222,7 @@ class Kubelet:
                 for informer in (self.pods, self.config_maps, self.secrets, self.services):
                     await informer.wait_synced()
                 await self._adopt()
+                await self.agent.started()
                 tg.create_task(self.agent.status_loop(lambda: self.nodes.get(self.name)))
                 tg.create_task(
                     run_workers(

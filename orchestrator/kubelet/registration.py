@@ -106,8 +106,17 @@ def node_info(name: str, settings: NodeSettings, boot_id: str) -> Obj:
     }
 
 
-def ready_conditions(previous: list[Obj], now: datetime) -> list[Obj]:
-    """The conditions a healthy agent reports, keeping transition times that did not change."""
+def ready_conditions(previous: list[Obj], now: datetime, not_ready: str = "") -> list[Obj]:
+    """The conditions the agent reports, keeping transition times that did not change.
+
+    With ``not_ready`` (why it cannot take pods yet) Ready is False, reason
+    KubeletNotReady, as the kubelet reports a runtime that is not up.
+    """
+    ready = (
+        ("Ready", "False", "KubeletNotReady", not_ready)
+        if not_ready
+        else ("Ready", "True", "KubeletReady", "kubelet is posting ready status")
+    )
     wanted = [
         (
             "MemoryPressure",
@@ -117,7 +126,7 @@ def ready_conditions(previous: list[Obj], now: datetime) -> list[Obj]:
         ),
         ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
         ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ready,
     ]
     before = {c.get("type"): c for c in previous}
     stamp = rfc3339(now)
@@ -148,13 +157,18 @@ def node_labels(name: str, settings: NodeSettings, info: Obj) -> dict[str, str]:
 
 
 def node_status(
-    name: str, settings: NodeSettings, boot_id: str, previous: list[Obj], now: datetime
+    name: str,
+    settings: NodeSettings,
+    boot_id: str,
+    previous: list[Obj],
+    now: datetime,
+    not_ready: str = "",
 ) -> Obj:
     capacity = dict(settings.capacity)
     return {
         "capacity": capacity,
         "allocatable": dict(settings.allocatable or capacity),
-        "conditions": ready_conditions(previous, now),
+        "conditions": ready_conditions(previous, now, not_ready),
         "addresses": node_addresses(name, settings),
         "nodeInfo": node_info(name, settings, boot_id),
         "daemonEndpoints": {"kubeletEndpoint": {"Port": settings.daemon_port}},
@@ -193,6 +207,10 @@ class NodeAgent:
         self.clock = clock
         self.boot_id = str(uuid.uuid4())
         self.node: Obj | None = None  # the last Node this agent read or wrote
+        # Why the node cannot take pods yet ("" = it can). While set, a new Node registers
+        # NotReady and a Node taken over keeps the status it has (its pods' Ready conditions
+        # are not disturbed by a restart); ``started()`` clears it and posts the status.
+        self.not_ready = ""
         self._lease: Obj | None = None
         self._last_report = 0.0
 
@@ -217,7 +235,9 @@ class NodeAgent:
             "kind": "Node",
             "metadata": meta,
             "spec": {},
-            "status": node_status(self.name, self.settings, self.boot_id, [], self.clock()),
+            "status": node_status(
+                self.name, self.settings, self.boot_id, [], self.clock(), self.not_ready
+            ),
         }
         try:
             self.node = await self.client.create(NODES, body)
@@ -226,9 +246,15 @@ class NodeAgent:
         except errors.AlreadyExists:
             patch = {k: v for k, v in meta.items() if k != "name"}
             self.node = await self.client.patch(NODES, self.name, {"metadata": patch})
-            await self.sync_status(force=True)
+            if not self.not_ready:
+                await self.sync_status(force=True)
             log.info("node %s re-registered; keeping its spec", self.name)
         return self.node
+
+    async def started(self) -> None:
+        """The node takes pods from now on: Ready, with this agent's boot ID, posted at once."""
+        self.not_ready = ""
+        await self.sync_status(force=True)
 
     async def sync_status(self, *, force: bool = False, cached: Obj | None = None) -> None:
         """Write the node status if it changed, the report period passed, or ``force``."""
@@ -244,6 +270,7 @@ class NodeAgent:
                 self.boot_id,
                 (node.get("status") or {}).get("conditions") or [],
                 self.clock(),
+                self.not_ready,
             )
             if not (force or due or status_needs_write(node, wanted)):
                 return

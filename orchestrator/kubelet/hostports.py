@@ -79,6 +79,8 @@ def program(node_name: str, bridge: str, mappings: Iterable[Mapping]) -> None:
 
 def remove(node_name: str) -> None:
     """Every rule of the node's host ports: the jumps, then both chains (blocking)."""
+    if not kernel.have_iptables():
+        return
     kernel.remove_jumps(jumps(node_name))
     for chain in chains(node_name):
         for op in ("-F", "-X"):

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import ipaddress
 import os
+import shutil
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -247,6 +248,8 @@ def cleanup_node(node_name: str) -> None:
 
 def remove_forward_rules(comment: str) -> None:
     """Delete every FORWARD rule whose comment is exactly ``comment``."""
+    if shutil.which("iptables") is None:
+        return  # no rule of ours can be there: nothing here could have added one
     listing = run(["iptables", "-w", "-S", "FORWARD"], check=False).stdout
     for line in listing.splitlines():
         if f'--comment "{comment}"' in line or f"--comment {comment} " in line + " ":

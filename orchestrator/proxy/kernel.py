@@ -8,6 +8,7 @@ printed.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +20,11 @@ ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
 
 class KernelError(Exception):
     """An iptables/ip command failed."""
+
+
+def have_iptables() -> bool:
+    """Whether iptables is installed: without it no rule of ours can exist to remove."""
+    return all(shutil.which(tool) for tool in ("iptables", "iptables-save", "iptables-restore"))
 
 
 def run(
@@ -58,6 +64,8 @@ def ensure_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
 
 
 def remove_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
+    if not have_iptables():
+        return
     for jump in jumps:
         base = ["iptables", "-w", "-t", jump.table]
         while run([*base, "-D", jump.chain, *jump.args], check=False).returncode == 0:
@@ -66,6 +74,8 @@ def remove_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
 
 def remove_all() -> None:
     """Every rule of ours: the jumps first, then every PAAS- chain (leftovers included)."""
+    if not have_iptables():
+        return
     remove_jumps()
     found = saved_chains()
     text = rules.cleanup_text(found.get("nat", []), found.get("filter", []))

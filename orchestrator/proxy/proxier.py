@@ -128,7 +128,14 @@ class IptablesProxier:
 
     @staticmethod
     def cleanup_kernel(settings: ProxySettings) -> None:
-        """Remove every rule of ours and the service route, with no proxier running."""
-        kernel.remove_all()
-        if settings.bridge:
-            kernel.unroute_service_range(settings.service_cidr, settings.bridge)
+        """Remove every rule of ours and the service route, with no proxier running.
+
+        The route goes even when the rules cannot (iptables failing): without
+        it an address of the range would follow the default route off the
+        machine, which the REJECT rules no longer stop.
+        """
+        try:
+            kernel.remove_all()
+        finally:
+            if settings.bridge:
+                kernel.unroute_service_range(settings.service_cidr, settings.bridge)

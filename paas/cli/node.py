@@ -26,6 +26,8 @@ import asyncio
 import logging
 import os
 import socket
+import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,20 +36,19 @@ from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.simulated import SimulatedNodeSettings, run_simulated_nodes
 from paas.cli.logs import setup_logging
+from paas.cli.preflight import NETWORK_MODES, RUNTIMES, Machine, Plan, PreflightError, plan
 from paas.cli.signals import until_signal
+from paas.up.settings import SERVICE_CIDRS
 
 log = logging.getLogger("paas.node")
-RUNTIMES = ("auto", "process", "docker", "simulated")
-NETWORK_MODES = ("auto", "root", "loopback")
-SERVICE_CIDRS = {"root": "10.96.0.0/16", "loopback": "127.10.0.0/16"}  # DESIGN.md
 DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
 SIMULATED_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
 
 
 def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("node", help="run a node agent that joins a cluster")
-    p.add_argument("--join", required=True, metavar="URL", help="the API server, https://h:p")
-    p.add_argument("--token", required=True, help="a node token (paas token create --role node)")
+    p.add_argument("--join", metavar="URL", help="the API server, https://h:p (required)")
+    p.add_argument("--token", help="a node token (paas token create --role node; required)")
     p.add_argument("--name", default="", help="node name (default: this host's name)")
     p.add_argument(
         "--runtime",
@@ -101,6 +102,12 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_true",
         help="stop every pod of this node when the agent stops (default: they keep running)",
     )
+    p.add_argument(
+        "--teardown",
+        action="store_true",
+        help="remove what this node left on the machine (its pods, their network namespaces, "
+        "the node bridge, the service route and rules) and exit: for a node that crashed",
+    )
     p.add_argument("--count", type=int, default=1, help="simulated nodes to run in this process")
     trust = p.add_mutually_exclusive_group()
     trust.add_argument("--ca", type=Path, help="the cluster CA certificate (PEM)")
@@ -133,23 +140,13 @@ def docker_answers(url: str) -> bool:
     return engine_answers(url)
 
 
-def choose_runtime(requested: str) -> str:
-    if requested != "auto":
-        return requested
-    return "docker" if docker_answers(docker_url()) else "process"
-
-
-def network_mode(requested: str, kind: str) -> str:
-    """root or loopback (DESIGN.md, "Nodes and pods"); SystemExit when the pair cannot work."""
-    mode = requested if requested != "auto" else ("root" if os.geteuid() == 0 else "loopback")
-    if mode == "root" and kind == "process" and os.geteuid() != 0:
-        raise SystemExit("paas node: --network root needs root (network namespaces, iptables)")
-    if mode == "loopback" and kind == "docker":
-        raise SystemExit(
-            "paas node: --network loopback is for the process runtime; Docker pods have "
-            "network namespaces of their own (root mode)"
-        )
-    return mode
+def machine_plan(runtime: str, network: str) -> Plan:
+    """``preflight.plan`` on this machine; the engine is asked only where Docker may be chosen."""
+    url = docker_url()
+    machine = Machine.probe(
+        docker=lambda: runtime in ("auto", "docker") and docker_answers(url), docker_url=url
+    )
+    return plan(runtime, network, machine)
 
 
 def capacity(args: argparse.Namespace, base: dict[str, str]) -> dict[str, str]:
@@ -159,6 +156,11 @@ def capacity(args: argparse.Namespace, base: dict[str, str]) -> dict[str, str]:
 
 def run_node(args: argparse.Namespace) -> int:
     setup_logging("node")
+    if args.teardown:
+        return teardown_node(node_names(args.name, 1)[0], args)
+    if not (args.join and args.token):
+        print("paas node: --join URL and --token TOKEN are required", file=sys.stderr)
+        return 2
     if args.count < 1:
         raise SystemExit("paas node: --count must be at least 1")
     ca = None
@@ -170,13 +172,19 @@ def run_node(args: argparse.Namespace) -> int:
     config = ClientConfig(
         server=args.join.rstrip("/"), token=args.token, ca_data=ca, insecure=args.insecure
     )
-    runtime = choose_runtime(args.runtime)
+    try:
+        chosen = machine_plan(args.runtime, args.network)
+    except PreflightError as exc:
+        raise SystemExit(f"paas node: {exc}") from None
+    for note in chosen.notes:
+        log.info("%s", note)
+    runtime = chosen.runtime
     if runtime == "simulated":
         settings = SimulatedNodeSettings(capacity=capacity(args, SIMULATED_CAPACITY))
         return asyncio.run(_serve_simulated(config, node_names(args.name, args.count), settings))
     if args.count != 1:
         raise SystemExit("paas node: --count is for the simulated runtime only")
-    args.network_mode = network_mode(args.network, runtime)
+    args.network_mode = chosen.network
     args.service_cidr = args.service_cidr or SERVICE_CIDRS[args.network_mode]
     args.data_dir = args.data_dir.expanduser().resolve()
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -263,20 +271,74 @@ def _service_proxy(client: APIClient, kind: str, name: str, args: argparse.Names
     if os.geteuid() != 0:
         log.warning("node %s: not root, so no service proxy: cluster IPs do not answer", name)
         return None
-    from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
+    from orchestrator.proxy.proxier import IptablesProxier
+
+    settings = _proxy_settings(kind, name, args)
+    log.info("node %s: service proxy for %s via %s", name, settings.service_cidr, settings.bridge)
+    return IptablesProxier(client, settings)
+
+
+def _proxy_settings(kind: str, name: str, args: argparse.Namespace) -> Any:
+    """The root-mode proxy's settings: the service range routed to the runtime's pod bridge."""
+    from orchestrator.proxy.proxier import ProxySettings
 
     if kind == "docker":
         from orchestrator.kubelet.runtimes.dockerspec import bridge_name
     else:
         from orchestrator.kubelet.podnet import bridge_name
-    settings = ProxySettings(
+    return ProxySettings(
         service_cidr=args.service_cidr,
         cluster_cidr=args.cluster_cidr,
         bridge=bridge_name(name),
         cleanup_on_exit=args.stop_pods_on_exit,  # no pods left here: no services either
     )
-    log.info("node %s: service proxy for %s via %s", name, settings.service_cidr, settings.bridge)
-    return IptablesProxier(client, settings)
+
+
+def teardown_node(name: str, args: argparse.Namespace) -> int:
+    """``--teardown``: remove every trace of the node from this machine, step by step.
+
+    Needs no API server and no preflight (it runs after a crash, whatever
+    the crash left): each step is tried even when one before it failed,
+    and a step with nothing to remove does nothing. Exit 1 if any failed.
+    """
+    root = os.geteuid() == 0
+    kind = (
+        args.runtime
+        if args.runtime != "auto"
+        else ("docker" if docker_answers(docker_url()) else "process")
+    )
+    args.network_mode = args.network if args.network != "auto" else ("root" if root else "loopback")
+    args.service_cidr = args.service_cidr or SERVICE_CIDRS[args.network_mode]
+    data_dir = args.data_dir.expanduser().resolve()
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if kind == "docker":
+        from orchestrator.kubelet.runtimes.docker import purge_node as purge_containers
+
+        steps.append(
+            ("containers and Docker network", lambda: purge_containers(name, docker_url()))
+        )
+    elif kind == "process":
+        from orchestrator.kubelet.runtimes.process import purge_node
+
+        runtime = make_runtime(kind, name, data_dir, args)
+        steps.append(("pods", lambda: asyncio.run(runtime.teardown())))
+        if root:
+            steps.append(("pod network and cgroups", lambda: purge_node(name)))
+    if args.network_mode == "root" and root and kind != "simulated":
+        from orchestrator.proxy.proxier import IptablesProxier
+
+        settings = _proxy_settings(kind, name, args)
+        steps.append(("service rules and route", lambda: IptablesProxier.cleanup_kernel(settings)))
+    failed = 0
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:
+            log.warning("node %s: could not remove its %s: %s", name, what, exc)
+            failed += 1
+        else:
+            log.info("node %s: removed its %s", name, what)
+    return 1 if failed else 0
 
 
 async def _run_all(kubelet: Any, proxier: Any) -> None:

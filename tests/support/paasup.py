@@ -12,6 +12,7 @@ applies, ``run_client`` runs a one-shot pod and returns what it printed, and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -263,12 +264,18 @@ def update_under_load(up: Up, url: str, replicas: int) -> Load:
 
 @contextmanager
 def start_up(
-    data_dir: Path, runtime: str, *flags: str, node: str = "", cluster_cidr: str = ""
+    data_dir: Path,
+    runtime: str,
+    *flags: str,
+    node: str = "",
+    cluster_cidr: str = "",
+    path: str = "",
 ) -> Iterator[Up]:
     """``paas up --runtime RUNTIME FLAGS`` on free ports, stopped (and checked) on the way out.
 
     A data dir used before is started again as it is (give the same ``node``
-    and ``cluster_cidr`` to come back as the same node).
+    and ``cluster_cidr`` to come back as the same node). ``path`` replaces
+    ``$PATH`` for it (a machine without some tool).
     """
     require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -300,6 +307,7 @@ def start_up(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=ROOT,
+            env={**os.environ, "PATH": path} if path else None,
         )
     running = Up(data_dir, process, runtime, node)
     try:

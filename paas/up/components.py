@@ -1,0 +1,260 @@
+"""The components ``paas up`` runs, in start order, each its own ``paas`` process.
+
+A component is a name, its argv (read again at every restart), its log,
+when it counts as ready, and the key of ``endpoints.json`` it serves. Ports
+given as 0 are learnt from the address file each server writes once it
+listens and kept in ``Addresses``, so a restarted component binds the same
+port and the files already written stay valid.
+
+Readiness is asked of the API through the project's own client:
+
+- apiserver: it wrote its URL and ``/readyz`` answers 200;
+- dns: it wrote its address (it serves before it writes);
+- controller-manager, scheduler: started (they wait for the API themselves);
+- node: a Node of this run's agent (its boot ID differs from what the last
+  run left in the store) reports Ready, so ``kubectl get nodes`` right
+  after the banner lists a node that takes pods.
+
+Later components (router, builder) are one more entry in ``UpComponents.all``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.config import ClientConfig
+from orchestrator.client.rest import APIClient
+from orchestrator.kubelet.podstatus import condition
+from paas.supervisor import Component
+from paas.up.datadir import Credentials
+from paas.up.settings import UpSettings
+
+NODES = BUILTIN_TYPES.require("", "Node")
+PROBE_TIMEOUT = 2.0  # one readiness question; the supervisor asks again
+
+
+@dataclass
+class Addresses:
+    """What the servers said once they listened: URLs for argv, the banner and endpoints.json."""
+
+    api: str = ""  # https://HOST:PORT
+    dns: str = ""  # udp://HOST:PORT
+    endpoints: dict[str, str] = field(default_factory=dict)  # endpoints.json, key -> URL
+
+    @staticmethod
+    def port(url: str, default: int) -> int:
+        return int(url.rsplit(":", 1)[1]) if url else default
+
+
+@dataclass
+class UpComponent(Component):
+    endpoint: str = ""  # the endpoints.json key this component serves ("" none)
+    address_file: Path | None = None  # where it writes its URL once it listens
+
+
+def read_address(path: Path | None) -> str:
+    try:
+        return path.read_text().strip() if path is not None else ""
+    except FileNotFoundError:
+        return ""
+
+
+class UpComponents:
+    """The component list for one ``paas up``, and the readiness questions it asks."""
+
+    def __init__(self, settings: UpSettings, credentials: Credentials) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.addresses = Addresses()
+        self.client: APIClient | None = None  # once the API serves
+        self.stale_boot_ids: dict[str, str] = {}  # node -> boot ID the store had before us
+        self._py = [sys.executable, "-m", "paas"]
+
+    def all(self) -> list[UpComponent]:
+        s = self.settings
+        logs = s.logs
+        apiserver = UpComponent(
+            "apiserver",
+            self._apiserver_argv,
+            logs / "apiserver.log",
+            endpoint="api",
+            address_file=s.run_dir / "apiserver.url",
+        )
+        apiserver.ready = lambda: self._api_ready(apiserver.address_file)
+        dns = UpComponent(
+            "dns",
+            self._dns_argv,
+            logs / "dns.log",
+            endpoint="dns",
+            address_file=s.run_dir / "dns.url",
+        )
+        dns.ready = lambda: self._written(dns.address_file)
+        kubeconfig = str(s.kubeconfig)
+        return [
+            apiserver,
+            dns,
+            UpComponent(
+                "controller-manager",
+                lambda: [
+                    *self._py,
+                    "controller-manager",
+                    "--kubeconfig",
+                    kubeconfig,
+                    "--cluster-cidr",
+                    s.cluster_cidr,
+                ],
+                logs / "controller-manager.log",
+            ),
+            UpComponent(
+                "scheduler",
+                lambda: [*self._py, "scheduler", "--kubeconfig", kubeconfig],
+                logs / "scheduler.log",
+            ),
+            UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
+        ]
+
+    # -- argv ------------------------------------------------------------------------------
+
+    def _apiserver_argv(self) -> list[str]:
+        s, c = self.settings, self.credentials
+        return [
+            *self._py,
+            "apiserver",
+            "--data-dir",
+            str(s.data_dir),
+            "--host",
+            s.host,
+            "--port",
+            str(Addresses.port(self.addresses.api, s.api_port)),
+            "--store",
+            s.store,
+            "--tls-cert",
+            str(c.serving.cert),
+            "--tls-key",
+            str(c.serving.key),
+            "--tokens-file",
+            str(c.tokens_file),
+            "--address-file",
+            str(s.run_dir / "apiserver.url"),
+            "--kubelet-client-cert",
+            str(c.kubelet_client.cert),
+            "--kubelet-client-key",
+            str(c.kubelet_client.key),
+            "--service-cluster-ip-range",
+            s.service_cidr,
+            *(["--advertise-address", s.advertise_address] if s.advertise_address else []),
+        ]
+
+    def _dns_argv(self) -> list[str]:
+        s = self.settings
+        root = s.network == "root"
+        return [
+            *self._py,
+            "dns",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--host",
+            s.host,
+            "--port",
+            str(Addresses.port(self.addresses.dns, s.dns_port)),
+            "--domain",
+            s.domain,
+            "--router-ip",
+            s.reachable_ip,
+            "--address-file",
+            str(s.run_dir / "dns.url"),
+            # pods reach it at its own cluster IP, DNATed by the node's proxy (root mode)
+            *(["--service-ip", s.dns_ip, "--advertise-address", s.reachable_ip] if root else []),
+            *(f"--upstream={u}" for u in s.dns_upstreams),
+        ]
+
+    def node_argv(self, *extra: str) -> list[str]:
+        """``paas node`` as this cluster runs it; ``extra`` flags (``--teardown``) at the end."""
+        s = self.settings
+        if s.runtime == "simulated":
+            flags = ["--count", str(s.nodes)]
+        else:
+            flags = [
+                f"--name={s.node}",
+                "--data-dir",
+                str(s.data_dir / "node"),
+                "--cluster-cidr",
+                s.cluster_cidr,
+                "--network",
+                s.network,
+                "--service-cidr",
+                s.service_cidr,
+                *(["--cluster-dns", s.dns_ip] if s.network == "root" else []),
+                "--stop-pods-on-exit",
+            ]
+        return [
+            *self._py,
+            "node",
+            "--join",
+            self.addresses.api,
+            f"--token={self.credentials.node_token}",
+            "--ca",
+            str(s.ca),
+            "--runtime",
+            s.runtime,
+            *flags,
+            *extra,
+        ]
+
+    # -- readiness -------------------------------------------------------------------------
+
+    async def _written(self, path: Path | None) -> bool:
+        return bool(read_address(path))
+
+    async def _api_ready(self, path: Path | None) -> bool:
+        url = read_address(path)
+        if not url:
+            return False
+        config = ClientConfig(
+            server=url, token=self.credentials.admin_token, ca_data=self.settings.ca.read_bytes()
+        )
+        client = APIClient(config, timeout=PROBE_TIMEOUT)
+        try:
+            await client.request("GET", "/readyz")
+        except errors.APIError:
+            await client.close()
+            return False
+        self.addresses.api = url
+        self.client = client
+        return True
+
+    async def read_boot_ids(self) -> None:
+        """The boot IDs of the Nodes a run before this one left (none on a new data dir)."""
+        self.stale_boot_ids = {
+            node["metadata"]["name"]: boot_id(node) for node in await self._list_nodes()
+        }
+
+    async def _list_nodes(self) -> list[dict[str, Any]]:
+        if self.client is None:
+            return []
+        try:
+            return list((await self.client.list(NODES)).get("items") or [])
+        except errors.APIError:
+            return []
+
+    async def _nodes_ready(self) -> bool:
+        fresh = [
+            node
+            for node in await self._list_nodes()
+            if boot_id(node) != self.stale_boot_ids.get(node["metadata"]["name"])
+            and condition(node, "Ready") == "True"
+        ]
+        return len(fresh) >= self.settings.nodes
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+
+def boot_id(node: dict[str, Any]) -> str:
+    return str(node.get("status", {}).get("nodeInfo", {}).get("bootID", ""))

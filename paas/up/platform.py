@@ -1,0 +1,154 @@
+"""``paas up``'s run: start the components in order, supervise them, stop and clean up.
+
+Start-up takes the components of ``UpComponents.all`` one at a time: each
+is spawned and waited for until ready; the API server's readiness writes
+the kubeconfig, and each component that serves an ``endpoints.json`` key
+adds its URL to the file. A component that dies or is not ready in time
+while starting ends ``paas up`` with its last error line and log path
+(``StartFailed``): a half-started platform is not "up". Once all are ready
+the banner is printed and the supervisor restarts whatever dies, reporting
+each exit with its last error line.
+
+Stopping (Ctrl-C, SIGTERM, or a failed start) stops every component, then,
+when the node agent did not end cleanly (it crashed, was killed, or never
+finished starting), runs ``paas node --teardown`` for it: its pods, their
+network namespaces, the node bridge, the service route and the rules go,
+whatever state the agent left them in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from orchestrator.client.config import write_kubeconfig
+from paas.supervisor import StartFailed, Supervisor
+from paas.up.banner import banner, is_root
+from paas.up.components import UpComponent, UpComponents, read_address
+from paas.up.datadir import ensure_credentials
+from paas.up.settings import UpSettings
+
+TEARDOWN_TIMEOUT = 120.0  # removing a node's pods and network; Docker may be slow
+
+
+class Interrupted(Exception):
+    """Stopped (Ctrl-C, SIGTERM) before everything was up."""
+
+
+def write_json(path: Path, data: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+class Platform:
+    def __init__(self, settings: UpSettings, say: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.say = say
+        self.supervisor = Supervisor()
+        self.components: UpComponents | None = None
+        self.endpoints_path = settings.data_dir / "endpoints.json"
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Everything, until ``stop`` is set; the exit status of ``paas up``."""
+        s = self.settings
+        started = time.monotonic()
+        self.components = comps = UpComponents(s, ensure_credentials(s))
+        for stale in (s.run_dir / "apiserver.url", s.run_dir / "dns.url", self.endpoints_path):
+            stale.unlink(missing_ok=True)
+        status = 0
+        try:
+            for component in comps.all():
+                self.supervisor.add(component)
+                await self._until(stop, self.supervisor.start(component, s.ready_timeout))
+                await self._ready(component)
+            for line in banner(s, comps.addresses, time.monotonic() - started, root=is_root()):
+                self.say(line)
+            sys.stdout.flush()
+            while not stop.is_set():
+                self.supervisor.tick()
+                await _wait(stop, 0.2)
+        except StartFailed as exc:
+            print(f"paas up: {exc}", file=sys.stderr, flush=True)
+            status = 1
+        except Interrupted:
+            pass
+        finally:
+            await comps.close()
+            await asyncio.to_thread(self.supervisor.stop)
+            await asyncio.to_thread(self._teardown_node)
+            self.endpoints_path.unlink(missing_ok=True)
+        self.say("paas stopped.")
+        return status
+
+    @staticmethod
+    async def _until(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
+        """``work``, unless ``stop`` comes first (then ``Interrupted``)."""
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise Interrupted
+        task.result()
+
+    async def _ready(self, component: UpComponent) -> None:
+        """What a component's readiness makes possible: the kubeconfig, endpoints.json."""
+        comps = self.components
+        assert comps is not None
+        s = self.settings
+        if component.name == "apiserver":
+            write_kubeconfig(
+                s.kubeconfig,
+                server=comps.addresses.api,
+                token=comps.credentials.admin_token,
+                ca_pem=s.ca.read_bytes(),
+            )
+            await comps.read_boot_ids()
+        if component.name == "dns":
+            comps.addresses.dns = read_address(component.address_file)
+        if component.endpoint:
+            comps.addresses.endpoints[component.endpoint] = read_address(component.address_file)
+            write_json(self.endpoints_path, comps.addresses.endpoints)
+
+    def _teardown_node(self) -> None:
+        """``paas node --teardown`` when the node agent did not clean up after itself."""
+        if self.components is None or self.settings.runtime == "simulated":
+            return
+        node = next((c for c in self.supervisor.components if c.name == "node"), None)
+        if node is None or node.process is None or node.process.returncode == 0:
+            return
+        with node.log_path.open("ab") as out:
+            try:
+                done = subprocess.run(
+                    self.components.node_argv("--teardown"),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=TEARDOWN_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                self.say(
+                    f"node: cleaning up took over {TEARDOWN_TIMEOUT:.0f}s; see {node.log_path}"
+                )
+                return
+        if done.returncode == 0:
+            self.say("node: removed what it left (pods, network namespaces, bridge, route, rules)")
+        else:
+            self.say(f"node: could not remove all it left; see {node.log_path}")
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        pass

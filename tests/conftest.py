@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,3 +49,19 @@ def sqlite_api(tmp_path: Path) -> Iterator[RunningAPI]:
         yield running
     finally:
         running.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming how many tests were skipped and why (a run without root or engines)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons = Counter(_skip_reason(report) for report in skipped)
+    said = "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common())
+    terminalreporter.write_line(f"skipped {len(skipped)} tests: {said}", yellow=True, bold=True)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")

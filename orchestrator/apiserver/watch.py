@@ -7,8 +7,10 @@ Semantics (Kubernetes'):
   event carrying a 410 ``Expired`` Status, then the stream ends.
 - Selectors apply to the old and new state: an object that starts matching
   arrives as ADDED, one that stops matching as DELETED.
-- BOOKMARK events (only when asked) carry the latest revision, so a client
-  can resume without replaying what it has skipped.
+- BOOKMARK events (only when asked), about every ``bookmark_interval``,
+  carry a revision up to which the stream has sent every change (the hub's
+  ``Progress``), so a client can resume from it without replaying what it
+  skipped, and without missing what was still on its way.
 - The stream ends after ``timeoutSeconds``, or after the server's own
   lifetime for watches that give none (``kubectl get -w`` exits when the
   stream closes, so that lifetime is long).
@@ -28,7 +30,7 @@ from orchestrator.api.jsoncodec import dumps
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.apiserver.registry import Registry, matches
-from orchestrator.apiserver.watchcache import Change, Dropped, WatchHub
+from orchestrator.apiserver.watchcache import Change, Dropped, Progress, WatchHub
 from orchestrator.store.base import Compacted
 
 Render = Callable[[dict[str, Any]], dict[str, Any]]
@@ -92,35 +94,21 @@ async def stream(
         except ValueError:
             raise errors.BadRequest(f"invalid resourceVersion: {resource_version!r}") from None
 
-    queue: asyncio.Queue[Change | BaseException] = asyncio.Queue(maxsize=64)
-    pump = asyncio.create_task(_pump(hub.changes(prefix, after), queue))
+    queue: asyncio.Queue[Change | Progress | BaseException] = asyncio.Queue(maxsize=64)
+    progress = settings.bookmark_interval if bookmarks else 0.0
+    pump = asyncio.create_task(_pump(hub.changes(prefix, after, progress), queue))
     last = after
-    next_bookmark = loop.time() + settings.bookmark_interval
     try:
         while True:
             now = loop.time()
             if now >= deadline:
                 return
-            wait = deadline - now
-            if bookmarks:
-                wait = min(wait, max(0.0, next_bookmark - now))
             try:
                 item = queue.get_nowait()  # under load the next change is already here
             except asyncio.QueueEmpty:
                 try:
-                    item = await asyncio.wait_for(queue.get(), wait)
+                    item = await asyncio.wait_for(queue.get(), deadline - now)
                 except TimeoutError:
-                    if bookmarks and loop.time() >= next_bookmark:
-                        last = max(last, hub.revision)
-                        yield _line(
-                            "BOOKMARK",
-                            {
-                                "kind": rt.kind,
-                                "apiVersion": rt.api_version,
-                                "metadata": {"resourceVersion": str(last)},
-                            },
-                        )
-                        next_bookmark = loop.time() + settings.bookmark_interval
                     continue
             # Whatever else is waiting goes out in the same write: one chunk, one TLS
             # record, one pass through the ASGI send chain for a burst of changes.
@@ -141,6 +129,15 @@ async def stream(
                     if lines:
                         yield b"".join(lines)
                     raise item
+                if isinstance(item, Progress):  # everything up to it went out before it
+                    last = max(last, item.revision)
+                    bookmark = {
+                        "kind": rt.kind,
+                        "apiVersion": rt.api_version,
+                        "metadata": {"resourceVersion": str(last)},
+                    }
+                    lines.append(_line("BOOKMARK", bookmark))
+                    continue
                 last = item.revision
                 kind = classify(item, labels, fields)
                 if kind is not None:
@@ -157,7 +154,8 @@ async def stream(
 
 
 async def _pump(
-    changes: AsyncIterator[Change], queue: asyncio.Queue[Change | BaseException]
+    changes: AsyncIterator[Change | Progress],
+    queue: asyncio.Queue[Change | Progress | BaseException],
 ) -> None:
     try:
         async for change in changes:

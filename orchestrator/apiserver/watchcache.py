@@ -12,9 +12,17 @@ that replays from the ring decodes what it replays. Ordering and completeness:
   the same step (no ``await`` in between, so nothing slips through). If R is
   older than the ring, the subscriber reads from the store directly
   (``store.watch``), which raises ``Compacted`` when the store has forgotten.
-- A subscriber whose queue is full is dropped: its stream ends and the client
-  re-watches from the last revision it saw, as Kubernetes clients do. A slow
-  client never makes the hub buffer without bound.
+- A subscriber whose queue is full is dropped: what it had queued is thrown
+  away (delivering what came after a change it never got would let the
+  client resume past that change), its stream ends and the client re-watches
+  from the last revision it saw, as Kubernetes clients do. A slow client
+  never makes the hub buffer without bound.
+- Progress (``changes(..., progress_every=s)``): at most every ``s``
+  seconds, at a moment the subscriber's queue is empty, it yields
+  ``Progress(R)`` with the hub's position R. Publishing is synchronous, so
+  every change at or below R under the prefix was yielded before it: a
+  bookmark at R can never let a client skip a change still on its way
+  (one taken from the hub's position while changes were queued could).
 
 Because the hub reads the store's change log, writes made by other API
 servers on the same etcd reach this one's watchers too.
@@ -93,6 +101,15 @@ class Dropped(Exception):
     """The subscriber fell too far behind and was disconnected."""
 
 
+class Progress:
+    """Every change up to ``revision`` under the subscriber's prefix has been yielded."""
+
+    __slots__ = ("revision",)
+
+    def __init__(self, revision: int) -> None:
+        self.revision = revision
+
+
 class _Subscriber:
     def __init__(self, prefix: str, after: int, capacity: int) -> None:
         self.prefix = prefix
@@ -107,11 +124,30 @@ class _Subscriber:
             self.queue.put_nowait(change)
         except asyncio.QueueFull:
             self.dropped = True
-            with contextlib.suppress(asyncio.QueueFull):
+            while not self.queue.empty():  # nothing after the change it misses may reach it
                 self.queue.get_nowait()
-                self.queue.put_nowait(None)
+            self.queue.put_nowait(None)
             return False
         return True
+
+
+_NOTHING = object()
+
+
+async def _get_within(queue: asyncio.Queue[Any], seconds: float) -> Any:
+    """The queue's next item, or ``_NOTHING`` after ``seconds``.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation
+    that races its timeout, and a watch stream awaiting its cancelled pump
+    would then hang. A get cancelled before it resumed leaves its item queued.
+    """
+    getter = asyncio.ensure_future(queue.get())
+    try:
+        await asyncio.wait({getter}, timeout=seconds)
+    finally:
+        if not getter.done():
+            getter.cancel()
+    return getter.result() if getter.done() and not getter.cancelled() else _NOTHING
 
 
 class WatchHub:
@@ -165,8 +201,11 @@ class WatchHub:
             if not sub.offer(change):
                 self._subscribers.discard(sub)
 
-    async def changes(self, prefix: str, after: int) -> AsyncIterator[Change]:
-        """Every change under ``prefix`` with revision > ``after``, until cancelled."""
+    async def changes(
+        self, prefix: str, after: int, progress_every: float = 0.0
+    ) -> AsyncIterator[Change | Progress]:
+        """Every change under ``prefix`` with revision > ``after``, until cancelled; with
+        ``progress_every``, a ``Progress`` at most that often (see the module docstring)."""
         if after < self._position:
             # The ring may outlive the store's history; a resume the store could not serve
             # answers Compacted here too, the same on every API server.
@@ -175,25 +214,38 @@ class WatchHub:
                 raise Compacted(after, compacted)
         oldest = self._ring[0].revision if self._ring else self._position + 1
         if after + 1 < oldest and after < self._position:
-            async for event in self._direct(prefix, after):
+            async for event in self._direct(prefix, after, progress_every):
                 yield event
             return
         ring = self._ring
         snapshot = [Change(e) for e in ring if e.revision > after and e.key.startswith(prefix)]
         sub = _Subscriber(prefix, max(after, self._position), self._queue_size)
         self._subscribers.add(sub)
+        loop = asyncio.get_running_loop()
+        next_progress = loop.time() + progress_every
         try:
             for change in snapshot:
                 yield change
             while True:
-                queued = await sub.queue.get()
+                if progress_every and sub.queue.empty() and loop.time() >= next_progress:
+                    next_progress = loop.time() + progress_every
+                    yield Progress(self._position)
+                    continue
+                if not progress_every or not sub.queue.empty():
+                    queued = await sub.queue.get()
+                else:
+                    queued = await _get_within(sub.queue, next_progress - loop.time())
+                    if queued is _NOTHING:
+                        continue
                 if queued is None:
                     raise Dropped()
                 yield queued
         finally:
             self._subscribers.discard(sub)
 
-    async def _direct(self, prefix: str, after: int) -> AsyncIterator[Change]:
+    async def _direct(
+        self, prefix: str, after: int, progress_every: float
+    ) -> AsyncIterator[Change | Progress]:
         """Catch up from the store, then join the live feed once the ring overlaps."""
         position = after
         async for event in self._store.watch(prefix, after):
@@ -202,5 +254,5 @@ class WatchHub:
             oldest = self._ring[0].revision if self._ring else self._position + 1
             if position + 1 >= oldest:
                 break
-        async for change in self.changes(prefix, position):
+        async for change in self.changes(prefix, position, progress_every):
             yield change

@@ -67,6 +67,19 @@ spec:
 """
 
 
+# What each pod's interface really is now: its address and MAC, per runtime.
+DOCKER_ENDPOINTS = (
+    "for n in $(docker network ls -q --filter name=paas); do docker network inspect "
+    "--format '{{range .Containers}}{{.Name}} {{.IPv4Address}} {{.MacAddress}}{{println}}{{end}}' "
+    "$n; done 2>/dev/null"
+)
+NETNS_LINKS = (
+    "for n in $(ip netns list | cut -d' ' -f1); do echo $n $(ip -n $n -o -4 addr show eth0 "
+    "| awk '{print $4}') $(ip -n $n -o link show eth0 | grep -o 'link/ether [0-9a-f:]*'); "
+    "done 2>/dev/null"
+)
+
+
 def spin() -> None:
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     while True:
@@ -84,6 +97,50 @@ def cpu_hogs(count: int) -> Iterator[None]:
         for hog in hogs:
             hog.terminate()
             hog.join(5)
+
+
+@contextlib.contextmanager
+def traced(data_dir: Path, platform: Platform) -> Iterator[None]:
+    """``--trace``: conntrack's NEW/DESTROY events of every flow to the service range, a
+    counter of packets to it that conntrack found INVALID (they skip NAT), and every change
+    to the pods and Endpoints, each line stamped, for reading a failure's moment back."""
+    invalid = ["OUTPUT", "-d", "10.96.0.0/16", "-m", "conntrack", "--ctstate", "INVALID"]
+    subprocess.run(["iptables", "-w", "-t", "mangle", "-I", *invalid], check=True)
+    logs = [(data_dir / name).open("w") for name in ("conntrack.events", "watch.events")]
+    procs = [
+        subprocess.Popen(
+            ["conntrack", "-E", "-e", "NEW,DESTROY", "-o", "timestamp", "-d", "10.96.0.0/16"],
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                "sh",
+                "-c",
+                f"kubectl --kubeconfig {data_dir / 'kubeconfig'} get pods,endpoints -w "
+                "--output-watch-events -o wide | while IFS= read -r l; do "
+                'echo "$(date +%T.%N | cut -c1-12) $l"; done',
+            ],
+            stdout=logs[1],
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+        for log in logs:
+            log.close()
+        counted = subprocess.run(
+            ["iptables", "-w", "-t", "mangle", "-L", "OUTPUT", "-v", "-x", "-n"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        (data_dir / "invalid.counter").write_text(counted)
+        subprocess.run(["iptables", "-w", "-t", "mangle", "-D", *invalid], check=False)
 
 
 @dataclass
@@ -183,6 +240,14 @@ class Load:
             ),
             ("conntrack entries to the cluster IP", ["conntrack", "-L", "-d", self.ip]),
             ("nat rules", ["iptables-save", "-t", "nat"]),
+            (
+                "mangle OUTPUT counters (--trace)",
+                ["iptables", "-t", "mangle", "-L", "OUTPUT", "-vxn"],
+            ),
+            ("conntrack statistics", ["conntrack", "-S"]),
+            ("neighbours (pod addresses and the MACs the host sends to)", ["ip", "neigh", "show"]),
+            ("docker networks' containers", ["sh", "-c", DOCKER_ENDPOINTS]),
+            ("process pods' interfaces", ["sh", "-c", NETNS_LINKS]),
         ):
             done = subprocess.run(argv, capture_output=True, text=True, check=False)
             lines = done.stdout.splitlines()
@@ -242,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--cpu-hogs", type=int, default=0, help="processes spinning beside it")
     p.add_argument("--data-dir", type=Path, default=None, help="default: a new temporary dir")
+    p.add_argument(
+        "--trace", action="store_true", help="record conntrack and watch events (see traced)"
+    )
     args = p.parse_args(argv)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="paas-rollout-"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -249,7 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     evidence.mkdir(exist_ok=True)
     total_ok = 0
     failures: list[str] = []
-    with cpu_hogs(args.cpu_hogs), paas_up(data_dir, args.runtime) as platform:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(cpu_hogs(args.cpu_hogs))
+        platform = stack.enter_context(paas_up(data_dir, args.runtime))
+        if args.trace:
+            stack.enter_context(traced(data_dir, platform))
         (data_dir / "web.yaml").write_text(MANIFEST)
         platform.kubectl("apply", "-f", str(data_dir / "web.yaml"))
         deadline = time.monotonic() + 180

@@ -113,16 +113,19 @@ def traced(data_dir: Path, platform: Platform) -> Iterator[None]:
             stdout=logs[0],
             stderr=subprocess.STDOUT,
         ),
-        subprocess.Popen(
-            [
-                "sh",
-                "-c",
-                f"kubectl --kubeconfig {data_dir / 'kubeconfig'} get pods,endpoints -w "
-                "--output-watch-events -o wide | while IFS= read -r l; do "
-                'echo "$(date +%T.%N | cut -c1-12) $l"; done',
-            ],
-            stdout=logs[1],
-            stderr=subprocess.STDOUT,
+        *(
+            subprocess.Popen(
+                [
+                    "sh",
+                    "-c",
+                    f"kubectl --kubeconfig {data_dir / 'kubeconfig'} get {kind} -w "
+                    "--output-watch-events -o wide | while IFS= read -r l; do "
+                    'echo "$(date +%T.%N | cut -c1-12) $l"; done',
+                ],
+                stdout=logs[1],
+                stderr=subprocess.STDOUT,
+            )
+            for kind in ("pods", "endpoints")
         ),
     ]
     try:

@@ -34,7 +34,7 @@ from orchestrator.kubelet.runtimes.base import PortMapping, Sandbox, SandboxSpec
 from orchestrator.kubelet.runtimes.processcontainers import ProcessContainers
 from orchestrator.kubelet.runtimes.processlayout import ID_PREFIX, Layout, read_json, write_json
 from orchestrator.kubelet.runtimes.processsettings import ProcessRuntimeSettings
-from orchestrator.proxy.kernel import KernelError
+from orchestrator.netfilter.iptables import KernelError
 
 PodNetwork = podnet.BridgeNetwork | podnet.LoopbackNetwork
 

@@ -1,7 +1,8 @@
-"""What every controller is given, and how a set of them runs.
+"""How a controller is shaped, and how a set of them runs.
 
-A controller is a class built from a ``ControllerContext`` (plus its own
-settings dataclass): in ``__init__`` it asks ``ctx.informers`` for the
+A controller is a class built from a ``ControllerContext``
+(``orchestrator.client.context``, shared with the scheduler) plus its own
+settings dataclass: in ``__init__`` it asks ``ctx.informers`` for the
 informers it reads and adds handlers that only enqueue keys; ``run()``
 processes its queue until cancelled (``orchestrator.client.workers``).
 Decisions live in pure functions beside it, tested with tables of cases.
@@ -16,32 +17,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from orchestrator.client.events import EventRecorder
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
-from orchestrator.client.rest import APIClient
-from orchestrator.client.workers import SharedInformers, run_workers
-from orchestrator.client.workqueue import BackoffSettings, WorkQueue
+from orchestrator.client.workers import run_workers
+from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.ownership import controller_of
 
 Obj = dict[str, Any]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class ControllerContext:
-    client: APIClient
-    informers: SharedInformers
-    recorder: EventRecorder
-    clock: Callable[[], datetime] = utc_now  # injected so tests can move time (cron, grace)
-    workers: int = 2  # concurrent reconciles per controller
-    backoff: BackoffSettings = field(default_factory=BackoffSettings)
 
 
 def enqueue_self(queue: WorkQueue, *, deletes: bool = True) -> Handler:

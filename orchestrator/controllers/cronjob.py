@@ -24,14 +24,10 @@ import logging
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Obj, split_key
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import (
-    ControllerContext,
-    enqueue_controller,
-    enqueue_self,
-    process_queue,
-)
+from orchestrator.controllers.base import enqueue_controller, enqueue_self, process_queue
 from orchestrator.controllers.cronjobplan import CronJobSettings, job_reference, plan_cronjob
 from orchestrator.controllers.ownership import controller_of, controller_uid
 

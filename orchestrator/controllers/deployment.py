@@ -29,9 +29,10 @@ from typing import Any
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key, split_key
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext, process_queue
+from orchestrator.controllers.base import process_queue
 from orchestrator.controllers.ownership import (
     adopt_patch,
     controller_ref,

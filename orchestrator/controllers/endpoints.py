@@ -30,10 +30,10 @@ from typing import Any
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import selector_from_labels
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key, split_key
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

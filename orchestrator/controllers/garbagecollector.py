@@ -47,11 +47,11 @@ from dataclasses import dataclass, field
 
 from orchestrator.api import errors
 from orchestrator.api.resources import ResourceType, ResourceTypes
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, Informer, Obj, object_key, split_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
 
 log = logging.getLogger(__name__)
 OWNER_INDEX = "gc-owner-uid"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.controllers.base import Controller, ControllerContext
+from orchestrator.client.context import ControllerContext
+from orchestrator.controllers.base import Controller
 from orchestrator.controllers.cronjob import CronJobController
 from orchestrator.controllers.cronjobplan import CronJobSettings
 from orchestrator.controllers.deployment import DeploymentController, DeploymentSettings

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, Obj
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext, process_queue
+from orchestrator.controllers.base import process_queue
 
 log = logging.getLogger(__name__)
 FINALIZER = "kubernetes"

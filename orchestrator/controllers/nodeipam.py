@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

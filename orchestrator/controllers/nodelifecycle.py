@@ -42,10 +42,10 @@ from typing import Any
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import parse_time, rfc3339
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]

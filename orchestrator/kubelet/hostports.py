@@ -27,8 +27,8 @@ import hashlib
 from collections.abc import Iterable
 
 from orchestrator.kubelet.runtimes.base import PortMapping
-from orchestrator.proxy import kernel
-from orchestrator.proxy.rules import Jump
+from orchestrator.netfilter import iptables, localnet
+from orchestrator.netfilter.iptables import Jump
 
 Mapping = tuple[str, PortMapping]  # (pod IP, what the pod asked for)
 
@@ -72,16 +72,16 @@ def restore_text(node_name: str, bridge: str, mappings: Iterable[Mapping]) -> st
 
 def program(node_name: str, bridge: str, mappings: Iterable[Mapping]) -> None:
     """Make the kernel's rules say exactly ``mappings`` (blocking; KernelError says why)."""
-    kernel.restore(restore_text(node_name, bridge, mappings))
-    kernel.ensure_jumps(jumps(node_name))
-    kernel.allow_localhost_nodeports()
+    iptables.restore(restore_text(node_name, bridge, mappings))
+    iptables.ensure_jumps(jumps(node_name))
+    localnet.enable_route_localnet()
 
 
 def remove(node_name: str) -> None:
     """Every rule of the node's host ports: the jumps, then both chains (blocking)."""
-    if not kernel.have_iptables():
+    if not iptables.have_iptables():
         return
-    kernel.remove_jumps(jumps(node_name))
+    iptables.remove_jumps(jumps(node_name))
     for chain in chains(node_name):
         for op in ("-F", "-X"):
-            kernel.run(["iptables", "-w", "-t", "nat", op, chain], check=False)
+            iptables.run(["iptables", "-w", "-t", "nat", op, chain], check=False)

@@ -6,7 +6,7 @@ one. The node agent starts ``run`` in a session of its own, so the container
 outlives the agent, even an agent killed with SIGKILL: the supervisor is what
 keeps the container's output and exit status while no agent is there.
 
-``run`` reads ``spec.json`` (written by ``runtimes/process.py``) and then:
+``run`` reads ``spec.json`` (written by ``runtimes/processlaunch.py``) and then:
 
 1. forks the container's first process. As root it first joins the
    container's cgroups (so the limits hold from the first instruction), the

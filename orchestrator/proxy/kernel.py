@@ -1,44 +1,19 @@
-"""The kernel side of the proxy: iptables-restore, the fixed jumps, the service route.
+"""The kernel side of the proxy: its chains as the kernel has them, their removal, the route.
 
-Only chains named ``PAAS-*`` and the exact jump rules of ``rules.JUMPS``
-are ever touched, so other users of the tables (Docker, the node agent's
-FORWARD rules) are left alone. ``KernelError`` names the command and what it
-printed.
+Rules go in through ``orchestrator.netfilter`` (an atomic restore, the fixed
+jumps of ``rules.JUMPS``); what is the proxy's own is here: which ``PAAS-*``
+chains exist now (so a sync deletes stale ones in the same restore),
+removing every rule of the proxy, and routing the service range. Only
+chains named ``PAAS-*`` and the exact jump rules of ``rules.JUMPS`` are ever
+touched, so other users of the tables (Docker, the node agent's FORWARD
+and hostPort rules) are left alone. A failure is the plumbing's
+``KernelError``, naming the command and what it printed.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterable
-from pathlib import Path
-
+from orchestrator.netfilter.iptables import have_iptables, remove_jumps, restore, run
 from orchestrator.proxy import rules
-
-ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
-
-
-class KernelError(Exception):
-    """An iptables/ip command failed."""
-
-
-def have_iptables() -> bool:
-    """Whether iptables is installed: without it no rule of ours can exist to remove."""
-    return all(shutil.which(tool) for tool in ("iptables", "iptables-save", "iptables-restore"))
-
-
-def run(
-    argv: list[str], *, stdin: str = "", check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    try:
-        done = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise KernelError(f"{' '.join(argv)}: {exc}") from exc
-    if check and done.returncode != 0:
-        raise KernelError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
-    return done
 
 
 def saved_chains() -> dict[str, list[str]]:
@@ -50,33 +25,11 @@ def saved_chains() -> dict[str, list[str]]:
     return found
 
 
-def restore(text: str) -> None:
-    """Apply restore text atomically, leaving every chain not named in it alone."""
-    run(["iptables-restore", "-w", "--noflush"], stdin=text)
-
-
-def ensure_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
-    """Insert each fixed jump at the head of its built-in chain unless it is there."""
-    for jump in jumps:
-        base = ["iptables", "-w", "-t", jump.table]
-        if run([*base, "-C", jump.chain, *jump.args], check=False).returncode != 0:
-            run([*base, "-I", jump.chain, "1", *jump.args])
-
-
-def remove_jumps(jumps: Iterable[rules.Jump] = rules.JUMPS) -> None:
-    if not have_iptables():
-        return
-    for jump in jumps:
-        base = ["iptables", "-w", "-t", jump.table]
-        while run([*base, "-D", jump.chain, *jump.args], check=False).returncode == 0:
-            pass
-
-
 def remove_all() -> None:
     """Every rule of ours: the jumps first, then every PAAS- chain (leftovers included)."""
     if not have_iptables():
         return
-    remove_jumps()
+    remove_jumps(rules.JUMPS)
     found = saved_chains()
     text = rules.cleanup_text(found.get("nat", []), found.get("filter", []))
     if text:
@@ -103,16 +56,3 @@ def route_service_range(cidr: str, bridge: str) -> bool:
 def unroute_service_range(cidr: str, bridge: str) -> None:
     for dev in (bridge, "lo"):
         run(["ip", "route", "del", cidr, "dev", dev], check=False)
-
-
-def allow_localhost_nodeports() -> None:
-    """route_localnet=1, as kube-proxy sets it: 127.0.0.1:<nodePort> may be DNATed to a pod.
-
-    Without it the kernel drops a packet from 127/8 routed out of lo; the
-    NodePort rules mark it for MASQUERADE, so the pod sees the bridge address.
-    """
-    try:
-        if ROUTE_LOCALNET.read_text().strip() != "1":
-            ROUTE_LOCALNET.write_text("1\n")
-    except OSError as exc:
-        raise KernelError(f"setting {ROUTE_LOCALNET} to 1: {exc}") from exc

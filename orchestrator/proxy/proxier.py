@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.client.informer import InformerSettings
 from orchestrator.client.rest import APIClient
+from orchestrator.netfilter import iptables, localnet
 from orchestrator.proxy import conntrack, kernel, rules
 from orchestrator.proxy.feed import ENDPOINTS, SERVICES, FeedSettings, ServiceFeed, SyncFailed
 
@@ -74,7 +75,7 @@ class IptablesProxier:
     async def _sync_in_thread(self, ports: list[rules.ServicePort]) -> None:
         try:
             await asyncio.to_thread(self.sync, ports)
-        except kernel.KernelError as exc:
+        except iptables.KernelError as exc:
             raise SyncFailed(str(exc)) from exc
 
     async def _route_loop(self) -> None:
@@ -84,7 +85,7 @@ class IptablesProxier:
         while True:
             try:
                 routed = await asyncio.to_thread(self._route)
-            except kernel.KernelError as exc:
+            except iptables.KernelError as exc:
                 log.error("cannot route %s to %s: %s", s.service_cidr, s.bridge, exc)
                 routed = True
             if not routed and not missing_logged:
@@ -104,7 +105,7 @@ class IptablesProxier:
     def _sync(self, ports: list[rules.ServicePort]) -> None:
         s = self.settings
         found = kernel.saved_chains()
-        kernel.restore(
+        iptables.restore(
             rules.restore_text(
                 ports,
                 cluster_cidr=s.cluster_cidr,
@@ -113,11 +114,11 @@ class IptablesProxier:
                 existing_filter=found.get("filter", []),
             )
         )
-        kernel.ensure_jumps()
+        iptables.ensure_jumps(rules.JUMPS)
         conntrack.flush(conntrack.udp_flushes(self._programmed, ports))
         self._programmed = ports
         if s.localhost_nodeports:
-            kernel.allow_localhost_nodeports()
+            localnet.enable_route_localnet()
         self.syncs += 1
         log.debug("proxy sync %d: %d service ports", self.syncs, len(ports))
 

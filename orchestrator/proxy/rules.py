@@ -35,6 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.netfilter.iptables import Jump
+
 Obj = dict[str, Any]
 
 PREFIX = "PAAS-"
@@ -47,15 +49,6 @@ DEFAULT_AFFINITY_TIMEOUT = 10800  # seconds, Kubernetes' default for ClientIP af
 
 NAT_CHAINS = (SERVICES_CHAIN, NODEPORTS_CHAIN, POSTROUTING_CHAIN, MARK_MASQ_CHAIN)
 FILTER_CHAINS = (SERVICES_CHAIN,)
-
-
-@dataclass(frozen=True)
-class Jump:
-    """A fixed rule in a built-in chain, added with ``-C``/``-I`` outside the restore."""
-
-    table: str
-    chain: str
-    args: tuple[str, ...]
 
 
 JUMPS = (

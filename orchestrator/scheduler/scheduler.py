@@ -40,11 +40,11 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
-from orchestrator.controllers.base import ControllerContext
 from orchestrator.scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from orchestrator.scheduler.placement import Placement, place_pod
 from orchestrator.scheduler.podinfo import pod_info

@@ -23,11 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.leader import LeaderElector, LeaderSettings, LostLeadership
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
-from orchestrator.controllers.base import Controller, ControllerContext, run_controllers
+from orchestrator.controllers.base import Controller, run_controllers
 from paas.cli.logs import setup_logging
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 

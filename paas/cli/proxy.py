@@ -28,7 +28,7 @@ from typing import Any
 
 from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
-from orchestrator.proxy.kernel import KernelError
+from orchestrator.netfilter.iptables import KernelError
 from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
 from orchestrator.proxy.userspace import UserspaceProxier, UserspaceSettings
 from paas.cli.logs import setup_logging

@@ -19,11 +19,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.informer import InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
-from orchestrator.controllers.base import Controller, ControllerContext, run_controllers
+from orchestrator.controllers.base import Controller, run_controllers
 from support.apiserver import RunningAPI
 
 

@@ -47,6 +47,7 @@ from support.proxynet import (
 )
 from support.wait import eventually_async
 
+from orchestrator.netfilter.localnet import ROUTE_LOCALNET
 from orchestrator.proxy import kernel
 
 
@@ -69,7 +70,7 @@ def root_net() -> Iterator[Net]:
     tag = secrets.token_hex(2)
     bridge, third = f"paasprx{tag}", free_subnet()
     gateway = f"10.205.{third}.1"
-    localnet = kernel.ROUTE_LOCALNET.read_text()
+    localnet = ROUTE_LOCALNET.read_text()
     made: list[tuple[str, str]] = []
     servers: list[subprocess.Popen[bytes]] = []
     try:
@@ -104,7 +105,7 @@ def root_net() -> Iterator[Net]:
             sh("ip", "netns", "del", ns, check=False)
         sh("ip", "link", "del", bridge, check=False)
         kernel.remove_all()
-        kernel.ROUTE_LOCALNET.write_text(localnet)
+        ROUTE_LOCALNET.write_text(localnet)
         assert "PAAS-" not in sh("iptables-save").stdout, "a PAAS- rule was left behind"
 
 

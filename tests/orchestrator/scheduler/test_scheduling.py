@@ -19,8 +19,8 @@ from support.controlplane import controllers
 from support.wait import eventually_async
 
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.context import ControllerContext
 from orchestrator.client.rest import APIClient
-from orchestrator.controllers.base import ControllerContext
 from orchestrator.scheduler.scheduler import Scheduler, SchedulerSettings
 
 PODS = BUILTIN_TYPES.by_group_kind("", "Pod")

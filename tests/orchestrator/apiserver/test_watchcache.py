@@ -101,8 +101,9 @@ async def test_a_dropped_subscriber_gets_nothing_after_a_change_it_lost(tmp_path
 async def test_an_informer_under_churn_with_short_watches_and_bookmarks_stays_exact(
     tmp_path: Path,
 ) -> None:
-    """Watches ending every second as a bookmark falls due (the node agent watches for 60 s with bookmarks every 60 s), eight writers: afterwards the
-    cache holds exactly what a fresh list says (before the fix, a few pods were stale)."""
+    """Watches ending every second just as a bookmark falls due (the node agent's last 60 s
+    with bookmarks every 60 s), eight writers: afterwards the cache holds exactly what a
+    fresh list says (before the fix, a few pods were stale in most runs)."""
     api = start_api(tmp_path / "api", watch=WatchSettings(bookmark_interval=1.0))
     try:
         async with APIClient(api.client_config()) as client:

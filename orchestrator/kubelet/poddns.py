@@ -136,3 +136,18 @@ def _merge(base: DNSConfig, extra: object) -> DNSConfig:
 
 def _option_name(option: str) -> str:
     return option.split(":", 1)[0]
+
+
+def resolv_conf_text(dns: DNSConfig) -> str:
+    """The pod's /etc/resolv.conf as its DNS config says (both runtimes write it)."""
+    lines = [f"nameserver {server}" for server in dns.nameservers]
+    if dns.searches:
+        lines.append("search " + " ".join(dns.searches))
+    if dns.options:
+        lines.append("options " + " ".join(dns.options))
+    return "\n".join(lines) + "\n"
+
+
+def hosts_text(hostname: str, ip: str) -> str:
+    """The pod's /etc/hosts: localhost, and its own name at its own address."""
+    return f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{ip}\t{hostname}\n"

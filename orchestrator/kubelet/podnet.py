@@ -1,16 +1,21 @@
-"""Pod networking for the process runtime: a netns per pod (root) or a 127.x address (no root).
+"""Pod networking for both runtimes: a netns per pod (root) or a 127.x address (no root).
 
 **Root mode.** One bridge per node, named ``paas`` + a hash of the node name
 (at most 15 characters, the kernel's limit), holding ``.1`` of the node's pod
 CIDR as the pods' gateway. Each pod gets a network namespace under
-/run/netns (``ip netns``), named ``paas-<node hash>-<pod hash>``, and a veth
-pair: the host end (``paasv<hash>``) on the bridge with hairpin mode on (a
-pod reaching itself through a service address comes back through its own
-port), the pod end renamed ``eth0`` with the pod IP and a default route via
-``.1``; ``lo`` is up. ``net.ipv4.ip_forward`` is turned on, and because
-br_netfilter is on and Docker sets the FORWARD policy to DROP, two FORWARD
-ACCEPT rules (in and out of the bridge) carry a comment ``paas:<bridge>`` so
-they can be found and removed again.
+/run/netns (``ip netns``), named ``paas-<node hash>-<pod hash>``: made here
+for the process runtime, or the namespace of the Docker runtime's sandbox
+container (started with no network of the engine's) given that name with
+``ip netns attach``. Then a veth pair: the host end (``paasv<hash>``) on the
+bridge with hairpin mode on (a pod reaching itself through a service
+address comes back through its own port), the pod end renamed ``eth0`` with
+the pod IP and a default route via ``.1``; ``lo`` is up. Any neighbour entry
+the host kept for the address (a pod that had it before, with another MAC)
+is dropped first, so the first packets to the new pod do not go to the old
+one's MAC. ``net.ipv4.ip_forward`` is turned on, and because br_netfilter is
+on and Docker sets the FORWARD policy to DROP, two FORWARD ACCEPT rules (in
+and out of the bridge) carry a comment ``paas:<bridge>`` so they can be
+found and removed again.
 
 **Loopback mode.** Pods share the node's network; each gets an address of
 its own from a /24 in 127/8 derived from the node name (127.<100-199>.<x>.0),
@@ -186,15 +191,22 @@ class BridgeNetwork:
             ["-o", self.bridge, *comment, "-j", "ACCEPT"],
         ]
 
-    def attach(self, pod_uid: str, ip: str) -> PodAttachment:
-        """Create (or complete) the pod's netns and veth; idempotent."""
+    def attach(self, pod_uid: str, ip: str, pid: int = 0) -> PodAttachment:
+        """Create (or complete) the pod's netns and veth; idempotent.
+
+        With ``pid``, the namespace is that process's (a Docker sandbox's) rather
+        than a new one; a name left pointing at an earlier process's is replaced.
+        """
         cidr = self.pool()
         ns = netns_name(self.node_name, pod_uid)
         host_end = veth_name(self.node_name, pod_uid)
         peer = "paastmp" + _hash(pod_uid, 8)
-        if not (NETNS_DIR / ns).exists():
+        if pid:
+            _name_netns_of(ns, pid)
+        elif not (NETNS_DIR / ns).exists():
             run(["ip", "netns", "add", ns])
         if not _link_exists("eth0", ns):
+            run(["ip", "neigh", "del", ip, "dev", self.bridge], check=False)
             with contextlib.suppress(NetworkError):  # a half-made pair from an earlier try
                 run(["ip", "link", "delete", host_end])
             run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", peer])
@@ -220,6 +232,21 @@ class BridgeNetwork:
         with contextlib.suppress(NetworkError):
             if _link_exists(veth_name(self.node_name, pod_uid)):
                 run(["ip", "link", "delete", veth_name(self.node_name, pod_uid)])
+
+
+def _name_netns_of(name: str, pid: int) -> None:
+    """/run/netns/<name> for the network namespace of process ``pid`` (``ip netns attach``)."""
+    path = NETNS_DIR / name
+    target = Path(f"/proc/{pid}/ns/net")
+    try:
+        wanted = target.stat().st_ino
+    except OSError as exc:
+        raise NetworkError(f"the sandbox process {pid} is gone: {exc}") from exc
+    if path.exists():
+        if path.stat().st_ino == wanted:
+            return
+        run(["ip", "netns", "delete", name])  # an earlier sandbox's namespace
+    run(["ip", "netns", "attach", name, str(pid)])
 
 
 def node_netns(node_name: str) -> list[str]:

@@ -202,9 +202,7 @@ def make_runtime(kind: str, name: str, data_dir: Path, args: argparse.Namespace)
     if kind == "docker":
         from orchestrator.kubelet.runtimes.docker import DockerRuntime, DockerSettings
 
-        return DockerRuntime(
-            name, DockerSettings(docker_url=docker_url(), cluster_cidr=args.cluster_cidr)
-        )
+        return DockerRuntime(name, DockerSettings(docker_url=docker_url()))
     from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 
     return ProcessRuntime(
@@ -279,13 +277,10 @@ def _service_proxy(client: APIClient, kind: str, name: str, args: argparse.Names
 
 
 def _proxy_settings(kind: str, name: str, args: argparse.Namespace) -> Any:
-    """The root-mode proxy's settings: the service range routed to the runtime's pod bridge."""
+    """The root-mode proxy's settings: the service range routed to the node's pod bridge."""
+    from orchestrator.kubelet.podnet import bridge_name  # both runtimes' pods are on it
     from orchestrator.proxy.proxier import ProxySettings
 
-    if kind == "docker":
-        from orchestrator.kubelet.runtimes.dockerspec import bridge_name
-    else:
-        from orchestrator.kubelet.podnet import bridge_name
     return ProxySettings(
         service_cidr=args.service_cidr,
         cluster_cidr=args.cluster_cidr,

@@ -5,8 +5,9 @@ bridge per node (iproute2's ``ip``), DNAT and filter rules for Services and
 host ports (``iptables``, ``iptables-save``, ``iptables-restore``), and the
 removal of UDP flows to endpoints that went (``conntrack``); all of it needs
 root. The Docker runtime needs an engine that answers, and its pods exist
-only in root mode (Docker gives each its own network namespace). Loopback
-mode needs nothing outside Python.
+only in root mode (the node wires each sandbox's network namespace to its
+bridge, as for the process runtime). Loopback mode needs nothing outside
+Python.
 
 ``plan`` turns what was asked into what will run:
 
@@ -160,10 +161,7 @@ def plan(runtime: str, network: str, machine: Machine) -> Plan:
 
 
 def _docker_network(gap: str, machine: Machine) -> Plan:
-    """Docker pods live in network namespaces of the engine's: root mode, always."""
-    if not machine.root:  # a user in the docker group: pods run, the kernel is not ours
-        note = "network: root mode without root: no service proxy, cluster IPs do not answer"
-        return Plan("docker", "root", (note,))
+    """Docker pods are wired to the node's bridge by the node itself: root mode, always."""
     if gap:
         raise PreflightError(f"--runtime docker needs root mode, which cannot run here: {gap}")
     return Plan("docker", "root")

@@ -40,7 +40,7 @@ def run(*argv: str) -> str:
 def leftovers(node: str, data_dir: Path, runtime: str = "process") -> list[str]:
     """What of the node is still on the machine: links, netns, routes, rules, processes."""
     found = []
-    bridge = dockerspec.bridge_name(node) if runtime == "docker" else podnet.bridge_name(node)
+    bridge = podnet.bridge_name(node)
     if run("ip", "-o", "link", "show", "dev", bridge):
         found.append(f"bridge {bridge}")
     found += [f"netns {ns}" for ns in podnet.node_netns(node)]

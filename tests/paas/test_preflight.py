@@ -72,10 +72,14 @@ def test_loopback_asked_for_with_an_engine_runs_processes_and_says_why() -> None
     assert got.notes == ("runtime: process, not Docker: Docker pods need root mode",)
 
 
-def test_docker_without_root_runs_in_root_mode_without_a_proxy_and_says_so() -> None:
-    got = plan("docker", "auto", machine(root=False, found=frozenset(), docker=True))
-    assert (got.runtime, got.network) == ("docker", "root")
-    assert "cluster IPs do not answer" in got.notes[0]
+def test_docker_without_root_is_refused_and_auto_runs_processes() -> None:
+    """A user in the docker group: the node could not wire its pods' namespaces."""
+    with pytest.raises(
+        PreflightError, match=r"--runtime docker needs root mode.*not running as root"
+    ):
+        plan("docker", "auto", machine(root=False, found=frozenset(), docker=True))
+    got = plan("auto", "auto", machine(root=False, found=frozenset(), docker=True))
+    assert (got.runtime, got.network) == ("process", "loopback")
 
 
 @pytest.mark.parametrize(

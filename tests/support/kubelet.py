@@ -118,7 +118,7 @@ class KubeletNode:
 
             return DockerRuntime(
                 self.name,
-                DockerSettings(docker_url=self.docker_url, cluster_cidr=KUBELET_TEST_RANGE),
+                DockerSettings(docker_url=self.docker_url),
             )
         from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 

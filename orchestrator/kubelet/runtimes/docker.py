@@ -3,12 +3,19 @@
 A pod is a **sandbox** container plus one container per pod container:
 
 - The sandbox runs the stack image's ``sleep infinity`` under the engine's
-  init (tini) on the node's own bridge network (``runtimes.dockernet``); it
-  holds the pod's network namespace, hostname, DNS settings and IPC
-  namespace, and publishes a port on the node only for an explicit
-  ``hostPort``. Its address on the node's network is the pod IP. A
-  ``hostNetwork`` pod's sandbox uses the host's network and reports
-  ``DockerSettings.host_ip``.
+  init (tini); it holds the pod's network namespace, hostname, DNS settings
+  and IPC namespace. The engine gives it no network (``--network none``):
+  the node wires it as it wires the process runtime's pods (``podnet``: a
+  veth on the node's bridge, an address of the node's pod CIDR, recorded in
+  the sandbox's ``paas.dev/pod-ip`` label), and publishes ``hostPort``s with
+  its own rules (``hostports``). This is how the kubelet ran Docker with
+  CNI, and it matters: when a container leaves one of the engine's bridge
+  networks, the engine deletes every conntrack entry of its address by
+  dumping the table and deleting entry by entry, and a new connection that
+  reuses a deleted flow's ports in between (a client reconnecting to a
+  Service) loses its NAT state and hangs; in rolling updates under load
+  that was 1 request in about 5,000. A ``hostNetwork`` pod's sandbox uses
+  the host's network and reports ``DockerSettings.host_ip``.
 - Each pod container joins the sandbox's network and IPC namespaces
   (``network_mode=container:<sandbox>``), so containers of one pod reach
   each other on localhost, and two pods never collide on a port. PID
@@ -25,8 +32,9 @@ A pod is a **sandbox** container plus one container per pod container:
 Everything this runtime knows is in the engine: labels (``dockerspec``) name
 the node, the pod and the container attempt, so a node agent that restarts
 builds a new ``DockerRuntime`` for the same node name, calls ``start`` with
-the same pod CIDR (the network is reused, rules re-checked) and sees its
-running containers through ``sandboxes()``/``containers()``, untouched.
+the same pod CIDR (the bridge is reused, rules re-checked, a pod whose
+namespace name went is wired again when its sandbox is asked for) and sees
+its running containers through ``sandboxes()``/``containers()``, untouched.
 
 The SDK is synchronous: short calls run in a small thread pool of this
 runtime's own; long streams (``logs`` with follow, the engine's event
@@ -40,19 +48,22 @@ Errors: engine failures are raised once here as ``DockerEngineError``
 (``NoSuchContainer`` for an unknown ID; SDK and HTTP errors do not travel
 further); the contract's ``ImageError`` and ``ContainerStartError`` carry
 the kubelet's reasons. Helpers: ``dockerspec`` (labels, names, state
-mapping), ``dockernet`` (network, firewall), ``dockerexec``, ``dockerlogs``.
+mapping), ``dockernet`` (what earlier versions left), ``dockerexec``,
+``dockerlogs``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import ipaddress
 import logging
 import math
+import os
 import socket
 import threading
-import time
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,13 +74,13 @@ import docker.errors
 import docker.types
 import requests
 
+from orchestrator.kubelet import hostports, poddns, podnet
 from orchestrator.kubelet.runtimes import dockernet
 from orchestrator.kubelet.runtimes.base import (
     STACK_IMAGE,
     ContainerSpec,
     ContainerStartError,
     ContainerState,
-    DNSConfig,
     ExecResult,
     ImageError,
     LogOptions,
@@ -84,20 +95,20 @@ from orchestrator.kubelet.runtimes.dockerspec import (
     ROLE_CONTAINER,
     ROLE_SANDBOX,
     SANDBOX_COMMAND,
-    bridge_name,
     container_labels,
     container_name,
     entrypoint_and_cmd,
     environment,
-    network_name,
+    host_ports,
+    is_host_network,
     node_filter,
-    resolv_conf,
     sandbox_from_inspect,
     sandbox_labels,
     sandbox_name,
     state_from_inspect,
     strip_scheme,
 )
+from orchestrator.netfilter.iptables import KernelError
 
 
 def _unix_listens(path: str, timeout: float) -> bool:
@@ -147,7 +158,6 @@ class DockerSettings:
     docker_url: str = "unix:///var/run/docker.sock"  # the engine (the CLI passes $DOCKER_HOST)
     sandbox_image: str = STACK_IMAGE  # the pause-style container's image; must have `sleep`
     host_ip: str = "127.0.0.1"  # what a hostNetwork pod reports as its IP (the node's address)
-    cluster_cidr: str = ""  # traffic to it is not masqueraded (pods see pods' real addresses)
     use_init: bool = True  # tini as PID 1: SIGTERM has its default action on the app
     log_max_size: str = "10m"  # json-file rotation: size of one file
     log_max_files: int = 3  # ... and how many are kept
@@ -177,9 +187,8 @@ class DockerRuntime:
     def __init__(self, node_name: str, settings: DockerSettings | None = None) -> None:
         self.node_name = node_name
         self.settings = settings or DockerSettings()
-        self.network = network_name(node_name)
-        self.bridge = bridge_name(node_name)
-        self.subnet = ""  # the network's range once started
+        self.network = podnet.BridgeNetwork(node_name)  # the node's own, as the process runtime's
+        self._wiring = threading.Lock()  # one sandbox at a time takes an address
         self._client: docker.DockerClient | None = None
         self._pool = ThreadPoolExecutor(self.settings.threads, thread_name_prefix="paas-docker")
         self._callbacks: list[Callable[[str], None]] = []
@@ -220,30 +229,30 @@ class DockerRuntime:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    @property
+    def subnet(self) -> str:
+        """The node's pod range once started ("" before)."""
+        return str(self.network.cidr or "")
+
     async def start(self, pod_cidr: str) -> None:
-        cidr = dockernet.validate_cidr(pod_cidr) if pod_cidr else ""
+        """The engine, the node's bridge and rules; the sandboxes still running are kept.
+
+        Without a pod CIDR (none assigned yet) the bridge waits, as in the
+        process runtime: call ``start`` again with one.
+        """
+        if pod_cidr:
+            _check_cidr(pod_cidr)
         await self._call(f"docker engine at {self.settings.docker_url}", self._connect)
-        try:
-            self.subnet = await self._call(
-                f"docker network {self.network}",
-                dockernet.ensure_network,
-                self.api,
-                self.node_name,
-                self.network,
-                self.bridge,
-                cidr,
-            )
-        except dockernet.NetworkError as exc:
-            raise DockerEngineError(str(exc)) from exc
-        cluster = self.settings.cluster_cidr
-        ruled = await self._call(
-            "iptables", dockernet.ensure_rules, self.network, self.subnet, cluster
+        await self._call(
+            "earlier versions' docker network", dockernet.remove_legacy, self.api, self.node_name
         )
-        if not ruled:
-            log.warning(
-                "iptables is not usable here: pods of %s are reachable only from this node",
-                self.node_name,
-            )
+        running = [s.pod_uid for s in await self.sandboxes() if s.ready or s.ip]
+        try:
+            await asyncio.to_thread(self.network.setup, pod_cidr, running)
+            if pod_cidr:
+                await self._call("hostPorts", self._program_host_ports)
+        except podnet.NetworkError as exc:
+            raise DockerEngineError(f"the pod network of node {self.node_name}: {exc}") from exc
         self._start_events(asyncio.get_running_loop())
 
     async def close(self) -> None:
@@ -328,68 +337,96 @@ class DockerRuntime:
         )
 
     def _run_sandbox(self, spec: SandboxSpec) -> Sandbox:
-        for info in self._inspect_all(ROLE_SANDBOX, spec.pod_uid):
-            if info["State"]["Status"] == "running":
-                return self._sandbox(info)
-            remove_quietly(self.api, info["Id"])  # dead: a new one replaces it
+        with self._wiring:
+            for info in self._inspect_all(ROLE_SANDBOX, spec.pod_uid):
+                if info["State"]["Status"] == "running":
+                    self._wire(info)  # idempotent: wires it again if its namespace name went
+                    return self._sandbox(info)
+                remove_quietly(self.api, info["Id"])  # dead: a new one replaces it
+            try:
+                self.api.inspect_image(self.settings.sandbox_image)
+            except docker.errors.ImageNotFound as exc:
+                raise DockerEngineError(
+                    f"the sandbox image {self.settings.sandbox_image} is missing: "
+                    "run `paas stack build`"
+                ) from exc
+            host = spec.host_network
+            ip = self.settings.host_ip if host else self._free_ip()
+            host_config = self.api.create_host_config(
+                network_mode="host" if host else "none",
+                ipc_mode="shareable",
+                init=self.settings.use_init,
+                log_config=docker.types.LogConfig(type="none"),
+            )
+            created = self.api.create_container(
+                self.settings.sandbox_image,
+                entrypoint=list(SANDBOX_COMMAND),  # whatever the image's own entrypoint is
+                hostname=None if host else spec.hostname[:63],
+                name=sandbox_name(spec),
+                labels=sandbox_labels(self.node_name, spec, ip),
+                host_config=host_config,
+            )
+            self.api.start(created["Id"])
+            info = self.api.inspect_container(created["Id"])
+            if not host:
+                self._wire(info)
+                self._write_pod_file(info, "HostsPath", poddns.hosts_text(spec.hostname, ip))
+                if spec.dns:
+                    self._write_pod_file(info, "ResolvConfPath", poddns.resolv_conf_text(spec.dns))
+            return self._sandbox(info)
+
+    def _free_ip(self) -> str:
+        """The lowest address of the pod CIDR no sandbox of this node holds (under the lock)."""
+        used = [sandbox_from_inspect(i, "").ip for i in self._inspect_all(ROLE_SANDBOX)]
         try:
-            self.api.inspect_image(self.settings.sandbox_image)
-        except docker.errors.ImageNotFound as exc:
-            raise DockerEngineError(
-                f"the sandbox image {self.settings.sandbox_image} is missing: "
-                "run `paas stack build`"
-            ) from exc
-        host = spec.host_network
-        ports = [(m.container_port, m.protocol.lower()) for m in spec.port_mappings]
-        bindings: dict[str, list[tuple[str, int]]] = {}
-        for m in spec.port_mappings:
-            key = f"{m.container_port}/{m.protocol.lower()}"
-            bindings.setdefault(key, []).append((m.host_ip or "0.0.0.0", m.host_port))
-        dns = spec.dns
-        host_config = self.api.create_host_config(
-            network_mode="host" if host else self.network,
-            port_bindings=bindings or None,
-            dns=list(dns.nameservers) if dns and dns.nameservers and not host else None,
-            dns_search=list(dns.searches) if dns and dns.searches and not host else None,
-            dns_opt=list(dns.options) if dns and dns.options and not host else None,
-            ipc_mode="shareable",
-            init=self.settings.use_init,
-            log_config=docker.types.LogConfig(type="none"),
-        )
-        created = self.api.create_container(
-            self.settings.sandbox_image,
-            entrypoint=list(SANDBOX_COMMAND),  # whatever the image's own entrypoint is
-            hostname=None if host else spec.hostname[:63],
-            name=sandbox_name(spec),
-            labels=sandbox_labels(self.node_name, spec),
-            ports=ports or None,
-            host_config=host_config,
-        )
-        self.api.start(created["Id"])
-        info = self.api.inspect_container(created["Id"])
-        if dns and not host:
-            self._write_resolv_conf(info, dns)
-        dockernet.set_hairpin(self.bridge)
-        return self._sandbox(info)
+            return podnet.allocate_ip(self.network.pool(), used)
+        except podnet.NetworkError as exc:
+            raise DockerEngineError(str(exc)) from exc
 
-    def _write_resolv_conf(self, info: Obj, dns: DNSConfig) -> None:
-        """Give the pod the DNS servers themselves, as the kubelet's dockershim did.
+    def _wire(self, info: Obj) -> None:
+        """The sandbox's namespace on the node's bridge, at its address; its hostPorts."""
+        if is_host_network(info):
+            return
+        sandbox = sandbox_from_inspect(info, "")
+        try:
+            self.network.attach(sandbox.pod_uid, sandbox.ip, pid=int(info["State"]["Pid"]))
+        except podnet.NetworkError as exc:
+            raise DockerEngineError(f"wiring the sandbox of pod {sandbox.name}: {exc}") from exc
+        if host_ports(info):
+            self._program_host_ports()
 
-        On its own networks the engine writes its embedded resolver (127.0.0.11,
-        which forwards to these servers and also answers container names) into
-        resolv.conf. Rewriting the sandbox's file (the pod's containers share
-        it) puts the cluster DNS in front of the apps. Only a local engine's
-        files are reachable; elsewhere the engine's forwarding stays.
+    def _program_host_ports(self) -> None:
+        """The node's hostPort rules, from every sandbox's labels (as the process runtime)."""
+        mappings = [
+            (sandbox_from_inspect(info, "").ip, mapping)
+            for info in self._inspect_all(ROLE_SANDBOX)
+            if not is_host_network(info)
+            for mapping in host_ports(info)
+        ]
+        try:
+            hostports.program(self.node_name, self.network.bridge, mappings)
+        except KernelError as exc:
+            raise DockerEngineError(f"cannot publish hostPorts: {exc}") from exc
+
+    def _write_pod_file(self, info: Obj, key: str, text: str) -> None:
+        """Rewrite the sandbox's /etc/hosts or resolv.conf (the pod's containers share them).
+
+        With no network of its own the engine leaves the host's resolver and
+        no line for the pod's own name; the kubelet's dockershim wrote both.
+        Only a local engine's files are reachable.
         """
-        path = info.get("ResolvConfPath") or ""
+        path = info.get(key) or ""
         try:
             with open(path, "w") as handle:
-                handle.write(resolv_conf(dns))
+                handle.write(text)
         except OSError as exc:
             log.warning("cannot write %s for pod %s: %s", path, info.get("Name", ""), exc)
 
     def _sandbox(self, info: Obj) -> Sandbox:
-        return sandbox_from_inspect(info, self.network, self.settings.host_ip)
+        sandbox = sandbox_from_inspect(info, self.settings.host_ip)
+        if sandbox.ready and not is_host_network(info):  # its namespace still on the bridge
+            return dataclasses.replace(sandbox, ready=self.network.healthy(sandbox.pod_uid))
+        return sandbox
 
     async def sandboxes(self) -> list[Sandbox]:
         infos = await self._call("list sandboxes", self._inspect_all, ROLE_SANDBOX)
@@ -399,10 +436,18 @@ class DockerRuntime:
         await self._call(f"remove sandbox of pod {pod_uid}", self._remove_pod, pod_uid)
 
     def _remove_pod(self, pod_uid: str) -> None:
-        """The pod's containers (which must be stopped already), then its sandbox."""
+        """The pod's containers (which must be stopped already), its sandbox, its wiring."""
+        published = False
         for role in (ROLE_CONTAINER, ROLE_SANDBOX):
             for info in self._inspect_all(role, pod_uid):
+                published = published or (role == ROLE_SANDBOX and bool(host_ports(info)))
                 remove_quietly(self.api, info["Id"])
+        try:
+            self.network.detach(pod_uid)
+            if published:
+                self._program_host_ports()
+        except podnet.NetworkError as exc:
+            raise DockerEngineError(f"unwiring pod {pod_uid}: {exc}") from exc
 
     def _inspect_all(self, role: str, pod_uid: str | None = None) -> list[Obj]:
         found = self.api.containers(all=True, filters=node_filter(self.node_name, role, pod_uid))
@@ -591,29 +636,31 @@ def remove_quietly(api: docker.APIClient, cid: str) -> bool:
 
 
 def purge_node(node_name: str, docker_url: str = "unix:///var/run/docker.sock") -> int:
-    """Remove everything of ``node_name`` from the engine: its containers (running or not), its
-    network and its firewall rules. For tests and for decommissioning a node; returns how many
-    containers went."""
+    """Remove everything of ``node_name``: its containers (running or not) from the engine,
+    its pod network and hostPort rules from the machine, and whatever network earlier
+    versions made. For tests and for decommissioning a node; returns how many containers
+    went."""
     client = docker.DockerClient(base_url=docker_url, timeout=60)
     try:
         api = client.api
         removed = 0
-        network = network_name(node_name)
-        # Passes until the network goes: a removal someone else started may still hold an
-        # endpoint on it, and an agent's call still in flight may create one more sandbox.
-        deadline = time.monotonic() + 30
-        while True:
-            for role in (ROLE_CONTAINER, ROLE_SANDBOX):
-                for entry in api.containers(all=True, filters=node_filter(node_name, role)):
-                    removed += remove_quietly(api, entry["Id"])
-            try:
-                dockernet.remove_network(api, network)
-                break
-            except docker.errors.APIError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        dockernet.remove_rules(network)
-        return removed
+        for role in (ROLE_CONTAINER, ROLE_SANDBOX):
+            for entry in api.containers(all=True, filters=node_filter(node_name, role)):
+                removed += remove_quietly(api, entry["Id"])
+        dockernet.remove_legacy(api, node_name)
     finally:
         client.close()
+    if os.geteuid() == 0:
+        podnet.cleanup_node(node_name)
+        hostports.remove(node_name)
+    return removed
+
+
+def _check_cidr(cidr: str) -> None:
+    """A pod CIDR the bridge can use, or ValueError naming the field."""
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"spec.podCIDR {cidr!r} is not a network range: {exc}") from None
+    if net.version != 4 or net.num_addresses < 4:
+        raise ValueError(f"spec.podCIDR {cidr!r} must be an IPv4 range of at least 4 addresses")

@@ -9,6 +9,9 @@ relies on; change them and running pods are no longer adopted:
 - ``paas.dev/pod-uid``, ``paas.dev/namespace``, ``paas.dev/pod-name``;
 - ``paas.dev/role``: ``sandbox`` (the pause-style container holding the
   pod's network namespace) or ``container``;
+- on sandboxes: ``paas.dev/pod-ip`` (the address the node's own pod network
+  gave it; the engine's networking is not used) and ``paas.dev/host-ports``
+  (its hostPort mappings as JSON, which the node's rules publish);
 - on containers: ``paas.dev/container-name``, ``paas.dev/attempt``,
   ``paas.dev/init`` and ``paas.dev/image`` (the image as the pod named it).
 
@@ -27,8 +30,8 @@ otherwise, as the kubelet reports them.
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
+import dataclasses
+import json
 import posixpath
 import re
 from collections.abc import Mapping
@@ -40,7 +43,7 @@ from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     ContainerState,
     ContainerStatus,
-    DNSConfig,
+    PortMapping,
     Sandbox,
     SandboxSpec,
 )
@@ -57,6 +60,8 @@ LABEL_CONTAINER_NAME = "paas.dev/container-name"
 LABEL_ATTEMPT = "paas.dev/attempt"
 LABEL_INIT = "paas.dev/init"
 LABEL_IMAGE = "paas.dev/image"
+LABEL_POD_IP = "paas.dev/pod-ip"
+LABEL_HOST_PORTS = "paas.dev/host-ports"
 ROLE_SANDBOX = "sandbox"
 ROLE_CONTAINER = "container"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -71,14 +76,9 @@ def _safe(part: str) -> str:
     return _UNSAFE.sub("-", part) or "x"
 
 
-def network_name(node_name: str) -> str:
-    """The node's own Docker network, ``paas-<node>``."""
+def legacy_network_name(node_name: str) -> str:
+    """The Docker network, ``paas-<node>``, that earlier versions put pods on (removed at start)."""
     return f"{PREFIX}-{_safe(node_name.lower())}"
-
-
-def bridge_name(node_name: str) -> str:
-    """The network's Linux bridge: ``paasd-`` + 8 hex digits (interface names hold 15)."""
-    return f"{PREFIX}d-{hashlib.sha256(node_name.encode()).hexdigest()[:8]}"
 
 
 def sandbox_name(spec: SandboxSpec) -> str:
@@ -98,14 +98,25 @@ def node_filter(node_name: str, role: str, pod_uid: str | None = None) -> dict[s
     return {"label": labels}
 
 
-def sandbox_labels(node_name: str, spec: SandboxSpec) -> dict[str, str]:
+def sandbox_labels(node_name: str, spec: SandboxSpec, ip: str) -> dict[str, str]:
     return {
         LABEL_NODE: node_name,
         LABEL_POD_UID: spec.pod_uid,
         LABEL_NAMESPACE: spec.namespace,
         LABEL_POD_NAME: spec.name,
         LABEL_ROLE: ROLE_SANDBOX,
+        LABEL_POD_IP: ip,
+        LABEL_HOST_PORTS: json.dumps([dataclasses.asdict(m) for m in spec.port_mappings]),
     }
+
+
+def host_ports(info: Obj) -> list[PortMapping]:
+    """A sandbox's hostPort mappings, from its label."""
+    labels: Mapping[str, str] = (info.get("Config") or {}).get("Labels") or {}
+    try:
+        return [PortMapping(**m) for m in json.loads(labels.get(LABEL_HOST_PORTS) or "[]")]
+    except (TypeError, ValueError):
+        return []
 
 
 def container_labels(node_name: str, spec: ContainerSpec) -> dict[str, str]:
@@ -149,21 +160,6 @@ def executable_candidates(program: str, path: str, working_dir: str) -> list[str
         return [posixpath.normpath(posixpath.join(working_dir or "/", program))]
     dirs = [d for d in (path or DEFAULT_PATH).split(":") if d]
     return [posixpath.join(d, program) for d in dirs]
-
-
-def resolv_conf(dns: DNSConfig) -> str:
-    """The pod's /etc/resolv.conf as its DNS config says."""
-    lines = [f"nameserver {server}" for server in dns.nameservers]
-    if dns.searches:
-        lines.append("search " + " ".join(dns.searches))
-    if dns.options:
-        lines.append("options " + " ".join(dns.options))
-    return "\n".join(lines) + "\n"
-
-
-def gateway_of(cidr: str) -> str:
-    """The first address of the range: the bridge's own (``.1`` of a /24)."""
-    return str(next(ipaddress.ip_network(cidr, strict=True).hosts()))
 
 
 def docker_time(value: str | None) -> datetime | None:
@@ -226,16 +222,14 @@ def state_from_inspect(info: Obj) -> ContainerState:
     )
 
 
-def sandbox_from_inspect(info: Obj, network: str, host_ip: str) -> Sandbox:
-    """A sandbox container's inspect document; its IP is its address on ``network``."""
+def sandbox_from_inspect(info: Obj, host_ip: str) -> Sandbox:
+    """A sandbox container's inspect document; its IP is its ``paas.dev/pod-ip`` label.
+
+    Ready means running with an address; the runtime also asks its network.
+    """
     labels: Mapping[str, str] = info.get("Config", {}).get("Labels") or {}
-    settings: Obj = info.get("NetworkSettings") or {}
-    host_network = (info.get("HostConfig") or {}).get("NetworkMode") == "host"
-    ip = (
-        host_ip
-        if host_network
-        else ((settings.get("Networks") or {}).get(network) or {}).get("IPAddress", "")
-    )
+    host_network = is_host_network(info)
+    ip = host_ip if host_network else labels.get(LABEL_POD_IP, "")
     running = (info.get("State") or {}).get("Status") == "running"
     return Sandbox(
         id=ID_SCHEME + str(info.get("Id", "")),
@@ -245,6 +239,10 @@ def sandbox_from_inspect(info: Obj, network: str, host_ip: str) -> Sandbox:
         ip=ip or "",
         ready=running and bool(ip),
     )
+
+
+def is_host_network(info: Obj) -> bool:
+    return (info.get("HostConfig") or {}).get("NetworkMode") == "host"
 
 
 def fixed_stamp(stamp: bytes) -> bytes:

@@ -29,7 +29,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from orchestrator.kubelet import hostports, podnet
+from orchestrator.kubelet import hostports, poddns, podnet
 from orchestrator.kubelet.runtimes.base import PortMapping, Sandbox, SandboxSpec
 from orchestrator.kubelet.runtimes.processcontainers import ProcessContainers
 from orchestrator.kubelet.runtimes.processlayout import ID_PREFIX, Layout, read_json, write_json
@@ -172,13 +172,6 @@ class ProcessSandboxes:
 
 def _write_pod_files(pod_dir: Path, spec: SandboxSpec, ip: str) -> None:
     """resolv.conf (when the pod has a DNS config) and hosts, bound over /etc in the pod."""
-    dns = spec.dns
-    if dns is not None:
-        lines = [f"nameserver {ns}" for ns in dns.nameservers]
-        if dns.searches:
-            lines.append("search " + " ".join(dns.searches))
-        if dns.options:
-            lines.append("options " + " ".join(dns.options))
-        (pod_dir / "resolv.conf").write_text("\n".join(lines) + "\n")
-    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-    (pod_dir / "hosts").write_text(hosts + f"{ip}\t{spec.hostname}\n")
+    if spec.dns is not None:
+        (pod_dir / "resolv.conf").write_text(poddns.resolv_conf_text(spec.dns))
+    (pod_dir / "hosts").write_text(poddns.hosts_text(spec.hostname, ip))

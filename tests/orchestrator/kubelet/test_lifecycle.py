@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
 import json
 import socket
 import time
@@ -115,7 +116,7 @@ def http_get(url: str, timeout: float = 3.0) -> tuple[int, str] | None:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
-    except OSError:
+    except (OSError, http.client.HTTPException):  # refused, or cut off as the app was killed
         return None
 
 

@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from orchestrator.kubelet.runtimes.base import ContainerSpec, SandboxSpec
+from orchestrator.kubelet.runtimes.base import ContainerSpec, PortMapping, SandboxSpec
 from orchestrator.kubelet.runtimes.dockerlogs import LineAssembler, assemble, render
 from orchestrator.kubelet.runtimes.dockerspec import (
-    bridge_name,
     container_name,
     docker_time,
     entrypoint_and_cmd,
     environment,
     executable_candidates,
     fixed_stamp,
-    gateway_of,
-    network_name,
+    host_ports,
+    legacy_network_name,
     sandbox_from_inspect,
+    sandbox_labels,
     sandbox_name,
     state_from_inspect,
 )
@@ -38,10 +38,8 @@ def spec(**kwargs: Any) -> ContainerSpec:
     return ContainerSpec(**fields)
 
 
-def test_names_carry_the_project_prefix_and_fit_the_kernel() -> None:
-    assert network_name("Node.One") == "paas-node.one"
-    assert bridge_name("node-1").startswith("paasd-") and len(bridge_name("node-1")) <= 15
-    assert bridge_name("node-1") != bridge_name("node-2")
+def test_names_carry_the_project_prefix() -> None:
+    assert legacy_network_name("Node.One") == "paas-node.one"
     sandbox = SandboxSpec(pod_uid="u-1", namespace="default", name="web", hostname="web")
     assert sandbox_name(sandbox) == "paas_POD_web_default_u-1"
     assert container_name(spec()) == "paas_app_web_default_u-1_2"
@@ -77,10 +75,6 @@ def test_a_later_env_entry_wins() -> None:
 )
 def test_executable_candidates(program: str, workdir: str, expected: list[str]) -> None:
     assert executable_candidates(program, "/usr/bin:/bin", workdir) == expected
-
-
-def test_gateway_is_the_first_address() -> None:
-    assert gateway_of("10.202.7.0/24") == "10.202.7.1"
 
 
 def inspect(status: str, **state: Any) -> dict[str, Any]:
@@ -137,20 +131,29 @@ def test_finished_time_of_an_exited_container() -> None:
     assert docker_time("0001-01-01T00:00:00Z") is None
 
 
-def test_sandbox_ip_is_its_address_on_the_node_network() -> None:
+def test_a_sandbox_carries_its_address_and_host_ports_in_its_labels() -> None:
+    pod = SandboxSpec(
+        pod_uid="u-1",
+        namespace="default",
+        name="web",
+        hostname="web",
+        port_mappings=(PortMapping(8000, 30080, "TCP", "127.0.0.1"),),
+    )
     info = {
         "Id": "s1",
-        "Config": {"Labels": {"paas.dev/pod-uid": "u-1", "paas.dev/pod-name": "web"}},
+        "Config": {"Labels": sandbox_labels("n", pod, "10.202.7.2")},
         "State": {"Status": "running"},
-        "HostConfig": {"NetworkMode": "paas-n"},
-        "NetworkSettings": {"Networks": {"paas-n": {"IPAddress": "10.202.7.2"}}},
+        "HostConfig": {"NetworkMode": "none"},
     }
-    sandbox = sandbox_from_inspect(info, "paas-n", "192.0.2.2")
+    sandbox = sandbox_from_inspect(info, "192.0.2.2")
     assert (sandbox.id, sandbox.ip, sandbox.ready) == ("docker://s1", "10.202.7.2", True)
+    assert host_ports(info) == [PortMapping(8000, 30080, "TCP", "127.0.0.1")]
     info["HostConfig"] = {"NetworkMode": "host"}
-    assert sandbox_from_inspect(info, "paas-n", "192.0.2.2").ip == "192.0.2.2"
+    assert sandbox_from_inspect(info, "192.0.2.2").ip == "192.0.2.2"
     info["State"] = {"Status": "exited"}
-    assert not sandbox_from_inspect(info, "paas-n", "192.0.2.2").ready
+    assert not sandbox_from_inspect(info, "192.0.2.2").ready
+    info["Config"]["Labels"]["paas.dev/host-ports"] = "not json"
+    assert host_ports(info) == []
 
 
 def test_stamps_get_nine_fraction_digits() -> None:

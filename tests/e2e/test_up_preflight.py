@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from support.engines import require_engine
 from support.kubelet import RUNTIMES, free_pod_cidr
-from support.paasup import ROOT, apply, ready_pods, start_up, web_manifest
+from support.paasup import ROOT, apply, ready_pods, start_up, up_argv, web_manifest
 from support.wait import wait_until
 
 from orchestrator.kubelet import podnet
@@ -60,21 +59,7 @@ def up_once(
 ) -> subprocess.CompletedProcess[str]:
     """``paas up`` that is expected to end by itself (refused, or failed while starting)."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "paas",
-            "up",
-            "--data-dir",
-            str(data_dir),
-            "--api-port",
-            "0",
-            "--dns-port",
-            "0",
-            "--cluster-cidr",
-            free_pod_cidr(),
-            *flags,
-        ],
+        up_argv(data_dir, "--cluster-cidr", free_pod_cidr(), *flags),
         capture_output=True,
         text=True,
         timeout=timeout,

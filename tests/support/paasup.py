@@ -262,6 +262,25 @@ def update_under_load(up: Up, url: str, replicas: int) -> Load:
     return load
 
 
+def up_argv(data_dir: Path, *flags: str) -> list[str]:
+    """``python -m paas up`` with its state in ``data_dir``, every port picked free."""
+    return [
+        sys.executable,
+        "-m",
+        "paas",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        "--api-port",
+        "0",
+        "--http-port",
+        "0",
+        "--dns-port",
+        "0",
+        *flags,
+    ]
+
+
 @contextmanager
 def start_up(
     data_dir: Path,
@@ -282,19 +301,8 @@ def start_up(
     node = node or f"up-{uuid.uuid4().hex[:8]}"  # runtimes name bridges and networks after it
     with open(data_dir / "up.log", "wb") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paas",
-                "up",
-                "--data-dir",
-                str(data_dir),
-                "--api-port",
-                "0",
-                "--http-port",
-                "0",
-                "--dns-port",
-                "0",
+            up_argv(
+                data_dir,
                 "--runtime",
                 runtime,
                 "--cluster-cidr",
@@ -302,7 +310,7 @@ def start_up(
                 "--node-name",
                 node,
                 *flags,
-            ],
+            ),
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

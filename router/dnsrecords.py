@@ -40,9 +40,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from orchestrator.api.objects import Obj
 
 SCHEMA_VERSION = "1.1.0"
 TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"

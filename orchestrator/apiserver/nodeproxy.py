@@ -26,15 +26,14 @@ import logging
 import ssl
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
 from orchestrator import pki
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 _ADDRESS_ORDER = ("InternalIP", "ExternalIP", "Hostname")
 _MAX_ERROR_BODY = 64 * 1024
 

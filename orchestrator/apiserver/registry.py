@@ -29,6 +29,7 @@ from typing import Any
 from orchestrator.api import errors, jsoncodec
 from orchestrator.api.copying import copy_json
 from orchestrator.api.defaults import apply_defaults
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.schema import find_unknown_fields
 from orchestrator.api.selectors import FieldSelector, LabelSelector
@@ -38,7 +39,6 @@ from orchestrator.apiserver.allocators import Allocators
 from orchestrator.apiserver.wire import check_encoded_size
 from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
 
-Obj = dict[str, Any]
 # A change to an object: it gets a deep copy of the stored object, its own to modify
 # and return, and may be called again with a fresh copy if a concurrent write wins.
 Mutation = Callable[[Obj], Obj]

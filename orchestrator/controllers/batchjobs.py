@@ -9,11 +9,9 @@ controllers may not import each other.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import parse_time
-
-Obj = dict[str, Any]
 
 
 def condition(obj: Obj, type_: str) -> Obj | None:

@@ -11,11 +11,9 @@ modify their arguments, which may come from an informer cache.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import rfc3339 as format_time
-
-Obj = dict[str, Any]
 
 
 def find_condition(conditions: list[Obj] | None, type_: str) -> Obj | None:

@@ -29,8 +29,8 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.batchjobs import finish_time, job_finished
 from orchestrator.controllers.cron import (
@@ -41,7 +41,6 @@ from orchestrator.controllers.cron import (
 )
 from orchestrator.controllers.ownership import owner_reference
 
-Obj = dict[str, Any]
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 
 

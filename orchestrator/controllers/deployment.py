@@ -24,9 +24,9 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from orchestrator.client.context import ControllerContext
@@ -51,7 +51,6 @@ from orchestrator.controllers.rollout import (
 )
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 _rt = BUILTIN_TYPES.require

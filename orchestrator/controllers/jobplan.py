@@ -32,12 +32,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.batchjobs import finish_time, job_finished
 
-Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
 
 

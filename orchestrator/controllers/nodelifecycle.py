@@ -37,9 +37,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.client.context import ControllerContext
@@ -48,7 +48,6 @@ from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 _rt = BUILTIN_TYPES.require

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.selectors import LabelSelector
-
-Obj = dict[str, Any]
 
 
 def controller_ref(obj: Obj) -> Obj | None:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.selectors import selector_from_labels
 from orchestrator.api.timestamps import parse_time
 from orchestrator.controllers.conditions import find_condition
 
-Obj = dict[str, Any]
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 

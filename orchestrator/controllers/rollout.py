@@ -37,8 +37,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import parse_time
 from orchestrator.controllers.conditions import (
     find_condition,
@@ -53,8 +53,6 @@ from orchestrator.controllers.podtemplate import (
     template_hash,
     with_hash,
 )
-
-Obj = dict[str, Any]
 
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"

@@ -40,9 +40,10 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.informer import Handler, Informer, InformerSettings
@@ -57,7 +58,6 @@ from orchestrator.kubelet.runtimes.base import Runtime
 from orchestrator.kubelet.volumes import Volumes
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 _rt = BUILTIN_TYPES.require
 PODS = _rt("", "Pod")
 CONFIGMAPS = _rt("", "ConfigMap")

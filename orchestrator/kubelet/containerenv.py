@@ -31,11 +31,11 @@ import binascii
 import math
 import re
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.quantity import QuantityError, parse_quantity
 
-Obj = dict[str, Any]
 MASTER_SERVICE = ("default", "kubernetes")
 
 

@@ -9,8 +9,7 @@ expanded, working dir, limits as numbers, container ports).
 
 from __future__ import annotations
 
-from typing import Any
-
+from orchestrator.api.objects import Obj
 from orchestrator.api.quantity import QuantityError, to_int, to_milli
 from orchestrator.kubelet.containerenv import ConfigError, expand_argv
 from orchestrator.kubelet.runtimes.base import (
@@ -21,8 +20,6 @@ from orchestrator.kubelet.runtimes.base import (
     PortMapping,
     SandboxSpec,
 )
-
-Obj = dict[str, Any]
 
 
 def pod_hostname(pod: Obj) -> str:

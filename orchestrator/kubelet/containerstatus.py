@@ -25,12 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.kubelet.runtimes.base import ContainerState, Sandbox
 
-Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
 
 

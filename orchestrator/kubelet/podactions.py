@@ -23,13 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet.backoff import Backoff
 from orchestrator.kubelet.containerstatus import Waiting, attempts
 from orchestrator.kubelet.runtimes.base import ContainerState
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,8 @@ the node's file into the same shape.
 
 from __future__ import annotations
 
-from typing import Any
-
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet.runtimes.base import DNSConfig
-
-Obj = dict[str, Any]
 
 MAX_NAMESERVERS = 3
 MAX_SEARCHES = 32

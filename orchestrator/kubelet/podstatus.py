@@ -17,11 +17,9 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import parse_time, rfc3339
-
-Obj = dict[str, Any]
 
 EXIT_CODE = "simulated.paas.dev/exit-code"
 RUN_SECONDS = "simulated.paas.dev/run-seconds"

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.rest import APIClient
@@ -61,7 +62,6 @@ from orchestrator.kubelet.runtimes.base import (
 from orchestrator.kubelet.volumes import VolumeError, Volumes, container_mounts
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 DEFAULT_GRACE = 30
 

@@ -36,13 +36,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.leader import micro_time
 from orchestrator.client.rest import APIClient
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 Clock = Callable[[], datetime]
 
 

@@ -38,9 +38,9 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, Informer, InformerSettings, object_key
 from orchestrator.client.rest import APIClient
@@ -57,7 +57,6 @@ from orchestrator.kubelet.registration import (
 )
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.by_group_kind("", "Pod")
 BY_NODE = "nodeName"
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet.containerenv import (
     ConfigError,
     ObjectSource,
@@ -43,7 +44,6 @@ from orchestrator.kubelet.containerenv import (
 )
 from orchestrator.kubelet.runtimes.base import Mount
 
-Obj = dict[str, Any]
 DATA_LINK = "..data"
 DEFAULT_MODE = 0o644
 

@@ -36,9 +36,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
@@ -53,7 +53,6 @@ from orchestrator.scheduler.scoring import ScoreWeights
 log = logging.getLogger(__name__)
 PODS = BUILTIN_TYPES.by_group_kind("", "Pod")
 NODES = BUILTIN_TYPES.by_group_kind("", "Node")
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

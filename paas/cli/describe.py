@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.tables import human_duration
 from orchestrator.client.rest import APIClient
 from paas.cli import describers
@@ -36,7 +36,6 @@ from paas.cli.kinds import (
 from paas.cli.printing import format_lines
 from paas.cli.session import Session, report
 
-Obj = dict[str, Any]
 Row = tuple[str, ...]
 GAP = 2
 

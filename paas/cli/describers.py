@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from paas.cli.printing import format_lines, to_yaml
 
-Obj = dict[str, Any]
 Row = tuple[str, ...]
 
 

@@ -20,6 +20,7 @@ import math
 import sys
 from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.client.rest import APIClient, resource_path
@@ -27,7 +28,6 @@ from paas.cli.kinds import UsageError
 from paas.cli.rollout import parse_duration
 from paas.cli.session import Session, connection_flags, run_command
 
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 _OWNERS: dict[str, ResourceType] = {}

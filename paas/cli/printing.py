@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-Obj = dict[str, Any]
+from orchestrator.api.objects import Obj
+
 GAP = 3
 
 

@@ -24,16 +24,15 @@ import asyncio
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.client.rest import APIClient
 from paas.cli.kinds import UsageError
 from paas.cli.session import Session, connection_flags, run_command
 
-Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"

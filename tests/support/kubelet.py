@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.agent import Kubelet, KubeletSettings
@@ -42,7 +43,6 @@ from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 from support.apiserver import RunningAPI
 from support.wait import eventually_async
 
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 KUBELET_TEST_RANGE = "10.203.0.0/16"
 

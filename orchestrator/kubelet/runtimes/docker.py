@@ -74,6 +74,7 @@ import docker.errors
 import docker.types
 import requests
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet import hostports, poddns, podnet
 from orchestrator.kubelet.runtimes import dockernet
 from orchestrator.kubelet.runtimes.base import (
@@ -138,7 +139,6 @@ def engine_answers(url: str, timeout: float = 3) -> bool:
 
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 T = TypeVar("T")
 CHANGE_ACTIONS = frozenset({"start", "die", "oom", "destroy"})
 

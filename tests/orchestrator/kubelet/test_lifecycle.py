@@ -32,11 +32,11 @@ from support.kubelet import (
 )
 from support.wait import eventually_async
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.endpoints import EndpointsController
 from orchestrator.kubelet.runtimes.base import STACK_IMAGE
 
-Obj = dict[str, Any]
 CONFIGMAPS = BUILTIN_TYPES.require("", "ConfigMap")
 SECRETS = BUILTIN_TYPES.require("", "Secret")
 SERVICES = BUILTIN_TYPES.require("", "Service")

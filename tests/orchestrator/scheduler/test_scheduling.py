@@ -18,6 +18,7 @@ from support.apiserver import RunningAPI
 from support.controlplane import controllers
 from support.wait import eventually_async
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.rest import APIClient
@@ -27,7 +28,6 @@ PODS = BUILTIN_TYPES.by_group_kind("", "Pod")
 NODES = BUILTIN_TYPES.by_group_kind("", "Node")
 EVENTS = BUILTIN_TYPES.by_group_kind("", "Event")
 FAST = SchedulerSettings(initial_backoff=0.05, max_backoff=0.2, unschedulable_retry=5.0)
-Obj = dict[str, Any]
 
 
 def scheduler(settings: SchedulerSettings = FAST) -> Callable[[ControllerContext], Scheduler]:

@@ -27,6 +27,7 @@ import logging
 from collections.abc import Iterable
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_status
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import selector_from_labels
@@ -46,10 +47,7 @@ PODS = _rt("", "Pod")
 
 
 def _pod_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 def resolve_port(pod: Obj, service_port: Obj) -> int | None:

@@ -33,6 +33,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from orchestrator.api.conditions import Condition, condition_status, conditions_of, set_condition
 from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.batchjobs import finish_time, job_finished
@@ -73,7 +74,7 @@ def pod_finished_at(pod: Obj) -> datetime | None:
     found = [t for t in times if t is not None]
     if found:
         return max(found)
-    conds = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []]
+    conds = [parse_time(c.get("lastTransitionTime")) for c in conditions_of(pod)]
     known = [t for t in conds if t is not None]
     if known:
         return max(known)
@@ -232,15 +233,11 @@ def _set_counts(status: Obj, active: int, succeeded: int, failed: int, pods: lis
 
 
 def _ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 def _add_condition(status: Obj, type_: str, reason: str, message: str, now: datetime) -> None:
-    conditions = [c for c in status.get("conditions") or [] if c.get("type") != type_]
-    cond: Obj = {
+    cond: Condition = {
         "type": type_,
         "status": "True",
         "lastProbeTime": rfc3339(now),
@@ -250,7 +247,7 @@ def _add_condition(status: Obj, type_: str, reason: str, message: str, now: date
         cond["reason"] = reason
     if message:
         cond["message"] = message
-    status["conditions"] = [*conditions, cond]
+    status["conditions"] = set_condition(status.get("conditions"), cond)
 
 
 def _least_valuable(pods: list[Obj]) -> list[Obj]:

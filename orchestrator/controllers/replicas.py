@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from orchestrator.api.conditions import condition_of, condition_status
 from orchestrator.api.objects import Obj
 from orchestrator.api.selectors import selector_from_labels
 from orchestrator.api.timestamps import parse_time
-from orchestrator.controllers.conditions import find_condition
 
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
@@ -44,12 +44,11 @@ def is_active(pod: Obj) -> bool:
 
 
 def is_pod_ready(pod: Obj) -> bool:
-    ready = find_condition(pod.get("status", {}).get("conditions"), "Ready")
-    return ready is not None and ready.get("status") == "True"
+    return condition_status(pod, "Ready") == "True"
 
 
 def ready_since(pod: Obj) -> datetime | None:
-    ready = find_condition(pod.get("status", {}).get("conditions"), "Ready")
+    ready = condition_of(pod, "Ready")
     if ready is None or ready.get("status") != "True":
         return None
     return parse_time(ready.get("lastTransitionTime"))

@@ -38,14 +38,15 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from orchestrator.api.objects import Obj
-from orchestrator.api.timestamps import parse_time
-from orchestrator.controllers.conditions import (
+from orchestrator.api.conditions import (
+    Condition,
+    conditions_of,
     find_condition,
-    new_condition,
     remove_condition,
     set_condition,
 )
+from orchestrator.api.objects import Obj
+from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.ownership import owner_reference
 from orchestrator.controllers.podtemplate import (
     same_template,
@@ -179,7 +180,7 @@ class _Pass:
     now: datetime
     sets: list[_Set]
     new: _Set | None = None
-    conditions: list[Obj] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
 
@@ -250,15 +251,8 @@ def _sync_new(p: _Pass, create: bool) -> None:
         s.annotations = annotations
         s.min_ready = min_ready
         if find_condition(p.conditions, "Progressing") is None and _has_deadline(d):
-            p.conditions = set_condition(
-                p.conditions,
-                new_condition(
-                    "Progressing",
-                    "True",
-                    "FoundNewReplicaSet",
-                    f'Found new replica set "{s.name}"',
-                    p.now,
-                ),
+            _set_condition(
+                p, "Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{s.name}"'
             )
     elif create:
         collisions = int(d.get("status", {}).get("collisionCount") or 0)
@@ -287,15 +281,8 @@ def _sync_new(p: _Pass, create: bool) -> None:
         p.sets.append(s)
         p.new = s
         p.scale(s, _new_replicas(p, s))
-        p.conditions = set_condition(
-            p.conditions,
-            new_condition(
-                "Progressing",
-                "True",
-                "NewReplicaSetCreated",
-                f'Created new replica set "{name}"',
-                p.now,
-            ),
+        _set_condition(
+            p, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"'
         )
     if p.new is not None:
         wanted = p.new.annotations.get(REVISION, "")
@@ -458,6 +445,25 @@ def _cleanup(p: _Pass) -> None:
 # -- status --------------------------------------------------------------------
 
 
+def _condition(type_: str, status: str, reason: str, message: str, now: datetime) -> Condition:
+    """A Deployment condition: both its times are ``now`` until set_condition keeps one."""
+    stamp = rfc3339(now)
+    return {
+        "type": type_,
+        "status": status,
+        "lastUpdateTime": stamp,
+        "lastTransitionTime": stamp,
+        "reason": reason,
+        "message": message,
+    }
+
+
+def _set_condition(p: _Pass, type_: str, status: str, reason: str, message: str) -> None:
+    """Kubernetes' SetDeploymentCondition: same status and reason leave the condition as it is."""
+    wanted = _condition(type_, status, reason, message, p.now)
+    p.conditions = set_condition(p.conditions, wanted, keep_same_reason=True)
+
+
 def _counts(p: _Pass) -> Obj:
     def total(key: str, sets: list[_Set]) -> int:
         return sum(int(s.obj.get("status", {}).get(key, 0)) for s in sets)
@@ -481,7 +487,7 @@ def _status(p: _Pass, counts: Obj) -> Obj:
     if collisions:
         status["collisionCount"] = collisions
     if counts["availableReplicas"] >= p.desired - max_unavailable(d):
-        available = new_condition(
+        available = _condition(
             "Available",
             "True",
             "MinimumReplicasAvailable",
@@ -489,14 +495,14 @@ def _status(p: _Pass, counts: Obj) -> Obj:
             p.now,
         )
     else:
-        available = new_condition(
+        available = _condition(
             "Available",
             "False",
             "MinimumReplicasUnavailable",
             "Deployment does not have minimum availability.",
             p.now,
         )
-    conditions = set_condition(p.conditions, available)
+    conditions = set_condition(p.conditions, available, keep_same_reason=True)
     order = {"Available": 0, "Progressing": 1}
     status["conditions"] = sorted(conditions, key=lambda c: order.get(c.get("type", ""), 2))
     return status
@@ -527,14 +533,13 @@ def _rollout_status(p: _Pass) -> tuple[Obj, float | None]:
     name = p.new.name if p.new else ""
     if _has_deadline(d) and not done:
         if _complete(p, counts):
-            cond = new_condition(
+            _set_condition(
+                p,
                 "Progressing",
                 "True",
                 "NewReplicaSetAvailable",
                 f'ReplicaSet "{name}" has successfully progressed.',
-                p.now,
             )
-            p.conditions = set_condition(p.conditions, cond)
         elif (
             counts["updatedReplicas"] > int(old.get("updatedReplicas", 0))
             or counts["replicas"] - counts["updatedReplicas"]
@@ -542,16 +547,16 @@ def _rollout_status(p: _Pass) -> tuple[Obj, float | None]:
             or counts["readyReplicas"] > int(old.get("readyReplicas", 0))
             or counts["availableReplicas"] > int(old.get("availableReplicas", 0))
         ):
-            cond = new_condition(
+            # Progress refreshes the condition even with the same reason: its
+            # lastUpdateTime is what the progress deadline counts from.
+            cond = _condition(
                 "Progressing",
                 "True",
                 "ReplicaSetUpdated",
                 f'ReplicaSet "{name}" is progressing.',
                 p.now,
             )
-            if current is not None and current.get("status") == "True":
-                cond["lastTransitionTime"] = current.get("lastTransitionTime")
-            p.conditions = [*remove_condition(p.conditions, "Progressing"), cond]
+            p.conditions = set_condition(p.conditions, cond)
         else:
             requeue = _deadline_step(p, name)
     return _status(p, counts), requeue
@@ -571,15 +576,12 @@ def _deadline_step(p: _Pass, name: str) -> float | None:
     deadline = int(p.deployment["spec"]["progressDeadlineSeconds"])
     due = since + timedelta(seconds=deadline)
     if due < p.now:
-        p.conditions = set_condition(
-            p.conditions,
-            new_condition(
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                f'ReplicaSet "{name}" has timed out progressing.',
-                p.now,
-            ),
+        _set_condition(
+            p,
+            "Progressing",
+            "False",
+            "ProgressDeadlineExceeded",
+            f'ReplicaSet "{name}" has timed out progressing.',
         )
         return None
     return (due - p.now).total_seconds() + 1.0
@@ -593,15 +595,9 @@ def _paused_conditions(p: _Pass) -> None:
     paused = bool(d.get("spec", {}).get("paused"))
     reason = current.get("reason") if current else None
     if paused and reason != "DeploymentPaused":
-        cond = new_condition(
-            "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", p.now
-        )
-        p.conditions = set_condition(p.conditions, cond)
+        _set_condition(p, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
     elif not paused and reason == "DeploymentPaused":
-        cond = new_condition(
-            "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", p.now
-        )
-        p.conditions = set_condition(p.conditions, cond)
+        _set_condition(p, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed")
 
 
 # -- the plan --------------------------------------------------------------------
@@ -642,7 +638,7 @@ def plan_rollout(
         deployment,
         now,
         sets,
-        conditions=list(deployment.get("status", {}).get("conditions") or []),
+        conditions=conditions_of(deployment),
         annotations=annotations,
     )
     found = find_new_replica_set(deployment, replica_sets)

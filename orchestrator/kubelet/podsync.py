@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import conditions_of
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
@@ -195,7 +196,7 @@ class PodWorker:
             {**c, "status": "False", "reason": "PodCompleted", "message": ""}
             if c.get("type") in ("Ready", "ContainersReady")
             else c
-            for c in status.get("conditions") or []
+            for c in conditions_of(pod)
         ]
         body = {**pod, "status": status}
         with contextlib.suppress(errors.NotFound):

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from orchestrator.api import errors, jsoncodec
+from orchestrator.api.objects import Obj
 from orchestrator.api.patch import (
     MalformedPatch,
     PatchError,
@@ -25,7 +26,6 @@ from orchestrator.api.patch import (
 )
 from orchestrator.api.resources import ResourceType
 from orchestrator.apiserver.registry import (
-    Obj,
     Registry,
     WriteOptions,
     WriteResult,

@@ -13,11 +13,12 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.copying import copy_json
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.apiserver import objectmeta
 from orchestrator.apiserver.patching import parse_patch, patched, sets_resource_version
-from orchestrator.apiserver.registry import Obj, Registry, WriteOptions, WriteResult
+from orchestrator.apiserver.registry import Registry, WriteOptions, WriteResult
 
 _SCALE_TYPE = ResourceType(
     group="autoscaling", version="v1", kind="Scale", plural="scale", namespaced=True

@@ -46,9 +46,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.client.context import ControllerContext
-from orchestrator.client.informer import Handler, Informer, Obj, object_key, split_key
+from orchestrator.client.informer import Handler, Informer, object_key, split_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue

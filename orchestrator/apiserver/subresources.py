@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import set_condition
 from orchestrator.api.copying import copy_json
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
@@ -137,16 +138,15 @@ async def bind_pod(
             raise errors.Conflict(f'pod {name} is already assigned to node "{current}"')
         pod["spec"]["nodeName"] = node
         status = pod.setdefault("status", {})
-        conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
-        conditions.append(
+        status["conditions"] = set_condition(
+            status.get("conditions"),
             {
                 "type": "PodScheduled",
                 "status": "True",
                 "lastProbeTime": None,
                 "lastTransitionTime": objectmeta.now_rfc3339(),
-            }
+            },
         )
-        status["conditions"] = conditions
         return pod
 
     await registry.guaranteed_update(rt, namespace, name, mutate, opts, check_update=False)

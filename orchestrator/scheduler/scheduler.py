@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_of, updated_condition
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.context import ControllerContext
@@ -236,8 +237,7 @@ class Scheduler:
     async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
         """Set PodScheduled=False on the pod, unless it already says exactly this."""
         assert PODS is not None
-        conditions = (pod.get("status") or {}).get("conditions") or []
-        current = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        current = condition_of(pod, "PodScheduled")
         if (
             current is not None
             and current.get("status") == "False"
@@ -245,19 +245,17 @@ class Scheduler:
             and current.get("message") == message
         ):
             return
-        since = (
-            current.get("lastTransitionTime")
-            if current is not None and current.get("status") == "False"
-            else None
-        ) or _now()
-        condition = {
-            "type": "PodScheduled",
-            "status": "False",
-            "reason": "Unschedulable",
-            "message": message,
-            "lastProbeTime": None,
-            "lastTransitionTime": since,
-        }
+        condition = updated_condition(
+            current,
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastProbeTime": None,
+                "lastTransitionTime": _now(),
+            },
+        )
         meta = pod["metadata"]
         try:
             await self.ctx.client.patch(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from orchestrator.api.conditions import conditions_of
 from orchestrator.api.objects import Obj
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from paas.cli.printing import format_lines, to_yaml
@@ -118,7 +119,8 @@ def template_rows(template: Any) -> list[Row]:
     return rows
 
 
-def condition_rows(conditions: Any, with_reason: bool = True) -> list[Row]:
+def condition_rows(obj: Obj, with_reason: bool = True) -> list[Row]:
+    conditions = conditions_of(obj)
     if not conditions:
         return []
     header = ["Type", "Status", "Reason"] if with_reason else ["Type", "Status"]
@@ -156,7 +158,7 @@ def describe_deployment(obj: Obj) -> list[Row]:
             f"unavailable, {rolling.get('maxSurge', '25%')} max surge",
         )
     rows += template_rows(spec.get("template"))
-    return rows + condition_rows(status.get("conditions"))
+    return rows + condition_rows(obj)
 
 
 def describe_replicaset(obj: Obj) -> list[Row]:
@@ -188,7 +190,7 @@ def describe_pod(obj: Obj) -> list[Row]:
     rows += kv(0, "IP", status.get("podIP"))
     rows.append(("Containers:",))
     rows += container_rows(spec.get("containers"), 0, status.get("containerStatuses"))
-    rows += condition_rows(status.get("conditions"), with_reason=False)
+    rows += condition_rows(obj, with_reason=False)
     rows += kv(0, "QoS Class", status.get("qosClass"))
     return rows
 

@@ -20,6 +20,7 @@ import math
 import sys
 from typing import Any
 
+from orchestrator.api.conditions import condition_status
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.api.selectors import format_label_selector
@@ -95,12 +96,8 @@ def default_container(pod: Obj) -> tuple[str, str]:
 
 
 def _liveliness(pod: Obj) -> tuple[int, int, str]:
-    status = pod.get("status") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
-    running = status.get("phase") == "Running"
+    ready = condition_status(pod, "Ready") == "True"
+    running = (pod.get("status") or {}).get("phase") == "Running"
     return (0 if ready else 1, 0 if running else 1, pod["metadata"].get("creationTimestamp", ""))
 
 

@@ -26,6 +26,7 @@ import sys
 from datetime import UTC, datetime
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_of
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import format_label_selector
@@ -122,9 +123,9 @@ def status_message(d: Obj, revision: int = 0) -> tuple[str, bool]:
             )
     if meta.get("generation", 0) > status.get("observedGeneration", 0):
         return "Waiting for deployment spec update to be observed...", False
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            raise RolloutFailed(f'deployment "{name}" exceeded its progress deadline')
+    progressing = condition_of(d, "Progressing")
+    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+        raise RolloutFailed(f'deployment "{name}" exceeded its progress deadline')
     wanted = int(spec.get("replicas", 1))
     updated = int(status.get("updatedReplicas", 0))
     replicas = int(status.get("replicas", 0))

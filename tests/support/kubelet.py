@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_status
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
@@ -244,10 +245,7 @@ class KubeletNode:
 
 
 def is_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 def container_status(pod: Obj, name: str, init: bool = False) -> Obj:

@@ -11,7 +11,7 @@ import pytest
 from support.nodes import read, simulated_nodes, until
 from support.wait import eventually
 
-from orchestrator.api.conditions import condition_status
+from orchestrator.api.conditions import condition_of, condition_status
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient, resource_path
 from orchestrator.kubelet import podstatus
@@ -65,8 +65,8 @@ async def test_node_registers_with_what_clients_require_and_heartbeats(api):
         assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "node-0"
         internal = [a for a in node["status"]["addresses"] if a["type"] == "InternalIP"]
         assert ipaddress.ip_address(internal[0]["address"]).is_loopback
-        ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
-        assert ready[0]["status"] == "True" and ready[0]["lastHeartbeatTime"]
+        ready = condition_of(node, "Ready")
+        assert ready is not None and ready["status"] == "True" and ready["lastHeartbeatTime"]
 
         first = await until(lambda: read(client, LEASES, "node-0", "kube-node-lease"), bool)
         assert first["spec"]["holderIdentity"] == "node-0"

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from orchestrator.api import errors
 from orchestrator.api.conditions import condition_status
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, labels_of, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import selector_from_labels
 from orchestrator.client.context import ControllerContext
@@ -143,7 +143,7 @@ def _order(address: Obj) -> tuple[str, str]:
 
 
 def endpoints_labels(service: Obj) -> dict[str, str]:
-    labels = dict((service.get("metadata") or {}).get("labels") or {})
+    labels = dict(labels_of(service))
     if (service.get("spec") or {}).get("clusterIP") == "None":
         labels[HEADLESS_LABEL] = ""
     else:
@@ -170,10 +170,9 @@ class EndpointsController:
         self.queue.add(object_key(obj))
 
     def _services_for(self, pod: Obj) -> list[str]:
-        meta = pod.get("metadata") or {}
-        labels = meta.get("labels") or {}
+        labels = labels_of(pod)
         keys = []
-        for service in self.services.list(meta.get("namespace", "")):
+        for service in self.services.list(metadata_of(pod).get("namespace", "")):
             selector = (service.get("spec") or {}).get("selector")
             if selector and selector_from_labels(selector).matches(labels):
                 keys.append(object_key(service))
@@ -205,17 +204,11 @@ class EndpointsController:
         if not selector:
             return None  # not ours
         matcher = selector_from_labels(selector)
-        pods = [
-            p
-            for p in self.pods.list(namespace)
-            if matcher.matches((p.get("metadata") or {}).get("labels") or {})
-        ]
+        pods = [p for p in self.pods.list(namespace) if matcher.matches(labels_of(p))]
         subsets = compute_subsets(service, pods)
         labels = endpoints_labels(service)
         if current is not None:
-            if (current.get("subsets") or []) == subsets and (
-                current["metadata"].get("labels") or {}
-            ) == labels:
+            if (current.get("subsets") or []) == subsets and labels_of(current) == labels:
                 return None
             updated = copy.deepcopy(current)
             updated["metadata"]["labels"] = labels

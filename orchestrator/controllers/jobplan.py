@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from orchestrator.api.conditions import Condition, condition_status, conditions_of, set_condition
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.batchjobs import finish_time, job_finished
 
@@ -79,7 +79,7 @@ def pod_finished_at(pod: Obj) -> datetime | None:
     if known:
         return max(known)
     return parse_time(status.get("startTime")) or parse_time(
-        pod.get("metadata", {}).get("creationTimestamp")
+        metadata_of(pod).get("creationTimestamp")
     )
 
 

@@ -45,7 +45,7 @@ from orchestrator.api.conditions import (
     remove_condition,
     set_condition,
 )
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, annotations_of
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.ownership import owner_reference
 from orchestrator.controllers.podtemplate import (
@@ -145,7 +145,7 @@ def _replicas(obj: Obj) -> int:
 
 def revision_of(obj: Obj) -> int:
     try:
-        return int((obj.get("metadata", {}).get("annotations") or {}).get(REVISION, "0"))
+        return int(annotations_of(obj).get(REVISION, "0"))
     except ValueError:
         return 0
 
@@ -214,7 +214,7 @@ class _Pass:
             spec = s.obj.get("spec", {})
             if (
                 s.replicas != _replicas(s.obj)
-                or s.annotations != (s.obj["metadata"].get("annotations") or {})
+                or s.annotations != annotations_of(s.obj)
                 or s.min_ready != int(spec.get("minReadySeconds") or 0)
             ):
                 out.append(
@@ -230,8 +230,7 @@ class _Pass:
 
 
 def _copied_annotations(deployment: Obj) -> dict[str, str]:
-    annotations = deployment.get("metadata", {}).get("annotations") or {}
-    return {k: v for k, v in annotations.items() if k not in NOT_COPIED}
+    return {k: v for k, v in annotations_of(deployment).items() if k not in NOT_COPIED}
 
 
 def _next_revision(p: _Pass) -> int:
@@ -628,12 +627,12 @@ def plan_rollout(
         _Set(
             rs,
             _replicas(rs),
-            dict(rs["metadata"].get("annotations") or {}),
+            dict(annotations_of(rs)),
             int(rs.get("spec", {}).get("minReadySeconds") or 0),
         )
         for rs in replica_sets
     ]
-    annotations = dict(deployment.get("metadata", {}).get("annotations") or {})
+    annotations = dict(annotations_of(deployment))
     p = _Pass(
         deployment,
         now,
@@ -659,8 +658,8 @@ def plan_rollout(
             status, requeue = _recreate(p, old_pods_running)
         else:
             status, requeue = _rolling(p)
-    changed = p.annotations != (deployment.get("metadata", {}).get("annotations") or {})
-    if not deployment.get("metadata", {}).get("annotations") and not p.annotations:
+    changed = p.annotations != annotations_of(deployment)
+    if not annotations_of(deployment) and not p.annotations:
         changed = True  # kubectl rollout undo json-patches /metadata/annotations: keep the map
     return RolloutPlan(p.actions(), p.annotations if changed else None, status, requeue)
 

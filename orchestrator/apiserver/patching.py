@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from orchestrator.api import errors, jsoncodec
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.patch import (
     MalformedPatch,
     PatchError,
@@ -80,7 +80,7 @@ def patched(rt: ResourceType, current: Obj, content_type: str, patch: Any) -> Ob
     except MalformedPatch as exc:
         raise errors.BadRequest(str(exc)) from exc
     except PatchError as exc:
-        name = current.get("metadata", {}).get("name", "")
+        name = metadata_of(current).get("name", "")
         raise errors.Invalid(f'{rt.qualified_kind} "{name}" is invalid: {exc}') from exc
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.api import errors
 from orchestrator.api.conditions import set_condition
 from orchestrator.api.copying import copy_json
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.apiserver import objectmeta
@@ -88,7 +88,7 @@ async def write_scale(
                 },
             )
         current.setdefault("spec", {})["replicas"] = replicas
-        wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        wanted_rv = metadata_of(scale).get("resourceVersion")
         if patch is not None and not sets_resource_version(patch):
             wanted_rv = None  # no precondition: retried against the fresh object, not 409
         if wanted_rv:

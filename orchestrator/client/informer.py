@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from orchestrator.api import errors
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import ResourceType
 from orchestrator.client.rest import APIClient
 
@@ -215,9 +215,7 @@ class Informer:
                         bookmarks=True,
                     ):
                         failures = 0
-                        self.revision = str(
-                            obj.get("metadata", {}).get("resourceVersion", self.revision)
-                        )
+                        self.revision = str(metadata_of(obj).get("resourceVersion", self.revision))
                         if event != "BOOKMARK":
                             self._apply(event, obj)
                 except errors.Gone:

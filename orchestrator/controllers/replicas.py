@@ -100,9 +100,7 @@ def replicaset_status(rs: Obj, pods: Sequence[Obj], now: datetime) -> Obj:
     active = [p for p in pods if is_active(p)]
     status: Obj = {"replicas": len(active)}
     counts = {
-        "fullyLabeledReplicas": sum(
-            1 for p in active if template_selector.matches(p["metadata"].get("labels"))
-        ),
+        "fullyLabeledReplicas": sum(1 for p in active if template_selector.matches(labels_of(p))),
         "readyReplicas": sum(1 for p in active if is_pod_ready(p)),
         "availableReplicas": sum(1 for p in active if is_pod_available(p, min_ready, now)),
     }

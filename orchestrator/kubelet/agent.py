@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Protocol
 
 from orchestrator.api import errors
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.informer import Handler, Informer, InformerSettings
@@ -82,7 +82,7 @@ class KubeletSettings(NodeSettings):
 
 
 def pod_uid(pod: Obj) -> list[str]:
-    uid = (pod.get("metadata") or {}).get("uid")
+    uid = metadata_of(pod).get("uid")
     return [uid] if uid else []
 
 
@@ -176,7 +176,7 @@ class Kubelet:
 
     def _on_config(self, obj: Obj) -> None:
         """A ConfigMap or Secret changed: its namespace's pods look again (env, files)."""
-        self._enqueue_pods(self.pods.list((obj.get("metadata") or {}).get("namespace", "")))
+        self._enqueue_pods(self.pods.list(metadata_of(obj).get("namespace", "")))
 
     # -- running -------------------------------------------------------------------------
 

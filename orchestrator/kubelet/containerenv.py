@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable
 from typing import Protocol
 
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, annotations_of, labels_of, metadata_of
 from orchestrator.api.quantity import QuantityError, parse_quantity
 
 MASTER_SERVICE = ("default", "kubernetes")
@@ -147,9 +147,13 @@ def _key_ref(
 _LABEL_REF = re.compile(r"metadata\.(labels|annotations)\['([^']*)'\]")
 
 
+def _labels_or_annotations(pod: Obj, which: str) -> dict[str, str]:
+    return labels_of(pod) if which == "labels" else annotations_of(pod)
+
+
 def field_value(pod: Obj, path: str, *, pod_ip: str = "", host_ip: str = "") -> str:
     """A pod field for ``fieldRef``; raises ConfigError for a path Kubernetes does not offer."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     simple = {
         "metadata.name": meta.get("name", ""),
@@ -166,9 +170,9 @@ def field_value(pod: Obj, path: str, *, pod_ip: str = "", host_ip: str = "") -> 
         return str(simple[path] or "")
     match = _LABEL_REF.fullmatch(path)
     if match:
-        return str((meta.get(match[1]) or {}).get(match[2], ""))
+        return str(_labels_or_annotations(pod, match[1]).get(match[2], ""))
     if path in ("metadata.labels", "metadata.annotations"):
-        items = sorted((meta.get(path.split(".")[1]) or {}).items())
+        items = sorted(_labels_or_annotations(pod, path.split(".")[1]).items())
         return "\n".join(f'{k}="{v}"' for k, v in items)
     raise ConfigError(f"fieldRef.fieldPath: unsupported field {path!r}")
 
@@ -210,13 +214,13 @@ def _env_name(name: str) -> str:
 def service_env(services: Iterable[Obj]) -> list[tuple[str, str]]:
     """The variables Kubernetes gives pods for Services with a cluster IP, sorted by service."""
     out: list[tuple[str, str]] = []
-    for svc in sorted(services, key=lambda s: (s.get("metadata") or {}).get("name", "")):
+    for svc in sorted(services, key=lambda s: metadata_of(s).get("name", "")):
         spec = svc.get("spec") or {}
         ip = spec.get("clusterIP")
         ports = [p for p in spec.get("ports") or [] if isinstance(p.get("port"), int)]
         if not ip or ip == "None" or not ports:
             continue
-        prefix = _env_name((svc.get("metadata") or {}).get("name", ""))
+        prefix = _env_name(metadata_of(svc).get("name", ""))
         out.append((f"{prefix}_SERVICE_HOST", ip))
         out.append((f"{prefix}_SERVICE_PORT", str(ports[0]["port"])))
         for p in ports:
@@ -238,18 +242,18 @@ def service_env(services: Iterable[Obj]) -> list[tuple[str, str]]:
 
 def pod_services(pod: Obj, source: ObjectSource) -> list[Obj]:
     """The Services whose variables the pod gets (``enableServiceLinks`` honoured)."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     namespace = meta.get("namespace", "")
     links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False
     chosen = {
-        (svc.get("metadata") or {}).get("name", ""): svc
+        metadata_of(svc).get("name", ""): svc
         for svc in (source.services(namespace) if links else [])
     }
     if namespace != MASTER_SERVICE[0] or not links:
         master = [
             s
             for s in source.services(MASTER_SERVICE[0])
-            if (s.get("metadata") or {}).get("name") == MASTER_SERVICE[1]
+            if metadata_of(s).get("name") == MASTER_SERVICE[1]
         ]
         if master:
             chosen.setdefault(MASTER_SERVICE[1], master[0])
@@ -269,7 +273,7 @@ def container_env(
     node_allocatable: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """The container's environment, in order; raises ConfigError naming what is missing."""
-    namespace = (pod.get("metadata") or {}).get("namespace", "")
+    namespace = metadata_of(pod).get("namespace", "")
     name = container.get("name", "")
     env: dict[str, str] = {}
     for i, item in enumerate(container.get("envFrom") or []):

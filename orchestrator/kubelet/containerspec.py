@@ -9,7 +9,7 @@ expanded, working dir, limits as numbers, container ports).
 
 from __future__ import annotations
 
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.quantity import QuantityError, to_int, to_milli
 from orchestrator.kubelet.containerenv import ConfigError, expand_argv
 from orchestrator.kubelet.runtimes.base import (
@@ -25,13 +25,13 @@ from orchestrator.kubelet.runtimes.base import (
 def pod_hostname(pod: Obj) -> str:
     """``spec.hostname`` or the pod name, cut to a DNS label as Kubernetes does."""
     spec = pod.get("spec") or {}
-    name = str(spec.get("hostname") or (pod.get("metadata") or {}).get("name", ""))
+    name = str(spec.get("hostname") or metadata_of(pod).get("name", ""))
     return name[:63].rstrip("-.") or "pod"
 
 
 def sandbox_spec(pod: Obj, dns: DNSConfig | None = None) -> SandboxSpec:
     """The sandbox the pod asks for; ``dns`` is what poddns.sandbox_dns decided."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     mappings = []
     for c in spec.get("containers") or []:
@@ -78,7 +78,7 @@ def container_spec(
     env: list[tuple[str, str]],
     mounts: tuple[Mount, ...],
 ) -> ContainerSpec:
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     ports = tuple(
         int(p["containerPort"])
         for p in container.get("ports") or []

@@ -26,7 +26,7 @@ from orchestrator.api.conditions import (
     updated_condition,
     with_status,
 )
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, annotations_of, metadata_of
 from orchestrator.api.timestamps import parse_time, rfc3339
 
 EXIT_CODE = "simulated.paas.dev/exit-code"
@@ -54,7 +54,7 @@ def pick_pod_ip(cidr: str, used: Iterable[str]) -> str | None:
 
 
 def _annotation(pod: Obj, key: str) -> str | None:
-    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(key)
+    value = annotations_of(pod).get(key)
     return value if isinstance(value, str) else None
 
 
@@ -150,7 +150,7 @@ def running_status(
     """The status of a pod whose containers have just started (not ready yet)."""
     stamp = rfc3339(now)
     status = pod.get("status") or {}
-    uid = (pod.get("metadata") or {}).get("uid", "")
+    uid = metadata_of(pod).get("uid", "")
     spec = pod.get("spec") or {}
     containers = []
     for c in spec.get("containers") or []:

@@ -40,7 +40,7 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.conditions import conditions_of
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.rest import APIClient
@@ -88,7 +88,7 @@ def pod_ref(pod: Obj) -> Obj:
 
 
 def grace_seconds(pod: Obj) -> float:
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     if meta.get("deletionGracePeriodSeconds") is not None:
         return float(meta["deletionGracePeriodSeconds"])
     value = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
@@ -162,7 +162,7 @@ class PodWorker:
             await self._cleanup(uid)
             return None
         self._last_seen[uid] = pod
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if metadata_of(pod).get("deletionTimestamp"):
             await self._sync_deleted(pod)
             return None
         if (pod.get("status") or {}).get("phase") in TERMINAL:

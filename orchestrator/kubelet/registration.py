@@ -43,7 +43,7 @@ from orchestrator.api.conditions import (
     find_condition,
     updated_condition,
 )
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.leader import micro_time
@@ -314,7 +314,7 @@ class NodeAgent:
 
     async def _create_lease(self, spec: Obj) -> Obj | None:
         meta: Obj = {"name": self.name, "namespace": NODE_LEASE_NAMESPACE}
-        uid = ((self.node or {}).get("metadata") or {}).get("uid")
+        uid = metadata_of(self.node or {}).get("uid")
         if uid:  # the Lease goes with its Node, as Kubernetes' do
             meta["ownerReferences"] = [
                 {"apiVersion": "v1", "kind": "Node", "name": self.name, "uid": uid}

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.kubelet.containerenv import (
     ConfigError,
     ObjectSource,
@@ -208,7 +208,7 @@ class Volumes:
 
     def setup(self, pod: Obj, source: ObjectSource) -> dict[str, Path]:
         """Make every volume of the pod exist (refreshing file content); name -> host path."""
-        meta = pod.get("metadata") or {}
+        meta = metadata_of(pod)
         uid, namespace = meta.get("uid", ""), meta.get("namespace", "")
         out: dict[str, Path] = {}
         for volume in (pod.get("spec") or {}).get("volumes") or []:

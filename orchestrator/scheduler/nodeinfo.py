@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import metadata_of
 from orchestrator.api.quantity import QuantityError, to_int
 from orchestrator.scheduler.podinfo import HostPort, PodInfo
 from orchestrator.scheduler.resources import Resources, parse_resources
@@ -82,7 +83,7 @@ class NodeInfo:
 
 def node_facts(node: Mapping[str, Any]) -> NodeFacts:
     """Parse a Node object."""
-    meta = node.get("metadata") or {}
+    meta = metadata_of(node)
     spec = node.get("spec") or {}
     status = node.get("status") or {}
     allocatable = status.get("allocatable") or status.get("capacity") or {}

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.api.conditions import conditions_of
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, controller_ref, metadata_of
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from paas.cli.printing import format_lines, to_yaml
 
@@ -54,16 +54,16 @@ def selector_text(selector: Any) -> str:
 
 
 def metadata_rows(obj: Obj) -> list[Row]:
-    meta = obj.get("metadata") or {}
+    meta = metadata_of(obj)
     rows = kv(0, "Name", meta.get("name"))
     if meta.get("namespace"):
         rows += kv(0, "Namespace", meta["namespace"])
     rows += kv(0, "CreationTimestamp", timestamp(meta.get("creationTimestamp")))
     rows += kv(0, "Labels", mapping_lines(meta.get("labels")))
     rows += kv(0, "Annotations", mapping_lines(meta.get("annotations"), ": "))
-    owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
-    if owners:
-        rows += kv(0, "Controlled By", f"{owners[0].get('kind')}/{owners[0].get('name')}")
+    owner = controller_ref(obj)
+    if owner is not None:
+        rows += kv(0, "Controlled By", f"{owner.get('kind')}/{owner.get('name')}")
     if meta.get("deletionTimestamp"):
         rows += kv(0, "Terminating Since", timestamp(meta["deletionTimestamp"]))
     return rows
@@ -111,7 +111,7 @@ def template_rows(template: Any) -> list[Row]:
     template = template or {}
     spec = template.get("spec") or {}
     rows: list[Row] = [("Pod Template:",)]
-    rows += kv(2, "Labels", mapping_lines((template.get("metadata") or {}).get("labels")))
+    rows += kv(2, "Labels", mapping_lines(metadata_of(template).get("labels")))
     rows.append(("  Containers:",))
     rows += container_rows(spec.get("containers"), 2)
     volumes = [f"{v.get('name')}" for v in spec.get("volumes") or []]
@@ -183,7 +183,7 @@ def describe_pod(obj: Obj) -> list[Row]:
     rows += kv(
         0,
         "Status",
-        "Terminating" if obj.get("metadata", {}).get("deletionTimestamp") else status.get("phase"),
+        "Terminating" if metadata_of(obj).get("deletionTimestamp") else status.get("phase"),
     )
     if status.get("reason"):
         rows += kv(0, "Reason", status["reason"])

@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from orchestrator.api.conditions import condition_status
-from orchestrator.api.objects import Obj
+from orchestrator.api.objects import Obj, annotations_of
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.client.rest import APIClient, resource_path
@@ -86,7 +86,7 @@ def log_params(args: argparse.Namespace, container: str) -> dict[str, Any]:
 def default_container(pod: Obj) -> tuple[str, str]:
     """The container to show without ``-c``, and the note to print about it ("" = none)."""
     containers = [str(c.get("name", "")) for c in (pod.get("spec") or {}).get("containers") or []]
-    annotations = pod.get("metadata", {}).get("annotations") or {}
+    annotations = annotations_of(pod)
     wanted = annotations.get(DEFAULT_CONTAINER, "")
     if wanted in containers:
         return wanted, ""

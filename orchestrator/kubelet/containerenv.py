@@ -19,8 +19,9 @@ unknown or unclosed reference stays as written. Command and args are
 expanded the same way against the final environment.
 
 A ConfigMap, Secret or key that is missing (and not ``optional``) raises
-``ConfigError`` naming it: the pod worker shows it as the container's waiting
-reason ``CreateContainerConfigError`` and tries again when the object appears.
+``ContainerConfigError`` naming it: the pod worker shows it as the
+container's waiting reason ``CreateContainerConfigError`` and tries again
+when the object appears.
 Objects are read through ``ObjectSource`` (the node agent's informer caches).
 """
 
@@ -39,7 +40,7 @@ from orchestrator.api.quantity import QuantityError, parse_quantity
 MASTER_SERVICE = ("default", "kubernetes")
 
 
-class ConfigError(Exception):
+class ContainerConfigError(Exception):
     """A container's configuration refers to something missing; the message names it."""
 
 
@@ -135,12 +136,14 @@ def _key_ref(
     if obj is None:
         if optional:
             return None
-        raise ConfigError(f'{field_path}: {kind.lower()} "{name}" not found')
+        raise ContainerConfigError(f'{field_path}: {kind.lower()} "{name}" not found')
     data = config_map_data(obj) if kind == "ConfigMap" else secret_data(obj)
     if key not in data:
         if optional:
             return None
-        raise ConfigError(f"{field_path}: couldn't find key {key} in {kind} {namespace}/{name}")
+        raise ContainerConfigError(
+            f"{field_path}: couldn't find key {key} in {kind} {namespace}/{name}"
+        )
     return data[key]
 
 
@@ -152,7 +155,7 @@ def _labels_or_annotations(pod: Obj, which: str) -> dict[str, str]:
 
 
 def field_value(pod: Obj, path: str, *, pod_ip: str = "", host_ip: str = "") -> str:
-    """A pod field for ``fieldRef``; raises ConfigError for a path Kubernetes does not offer."""
+    """A pod field for ``fieldRef``; ContainerConfigError for a path Kubernetes does not offer."""
     meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     simple = {
@@ -174,7 +177,7 @@ def field_value(pod: Obj, path: str, *, pod_ip: str = "", host_ip: str = "") -> 
     if path in ("metadata.labels", "metadata.annotations"):
         items = sorted(_labels_or_annotations(pod, path.split(".")[1]).items())
         return "\n".join(f'{k}="{v}"' for k, v in items)
-    raise ConfigError(f"fieldRef.fieldPath: unsupported field {path!r}")
+    raise ContainerConfigError(f"fieldRef.fieldPath: unsupported field {path!r}")
 
 
 def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: dict[str, str]) -> str:
@@ -187,7 +190,7 @@ def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: dict[st
     resource = str(ref.get("resource") or "")
     kind, _, what = resource.partition(".")
     if kind not in ("limits", "requests") or what not in ("cpu", "memory", "ephemeral-storage"):
-        raise ConfigError(f"resourceFieldRef.resource: unsupported resource {resource!r}")
+        raise ContainerConfigError(f"resourceFieldRef.resource: unsupported resource {resource!r}")
     resources = target.get("resources") or {}
     value = (resources.get(kind) or {}).get(what)
     if value is None and kind == "requests":
@@ -198,9 +201,9 @@ def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: dict[st
         quantity = parse_quantity(value)
         divisor = parse_quantity(ref.get("divisor") or "1")
     except QuantityError as exc:
-        raise ConfigError(f"resourceFieldRef: {exc}") from exc
+        raise ContainerConfigError(f"resourceFieldRef: {exc}") from exc
     if divisor <= 0:
-        raise ConfigError("resourceFieldRef.divisor: must be positive")
+        raise ContainerConfigError("resourceFieldRef.divisor: must be positive")
     return str(max(math.ceil(quantity / divisor), 1 if quantity > 0 else 0))
 
 
@@ -272,7 +275,7 @@ def container_env(
     host_ip: str = "",
     node_allocatable: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The container's environment, in order; raises ConfigError naming what is missing."""
+    """The container's environment, in order; raises ContainerConfigError naming what is missing."""
     namespace = metadata_of(pod).get("namespace", "")
     name = container.get("name", "")
     env: dict[str, str] = {}
@@ -285,7 +288,7 @@ def container_env(
             if cm is None:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f'{where}: configmap "{ref.get("name")}" not found')
+                raise ContainerConfigError(f'{where}: configmap "{ref.get("name")}" not found')
             data = config_map_data(cm)
         elif isinstance(item.get("secretRef"), dict):
             ref = item["secretRef"]
@@ -293,7 +296,7 @@ def container_env(
             if secret is None:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f'{where}: secret "{ref.get("name")}" not found')
+                raise ContainerConfigError(f'{where}: secret "{ref.get("name")}" not found')
             data = secret_data(secret)
         else:
             continue
@@ -317,17 +320,17 @@ def container_env(
             path = str(value_from["fieldRef"].get("fieldPath") or "")
             try:
                 value = field_value(pod, path, pod_ip=pod_ip, host_ip=host_ip)
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+            except ContainerConfigError as exc:
+                raise ContainerConfigError(f"{where}: {exc}") from None
         elif isinstance(value_from.get("resourceFieldRef"), dict):
             try:
                 value = resource_value(
                     pod, container, value_from["resourceFieldRef"], node_allocatable or {}
                 )
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+            except ContainerConfigError as exc:
+                raise ContainerConfigError(f"{where}: {exc}") from None
         else:
-            raise ConfigError(f"{where}: valueFrom names no source")
+            raise ContainerConfigError(f"{where}: valueFrom names no source")
         if value is not None:
             env[var] = value
     for var, value in services.items():

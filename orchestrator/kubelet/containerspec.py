@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.quantity import QuantityError, to_int, to_milli
-from orchestrator.kubelet.containerenv import ConfigError, expand_argv
+from orchestrator.kubelet.containerenv import ContainerConfigError, expand_argv
 from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     DNSConfig,
@@ -58,14 +58,14 @@ def sandbox_spec(pod: Obj, dns: DNSConfig | None = None) -> SandboxSpec:
 
 
 def container_limits(container: Obj) -> Limits:
-    """``resources.limits`` as numbers; a malformed quantity raises ConfigError naming it."""
+    """``resources.limits`` as numbers; ContainerConfigError naming a malformed quantity."""
     limits = (container.get("resources") or {}).get("limits") or {}
     name = container.get("name", "")
     try:
         cpu = to_milli(limits["cpu"]) if limits.get("cpu") is not None else None
         memory = to_int(limits["memory"]) if limits.get("memory") is not None else None
     except QuantityError as exc:
-        raise ConfigError(f"container {name!r} resources.limits: {exc}") from None
+        raise ContainerConfigError(f"container {name!r} resources.limits: {exc}") from None
     return Limits(cpu_millis=cpu, memory_bytes=memory)
 
 

@@ -46,7 +46,7 @@ from orchestrator.client.events import EventRecorder
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet import podactions
 from orchestrator.kubelet.backoff import Backoff, BackoffSettings
-from orchestrator.kubelet.containerenv import ConfigError, ObjectSource, container_env
+from orchestrator.kubelet.containerenv import ContainerConfigError, ObjectSource, container_env
 from orchestrator.kubelet.containerkill import Killer, find_container
 from orchestrator.kubelet.containerspec import container_spec, sandbox_spec
 from orchestrator.kubelet.containerstatus import TERMINAL, Observed, Waiting, pod_status
@@ -440,7 +440,7 @@ class PodWorker:
             spec = container_spec(
                 pod, c, attempt=start.attempt, init=start.init, env=env, mounts=mounts
             )
-        except (ConfigError, VolumeError) as exc:
+        except (ContainerConfigError, VolumeError) as exc:
             self._emit(pod, "Warning", "Failed", f"Error: {exc}")
             return Waiting("CreateContainerConfigError", str(exc)), self.settings.retry
         try:

@@ -36,7 +36,7 @@ from typing import Any
 
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.kubelet.containerenv import (
-    ConfigError,
+    ContainerConfigError,
     ObjectSource,
     config_map_data,
     field_value,
@@ -103,7 +103,7 @@ def downward_files(
                 pod_ip=(pod.get("status") or {}).get("podIP", ""),
                 host_ip=(pod.get("status") or {}).get("hostIP", ""),
             )
-        except ConfigError as exc:
+        except ContainerConfigError as exc:
             raise VolumeError(f"{where}: {exc}") from None
         out[path] = FileContent(value.encode(), _mode(item.get("mode"), default_mode))
     return out

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from bench.cluster import ComponentProcess, ServerProcess
+from orchestrator.api.conditions import condition_status
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test suite's etcd launcher
@@ -73,14 +74,7 @@ async def wait_nodes_ready(http: httpx.AsyncClient, count: int, timeout: float =
     while time.monotonic() < deadline:
         r = await http.get("/api/v1/nodes")
         nodes = r.json()["items"]
-        ready = [
-            n
-            for n in nodes
-            if any(
-                c["type"] == "Ready" and c["status"] == "True"
-                for c in n.get("status", {}).get("conditions", [])
-            )
-        ]
+        ready = [n for n in nodes if condition_status(n, "Ready") == "True"]
         if len(ready) >= count:
             return
         await asyncio.sleep(0.2)

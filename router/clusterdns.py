@@ -22,9 +22,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.client.informer import InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
@@ -33,7 +33,6 @@ from router.dnsfeed import ENDPOINTS, SERVICES, feed_records, wait_synced
 from router.dnsrecords import ClusterRecords
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 DNS_NAMESPACE = "kube-system"
 DNS_SERVICE = "kube-dns"

@@ -40,9 +40,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from orchestrator.api.objects import Obj, metadata_of
 
 SCHEMA_VERSION = "1.1.0"
 TOLERATE_UNREADY = "service.alpha.kubernetes.io/tolerate-unready-endpoints"
@@ -138,7 +137,7 @@ def _ports(raw: Iterable[Obj] | None) -> tuple[Port, ...]:
 
 
 def service_info(svc: Obj) -> ServiceInfo:
-    meta = svc.get("metadata") or {}
+    meta = metadata_of(svc)
     spec = svc.get("spec") or {}
     ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
     headless = spec.get("clusterIP") == "None"
@@ -245,7 +244,7 @@ def _hostname(
 
 
 def _key(obj: Obj) -> str:
-    meta = obj.get("metadata") or {}
+    meta = metadata_of(obj)
     return f"{meta.get('namespace') or 'default'}/{meta.get('name', '')}"
 
 

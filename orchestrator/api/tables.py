@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
+from orchestrator.api.conditions import condition_of, condition_status
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 
 IncludeObject = Literal["None", "Metadata", "Object"]
@@ -167,13 +168,6 @@ def _selector_text(selector: Any, empty: str) -> str:
     return rendered or empty
 
 
-def _condition_true(status: Any, condition_type: str) -> bool:
-    return any(
-        _text(condition, "type") == condition_type and _text(condition, "status") == "True"
-        for condition in _items(status, "conditions")
-    )
-
-
 # -- column building blocks ----------------------------------------------------
 
 NAME = Column("Name", format="name", description="Name of the object, unique in its namespace.")
@@ -215,10 +209,8 @@ def _pod_cells(pod: Mapping[str, Any], now: datetime) -> list[Any]:
     spec, status = pod.get("spec"), pod.get("status")
     phase = _text(status, "phase")
     reason = _text(status, "reason") or phase
-    for condition in _items(status, "conditions"):
-        if _text(condition, "type") == "PodScheduled":
-            if _text(condition, "reason") == "SchedulingGated":
-                reason = "SchedulingGated"
+    if _text(condition_of(pod, "PodScheduled"), "reason") == "SchedulingGated":
+        reason = "SchedulingGated"
     init_specs = _items(spec, "initContainers")
     sidecars = {_text(c, "name") for c in init_specs if _text(c, "restartPolicy") == "Always"}
     total = len(_items(spec, "containers")) + len(sidecars)
@@ -248,7 +240,7 @@ def _pod_cells(pod: Mapping[str, Any], now: datetime) -> list[Any]:
             reason = f"Init:{index}/{len(init_specs)}"
         initializing = True
         break
-    if not initializing or _condition_true(status, "Initialized"):
+    if not initializing or condition_status(pod, "Initialized") == "True":
         restarts, last_restart = sidecar_restarts, sidecar_last_restart
         has_running = False
         for container in reversed(_items(status, "containerStatuses")):
@@ -263,7 +255,7 @@ def _pod_cells(pod: Mapping[str, Any], now: datetime) -> list[Any]:
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+            reason = "Running" if condition_status(pod, "Ready") == "True" else "NotReady"
     if _text(pod, "metadata", "deletionTimestamp"):
         if _text(status, "reason") == "NodeLost":
             reason = "Unknown"
@@ -273,7 +265,8 @@ def _pod_cells(pod: Mapping[str, Any], now: datetime) -> list[Any]:
     if restarts and last_restart is not None:
         restart_cell = f"{restarts} ({_elapsed(last_restart, now)} ago)"
     gates = [_text(gate, "conditionType") for gate in _items(spec, "readinessGates")]
-    gates_cell = f"{sum(_condition_true(status, g) for g in gates)}/{len(gates)}" if gates else ""
+    passed = sum(condition_status(pod, gate) == "True" for gate in gates)
+    gates_cell = f"{passed}/{len(gates)}" if gates else ""
     pod_ips = _items(status, "podIPs")
     pod_ip = _text(pod_ips[0], "ip") if pod_ips else _text(status, "podIP")
     return [
@@ -530,12 +523,11 @@ def _node_address(node: Mapping[str, Any], address_type: str) -> str:
 
 
 def _node_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
-    status = obj.get("status")
-    states = [
-        "Ready" if _text(condition, "status") == "True" else "NotReady"
-        for condition in _items(status, "conditions")
-        if _text(condition, "type") == "Ready"
-    ][-1:] or ["Unknown"]
+    ready = condition_of(obj, "Ready")
+    if ready is None:
+        states = ["Unknown"]
+    else:
+        states = ["Ready" if _text(ready, "status") == "True" else "NotReady"]
     if _field(obj, "spec", "unschedulable") is True:
         states.append("SchedulingDisabled")
     roles: set[str] = set()
@@ -544,7 +536,7 @@ def _node_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
             roles.add(key.removeprefix("node-role.kubernetes.io/"))
         elif key == "kubernetes.io/role" and isinstance(value, str) and value:
             roles.add(value)
-    info = _mapping(status, "nodeInfo")
+    info = _mapping(obj, "status", "nodeInfo")
     return [
         _name(obj),
         ",".join(states),

@@ -26,15 +26,14 @@ import logging
 import ssl
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
 from orchestrator import pki
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, annotations_of, metadata_of
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 _ADDRESS_ORDER = ("InternalIP", "ExternalIP", "Hostname")
 _MAX_ERROR_BODY = 64 * 1024
 
@@ -61,7 +60,7 @@ class NodeEndpoint:
 
 def node_endpoint(node: Obj) -> NodeEndpoint:
     """Where the node's agent serves and its certificate; 503 when it published none."""
-    name = node.get("metadata", {}).get("name", "")
+    name = metadata_of(node).get("name", "")
     status = node.get("status") or {}
     port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or 0
     if not isinstance(port, int) or port <= 0:
@@ -73,7 +72,7 @@ def node_endpoint(node: Obj) -> NodeEndpoint:
     host = next((addresses[t] for t in _ADDRESS_ORDER if addresses.get(t)), "")
     if not host:
         raise errors.ServiceUnavailable(f'node "{name}" publishes no address (status.addresses)')
-    annotations = node.get("metadata", {}).get("annotations") or {}
+    annotations = annotations_of(node)
     cert = annotations.get(pki.KUBELET_SERVING_CERT_ANNOTATION, "")
     if not cert:
         raise errors.ServiceUnavailable(

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from orchestrator.api import errors, jsoncodec
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.patch import (
     MalformedPatch,
     PatchError,
@@ -25,7 +26,6 @@ from orchestrator.api.patch import (
 )
 from orchestrator.api.resources import ResourceType
 from orchestrator.apiserver.registry import (
-    Obj,
     Registry,
     WriteOptions,
     WriteResult,
@@ -80,7 +80,7 @@ def patched(rt: ResourceType, current: Obj, content_type: str, patch: Any) -> Ob
     except MalformedPatch as exc:
         raise errors.BadRequest(str(exc)) from exc
     except PatchError as exc:
-        name = current.get("metadata", {}).get("name", "")
+        name = metadata_of(current).get("name", "")
         raise errors.Invalid(f'{rt.qualified_kind} "{name}" is invalid: {exc}') from exc
 
 

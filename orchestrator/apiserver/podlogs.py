@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.api.validation import format_invalid_message
@@ -42,7 +42,6 @@ from orchestrator.api.validation_causes import Cause, forbidden, invalid
 from orchestrator.apiserver.nodeproxy import NodeProxy, node_endpoint
 from orchestrator.apiserver.registry import Registry
 
-Obj = dict[str, Any]
 NODES = BUILTIN_TYPES.require("", "Node")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True", ""}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}

@@ -29,6 +29,7 @@ from typing import Any
 from orchestrator.api import errors, jsoncodec
 from orchestrator.api.copying import copy_json
 from orchestrator.api.defaults import apply_defaults
+from orchestrator.api.objects import Obj, labels_of, metadata_of
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.schema import find_unknown_fields
 from orchestrator.api.selectors import FieldSelector, LabelSelector
@@ -38,7 +39,6 @@ from orchestrator.apiserver.allocators import Allocators
 from orchestrator.apiserver.wire import check_encoded_size
 from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
 
-Obj = dict[str, Any]
 # A change to an object: it gets a deep copy of the stored object, its own to modify
 # and return, and may be called again with a fresh copy if a concurrent write wins.
 Mutation = Callable[[Obj], Obj]
@@ -63,7 +63,7 @@ class WriteResult:
 
 
 def encode(obj: Obj) -> bytes:
-    meta = obj.get("metadata", {})
+    meta = metadata_of(obj)
     if "resourceVersion" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
     return jsoncodec.dumps(obj)
@@ -220,7 +220,7 @@ class Registry:
         if old is not None:
             causes += validate_update(rt.kind, old, obj)
         if causes:
-            name = obj.get("metadata", {}).get("name", "")
+            name = metadata_of(obj).get("name", "")
             raise errors.Invalid(
                 format_invalid_message(rt.qualified_kind, name, causes),
                 details={
@@ -290,7 +290,7 @@ class Registry:
                 raise not_found(rt, name)
             current = decode(kv)
             new = mutate(copy_json(current))
-            wanted_rv = str(new.get("metadata", {}).get("resourceVersion") or "")
+            wanted_rv = str(metadata_of(new).get("resourceVersion") or "")
             if wanted_rv and wanted_rv != str(kv.mod_revision):
                 raise conflict(rt, name)
             new.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
@@ -487,7 +487,7 @@ def qos_class(spec: Obj) -> str:
 
 
 def matches(obj: Obj, labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
-    if labels is not None and not labels.matches(obj.get("metadata", {}).get("labels") or {}):
+    if labels is not None and not labels.matches(labels_of(obj)):
         return False
     return fields is None or fields.matches(obj)
 

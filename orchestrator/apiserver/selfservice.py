@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.registry import Registry, WriteOptions
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 NAMESPACE, NAME = "default", "kubernetes"
 PORT = 443

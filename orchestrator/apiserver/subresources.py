@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import set_condition
 from orchestrator.api.copying import copy_json
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.apiserver import objectmeta
 from orchestrator.apiserver.patching import parse_patch, patched, sets_resource_version
-from orchestrator.apiserver.registry import Obj, Registry, WriteOptions, WriteResult
+from orchestrator.apiserver.registry import Registry, WriteOptions, WriteResult
 
 _SCALE_TYPE = ResourceType(
     group="autoscaling", version="v1", kind="Scale", plural="scale", namespaced=True
@@ -86,7 +88,7 @@ async def write_scale(
                 },
             )
         current.setdefault("spec", {})["replicas"] = replicas
-        wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        wanted_rv = metadata_of(scale).get("resourceVersion")
         if patch is not None and not sets_resource_version(patch):
             wanted_rv = None  # no precondition: retried against the fresh object, not 409
         if wanted_rv:
@@ -136,16 +138,15 @@ async def bind_pod(
             raise errors.Conflict(f'pod {name} is already assigned to node "{current}"')
         pod["spec"]["nodeName"] = node
         status = pod.setdefault("status", {})
-        conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
-        conditions.append(
+        status["conditions"] = set_condition(
+            status.get("conditions"),
             {
                 "type": "PodScheduled",
                 "status": "True",
                 "lastProbeTime": None,
                 "lastTransitionTime": objectmeta.now_rfc3339(),
-            }
+            },
         )
-        status["conditions"] = conditions
         return pod
 
     await registry.guaranteed_update(rt, namespace, name, mutate, opts, check_update=False)

@@ -25,7 +25,7 @@ class ClientConfig:
     namespace: str = "default"
 
 
-class ConfigError(Exception):
+class KubeconfigError(Exception):
     """A kubeconfig that cannot be used, with the reason."""
 
 
@@ -65,24 +65,24 @@ def load_kubeconfig(path: Path, context: str = "") -> ClientConfig:
     try:
         doc = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(
+        raise KubeconfigError(
             f"kubeconfig {path} does not exist; start the platform with "
             "`paas up` or pass --kubeconfig"
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"kubeconfig {path} is not valid YAML: {exc}") from exc
+        raise KubeconfigError(f"kubeconfig {path} is not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
-        raise ConfigError(f"kubeconfig {path} is empty")
+        raise KubeconfigError(f"kubeconfig {path} is empty")
     ctx_name = context or doc.get("current-context", "")
     contexts = {c["name"]: c.get("context", {}) for c in doc.get("contexts") or []}
     if ctx_name not in contexts:
-        raise ConfigError(f"kubeconfig {path} has no context {ctx_name!r}")
+        raise KubeconfigError(f"kubeconfig {path} has no context {ctx_name!r}")
     ctx = contexts[ctx_name]
     clusters = {c["name"]: c.get("cluster", {}) for c in doc.get("clusters") or []}
     users = {u["name"]: u.get("user", {}) for u in doc.get("users") or []}
     cluster = clusters.get(ctx.get("cluster", ""))
     if cluster is None or not cluster.get("server"):
-        raise ConfigError(f"kubeconfig {path}: context {ctx_name!r} names no usable cluster")
+        raise KubeconfigError(f"kubeconfig {path}: context {ctx_name!r} names no usable cluster")
     user = users.get(ctx.get("user", ""), {})
     ca: bytes | None = None
     if cluster.get("certificate-authority-data"):

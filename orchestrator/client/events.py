@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.leader import micro_time
 from orchestrator.client.rest import APIClient
@@ -155,7 +156,7 @@ class EventRecorder:
                 asyncio.create_task(self._send(q), name=f"events-{i}")
                 for i, q in enumerate(self._queues)
             ]
-        meta = obj.get("metadata", {})
+        meta = metadata_of(obj)
         subject = meta.get("uid") or f"{obj.get('kind')}/{meta.get('namespace')}/{meta.get('name')}"
         if not self.throttle.admit(subject):
             log.debug("event spam filter: dropped %s %s on %s", type_, reason, meta.get("name"))
@@ -202,7 +203,7 @@ class EventRecorder:
     async def write(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """Write one event now (folding repeats); failures are logged."""
         assert EVENTS is not None
-        meta = obj.get("metadata", {})
+        meta = metadata_of(obj)
         namespace = meta.get("namespace") or "default"
         involved = {
             "kind": obj.get("kind", ""),

@@ -21,15 +21,14 @@ import builtins
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import ResourceType
 from orchestrator.client.rest import APIClient
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 IndexFunc = Callable[[Obj], Iterable[str]]
 
 
@@ -216,9 +215,7 @@ class Informer:
                         bookmarks=True,
                     ):
                         failures = 0
-                        self.revision = str(
-                            obj.get("metadata", {}).get("resourceVersion", self.revision)
-                        )
+                        self.revision = str(metadata_of(obj).get("resourceVersion", self.revision))
                         if event != "BOOKMARK":
                             self._apply(event, obj)
                 except errors.Gone:

@@ -20,10 +20,10 @@ from urllib.parse import quote
 import aiohttp
 
 from orchestrator.api import errors, jsoncodec
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.client.config import ClientConfig, ssl_context
 
-Obj = dict[str, Any]
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from orchestrator.api.objects import Obj
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.ownership import controller_of
-
-Obj = dict[str, Any]
 
 
 def enqueue_self(queue: WorkQueue, *, deletes: bool = True) -> Handler:

@@ -23,9 +23,10 @@ import copy
 import logging
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.client.context import ControllerContext
-from orchestrator.client.informer import Obj, split_key
+from orchestrator.client.informer import split_key
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.base import enqueue_controller, enqueue_self, process_queue
 from orchestrator.controllers.cronjobplan import CronJobSettings, job_reference, plan_cronjob

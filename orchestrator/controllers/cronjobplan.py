@@ -29,8 +29,8 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
 
+from orchestrator.api.objects import Obj, annotations_of, metadata_of
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.batchjobs import finish_time, job_finished
 from orchestrator.controllers.cron import (
@@ -41,7 +41,6 @@ from orchestrator.controllers.cron import (
 )
 from orchestrator.controllers.ownership import owner_reference
 
-Obj = dict[str, Any]
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 
 
@@ -85,7 +84,7 @@ def job_reference(job: Obj) -> Obj:
 def build_job(cronjob: Obj, scheduled: datetime) -> Obj:
     """The Job for one scheduled time, from the CronJob's jobTemplate."""
     template = copy.deepcopy((cronjob.get("spec") or {}).get("jobTemplate") or {})
-    tmeta = template.get("metadata") or {}
+    tmeta = metadata_of(template)
     annotations = dict(tmeta.get("annotations") or {})
     annotations[SCHEDULED_ANNOTATION] = rfc3339(scheduled)
     meta: Obj = {
@@ -127,7 +126,7 @@ def plan_cronjob(
             )
         # A Job it made says when it was scheduled: if the status write after creating it
         # was lost (a conflict, a crash), the next pass still records that time.
-        scheduled = parse_time((job["metadata"].get("annotations") or {}).get(SCHEDULED_ANNOTATION))
+        scheduled = parse_time(annotations_of(job).get(SCHEDULED_ANNOTATION))
         last_run = parse_time(new_status.get("lastScheduleTime"))
         if scheduled and (last_run is None or scheduled > last_run):
             new_status["lastScheduleTime"] = rfc3339(scheduled)

@@ -24,9 +24,9 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, controller_ref, labels_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from orchestrator.client.context import ControllerContext
@@ -35,7 +35,6 @@ from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.base import process_queue
 from orchestrator.controllers.ownership import (
     adopt_patch,
-    controller_ref,
     controller_uid,
     owner_reference,
     plan_claims,
@@ -51,7 +50,6 @@ from orchestrator.controllers.rollout import (
 )
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 _rt = BUILTIN_TYPES.require
@@ -119,7 +117,7 @@ class DeploymentController:
         if owner is not None:
             self._enqueue(owner)
         elif controller_ref(rs) is None:
-            labels = rs["metadata"].get("labels") or {}
+            labels = labels_of(rs)
             for d in self.deployments.list(rs["metadata"].get("namespace", "")):
                 try:
                     selector = selector_from_label_selector_object(d["spec"].get("selector"))

@@ -25,9 +25,10 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import Obj, labels_of, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import selector_from_labels
 from orchestrator.client.context import ControllerContext
@@ -36,7 +37,6 @@ from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 
@@ -47,10 +47,7 @@ PODS = _rt("", "Pod")
 
 
 def _pod_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 def resolve_port(pod: Obj, service_port: Obj) -> int | None:
@@ -146,7 +143,7 @@ def _order(address: Obj) -> tuple[str, str]:
 
 
 def endpoints_labels(service: Obj) -> dict[str, str]:
-    labels = dict((service.get("metadata") or {}).get("labels") or {})
+    labels = dict(labels_of(service))
     if (service.get("spec") or {}).get("clusterIP") == "None":
         labels[HEADLESS_LABEL] = ""
     else:
@@ -173,10 +170,9 @@ class EndpointsController:
         self.queue.add(object_key(obj))
 
     def _services_for(self, pod: Obj) -> list[str]:
-        meta = pod.get("metadata") or {}
-        labels = meta.get("labels") or {}
+        labels = labels_of(pod)
         keys = []
-        for service in self.services.list(meta.get("namespace", "")):
+        for service in self.services.list(metadata_of(pod).get("namespace", "")):
             selector = (service.get("spec") or {}).get("selector")
             if selector and selector_from_labels(selector).matches(labels):
                 keys.append(object_key(service))
@@ -208,17 +204,11 @@ class EndpointsController:
         if not selector:
             return None  # not ours
         matcher = selector_from_labels(selector)
-        pods = [
-            p
-            for p in self.pods.list(namespace)
-            if matcher.matches((p.get("metadata") or {}).get("labels") or {})
-        ]
+        pods = [p for p in self.pods.list(namespace) if matcher.matches(labels_of(p))]
         subsets = compute_subsets(service, pods)
         labels = endpoints_labels(service)
         if current is not None:
-            if (current.get("subsets") or []) == subsets and (
-                current["metadata"].get("labels") or {}
-            ) == labels:
+            if (current.get("subsets") or []) == subsets and labels_of(current) == labels:
                 return None
             updated = copy.deepcopy(current)
             updated["metadata"]["labels"] = labels

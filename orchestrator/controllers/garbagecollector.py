@@ -46,9 +46,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, OwnerReference, owner_references_of
 from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.client.context import ControllerContext
-from orchestrator.client.informer import Handler, Informer, Obj, object_key, split_key
+from orchestrator.client.informer import Handler, Informer, object_key, split_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
@@ -83,7 +84,7 @@ class DependentPlan:
 
 
 def owner_uids(obj: Obj) -> list[str]:
-    return [r["uid"] for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid")]
+    return [r["uid"] for r in owner_references_of(obj) if r.get("uid")]
 
 
 def plan_dependent(obj: Obj, states: dict[str, OwnerState], has_dependents: bool) -> DependentPlan:
@@ -107,7 +108,7 @@ def blocks(dependent: Obj, owner_uid: str) -> bool:
     """Whether ``dependent`` holds up the foreground deletion of ``owner_uid``."""
     return any(
         r.get("uid") == owner_uid and r.get("blockOwnerDeletion") is True
-        for r in dependent["metadata"].get("ownerReferences") or []
+        for r in owner_references_of(dependent)
     )
 
 
@@ -156,7 +157,7 @@ class GarbageCollector:
 
     def _enqueue_owners(self, obj: Obj, uids: set[str]) -> None:
         namespace = obj["metadata"].get("namespace", "")
-        for ref in obj["metadata"].get("ownerReferences") or []:
+        for ref in owner_references_of(obj):
             if ref.get("uid") not in uids:
                 continue
             rt = self.types.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
@@ -248,7 +249,7 @@ class GarbageCollector:
     async def _collect(self, rt: ResourceType, obj: Obj) -> None:
         states = {
             ref["uid"]: await self._owner_state(obj, ref)
-            for ref in obj["metadata"].get("ownerReferences") or []
+            for ref in owner_references_of(obj)
             if ref.get("uid")
         }
         has_dependents = bool(self._dependents(obj["metadata"]["uid"]))
@@ -267,7 +268,7 @@ class GarbageCollector:
                 "deleted %s %s: its owners are gone (%s)", rt.kind, object_key(obj), plan.policy
             )
 
-    async def _owner_state(self, dependent: Obj, ref: Obj) -> OwnerState:
+    async def _owner_state(self, dependent: Obj, ref: OwnerReference) -> OwnerState:
         uid = ref["uid"]
         if uid in self._absent:
             return OwnerState.DANGLING
@@ -303,15 +304,14 @@ class GarbageCollector:
             self._absent.popitem(last=False)
 
     async def _remove_refs(self, rt: ResourceType, obj: Obj, uids: set[str]) -> None:
-        meta = obj["metadata"]
-        refs = meta.get("ownerReferences") or []
+        refs = owner_references_of(obj)
         kept = [r for r in refs if r.get("uid") not in uids]
         if len(kept) == len(refs):
             return
         patch = {
             "metadata": {
                 "ownerReferences": kept or None,
-                "resourceVersion": meta["resourceVersion"],
+                "resourceVersion": obj["metadata"]["resourceVersion"],
             }
         }
         namespace, name = split_key(object_key(obj))

@@ -26,9 +26,10 @@ import logging
 
 from orchestrator.api import errors
 from orchestrator.api.defaults import JOB_NAME_LABELS, JOB_UID_LABELS
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.client.context import ControllerContext
-from orchestrator.client.informer import Obj, split_key
+from orchestrator.client.informer import split_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.base import enqueue_controller, enqueue_self, process_queue
@@ -53,7 +54,7 @@ def build_pod(job: Obj, name: str) -> Obj:
     """A pod from the Job's template, labelled and owned by the Job."""
     meta = job["metadata"]
     template = copy.deepcopy((job.get("spec") or {}).get("template") or {})
-    tmeta = template.get("metadata") or {}
+    tmeta = metadata_of(template)
     labels = dict(tmeta.get("labels") or {})
     for key in JOB_UID_LABELS:
         labels.setdefault(key, meta["uid"])

@@ -32,12 +32,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from orchestrator.api.conditions import Condition, condition_status, conditions_of, set_condition
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.batchjobs import finish_time, job_finished
 
-Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -74,12 +74,12 @@ def pod_finished_at(pod: Obj) -> datetime | None:
     found = [t for t in times if t is not None]
     if found:
         return max(found)
-    conds = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []]
+    conds = [parse_time(c.get("lastTransitionTime")) for c in conditions_of(pod)]
     known = [t for t in conds if t is not None]
     if known:
         return max(known)
     return parse_time(status.get("startTime")) or parse_time(
-        pod.get("metadata", {}).get("creationTimestamp")
+        metadata_of(pod).get("creationTimestamp")
     )
 
 
@@ -233,15 +233,11 @@ def _set_counts(status: Obj, active: int, succeeded: int, failed: int, pods: lis
 
 
 def _ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 def _add_condition(status: Obj, type_: str, reason: str, message: str, now: datetime) -> None:
-    conditions = [c for c in status.get("conditions") or [] if c.get("type") != type_]
-    cond: Obj = {
+    cond: Condition = {
         "type": type_,
         "status": "True",
         "lastProbeTime": rfc3339(now),
@@ -251,7 +247,7 @@ def _add_condition(status: Obj, type_: str, reason: str, message: str, now: date
         cond["reason"] = reason
     if message:
         cond["message"] = message
-    status["conditions"] = [*conditions, cond]
+    status["conditions"] = set_condition(status.get("conditions"), cond)
 
 
 def _least_valuable(pods: list[Obj]) -> list[Obj]:

@@ -29,9 +29,10 @@ import logging
 from dataclasses import dataclass
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.client.context import ControllerContext
-from orchestrator.client.informer import Handler, Obj
+from orchestrator.client.informer import Handler
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.controllers.base import process_queue

@@ -20,8 +20,8 @@ import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
@@ -29,7 +29,6 @@ from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 NODES = BUILTIN_TYPES.by_group_kind("", "Node")
 
 

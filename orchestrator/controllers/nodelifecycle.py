@@ -37,9 +37,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import (
+    Condition,
+    condition_of,
+    condition_status,
+    conditions_of,
+    find_condition,
+    with_status,
+)
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.client.context import ControllerContext
@@ -48,7 +56,6 @@ from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 _rt = BUILTIN_TYPES.require
@@ -70,40 +77,27 @@ class NodeLifecycleSettings:
 
 
 def ready_status(node: Obj) -> str:
-    for c in (node.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return str(c.get("status") or "Unknown")
-    return "Unknown"
+    return condition_status(node, "Ready", "Unknown")
 
 
 def heartbeat_mark(node: Obj | None, lease: Obj | None) -> tuple[str, str]:
     """What changes when the node is alive: the lease's renewTime, the Ready heartbeat."""
     renew = str(((lease or {}).get("spec") or {}).get("renewTime") or "")
-    beat = ""
-    for c in ((node or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            beat = str(c.get("lastHeartbeatTime") or "")
+    ready = condition_of(node, "Ready") if node is not None else None
+    beat = str((ready or {}).get("lastHeartbeatTime") or "")
     return renew, beat
 
 
-def unknown_conditions(conditions: list[Obj], now: datetime) -> list[Obj]:
+def unknown_conditions(conditions: list[Condition], now: datetime) -> list[Condition]:
     """Every condition turned Unknown, keeping the last heartbeat; Ready added if missing."""
     stamp = rfc3339(now)
-    out = []
-    for c in conditions:
-        if c.get("status") == "Unknown":
-            out.append(c)
-            continue
-        out.append(
-            {
-                **c,
-                "status": "Unknown",
-                "reason": UNKNOWN_REASON,
-                "message": UNKNOWN_MESSAGE,
-                "lastTransitionTime": stamp,
-            }
-        )
-    if not any(c.get("type") == "Ready" for c in conditions):
+    out = [
+        c
+        if c.get("status") == "Unknown"
+        else with_status(c, "Unknown", stamp, reason=UNKNOWN_REASON, message=UNKNOWN_MESSAGE)
+        for c in conditions
+    ]
+    if find_condition(conditions, "Ready") is None:
         out.append(
             {
                 "type": "Ready",
@@ -175,10 +169,7 @@ def eviction_delay(
 
 
 def pod_is_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 class NodeLifecycleController:
@@ -250,7 +241,7 @@ class NodeLifecycleController:
         if silent_for >= grace and ready_status(node) != "Unknown":
             updated = copy.deepcopy(node)
             status = updated.setdefault("status", {})
-            status["conditions"] = unknown_conditions(status.get("conditions") or [], now)
+            status["conditions"] = unknown_conditions(conditions_of(updated), now)
             await self.ctx.client.replace(NODES, updated, subresource="status")
             await self.ctx.recorder.emit(
                 node, "Normal", "NodeNotReady", f"Node {name} status is now: NodeNotReady"
@@ -301,9 +292,10 @@ class NodeLifecycleController:
     async def _mark_not_ready(self, pod: Obj) -> None:
         updated = copy.deepcopy(pod)
         stamp = rfc3339(self.ctx.clock())
-        for c in updated["status"]["conditions"]:
-            if c.get("type") == "Ready":
-                c.update(status="False", lastTransitionTime=stamp)
+        updated["status"]["conditions"] = [
+            with_status(c, "False", stamp) if c.get("type") == "Ready" else c
+            for c in conditions_of(updated)
+        ]
         try:
             await self.ctx.client.replace(
                 PODS, updated, pod["metadata"]["namespace"], subresource="status"

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from orchestrator.api.objects import (
+    Obj,
+    OwnerReference,
+    controller_ref,
+    labels_of,
+    metadata_of,
+    owner_references_of,
+)
 from orchestrator.api.selectors import LabelSelector
 
-Obj = dict[str, Any]
 
-
-def controller_ref(obj: Obj) -> Obj | None:
-    """The ``ownerReferences`` entry with ``controller: true``, if any."""
-    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return dict(ref)
-    return None
-
-
-def controller_of(obj: Obj, kind: str) -> Obj | None:
+def controller_of(obj: Obj, kind: str) -> OwnerReference | None:
     """The ownerReference with ``controller: true`` if it is of ``kind``."""
     ref = controller_ref(obj)
     return ref if ref is not None and ref.get("kind") == kind else None
@@ -42,7 +39,7 @@ def controller_uid(obj: Obj, kind: str = "") -> list[str]:
     return [str(ref["uid"])] if ref and ref.get("uid") else []
 
 
-def owner_reference(owner: Obj, api_version: str, kind: str) -> Obj:
+def owner_reference(owner: Obj, api_version: str, kind: str) -> OwnerReference:
     """A controlling reference to ``owner`` that blocks its foreground deletion."""
     meta = owner["metadata"]
     return {
@@ -56,7 +53,7 @@ def owner_reference(owner: Obj, api_version: str, kind: str) -> Obj:
 
 
 def is_terminating(obj: Obj) -> bool:
-    return bool(obj.get("metadata", {}).get("deletionTimestamp"))
+    return bool(metadata_of(obj).get("deletionTimestamp"))
 
 
 @dataclass(frozen=True)
@@ -75,8 +72,7 @@ def plan_claims(
     release: list[Obj] = []
     for obj in candidates:
         ref = controller_ref(obj)
-        labels = obj.get("metadata", {}).get("labels") or {}
-        matches = selector.matches(labels)
+        matches = selector.matches(labels_of(obj))
         if ref is not None:
             if ref.get("uid") != owner_uid:
                 continue
@@ -90,9 +86,9 @@ def plan_claims(
     return Claims(tuple(owned), tuple(adopt), tuple(release))
 
 
-def adopt_patch(obj: Obj, ref: Obj) -> Obj:
+def adopt_patch(obj: Obj, ref: OwnerReference) -> Obj:
     """Merge patch adding ``ref`` to ``obj``'s owners, valid only for its current version."""
-    refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != ref["uid"]]
+    refs = [r for r in owner_references_of(obj) if r.get("uid") != ref["uid"]]
     return {
         "metadata": {
             "ownerReferences": [*refs, ref],
@@ -103,7 +99,7 @@ def adopt_patch(obj: Obj, ref: Obj) -> Obj:
 
 def release_patch(obj: Obj, owner_uid: str) -> Obj:
     """Merge patch removing the owner ``owner_uid`` from ``obj``."""
-    refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+    refs = [r for r in owner_references_of(obj) if r.get("uid") != owner_uid]
     return {
         "metadata": {
             "ownerReferences": refs or None,

@@ -19,9 +19,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from typing import Any
 
-Obj = dict[str, Any]
+from orchestrator.api.objects import Obj
+
 HASH_LABEL = "pod-template-hash"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 HASH_LENGTH = 10

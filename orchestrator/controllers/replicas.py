@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from orchestrator.api.conditions import condition_of, condition_status
+from orchestrator.api.objects import Obj, labels_of, metadata_of
 from orchestrator.api.selectors import selector_from_labels
 from orchestrator.api.timestamps import parse_time
-from orchestrator.controllers.conditions import find_condition
 
-Obj = dict[str, Any]
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
@@ -38,18 +38,17 @@ class ReplicaPlan:
 
 def is_active(pod: Obj) -> bool:
     """Counts toward replicas: not terminating, not Succeeded or Failed."""
-    if pod.get("metadata", {}).get("deletionTimestamp"):
+    if metadata_of(pod).get("deletionTimestamp"):
         return False
     return pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
 
 
 def is_pod_ready(pod: Obj) -> bool:
-    ready = find_condition(pod.get("status", {}).get("conditions"), "Ready")
-    return ready is not None and ready.get("status") == "True"
+    return condition_status(pod, "Ready") == "True"
 
 
 def ready_since(pod: Obj) -> datetime | None:
-    ready = find_condition(pod.get("status", {}).get("conditions"), "Ready")
+    ready = condition_of(pod, "Ready")
     if ready is None or ready.get("status") != "True":
         return None
     return parse_time(ready.get("lastTransitionTime"))
@@ -79,7 +78,8 @@ def deletion_order(pod: Obj) -> tuple[Any, ...]:
     """Sort key: the pod to delete first sorts first."""
     ready = is_pod_ready(pod)
     since = ready_since(pod) if ready else None
-    created = pod.get("metadata", {}).get("creationTimestamp")
+    meta = metadata_of(pod)
+    created = meta.get("creationTimestamp")
     return (
         1 if pod.get("spec", {}).get("nodeName") else 0,
         _PHASE_RANK.get(pod.get("status", {}).get("phase", "Pending"), 0),
@@ -87,7 +87,7 @@ def deletion_order(pod: Obj) -> tuple[Any, ...]:
         -since.timestamp() if since else 0.0,
         -_restarts(pod),
         -_stamp(created) if created else float("-inf"),
-        pod.get("metadata", {}).get("name", ""),
+        meta.get("name", ""),
     )
 
 
@@ -95,19 +95,17 @@ def replicaset_status(rs: Obj, pods: Sequence[Obj], now: datetime) -> Obj:
     """Status from the set's active pods; zero counts are omitted except ``replicas``."""
     spec = rs.get("spec", {})
     min_ready = int(spec.get("minReadySeconds") or 0)
-    template_labels = spec.get("template", {}).get("metadata", {}).get("labels") or {}
+    template_labels = labels_of(spec.get("template", {}))
     template_selector = selector_from_labels(template_labels)
     active = [p for p in pods if is_active(p)]
     status: Obj = {"replicas": len(active)}
     counts = {
-        "fullyLabeledReplicas": sum(
-            1 for p in active if template_selector.matches(p["metadata"].get("labels"))
-        ),
+        "fullyLabeledReplicas": sum(1 for p in active if template_selector.matches(labels_of(p))),
         "readyReplicas": sum(1 for p in active if is_pod_ready(p)),
         "availableReplicas": sum(1 for p in active if is_pod_available(p, min_ready, now)),
     }
     status.update({k: v for k, v in counts.items() if v})
-    status["observedGeneration"] = rs.get("metadata", {}).get("generation", 0)
+    status["observedGeneration"] = metadata_of(rs).get("generation", 0)
     conditions = rs.get("status", {}).get("conditions")
     if conditions:
         status["conditions"] = conditions
@@ -134,7 +132,7 @@ def plan_replicas(
     active = [p for p in pods if is_active(p)]
     create = 0
     delete: tuple[Obj, ...] = ()
-    if manage and not rs.get("metadata", {}).get("deletionTimestamp"):
+    if manage and not metadata_of(rs).get("deletionTimestamp"):
         diff = len(active) - wanted
         if diff < 0:
             create = min(-diff, burst)

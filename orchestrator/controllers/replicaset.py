@@ -24,9 +24,9 @@ import asyncio
 import copy
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, controller_ref, labels_of, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from orchestrator.client.context import ControllerContext
@@ -36,7 +36,6 @@ from orchestrator.controllers.base import process_queue
 from orchestrator.controllers.expectations import Expectations
 from orchestrator.controllers.ownership import (
     adopt_patch,
-    controller_ref,
     controller_uid,
     owner_reference,
     plan_claims,
@@ -45,7 +44,6 @@ from orchestrator.controllers.ownership import (
 from orchestrator.controllers.replicas import plan_replicas, slow_start_batches
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
 
 _rt = BUILTIN_TYPES.require
@@ -62,7 +60,7 @@ class ReplicaSetSettings:
 def pod_from_template(rs: Obj) -> Obj:
     """A new pod for ``rs``: its template, named ``{rs}-xxxxx``, controlled by it."""
     template = rs.get("spec", {}).get("template", {})
-    tmeta = template.get("metadata", {})
+    tmeta = metadata_of(template)
     meta: Obj = {
         "generateName": f"{rs['metadata']['name']}-",
         "namespace": rs["metadata"]["namespace"],
@@ -135,7 +133,7 @@ class ReplicaSetController:
         return object_key(owners[0]) if owners else None
 
     def _enqueue_matching(self, pod: Obj) -> None:
-        labels = pod["metadata"].get("labels") or {}
+        labels = labels_of(pod)
         for rs in self.sets.list(pod["metadata"].get("namespace", "")):
             try:
                 selector = selector_from_label_selector_object(rs.get("spec", {}).get("selector"))

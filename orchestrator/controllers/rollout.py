@@ -37,15 +37,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from orchestrator.api.timestamps import parse_time
-from orchestrator.controllers.conditions import (
+from orchestrator.api.conditions import (
+    Condition,
+    conditions_of,
     find_condition,
-    new_condition,
     remove_condition,
     set_condition,
 )
+from orchestrator.api.objects import Obj, annotations_of
+from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.controllers.ownership import owner_reference
 from orchestrator.controllers.podtemplate import (
     same_template,
@@ -53,8 +54,6 @@ from orchestrator.controllers.podtemplate import (
     template_hash,
     with_hash,
 )
-
-Obj = dict[str, Any]
 
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
@@ -146,7 +145,7 @@ def _replicas(obj: Obj) -> int:
 
 def revision_of(obj: Obj) -> int:
     try:
-        return int((obj.get("metadata", {}).get("annotations") or {}).get(REVISION, "0"))
+        return int(annotations_of(obj).get(REVISION, "0"))
     except ValueError:
         return 0
 
@@ -181,7 +180,7 @@ class _Pass:
     now: datetime
     sets: list[_Set]
     new: _Set | None = None
-    conditions: list[Obj] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
 
@@ -215,7 +214,7 @@ class _Pass:
             spec = s.obj.get("spec", {})
             if (
                 s.replicas != _replicas(s.obj)
-                or s.annotations != (s.obj["metadata"].get("annotations") or {})
+                or s.annotations != annotations_of(s.obj)
                 or s.min_ready != int(spec.get("minReadySeconds") or 0)
             ):
                 out.append(
@@ -231,8 +230,7 @@ class _Pass:
 
 
 def _copied_annotations(deployment: Obj) -> dict[str, str]:
-    annotations = deployment.get("metadata", {}).get("annotations") or {}
-    return {k: v for k, v in annotations.items() if k not in NOT_COPIED}
+    return {k: v for k, v in annotations_of(deployment).items() if k not in NOT_COPIED}
 
 
 def _next_revision(p: _Pass) -> int:
@@ -252,15 +250,8 @@ def _sync_new(p: _Pass, create: bool) -> None:
         s.annotations = annotations
         s.min_ready = min_ready
         if find_condition(p.conditions, "Progressing") is None and _has_deadline(d):
-            p.conditions = set_condition(
-                p.conditions,
-                new_condition(
-                    "Progressing",
-                    "True",
-                    "FoundNewReplicaSet",
-                    f'Found new replica set "{s.name}"',
-                    p.now,
-                ),
+            _set_condition(
+                p, "Progressing", "True", "FoundNewReplicaSet", f'Found new replica set "{s.name}"'
             )
     elif create:
         collisions = int(d.get("status", {}).get("collisionCount") or 0)
@@ -289,15 +280,8 @@ def _sync_new(p: _Pass, create: bool) -> None:
         p.sets.append(s)
         p.new = s
         p.scale(s, _new_replicas(p, s))
-        p.conditions = set_condition(
-            p.conditions,
-            new_condition(
-                "Progressing",
-                "True",
-                "NewReplicaSetCreated",
-                f'Created new replica set "{name}"',
-                p.now,
-            ),
+        _set_condition(
+            p, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"'
         )
     if p.new is not None:
         wanted = p.new.annotations.get(REVISION, "")
@@ -460,6 +444,25 @@ def _cleanup(p: _Pass) -> None:
 # -- status --------------------------------------------------------------------
 
 
+def _condition(type_: str, status: str, reason: str, message: str, now: datetime) -> Condition:
+    """A Deployment condition: both its times are ``now`` until set_condition keeps one."""
+    stamp = rfc3339(now)
+    return {
+        "type": type_,
+        "status": status,
+        "lastUpdateTime": stamp,
+        "lastTransitionTime": stamp,
+        "reason": reason,
+        "message": message,
+    }
+
+
+def _set_condition(p: _Pass, type_: str, status: str, reason: str, message: str) -> None:
+    """Kubernetes' SetDeploymentCondition: same status and reason leave the condition as it is."""
+    wanted = _condition(type_, status, reason, message, p.now)
+    p.conditions = set_condition(p.conditions, wanted, keep_same_reason=True)
+
+
 def _counts(p: _Pass) -> Obj:
     def total(key: str, sets: list[_Set]) -> int:
         return sum(int(s.obj.get("status", {}).get(key, 0)) for s in sets)
@@ -483,7 +486,7 @@ def _status(p: _Pass, counts: Obj) -> Obj:
     if collisions:
         status["collisionCount"] = collisions
     if counts["availableReplicas"] >= p.desired - max_unavailable(d):
-        available = new_condition(
+        available = _condition(
             "Available",
             "True",
             "MinimumReplicasAvailable",
@@ -491,14 +494,14 @@ def _status(p: _Pass, counts: Obj) -> Obj:
             p.now,
         )
     else:
-        available = new_condition(
+        available = _condition(
             "Available",
             "False",
             "MinimumReplicasUnavailable",
             "Deployment does not have minimum availability.",
             p.now,
         )
-    conditions = set_condition(p.conditions, available)
+    conditions = set_condition(p.conditions, available, keep_same_reason=True)
     order = {"Available": 0, "Progressing": 1}
     status["conditions"] = sorted(conditions, key=lambda c: order.get(c.get("type", ""), 2))
     return status
@@ -529,14 +532,13 @@ def _rollout_status(p: _Pass) -> tuple[Obj, float | None]:
     name = p.new.name if p.new else ""
     if _has_deadline(d) and not done:
         if _complete(p, counts):
-            cond = new_condition(
+            _set_condition(
+                p,
                 "Progressing",
                 "True",
                 "NewReplicaSetAvailable",
                 f'ReplicaSet "{name}" has successfully progressed.',
-                p.now,
             )
-            p.conditions = set_condition(p.conditions, cond)
         elif (
             counts["updatedReplicas"] > int(old.get("updatedReplicas", 0))
             or counts["replicas"] - counts["updatedReplicas"]
@@ -544,16 +546,16 @@ def _rollout_status(p: _Pass) -> tuple[Obj, float | None]:
             or counts["readyReplicas"] > int(old.get("readyReplicas", 0))
             or counts["availableReplicas"] > int(old.get("availableReplicas", 0))
         ):
-            cond = new_condition(
+            # Progress refreshes the condition even with the same reason: its
+            # lastUpdateTime is what the progress deadline counts from.
+            cond = _condition(
                 "Progressing",
                 "True",
                 "ReplicaSetUpdated",
                 f'ReplicaSet "{name}" is progressing.',
                 p.now,
             )
-            if current is not None and current.get("status") == "True":
-                cond["lastTransitionTime"] = current.get("lastTransitionTime")
-            p.conditions = [*remove_condition(p.conditions, "Progressing"), cond]
+            p.conditions = set_condition(p.conditions, cond)
         else:
             requeue = _deadline_step(p, name)
     return _status(p, counts), requeue
@@ -573,15 +575,12 @@ def _deadline_step(p: _Pass, name: str) -> float | None:
     deadline = int(p.deployment["spec"]["progressDeadlineSeconds"])
     due = since + timedelta(seconds=deadline)
     if due < p.now:
-        p.conditions = set_condition(
-            p.conditions,
-            new_condition(
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                f'ReplicaSet "{name}" has timed out progressing.',
-                p.now,
-            ),
+        _set_condition(
+            p,
+            "Progressing",
+            "False",
+            "ProgressDeadlineExceeded",
+            f'ReplicaSet "{name}" has timed out progressing.',
         )
         return None
     return (due - p.now).total_seconds() + 1.0
@@ -595,15 +594,9 @@ def _paused_conditions(p: _Pass) -> None:
     paused = bool(d.get("spec", {}).get("paused"))
     reason = current.get("reason") if current else None
     if paused and reason != "DeploymentPaused":
-        cond = new_condition(
-            "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", p.now
-        )
-        p.conditions = set_condition(p.conditions, cond)
+        _set_condition(p, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
     elif not paused and reason == "DeploymentPaused":
-        cond = new_condition(
-            "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", p.now
-        )
-        p.conditions = set_condition(p.conditions, cond)
+        _set_condition(p, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed")
 
 
 # -- the plan --------------------------------------------------------------------
@@ -634,17 +627,17 @@ def plan_rollout(
         _Set(
             rs,
             _replicas(rs),
-            dict(rs["metadata"].get("annotations") or {}),
+            dict(annotations_of(rs)),
             int(rs.get("spec", {}).get("minReadySeconds") or 0),
         )
         for rs in replica_sets
     ]
-    annotations = dict(deployment.get("metadata", {}).get("annotations") or {})
+    annotations = dict(annotations_of(deployment))
     p = _Pass(
         deployment,
         now,
         sets,
-        conditions=list(deployment.get("status", {}).get("conditions") or []),
+        conditions=conditions_of(deployment),
         annotations=annotations,
     )
     found = find_new_replica_set(deployment, replica_sets)
@@ -665,8 +658,8 @@ def plan_rollout(
             status, requeue = _recreate(p, old_pods_running)
         else:
             status, requeue = _rolling(p)
-    changed = p.annotations != (deployment.get("metadata", {}).get("annotations") or {})
-    if not deployment.get("metadata", {}).get("annotations") and not p.annotations:
+    changed = p.annotations != annotations_of(deployment)
+    if not annotations_of(deployment) and not p.annotations:
         changed = True  # kubectl rollout undo json-patches /metadata/annotations: keep the map
     return RolloutPlan(p.actions(), p.annotations if changed else None, status, requeue)
 

@@ -40,9 +40,10 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.informer import Handler, Informer, InformerSettings
@@ -57,7 +58,6 @@ from orchestrator.kubelet.runtimes.base import Runtime
 from orchestrator.kubelet.volumes import Volumes
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 _rt = BUILTIN_TYPES.require
 PODS = _rt("", "Pod")
 CONFIGMAPS = _rt("", "ConfigMap")
@@ -82,7 +82,7 @@ class KubeletSettings(NodeSettings):
 
 
 def pod_uid(pod: Obj) -> list[str]:
-    uid = (pod.get("metadata") or {}).get("uid")
+    uid = metadata_of(pod).get("uid")
     return [uid] if uid else []
 
 
@@ -176,7 +176,7 @@ class Kubelet:
 
     def _on_config(self, obj: Obj) -> None:
         """A ConfigMap or Secret changed: its namespace's pods look again (env, files)."""
-        self._enqueue_pods(self.pods.list((obj.get("metadata") or {}).get("namespace", "")))
+        self._enqueue_pods(self.pods.list(metadata_of(obj).get("namespace", "")))
 
     # -- running -------------------------------------------------------------------------
 

@@ -19,8 +19,9 @@ unknown or unclosed reference stays as written. Command and args are
 expanded the same way against the final environment.
 
 A ConfigMap, Secret or key that is missing (and not ``optional``) raises
-``ConfigError`` naming it: the pod worker shows it as the container's waiting
-reason ``CreateContainerConfigError`` and tries again when the object appears.
+``ContainerConfigError`` naming it: the pod worker shows it as the
+container's waiting reason ``CreateContainerConfigError`` and tries again
+when the object appears.
 Objects are read through ``ObjectSource`` (the node agent's informer caches).
 """
 
@@ -31,15 +32,15 @@ import binascii
 import math
 import re
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
+from orchestrator.api.objects import Obj, annotations_of, labels_of, metadata_of
 from orchestrator.api.quantity import QuantityError, parse_quantity
 
-Obj = dict[str, Any]
 MASTER_SERVICE = ("default", "kubernetes")
 
 
-class ConfigError(Exception):
+class ContainerConfigError(Exception):
     """A container's configuration refers to something missing; the message names it."""
 
 
@@ -135,21 +136,27 @@ def _key_ref(
     if obj is None:
         if optional:
             return None
-        raise ConfigError(f'{field_path}: {kind.lower()} "{name}" not found')
+        raise ContainerConfigError(f'{field_path}: {kind.lower()} "{name}" not found')
     data = config_map_data(obj) if kind == "ConfigMap" else secret_data(obj)
     if key not in data:
         if optional:
             return None
-        raise ConfigError(f"{field_path}: couldn't find key {key} in {kind} {namespace}/{name}")
+        raise ContainerConfigError(
+            f"{field_path}: couldn't find key {key} in {kind} {namespace}/{name}"
+        )
     return data[key]
 
 
 _LABEL_REF = re.compile(r"metadata\.(labels|annotations)\['([^']*)'\]")
 
 
+def _labels_or_annotations(pod: Obj, which: str) -> dict[str, str]:
+    return labels_of(pod) if which == "labels" else annotations_of(pod)
+
+
 def field_value(pod: Obj, path: str, *, pod_ip: str = "", host_ip: str = "") -> str:
-    """A pod field for ``fieldRef``; raises ConfigError for a path Kubernetes does not offer."""
-    meta = pod.get("metadata") or {}
+    """A pod field for ``fieldRef``; ContainerConfigError for a path Kubernetes does not offer."""
+    meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     simple = {
         "metadata.name": meta.get("name", ""),
@@ -166,11 +173,11 @@ def field_value(pod: Obj, path: str, *, pod_ip: str = "", host_ip: str = "") -> 
         return str(simple[path] or "")
     match = _LABEL_REF.fullmatch(path)
     if match:
-        return str((meta.get(match[1]) or {}).get(match[2], ""))
+        return str(_labels_or_annotations(pod, match[1]).get(match[2], ""))
     if path in ("metadata.labels", "metadata.annotations"):
-        items = sorted((meta.get(path.split(".")[1]) or {}).items())
+        items = sorted(_labels_or_annotations(pod, path.split(".")[1]).items())
         return "\n".join(f'{k}="{v}"' for k, v in items)
-    raise ConfigError(f"fieldRef.fieldPath: unsupported field {path!r}")
+    raise ContainerConfigError(f"fieldRef.fieldPath: unsupported field {path!r}")
 
 
 def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: dict[str, str]) -> str:
@@ -183,7 +190,7 @@ def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: dict[st
     resource = str(ref.get("resource") or "")
     kind, _, what = resource.partition(".")
     if kind not in ("limits", "requests") or what not in ("cpu", "memory", "ephemeral-storage"):
-        raise ConfigError(f"resourceFieldRef.resource: unsupported resource {resource!r}")
+        raise ContainerConfigError(f"resourceFieldRef.resource: unsupported resource {resource!r}")
     resources = target.get("resources") or {}
     value = (resources.get(kind) or {}).get(what)
     if value is None and kind == "requests":
@@ -194,9 +201,9 @@ def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: dict[st
         quantity = parse_quantity(value)
         divisor = parse_quantity(ref.get("divisor") or "1")
     except QuantityError as exc:
-        raise ConfigError(f"resourceFieldRef: {exc}") from exc
+        raise ContainerConfigError(f"resourceFieldRef: {exc}") from exc
     if divisor <= 0:
-        raise ConfigError("resourceFieldRef.divisor: must be positive")
+        raise ContainerConfigError("resourceFieldRef.divisor: must be positive")
     return str(max(math.ceil(quantity / divisor), 1 if quantity > 0 else 0))
 
 
@@ -210,13 +217,13 @@ def _env_name(name: str) -> str:
 def service_env(services: Iterable[Obj]) -> list[tuple[str, str]]:
     """The variables Kubernetes gives pods for Services with a cluster IP, sorted by service."""
     out: list[tuple[str, str]] = []
-    for svc in sorted(services, key=lambda s: (s.get("metadata") or {}).get("name", "")):
+    for svc in sorted(services, key=lambda s: metadata_of(s).get("name", "")):
         spec = svc.get("spec") or {}
         ip = spec.get("clusterIP")
         ports = [p for p in spec.get("ports") or [] if isinstance(p.get("port"), int)]
         if not ip or ip == "None" or not ports:
             continue
-        prefix = _env_name((svc.get("metadata") or {}).get("name", ""))
+        prefix = _env_name(metadata_of(svc).get("name", ""))
         out.append((f"{prefix}_SERVICE_HOST", ip))
         out.append((f"{prefix}_SERVICE_PORT", str(ports[0]["port"])))
         for p in ports:
@@ -238,18 +245,18 @@ def service_env(services: Iterable[Obj]) -> list[tuple[str, str]]:
 
 def pod_services(pod: Obj, source: ObjectSource) -> list[Obj]:
     """The Services whose variables the pod gets (``enableServiceLinks`` honoured)."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     namespace = meta.get("namespace", "")
     links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False
     chosen = {
-        (svc.get("metadata") or {}).get("name", ""): svc
+        metadata_of(svc).get("name", ""): svc
         for svc in (source.services(namespace) if links else [])
     }
     if namespace != MASTER_SERVICE[0] or not links:
         master = [
             s
             for s in source.services(MASTER_SERVICE[0])
-            if (s.get("metadata") or {}).get("name") == MASTER_SERVICE[1]
+            if metadata_of(s).get("name") == MASTER_SERVICE[1]
         ]
         if master:
             chosen.setdefault(MASTER_SERVICE[1], master[0])
@@ -268,8 +275,8 @@ def container_env(
     host_ip: str = "",
     node_allocatable: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The container's environment, in order; raises ConfigError naming what is missing."""
-    namespace = (pod.get("metadata") or {}).get("namespace", "")
+    """The container's environment, in order; raises ContainerConfigError naming what is missing."""
+    namespace = metadata_of(pod).get("namespace", "")
     name = container.get("name", "")
     env: dict[str, str] = {}
     for i, item in enumerate(container.get("envFrom") or []):
@@ -281,7 +288,7 @@ def container_env(
             if cm is None:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f'{where}: configmap "{ref.get("name")}" not found')
+                raise ContainerConfigError(f'{where}: configmap "{ref.get("name")}" not found')
             data = config_map_data(cm)
         elif isinstance(item.get("secretRef"), dict):
             ref = item["secretRef"]
@@ -289,7 +296,7 @@ def container_env(
             if secret is None:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f'{where}: secret "{ref.get("name")}" not found')
+                raise ContainerConfigError(f'{where}: secret "{ref.get("name")}" not found')
             data = secret_data(secret)
         else:
             continue
@@ -313,17 +320,17 @@ def container_env(
             path = str(value_from["fieldRef"].get("fieldPath") or "")
             try:
                 value = field_value(pod, path, pod_ip=pod_ip, host_ip=host_ip)
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+            except ContainerConfigError as exc:
+                raise ContainerConfigError(f"{where}: {exc}") from None
         elif isinstance(value_from.get("resourceFieldRef"), dict):
             try:
                 value = resource_value(
                     pod, container, value_from["resourceFieldRef"], node_allocatable or {}
                 )
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+            except ContainerConfigError as exc:
+                raise ContainerConfigError(f"{where}: {exc}") from None
         else:
-            raise ConfigError(f"{where}: valueFrom names no source")
+            raise ContainerConfigError(f"{where}: valueFrom names no source")
         if value is not None:
             env[var] = value
     for var, value in services.items():

@@ -17,13 +17,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet.probes import http_probe, resolve_port
 from orchestrator.kubelet.runtimes.base import ContainerState, Runtime
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 Emit = Callable[[Obj, str, str, str], None]  # (pod, type, reason, message)
 
 

@@ -9,10 +9,9 @@ expanded, working dir, limits as numbers, container ports).
 
 from __future__ import annotations
 
-from typing import Any
-
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.quantity import QuantityError, to_int, to_milli
-from orchestrator.kubelet.containerenv import ConfigError, expand_argv
+from orchestrator.kubelet.containerenv import ContainerConfigError, expand_argv
 from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     DNSConfig,
@@ -22,19 +21,17 @@ from orchestrator.kubelet.runtimes.base import (
     SandboxSpec,
 )
 
-Obj = dict[str, Any]
-
 
 def pod_hostname(pod: Obj) -> str:
     """``spec.hostname`` or the pod name, cut to a DNS label as Kubernetes does."""
     spec = pod.get("spec") or {}
-    name = str(spec.get("hostname") or (pod.get("metadata") or {}).get("name", ""))
+    name = str(spec.get("hostname") or metadata_of(pod).get("name", ""))
     return name[:63].rstrip("-.") or "pod"
 
 
 def sandbox_spec(pod: Obj, dns: DNSConfig | None = None) -> SandboxSpec:
     """The sandbox the pod asks for; ``dns`` is what poddns.sandbox_dns decided."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     mappings = []
     for c in spec.get("containers") or []:
@@ -61,14 +58,14 @@ def sandbox_spec(pod: Obj, dns: DNSConfig | None = None) -> SandboxSpec:
 
 
 def container_limits(container: Obj) -> Limits:
-    """``resources.limits`` as numbers; a malformed quantity raises ConfigError naming it."""
+    """``resources.limits`` as numbers; ContainerConfigError naming a malformed quantity."""
     limits = (container.get("resources") or {}).get("limits") or {}
     name = container.get("name", "")
     try:
         cpu = to_milli(limits["cpu"]) if limits.get("cpu") is not None else None
         memory = to_int(limits["memory"]) if limits.get("memory") is not None else None
     except QuantityError as exc:
-        raise ConfigError(f"container {name!r} resources.limits: {exc}") from None
+        raise ContainerConfigError(f"container {name!r} resources.limits: {exc}") from None
     return Limits(cpu_millis=cpu, memory_bytes=memory)
 
 
@@ -81,7 +78,7 @@ def container_spec(
     env: list[tuple[str, str]],
     mounts: tuple[Mount, ...],
 ) -> ContainerSpec:
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     ports = tuple(
         int(p["containerPort"])
         for p in container.get("ports") or []

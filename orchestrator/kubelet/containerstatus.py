@@ -25,12 +25,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from orchestrator.api.conditions import (
+    Condition,
+    condition_status,
+    conditions_of,
+    updated_condition,
+)
+from orchestrator.api.objects import Obj
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.kubelet.runtimes.base import ContainerState, Sandbox
 
-Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -173,28 +178,24 @@ def pod_phase(spec: Obj, inits: list[Obj], containers: list[Obj]) -> str:
 
 
 def _condition(
-    previous: Mapping[str, Obj],
+    previous: Mapping[str, Condition],
     type_: str,
     value: bool,
     stamp: str,
     reason: str = "",
     message: str = "",
-) -> Obj:
-    status = "True" if value else "False"
-    old = previous.get(type_) or {}
-    out: Obj = {
+) -> Condition:
+    wanted: Condition = {
         "type": type_,
-        "status": status,
+        "status": "True" if value else "False",
         "lastProbeTime": None,
-        "lastTransitionTime": old.get("lastTransitionTime") or stamp
-        if old.get("status") == status
-        else stamp,
+        "lastTransitionTime": stamp,
     }
     if not value and reason:
-        out["reason"] = reason
+        wanted["reason"] = reason
     if not value and message:
-        out["message"] = message
-    return out
+        wanted["message"] = message
+    return updated_condition(previous.get(type_), wanted)
 
 
 def _names(entries: list[Obj]) -> str:
@@ -230,11 +231,11 @@ def pod_status(pod: Obj, observed: Observed, now: datetime) -> Obj:
     phase = old.get("phase")
     if phase not in TERMINAL:  # a pod never leaves Succeeded or Failed
         phase = pod_phase(spec, inits, containers)
-    before = {c.get("type", ""): c for c in old.get("conditions") or []}
+    before = {c.get("type", ""): c for c in conditions_of(pod)}
     sandbox = observed.sandbox
     unready = [e for e in containers if not e["ready"]]
     gates_ok = all(
-        (before.get(g.get("conditionType", "")) or {}).get("status") == "True"
+        condition_status(pod, g.get("conditionType", "")) == "True"
         for g in spec.get("readinessGates") or []
     )
     terminal = phase in TERMINAL

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.kubelet.backoff import Backoff
 from orchestrator.kubelet.containerstatus import Waiting, attempts
 from orchestrator.kubelet.runtimes.base import ContainerState
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ def go_duration(seconds: float) -> str:
 
 def crash_message(pod: Obj, name: str, delay: float) -> str:
     """The kubelet's CrashLoopBackOff message, naming the container and the pod."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     return (
         f"back-off {go_duration(delay)} restarting failed container={name} "
         f"pod={meta.get('name', '')}_{meta.get('namespace', '')}({meta.get('uid', '')})"
@@ -96,7 +94,7 @@ def compute_actions(
     now: float,
 ) -> Actions:
     """The next step for ``pod``; ``failed``: container id -> probe failure message."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     uid = meta.get("uid", "")
     policy = spec.get("restartPolicy", "Always")

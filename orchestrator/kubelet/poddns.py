@@ -23,11 +23,8 @@ the node's file into the same shape.
 
 from __future__ import annotations
 
-from typing import Any
-
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.kubelet.runtimes.base import DNSConfig
-
-Obj = dict[str, Any]
 
 MAX_NAMESERVERS = 3
 MAX_SEARCHES = 32
@@ -74,7 +71,7 @@ def pod_dns_config(
         or (policy == "ClusterFirst" and not spec.get("hostNetwork"))
     )
     if cluster:
-        namespace = str((pod.get("metadata") or {}).get("namespace") or "default")
+        namespace = str(metadata_of(pod).get("namespace") or "default")
         base = DNSConfig(
             nameservers=tuple(cluster_dns),
             searches=cluster_searches(namespace, cluster_domain) + tuple(host.searches),

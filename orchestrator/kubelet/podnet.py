@@ -46,7 +46,7 @@ NETNS_DIR = Path("/run/netns")
 IFNAMSIZ = 15  # the kernel's interface name limit (16 with the NUL)
 
 
-class NetworkError(Exception):
+class PodNetworkError(Exception):
     """A network step failed; the message names the command and what it printed."""
 
 
@@ -85,7 +85,7 @@ def allocate_ip(network: ipaddress.IPv4Network, used: Iterable[str]) -> str:
     for address in hosts[1:]:
         if str(address) not in taken:
             return str(address)
-    raise NetworkError(f"no free pod address left in {network} ({len(taken)} in use)")
+    raise PodNetworkError(f"no free pod address left in {network} ({len(taken)} in use)")
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,13 @@ class LoopbackNetwork:
 
 
 def run(argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run an ip/iptables/sysctl command; NetworkError naming it when it fails."""
+    """Run an ip/iptables/sysctl command; PodNetworkError naming it when it fails."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NetworkError(f"{' '.join(argv)}: {exc}") from exc
+        raise PodNetworkError(f"{' '.join(argv)}: {exc}") from exc
     if check and done.returncode != 0:
-        raise NetworkError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
+        raise PodNetworkError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
     return done
 
 
@@ -151,7 +151,7 @@ class BridgeNetwork:
 
     def pool(self) -> ipaddress.IPv4Network:
         if self.cidr is None:
-            raise NetworkError(
+            raise PodNetworkError(
                 "the pod network is not set up: the node has no spec.podCIDR yet "
                 "(call start() again with it)"
             )
@@ -169,7 +169,7 @@ class BridgeNetwork:
         keep_names = {netns_name(self.node_name, uid) for uid in keep}
         for name in node_netns(self.node_name):
             if name not in keep_names:
-                with contextlib.suppress(NetworkError):
+                with contextlib.suppress(PodNetworkError):
                     run(["ip", "netns", "delete", name])
         gateway = f"{next(self.cidr.hosts())}/{self.cidr.prefixlen}"
         if not _link_exists(self.bridge):
@@ -207,7 +207,7 @@ class BridgeNetwork:
             run(["ip", "netns", "add", ns])
         if not _link_exists("eth0", ns):
             run(["ip", "neigh", "del", ip, "dev", self.bridge], check=False)
-            with contextlib.suppress(NetworkError):  # a half-made pair from an earlier try
+            with contextlib.suppress(PodNetworkError):  # a half-made pair from an earlier try
                 run(["ip", "link", "delete", host_end])
             run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", peer])
             run(["ip", "link", "set", peer, "netns", ns])
@@ -229,7 +229,7 @@ class BridgeNetwork:
         ns = netns_name(self.node_name, pod_uid)
         if (NETNS_DIR / ns).exists():
             run(["ip", "netns", "delete", ns])
-        with contextlib.suppress(NetworkError):
+        with contextlib.suppress(PodNetworkError):
             if _link_exists(veth_name(self.node_name, pod_uid)):
                 run(["ip", "link", "delete", veth_name(self.node_name, pod_uid)])
 
@@ -241,7 +241,7 @@ def _name_netns_of(name: str, pid: int) -> None:
     try:
         wanted = target.stat().st_ino
     except OSError as exc:
-        raise NetworkError(f"the sandbox process {pid} is gone: {exc}") from exc
+        raise PodNetworkError(f"the sandbox process {pid} is gone: {exc}") from exc
     if path.exists():
         if path.stat().st_ino == wanted:
             return
@@ -259,16 +259,16 @@ def node_netns(node_name: str) -> list[str]:
 def cleanup_node(node_name: str) -> None:
     """Remove everything of the node's pod network: netns, veths, bridge, FORWARD rules."""
     for name in node_netns(node_name):
-        with contextlib.suppress(NetworkError):
+        with contextlib.suppress(PodNetworkError):
             run(["ip", "netns", "delete", name])
     bridge = bridge_name(node_name)
     if _link_exists(bridge):
         links = run(["ip", "-o", "link", "show", "master", bridge], check=False).stdout
         for line in links.splitlines():
             name = line.split(":")[1].strip().split("@")[0]
-            with contextlib.suppress(NetworkError):
+            with contextlib.suppress(PodNetworkError):
                 run(["ip", "link", "delete", name])
-        with contextlib.suppress(NetworkError):
+        with contextlib.suppress(PodNetworkError):
             run(["ip", "link", "delete", bridge])
     remove_forward_rules(f"{PREFIX}:{bridge}")
 

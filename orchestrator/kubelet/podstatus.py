@@ -17,15 +17,22 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from orchestrator.api.conditions import (
+    Condition,
+    condition_status,
+    conditions_of,
+    find_condition,
+    updated_condition,
+    with_status,
+)
+from orchestrator.api.objects import Obj, annotations_of, metadata_of
 from orchestrator.api.timestamps import parse_time, rfc3339
-
-Obj = dict[str, Any]
 
 EXIT_CODE = "simulated.paas.dev/exit-code"
 RUN_SECONDS = "simulated.paas.dev/run-seconds"
 READY = "simulated.paas.dev/ready"
+READINESS = ("Ready", "ContainersReady")  # the conditions that follow the containers' readiness
 
 
 def fallback_cidr(node_name: str) -> str:
@@ -47,7 +54,7 @@ def pick_pod_ip(cidr: str, used: Iterable[str]) -> str | None:
 
 
 def _annotation(pod: Obj, key: str) -> str | None:
-    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(key)
+    value = annotations_of(pod).get(key)
     return value if isinstance(value, str) else None
 
 
@@ -113,28 +120,18 @@ def is_running(pod: Obj) -> bool:
     return status.get("phase") == "Running" and container_started_at(pod) is not None
 
 
-def condition(pod: Obj, type_: str) -> str:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return str(c.get("status"))
-    return ""
+# The status of a pod's condition ("" when it has none), under the name paas up imports.
+condition = condition_status
 
 
-def _conditions(previous: list[Obj], values: dict[str, str], now: str) -> list[Obj]:
-    before = {c.get("type"): c for c in previous}
-    out = []
-    for type_, status in values.items():
-        old = before.get(type_) or {}
-        same = old.get("status") == status
-        out.append(
-            {
-                "type": type_,
-                "status": status,
-                "lastProbeTime": None,
-                "lastTransitionTime": old.get("lastTransitionTime", now) if same else now,
-            }
+def _conditions(previous: list[Condition], values: dict[str, str], now: str) -> list[Condition]:
+    return [
+        updated_condition(
+            find_condition(previous, type_),
+            {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": now},
         )
-    return out
+        for type_, status in values.items()
+    ]
 
 
 def _image_id(image: str) -> str:
@@ -153,7 +150,7 @@ def running_status(
     """The status of a pod whose containers have just started (not ready yet)."""
     stamp = rfc3339(now)
     status = pod.get("status") or {}
-    uid = (pod.get("metadata") or {}).get("uid", "")
+    uid = metadata_of(pod).get("uid", "")
     spec = pod.get("spec") or {}
     containers = []
     for c in spec.get("containers") or []:
@@ -192,7 +189,7 @@ def running_status(
         **status,
         "phase": "Running",
         "conditions": _conditions(
-            status.get("conditions") or [],
+            conditions_of(pod),
             {
                 "PodReadyToStartContainers": "True",
                 "Initialized": "True",
@@ -219,12 +216,10 @@ def with_readiness(pod: Obj, ready: bool, now: datetime) -> Obj:
     status = dict(pod.get("status") or {})
     value = "True" if ready else "False"
     stamp = rfc3339(now)
-    conditions = []
-    for c in status.get("conditions") or []:
-        if c.get("type") in ("Ready", "ContainersReady") and c.get("status") != value:
-            c = {**c, "status": value, "lastTransitionTime": stamp}
-        conditions.append(c)
-    status["conditions"] = conditions
+    status["conditions"] = [
+        with_status(c, value, stamp) if c.get("type") in READINESS else c
+        for c in conditions_of(pod)
+    ]
     status["containerStatuses"] = [
         {**c, "ready": ready} for c in status.get("containerStatuses") or []
     ]
@@ -254,19 +249,10 @@ def exited_status(pod: Obj, exit_: Exit) -> Obj:
             last_exit=terminated,
         )
     stamp = rfc3339(exit_.at)
-    conditions = []
-    for c in status.get("conditions") or []:
-        if c.get("type") in ("Ready", "ContainersReady"):
-            c = {
-                **c,
-                "status": "False",
-                "reason": "PodCompleted",
-                "lastTransitionTime": stamp
-                if c.get("status") != "False"
-                else c.get("lastTransitionTime", stamp),
-            }
-        conditions.append(c)
-    status["conditions"] = conditions
+    status["conditions"] = [
+        with_status(c, "False", stamp, reason="PodCompleted") if c.get("type") in READINESS else c
+        for c in conditions_of(pod)
+    ]
     status["phase"] = "Succeeded" if code == 0 else "Failed"
     status["containerStatuses"] = [
         {**c, "ready": False, "started": False, "state": {"terminated": terminated}}

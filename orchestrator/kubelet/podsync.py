@@ -39,12 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import conditions_of
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet import podactions
 from orchestrator.kubelet.backoff import Backoff, BackoffSettings
-from orchestrator.kubelet.containerenv import ConfigError, ObjectSource, container_env
+from orchestrator.kubelet.containerenv import ContainerConfigError, ObjectSource, container_env
 from orchestrator.kubelet.containerkill import Killer, find_container
 from orchestrator.kubelet.containerspec import container_spec, sandbox_spec
 from orchestrator.kubelet.containerstatus import TERMINAL, Observed, Waiting, pod_status
@@ -61,7 +63,6 @@ from orchestrator.kubelet.runtimes.base import (
 from orchestrator.kubelet.volumes import VolumeError, Volumes, container_mounts
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 DEFAULT_GRACE = 30
 
@@ -87,7 +88,7 @@ def pod_ref(pod: Obj) -> Obj:
 
 
 def grace_seconds(pod: Obj) -> float:
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     if meta.get("deletionGracePeriodSeconds") is not None:
         return float(meta["deletionGracePeriodSeconds"])
     value = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
@@ -161,7 +162,7 @@ class PodWorker:
             await self._cleanup(uid)
             return None
         self._last_seen[uid] = pod
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if metadata_of(pod).get("deletionTimestamp"):
             await self._sync_deleted(pod)
             return None
         if (pod.get("status") or {}).get("phase") in TERMINAL:
@@ -195,7 +196,7 @@ class PodWorker:
             {**c, "status": "False", "reason": "PodCompleted", "message": ""}
             if c.get("type") in ("Ready", "ContainersReady")
             else c
-            for c in status.get("conditions") or []
+            for c in conditions_of(pod)
         ]
         body = {**pod, "status": status}
         with contextlib.suppress(errors.NotFound):
@@ -439,7 +440,7 @@ class PodWorker:
             spec = container_spec(
                 pod, c, attempt=start.attempt, init=start.init, env=env, mounts=mounts
             )
-        except (ConfigError, VolumeError) as exc:
+        except (ContainerConfigError, VolumeError) as exc:
             self._emit(pod, "Warning", "Failed", f"Error: {exc}")
             return Waiting("CreateContainerConfigError", str(exc)), self.settings.retry
         try:

@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet.grpcprobe import grpc_check
 from orchestrator.kubelet.runtimes.base import ContainerState, Runtime
 
-Obj = dict[str, Any]
 KINDS = {"startup": "startupProbe", "readiness": "readinessProbe", "liveness": "livenessProbe"}
 USER_AGENT = "kube-probe/1.31"
 MAX_REPLY = 10 * 1024

@@ -36,13 +36,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import (
+    Condition,
+    condition_of,
+    conditions_of,
+    find_condition,
+    updated_condition,
+)
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.leader import micro_time
 from orchestrator.client.rest import APIClient
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 Clock = Callable[[], datetime]
 
 
@@ -106,7 +113,9 @@ def node_info(name: str, settings: NodeSettings, boot_id: str) -> Obj:
     }
 
 
-def ready_conditions(previous: list[Obj], now: datetime, not_ready: str = "") -> list[Obj]:
+def ready_conditions(
+    previous: list[Condition], now: datetime, not_ready: str = ""
+) -> list[Condition]:
     """The conditions the agent reports, keeping transition times that did not change.
 
     With ``not_ready`` (why it cannot take pods yet) Ready is False, reason
@@ -128,23 +137,21 @@ def ready_conditions(previous: list[Obj], now: datetime, not_ready: str = "") ->
         ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
         ready,
     ]
-    before = {c.get("type"): c for c in previous}
     stamp = rfc3339(now)
-    out = []
-    for type_, status, reason, message in wanted:
-        old = before.get(type_) or {}
-        same = old.get("status") == status
-        out.append(
+    return [
+        updated_condition(
+            find_condition(previous, type_),
             {
                 "type": type_,
                 "status": status,
                 "lastHeartbeatTime": stamp,
-                "lastTransitionTime": old.get("lastTransitionTime", stamp) if same else stamp,
+                "lastTransitionTime": stamp,
                 "reason": reason,
                 "message": message,
-            }
+            },
         )
-    return out
+        for type_, status, reason, message in wanted
+    ]
 
 
 def node_labels(name: str, settings: NodeSettings, info: Obj) -> dict[str, str]:
@@ -160,7 +167,7 @@ def node_status(
     name: str,
     settings: NodeSettings,
     boot_id: str,
-    previous: list[Obj],
+    previous: list[Condition],
     now: datetime,
     not_ready: str = "",
 ) -> Obj:
@@ -179,20 +186,17 @@ def status_needs_write(node: Obj, wanted: Obj) -> bool:
     """Whether the status on the server differs from ours in anything but heartbeat times."""
     current = node.get("status") or {}
 
-    def strip(conditions: list[Obj]) -> list[tuple[Any, ...]]:
+    def strip(conditions: list[Condition]) -> list[tuple[Any, ...]]:
         return sorted((c.get("type"), c.get("status"), c.get("reason")) for c in conditions)
 
-    if strip(current.get("conditions") or []) != strip(wanted["conditions"]):
+    if strip(conditions_of(node)) != strip(wanted["conditions"]):
         return True
     keys = ("capacity", "allocatable", "addresses", "nodeInfo", "daemonEndpoints")
     return any(current.get(k) != wanted[k] for k in keys)
 
 
 def ready_heartbeat(node: Obj) -> str:
-    for condition in (node.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("lastHeartbeatTime") or "")
-    return ""
+    return str((condition_of(node, "Ready") or {}).get("lastHeartbeatTime") or "")
 
 
 class NodeAgent:
@@ -268,7 +272,7 @@ class NodeAgent:
                 self.name,
                 self.settings,
                 self.boot_id,
-                (node.get("status") or {}).get("conditions") or [],
+                conditions_of(node),
                 self.clock(),
                 self.not_ready,
             )
@@ -310,7 +314,7 @@ class NodeAgent:
 
     async def _create_lease(self, spec: Obj) -> Obj | None:
         meta: Obj = {"name": self.name, "namespace": NODE_LEASE_NAMESPACE}
-        uid = ((self.node or {}).get("metadata") or {}).get("uid")
+        uid = metadata_of(self.node or {}).get("uid")
         if uid:  # the Lease goes with its Node, as Kubernetes' do
             meta["ownerReferences"] = [
                 {"apiVersion": "v1", "kind": "Node", "name": self.name, "uid": uid}

@@ -38,9 +38,10 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, Informer, InformerSettings, object_key
 from orchestrator.client.rest import APIClient
@@ -57,7 +58,6 @@ from orchestrator.kubelet.registration import (
 )
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.by_group_kind("", "Pod")
 BY_NODE = "nodeName"
 
@@ -168,7 +168,7 @@ class SimulatedNode:
             await self._write_status(pod, podstatus.exited_status(pod, exit_))
             return None
         ready, wait = podstatus.wanted_ready(pod, now)
-        if (podstatus.condition(pod, "Ready") == "True") != ready:
+        if (condition_status(pod, "Ready") == "True") != ready:
             await self._write_status(pod, podstatus.with_readiness(pod, ready, now))
             return None
         waits = [wait] if wait else []

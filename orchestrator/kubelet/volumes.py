@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.kubelet.containerenv import (
-    ConfigError,
+    ContainerConfigError,
     ObjectSource,
     config_map_data,
     field_value,
@@ -43,7 +44,6 @@ from orchestrator.kubelet.containerenv import (
 )
 from orchestrator.kubelet.runtimes.base import Mount
 
-Obj = dict[str, Any]
 DATA_LINK = "..data"
 DEFAULT_MODE = 0o644
 
@@ -103,7 +103,7 @@ def downward_files(
                 pod_ip=(pod.get("status") or {}).get("podIP", ""),
                 host_ip=(pod.get("status") or {}).get("hostIP", ""),
             )
-        except ConfigError as exc:
+        except ContainerConfigError as exc:
             raise VolumeError(f"{where}: {exc}") from None
         out[path] = FileContent(value.encode(), _mode(item.get("mode"), default_mode))
     return out
@@ -208,7 +208,7 @@ class Volumes:
 
     def setup(self, pod: Obj, source: ObjectSource) -> dict[str, Path]:
         """Make every volume of the pod exist (refreshing file content); name -> host path."""
-        meta = pod.get("metadata") or {}
+        meta = metadata_of(pod)
         uid, namespace = meta.get("uid", ""), meta.get("namespace", "")
         out: dict[str, Path] = {}
         for volume in (pod.get("spec") or {}).get("volumes") or []:

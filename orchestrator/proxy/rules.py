@@ -33,11 +33,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.netfilter.iptables import Jump
-
-Obj = dict[str, Any]
 
 PREFIX = "PAAS-"
 SERVICES_CHAIN = "PAAS-SERVICES"

@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from orchestrator.api.objects import metadata_of
 from orchestrator.scheduler.nodeinfo import NodeFacts, NodeInfo, node_facts
 from orchestrator.scheduler.podinfo import PodInfo, pod_info
 
@@ -101,7 +102,7 @@ class SchedulerCache:
 
     def observe_pod(self, pod: dict[str, Any]) -> bool:
         """Take in a pod as the informer shows it; True when it freed room somewhere."""
-        uid = str(pod.get("metadata", {}).get("uid", ""))
+        uid = str(metadata_of(pod).get("uid", ""))
         if holds_resources(pod):
             info = pod_info(pod)
             known = self._pods.get(uid)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import metadata_of
 from orchestrator.api.quantity import QuantityError, to_int
 from orchestrator.scheduler.podinfo import HostPort, PodInfo
 from orchestrator.scheduler.resources import Resources, parse_resources
@@ -79,16 +81,9 @@ class NodeInfo:
         )
 
 
-def _is_ready(status: Mapping[str, Any]) -> bool:
-    for condition in status.get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
-
-
 def node_facts(node: Mapping[str, Any]) -> NodeFacts:
     """Parse a Node object."""
-    meta = node.get("metadata") or {}
+    meta = metadata_of(node)
     spec = node.get("spec") or {}
     status = node.get("status") or {}
     allocatable = status.get("allocatable") or status.get("capacity") or {}
@@ -105,7 +100,7 @@ def node_facts(node: Mapping[str, Any]) -> NodeFacts:
             if isinstance(t, dict)
         ),
         unschedulable=bool(spec.get("unschedulable")),
-        ready=_is_ready(status),
+        ready=condition_status(node, "Ready") == "True",
         allocatable=parse_resources(allocatable),
         allowed_pods=allowed_pods,
     )

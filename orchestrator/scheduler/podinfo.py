@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from orchestrator.api.objects import controller_ref, metadata_of
 from orchestrator.scheduler.resources import Resources, pod_requests
 
 HostPort = tuple[str, str, int]  # (hostIP, protocol, hostPort); "0.0.0.0" means every address
@@ -99,15 +100,13 @@ def _host_ports(spec: Mapping[str, Any]) -> tuple[HostPort, ...]:
 
 def controller_uid(pod: Mapping[str, Any]) -> str:
     """The uid of the pod's controlling owner (a ReplicaSet, a Job...), or ""."""
-    for ref in pod.get("metadata", {}).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return str(ref.get("uid", ""))
-    return ""
+    ref = controller_ref(pod)
+    return str(ref.get("uid", "")) if ref is not None else ""
 
 
 def pod_info(pod: Mapping[str, Any]) -> PodInfo:
     """Parse a Pod object into the record filters and scores read."""
-    meta = pod.get("metadata") or {}
+    meta = metadata_of(pod)
     spec = pod.get("spec") or {}
     requests, non_zero = pod_requests(spec)
     return PodInfo(

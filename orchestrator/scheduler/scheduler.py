@@ -36,9 +36,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_of, updated_condition
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.informer import Handler, object_key
@@ -53,7 +54,6 @@ from orchestrator.scheduler.scoring import ScoreWeights
 log = logging.getLogger(__name__)
 PODS = BUILTIN_TYPES.by_group_kind("", "Pod")
 NODES = BUILTIN_TYPES.by_group_kind("", "Node")
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -237,8 +237,7 @@ class Scheduler:
     async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
         """Set PodScheduled=False on the pod, unless it already says exactly this."""
         assert PODS is not None
-        conditions = (pod.get("status") or {}).get("conditions") or []
-        current = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        current = condition_of(pod, "PodScheduled")
         if (
             current is not None
             and current.get("status") == "False"
@@ -246,19 +245,17 @@ class Scheduler:
             and current.get("message") == message
         ):
             return
-        since = (
-            current.get("lastTransitionTime")
-            if current is not None and current.get("status") == "False"
-            else None
-        ) or _now()
-        condition = {
-            "type": "PodScheduled",
-            "status": "False",
-            "reason": "Unschedulable",
-            "message": message,
-            "lastProbeTime": None,
-            "lastTransitionTime": since,
-        }
+        condition = updated_condition(
+            current,
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastProbeTime": None,
+                "lastTransitionTime": _now(),
+            },
+        )
         meta = pod["metadata"]
         try:
             await self.ctx.client.patch(

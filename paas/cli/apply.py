@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from orchestrator.api import errors
+from orchestrator.api.objects import metadata_of
 from orchestrator.client.rest import APIClient, resource_path
 from paas.cli.kinds import APIResource, Catalogue, NoKindMatch, UsageError, discover
 from paas.cli.manifests import Manifest, read_manifests
@@ -85,7 +86,7 @@ async def apply_one(client: APIClient, item: Located) -> str:
     before = ""
     try:
         current = await client.get(rt, item.name, item.namespace)
-        before = str(current.get("metadata", {}).get("resourceVersion", ""))
+        before = str(metadata_of(current).get("resourceVersion", ""))
     except errors.NotFound:
         pass
     body = json.loads(json.dumps(item.manifest.obj))
@@ -102,7 +103,7 @@ async def apply_one(client: APIClient, item: Located) -> str:
         print(f"Warning: {text}", file=sys.stderr, flush=True)
     if response.status_code == 201 or not before:
         return "created"
-    after = str(response.json().get("metadata", {}).get("resourceVersion", ""))
+    after = str(metadata_of(response.json()).get("resourceVersion", ""))
     return "unchanged" if after == before else "configured"
 
 

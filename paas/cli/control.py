@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
+from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.leader import LeaderElector, LeaderSettings, LostLeadership
@@ -73,7 +73,7 @@ def add_control_flags(p: argparse.ArgumentParser, component: Component) -> None:
 
 
 def read_control_flags(args: argparse.Namespace) -> tuple[ClientConfig, LeaderSettings | None]:
-    """The client config and leader settings the flags ask for (ConfigError if unusable)."""
+    """The client config and leader settings the flags ask for (KubeconfigError if unusable)."""
     path = (args.kubeconfig or default_kubeconfig()).expanduser()
     config = load_kubeconfig(path, args.context)
     leader = (
@@ -92,7 +92,7 @@ def run_component(component: Component, args: argparse.Namespace, build: Build) 
     setup_logging(component.name)
     try:
         config, leader = read_control_flags(args)
-    except ConfigError as exc:
+    except KubeconfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return asyncio.run(serve(component, config, leader, build))

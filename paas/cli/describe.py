@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.tables import human_duration
 from orchestrator.client.rest import APIClient
 from paas.cli import describers
@@ -36,7 +36,6 @@ from paas.cli.kinds import (
 from paas.cli.printing import format_lines
 from paas.cli.session import Session, report
 
-Obj = dict[str, Any]
 Row = tuple[str, ...]
 GAP = 2
 
@@ -84,7 +83,7 @@ def _event_time(ev: Obj) -> str:
     return str(
         ev.get("lastTimestamp")
         or ev.get("eventTime")
-        or ev.get("metadata", {}).get("creationTimestamp")
+        or metadata_of(ev).get("creationTimestamp")
         or ""
     )
 
@@ -131,7 +130,7 @@ async def events_for(client: APIClient, catalogue: Catalogue, obj: Obj) -> list[
     events = _find(catalogue, "Event")
     if events is None:
         return []
-    meta = obj.get("metadata", {})
+    meta = metadata_of(obj)
     namespace = str(meta.get("namespace", ""))
     selector = f"involvedObject.name={meta.get('name', '')},involvedObject.namespace={namespace}"
     try:
@@ -162,7 +161,7 @@ async def _endpoints(client: APIClient, catalogue: Catalogue, svc: Obj) -> Obj |
     endpoints = _find(catalogue, "Endpoints")
     if endpoints is None:
         return None
-    meta = svc.get("metadata", {})
+    meta = metadata_of(svc)
     try:
         return await client.get(
             endpoints.resource_type(), str(meta.get("name", "")), str(meta.get("namespace", ""))

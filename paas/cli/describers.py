@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from orchestrator.api.conditions import conditions_of
+from orchestrator.api.objects import Obj, controller_ref, metadata_of
 from orchestrator.api.selectors import SelectorError, selector_from_label_selector_object
 from paas.cli.printing import format_lines, to_yaml
 
-Obj = dict[str, Any]
 Row = tuple[str, ...]
 
 
@@ -53,16 +54,16 @@ def selector_text(selector: Any) -> str:
 
 
 def metadata_rows(obj: Obj) -> list[Row]:
-    meta = obj.get("metadata") or {}
+    meta = metadata_of(obj)
     rows = kv(0, "Name", meta.get("name"))
     if meta.get("namespace"):
         rows += kv(0, "Namespace", meta["namespace"])
     rows += kv(0, "CreationTimestamp", timestamp(meta.get("creationTimestamp")))
     rows += kv(0, "Labels", mapping_lines(meta.get("labels")))
     rows += kv(0, "Annotations", mapping_lines(meta.get("annotations"), ": "))
-    owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller")]
-    if owners:
-        rows += kv(0, "Controlled By", f"{owners[0].get('kind')}/{owners[0].get('name')}")
+    owner = controller_ref(obj)
+    if owner is not None:
+        rows += kv(0, "Controlled By", f"{owner.get('kind')}/{owner.get('name')}")
     if meta.get("deletionTimestamp"):
         rows += kv(0, "Terminating Since", timestamp(meta["deletionTimestamp"]))
     return rows
@@ -110,7 +111,7 @@ def template_rows(template: Any) -> list[Row]:
     template = template or {}
     spec = template.get("spec") or {}
     rows: list[Row] = [("Pod Template:",)]
-    rows += kv(2, "Labels", mapping_lines((template.get("metadata") or {}).get("labels")))
+    rows += kv(2, "Labels", mapping_lines(metadata_of(template).get("labels")))
     rows.append(("  Containers:",))
     rows += container_rows(spec.get("containers"), 2)
     volumes = [f"{v.get('name')}" for v in spec.get("volumes") or []]
@@ -118,7 +119,8 @@ def template_rows(template: Any) -> list[Row]:
     return rows
 
 
-def condition_rows(conditions: Any, with_reason: bool = True) -> list[Row]:
+def condition_rows(obj: Obj, with_reason: bool = True) -> list[Row]:
+    conditions = conditions_of(obj)
     if not conditions:
         return []
     header = ["Type", "Status", "Reason"] if with_reason else ["Type", "Status"]
@@ -156,7 +158,7 @@ def describe_deployment(obj: Obj) -> list[Row]:
             f"unavailable, {rolling.get('maxSurge', '25%')} max surge",
         )
     rows += template_rows(spec.get("template"))
-    return rows + condition_rows(status.get("conditions"))
+    return rows + condition_rows(obj)
 
 
 def describe_replicaset(obj: Obj) -> list[Row]:
@@ -181,14 +183,14 @@ def describe_pod(obj: Obj) -> list[Row]:
     rows += kv(
         0,
         "Status",
-        "Terminating" if obj.get("metadata", {}).get("deletionTimestamp") else status.get("phase"),
+        "Terminating" if metadata_of(obj).get("deletionTimestamp") else status.get("phase"),
     )
     if status.get("reason"):
         rows += kv(0, "Reason", status["reason"])
     rows += kv(0, "IP", status.get("podIP"))
     rows.append(("Containers:",))
     rows += container_rows(spec.get("containers"), 0, status.get("containerStatuses"))
-    rows += condition_rows(status.get("conditions"), with_reason=False)
+    rows += condition_rows(obj, with_reason=False)
     rows += kv(0, "QoS Class", status.get("qosClass"))
     return rows
 

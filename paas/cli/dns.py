@@ -19,7 +19,7 @@ import logging
 import sys
 from pathlib import Path
 
-from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
+from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from paas.cli.logs import setup_logging
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
@@ -122,7 +122,7 @@ def run_dns(args: argparse.Namespace) -> int:
             (args.kubeconfig or default_kubeconfig()).expanduser(), args.context
         )
         settings = settings_from_args(args)
-    except (ConfigError, ValueError) as exc:
+    except (KubeconfigError, ValueError) as exc:
         print(f"paas dns: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(_serve(config, settings, args.address_file))

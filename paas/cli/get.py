@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.client.rest import APIClient
 from paas.cli.kinds import APIResource, Catalogue, UsageError, discover, parse_selections
 from paas.cli.printing import TableView, format_lines, print_objects, table_header, table_rows
 from paas.cli.session import Session, report
 from paas.cli.watching import watch_target
 
-Obj = dict[str, Any]
 OUTPUTS = ("wide", "yaml", "json", "name")
 
 

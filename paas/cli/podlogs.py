@@ -20,6 +20,8 @@ import math
 import sys
 from typing import Any
 
+from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import Obj, annotations_of
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.client.rest import APIClient, resource_path
@@ -27,7 +29,6 @@ from paas.cli.kinds import UsageError
 from paas.cli.rollout import parse_duration
 from paas.cli.session import Session, connection_flags, run_command
 
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 _OWNERS: dict[str, ResourceType] = {}
@@ -85,7 +86,7 @@ def log_params(args: argparse.Namespace, container: str) -> dict[str, Any]:
 def default_container(pod: Obj) -> tuple[str, str]:
     """The container to show without ``-c``, and the note to print about it ("" = none)."""
     containers = [str(c.get("name", "")) for c in (pod.get("spec") or {}).get("containers") or []]
-    annotations = pod.get("metadata", {}).get("annotations") or {}
+    annotations = annotations_of(pod)
     wanted = annotations.get(DEFAULT_CONTAINER, "")
     if wanted in containers:
         return wanted, ""
@@ -95,12 +96,8 @@ def default_container(pod: Obj) -> tuple[str, str]:
 
 
 def _liveliness(pod: Obj) -> tuple[int, int, str]:
-    status = pod.get("status") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
-    running = status.get("phase") == "Running"
+    ready = condition_status(pod, "Ready") == "True"
+    running = (pod.get("status") or {}).get("phase") == "Running"
     return (0 if ready else 1, 0 if running else 1, pod["metadata"].get("creationTimestamp", ""))
 
 

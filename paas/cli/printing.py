@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-Obj = dict[str, Any]
+from orchestrator.api.objects import Obj, metadata_of
+
 GAP = 3
 
 
@@ -77,7 +78,7 @@ def table_rows(table: Obj, view: TableView) -> list[list[str]]:
     out = []
     for row in table.get("rows") or []:
         cells = row.get("cells") or []
-        meta = (row.get("object") or {}).get("metadata") or {}
+        meta = metadata_of(row.get("object") or {})
         line = []
         for i in shown:
             text = cell_text(cells[i]) if i < len(cells) else ""

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
+from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from orchestrator.netfilter.iptables import KernelError
 from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
@@ -127,7 +127,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         config = load_kubeconfig(
             (args.kubeconfig or default_kubeconfig()).expanduser(), args.context
         )
-    except ConfigError as exc:
+    except KubeconfigError as exc:
         print(f"paas proxy: {exc}", file=sys.stderr)
         return 2
     if mode == "userspace":

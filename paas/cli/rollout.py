@@ -24,16 +24,16 @@ import asyncio
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_of
+from orchestrator.api.objects import Obj, annotations_of, controller_ref, labels_of, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.selectors import format_label_selector
 from orchestrator.client.rest import APIClient
 from paas.cli.kinds import UsageError
 from paas.cli.session import Session, connection_flags, run_command
 
-Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"
@@ -123,9 +123,9 @@ def status_message(d: Obj, revision: int = 0) -> tuple[str, bool]:
             )
     if meta.get("generation", 0) > status.get("observedGeneration", 0):
         return "Waiting for deployment spec update to be observed...", False
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            raise RolloutFailed(f'deployment "{name}" exceeded its progress deadline')
+    progressing = condition_of(d, "Progressing")
+    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+        raise RolloutFailed(f'deployment "{name}" exceeded its progress deadline')
     wanted = int(spec.get("replicas", 1))
     updated = int(status.get("updatedReplicas", 0))
     replicas = int(status.get("replicas", 0))
@@ -199,16 +199,13 @@ async def _owned_sets(client: APIClient, d: Obj) -> list[Obj]:
     return [
         rs
         for rs in listed.get("items") or []
-        if any(
-            r.get("controller") and r.get("uid") == uid
-            for r in rs["metadata"].get("ownerReferences") or []
-        )
+        if (ref := controller_ref(rs)) is not None and ref.get("uid") == uid
     ]
 
 
 def _revision(rs: Obj) -> int:
     try:
-        return int((rs["metadata"].get("annotations") or {}).get(REVISION, ""))
+        return int(annotations_of(rs).get(REVISION, ""))
     except ValueError:
         return -1
 
@@ -228,7 +225,7 @@ async def run_history(session: Session, args: argparse.Namespace) -> int:
     print(f"deployment.apps/{name} ")
     rows = [("REVISION", "CHANGE-CAUSE")]
     for revision in sorted(sets):
-        cause = (sets[revision]["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
+        cause = annotations_of(sets[revision]).get(CHANGE_CAUSE)
         rows.append((str(revision), cause or "<none>"))
     width = max(len(r[0]) for r in rows) + 2
     for revision_text, cause in rows:
@@ -239,7 +236,7 @@ async def run_history(session: Session, args: argparse.Namespace) -> int:
 
 def describe_template(template: Obj) -> list[str]:
     """The ``Pod Template:`` block of ``kubectl rollout history --revision``."""
-    meta, spec = template.get("metadata", {}), template.get("spec", {})
+    meta, spec = metadata_of(template), template.get("spec", {})
 
     def mapping(title: str, items: dict[str, str]) -> list[str]:
         pairs = [f"{k}={v}" for k, v in sorted(items.items())] or ["<none>"]
@@ -307,19 +304,17 @@ def choose_revision(sets: list[Obj], to_revision: int) -> Obj | str:
 
 
 def _strip_hash(template: Obj) -> Obj:
-    meta = dict(template.get("metadata") or {})
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+    meta = dict(metadata_of(template))
+    labels = {k: v for k, v in labels_of(template).items() if k != HASH_LABEL}
     meta["labels"] = labels
     return {**template, "metadata": meta}
 
 
 def undo_patch(d: Obj, rs: Obj) -> list[Obj]:
     """kubectl's JSON patch: the set's template and the annotations to keep."""
-    current = d["metadata"].get("annotations") or {}
+    current = annotations_of(d)
     annotations = {k: v for k, v in current.items() if k in NOT_COPIED}
-    annotations.update(
-        {k: v for k, v in (rs["metadata"].get("annotations") or {}).items() if k not in NOT_COPIED}
-    )
+    annotations.update({k: v for k, v in annotations_of(rs).items() if k not in NOT_COPIED})
     return [
         {"op": "replace", "path": "/spec/template", "value": _strip_hash(rs["spec"]["template"])},
         {"op": "replace", "path": "/metadata/annotations", "value": annotations},

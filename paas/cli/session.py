@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.client.config import ClientConfig, ConfigError, load_kubeconfig
+from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient, Unreachable
 from paas.cli.kinds import NoKindMatch, UnknownKind, UsageError
 from paas.cli.manifests import ManifestError
@@ -82,7 +82,7 @@ def describe_error(exc: BaseException) -> str:
         if isinstance(exc, errors.Unauthorized):
             return "error: You must be logged in to the server (Unauthorized)"
         return f"Error from server ({exc.reason}): {exc.message}"
-    if isinstance(exc, (UnknownKind, NoKindMatch, UsageError, ManifestError, ConfigError)):
+    if isinstance(exc, (UnknownKind, NoKindMatch, UsageError, ManifestError, KubeconfigError)):
         return f"error: {exc.args[0] if exc.args else exc}"
     return f"error: {exc}"
 
@@ -110,7 +110,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         NoKindMatch,
         UsageError,
         ManifestError,
-        ConfigError,
+        KubeconfigError,
     ) as exc:
         report(exc)
         return 1

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from orchestrator.api.objects import Obj
 from orchestrator.client.rest import APIClient
 from paas.cli.printing import (
     TableView,
@@ -30,8 +31,6 @@ from paas.cli.printing import (
 
 if TYPE_CHECKING:
     from paas.cli.get import Target
-
-Obj = dict[str, Any]
 
 
 def _field_selector(target: Target, args: argparse.Namespace) -> str:

@@ -25,6 +25,7 @@ from support.apiserver import RunningAPI, start_api
 from support.engines import require_engine
 from support.wait import eventually, eventually_async
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.config import write_kubeconfig
 from orchestrator.client.rest import APIClient
@@ -39,8 +40,6 @@ SERVICES = BUILTIN_TYPES.require("", "Service")
 ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
 PODS = BUILTIN_TYPES.require("", "Pod")
 ZONE = "svc.cluster.local"
-
-Obj = dict[str, Any]
 
 
 @pytest.fixture(autouse=True)

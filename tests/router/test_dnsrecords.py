@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.api.objects import Obj
 from router.dnsrecords import ClusterRecords, Record, SRVData, reverse_name
 
-Obj = dict[str, Any]
 BASE = "web.default.svc.cluster.local."
 
 

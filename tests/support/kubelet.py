@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.agent import Kubelet, KubeletSettings
@@ -42,7 +44,6 @@ from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 from support.apiserver import RunningAPI
 from support.wait import eventually_async
 
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 KUBELET_TEST_RANGE = "10.203.0.0/16"
 
@@ -244,10 +245,7 @@ class KubeletNode:
 
 
 def is_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 def container_status(pod: Obj, name: str, init: bool = False) -> Obj:

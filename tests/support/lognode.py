@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.rest import APIClient
@@ -37,7 +38,6 @@ from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 from support.apiserver import RunningAPI
 
 T = TypeVar("T")
-Obj = dict[str, Any]
 PODS = BUILTIN_TYPES.require("", "Pod")
 
 

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.simulated import SimulatedNode, SimulatedNodeSettings
 from support.apiserver import RunningAPI
-
-Obj = dict[str, Any]
 
 
 async def read(client: APIClient, rt: ResourceType, name: str, namespace: str = "") -> Obj | None:

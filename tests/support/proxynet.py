@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.objects import Obj
 from orchestrator.client.rest import APIClient
 from orchestrator.proxy.feed import ENDPOINTS, SERVICES, FeedSettings
 from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
@@ -35,7 +36,6 @@ SERVICE_CIDRS = {"iptables": "10.96.0.0/16", "userspace": "127.10.0.0/16"}
 # Service ports above 1023: the userspace proxy binds them, and without root it may not bind
 # lower ones (net.ipv4.ip_unprivileged_port_start); kernel DNAT does not mind either way.
 WEB_PORT, UDP_PORT = 8080, 5300
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ import docker.errors
 import docker.types
 import requests
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet import hostports, poddns, podnet
 from orchestrator.kubelet.runtimes import dockernet
 from orchestrator.kubelet.runtimes.base import (
@@ -138,7 +139,6 @@ def engine_answers(url: str, timeout: float = 3) -> bool:
 
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 T = TypeVar("T")
 CHANGE_ACTIONS = frozenset({"start", "die", "oom", "destroy"})
 
@@ -251,7 +251,7 @@ class DockerRuntime:
             await asyncio.to_thread(self.network.setup, pod_cidr, running)
             if pod_cidr:
                 await self._call("hostPorts", self._program_host_ports)
-        except podnet.NetworkError as exc:
+        except podnet.PodNetworkError as exc:
             raise DockerEngineError(f"the pod network of node {self.node_name}: {exc}") from exc
         self._start_events(asyncio.get_running_loop())
 
@@ -380,7 +380,7 @@ class DockerRuntime:
         used = [sandbox_from_inspect(i, "").ip for i in self._inspect_all(ROLE_SANDBOX)]
         try:
             return podnet.allocate_ip(self.network.pool(), used)
-        except podnet.NetworkError as exc:
+        except podnet.PodNetworkError as exc:
             raise DockerEngineError(str(exc)) from exc
 
     def _wire(self, info: Obj) -> None:
@@ -390,7 +390,7 @@ class DockerRuntime:
         sandbox = sandbox_from_inspect(info, "")
         try:
             self.network.attach(sandbox.pod_uid, sandbox.ip, pid=int(info["State"]["Pid"]))
-        except podnet.NetworkError as exc:
+        except podnet.PodNetworkError as exc:
             raise DockerEngineError(f"wiring the sandbox of pod {sandbox.name}: {exc}") from exc
         if host_ports(info):
             self._program_host_ports()
@@ -446,7 +446,7 @@ class DockerRuntime:
             self.network.detach(pod_uid)
             if published:
                 self._program_host_ports()
-        except podnet.NetworkError as exc:
+        except podnet.PodNetworkError as exc:
             raise DockerEngineError(f"unwiring pod {pod_uid}: {exc}") from exc
 
     def _inspect_all(self, role: str, pod_uid: str | None = None) -> list[Obj]:

@@ -36,8 +36,8 @@ import posixpath
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
+from orchestrator.api.objects import Obj
 from orchestrator.kubelet.logformat import parse_stamp
 from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
@@ -48,7 +48,6 @@ from orchestrator.kubelet.runtimes.base import (
     SandboxSpec,
 )
 
-Obj = dict[str, Any]
 PREFIX = "paas"
 ID_SCHEME = "docker://"
 LABEL_NODE = "paas.dev/node"

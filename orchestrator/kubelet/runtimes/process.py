@@ -113,7 +113,7 @@ class ProcessRuntime:
 
         Root mode needs the node's pod CIDR to make sandboxes; called with ""
         (no podCIDR assigned yet) it adopts what runs and may be called again
-        once the CIDR is known. Raises ``podnet.NetworkError`` naming the
+        once the CIDR is known. Raises ``podnet.PodNetworkError`` naming the
         command that failed.
         """
         await self._sandboxes.start(pod_cidr)

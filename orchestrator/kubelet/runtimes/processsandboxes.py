@@ -167,7 +167,7 @@ class ProcessSandboxes:
         try:
             hostports.program(self._node_name, podnet.bridge_name(self._node_name), mappings)
         except KernelError as exc:
-            raise podnet.NetworkError(f"cannot publish hostPorts: {exc}") from exc
+            raise podnet.PodNetworkError(f"cannot publish hostPorts: {exc}") from exc
 
 
 def _write_pod_files(pod_dir: Path, spec: SandboxSpec, ip: str) -> None:

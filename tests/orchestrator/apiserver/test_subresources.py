@@ -7,6 +7,8 @@ from typing import Any
 
 from support.apiserver import RunningAPI, WatchStream
 
+from orchestrator.api.conditions import condition_status
+
 DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
 PODS = "/api/v1/namespaces/default/pods"
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -201,8 +203,7 @@ def test_binding_assigns_the_node(api: RunningAPI) -> None:
         assert r.json()["status"] == "Success"
         stored = http.get(f"{PODS}/p").json()
     assert stored["spec"]["nodeName"] == "node-1"
-    scheduled = [c for c in stored["status"]["conditions"] if c["type"] == "PodScheduled"]
-    assert scheduled and scheduled[0]["status"] == "True"
+    assert condition_status(stored, "PodScheduled") == "True"
 
 
 def test_second_binding_conflicts(api: RunningAPI) -> None:

@@ -19,6 +19,7 @@ from support.nodes import simulated_nodes
 from support.podready import pods_become_ready
 from support.wait import eventually_async as eventually_async_
 
+from orchestrator.api.conditions import condition_status
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.deployment import DeploymentController
 from orchestrator.controllers.replicaset import ReplicaSetController
@@ -59,10 +60,7 @@ def image_of(pod):
 
 
 def is_ready(pod):
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions") or []
-    )
+    return condition_status(pod, "Ready") == "True"
 
 
 async def rolled_out(client, replicas, image):

@@ -8,6 +8,7 @@ import pytest
 from support.controlplane import controllers
 from support.nodes import read, simulated_nodes, until
 
+from orchestrator.api.conditions import condition_of, condition_status
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.nodelifecycle import (
     NOT_READY,
@@ -121,10 +122,7 @@ def test_eviction_delay(tolerations, taints, elapsed, expected):
 
 
 def ready_of(obj) -> str:
-    for c in (obj or {}).get("status", {}).get("conditions") or []:
-        if c["type"] == "Ready":
-            return c["status"]
-    return ""
+    return condition_status(obj or {}, "Ready")
 
 
 def taint_keys(obj) -> set[tuple[str, str]]:
@@ -157,7 +155,8 @@ async def test_lost_node_is_tainted_its_pods_evicted_and_it_recovers(api):
                 lambda: read(client, NODES, "node-0"),
                 lambda n: ready_of(n) == "Unknown" and taint_keys(n),
             )
-            ready = next(c for c in lost["status"]["conditions"] if c["type"] == "Ready")
+            ready = condition_of(lost, "Ready")
+            assert ready is not None
             assert ready["reason"] == "NodeStatusUnknown"
             assert ready["message"] == "Kubelet stopped posting node status."
             assert taint_keys(lost) == {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}

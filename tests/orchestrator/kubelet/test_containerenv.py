@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from orchestrator.kubelet.containerenv import (
-    ConfigError,
+    ContainerConfigError,
     container_env,
     expand,
     expand_argv,
@@ -121,7 +121,7 @@ def test_missing_config_map_key_is_named() -> None:
         "name": "app",
         "env": [{"name": "M", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "mode"}}}],
     }
-    with pytest.raises(ConfigError, match="couldn't find key mode in ConfigMap shop/cfg"):
+    with pytest.raises(ContainerConfigError, match="couldn't find key mode in ConfigMap shop/cfg"):
         container_env(pod(), c, source)
 
 
@@ -130,7 +130,7 @@ def test_missing_secret_is_named_and_optional_is_honoured() -> None:
         "name": "app",
         "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}],
     }
-    with pytest.raises(ConfigError, match='secret "nope" not found'):
+    with pytest.raises(ContainerConfigError, match='secret "nope" not found'):
         container_env(pod(), c, Source())
     c["env"][0]["valueFrom"]["secretKeyRef"]["optional"] = True
     assert "P" not in dict(container_env(pod(), c, Source()))
@@ -155,7 +155,7 @@ def test_env_from_with_prefix_and_env_overrides_it() -> None:
     assert env["B"] == "override"
     assert env["SEC_TOKEN"] == "t"
     c["envFrom"].append({"configMapRef": {"name": "absent"}})
-    with pytest.raises(ConfigError, match='configmap "absent" not found'):
+    with pytest.raises(ContainerConfigError, match='configmap "absent" not found'):
         container_env(pod(), c, source)
 
 

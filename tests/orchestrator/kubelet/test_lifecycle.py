@@ -32,11 +32,12 @@ from support.kubelet import (
 )
 from support.wait import eventually_async
 
+from orchestrator.api.conditions import condition_of
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.controllers.endpoints import EndpointsController
 from orchestrator.kubelet.runtimes.base import STACK_IMAGE
 
-Obj = dict[str, Any]
 CONFIGMAPS = BUILTIN_TYPES.require("", "ConfigMap")
 SECRETS = BUILTIN_TYPES.require("", "Secret")
 SERVICES = BUILTIN_TYPES.require("", "Service")
@@ -544,7 +545,7 @@ async def test_a_restarted_agent_adopts_running_pods(kubelet_node: KubeletNode) 
     doomed = await node.wait_running("doomed")
     token = await serving(pod_url(pod, "/token"))
     container_id = container_status(pod, "app")["containerID"]
-    ready_since = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    ready_since = condition_of(pod, "Ready")
     await node.stop()
     assert await serving(pod_url(pod, "/token")) == token  # no agent: the app still serves
     await node.client.delete(PODS, "doomed", "default", grace_period_seconds=0)
@@ -564,7 +565,7 @@ async def test_a_restarted_agent_adopts_running_pods(kubelet_node: KubeletNode) 
         True,
     )
     # Ready all along: the readiness probe's first run after the restart is 5 s away.
-    assert next(c for c in kept["status"]["conditions"] if c["type"] == "Ready") == ready_since
+    assert ready_since is not None and condition_of(kept, "Ready") == ready_since
     assert await serving(pod_url(pod, "/token")) == token  # the very same process
 
 

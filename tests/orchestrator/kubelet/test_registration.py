@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from support.apiserver import RunningAPI
 
+from orchestrator.api.conditions import condition_of, condition_status
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
-from orchestrator.kubelet.podstatus import condition
 from orchestrator.kubelet.registration import NodeAgent, NodeSettings
 
 NODES = BUILTIN_TYPES.by_group_kind("", "Node")
@@ -14,10 +14,9 @@ STARTING = "container runtime is starting"
 
 
 def ready(node: dict) -> tuple[str, str, str]:
-    for c in node["status"]["conditions"]:
-        if c["type"] == "Ready":
-            return c["status"], c["reason"], c["message"]
-    raise AssertionError(f"no Ready condition: {node['status']}")
+    c = condition_of(node, "Ready")
+    assert c is not None, f"no Ready condition: {node['status']}"
+    return c["status"], c["reason"], c["message"]
 
 
 async def test_a_new_node_is_not_ready_until_its_runtime_has_started(sqlite_api: RunningAPI):
@@ -41,7 +40,7 @@ async def test_a_restarted_agent_leaves_the_status_alone_until_it_has_started(
     async with APIClient(sqlite_api.client_config()) as client:
         first = NodeAgent(client, "n1", NodeSettings())
         await first.register()
-        assert condition(await client.get(NODES, "n1"), "Ready") == "True"
+        assert condition_status(await client.get(NODES, "n1"), "Ready") == "True"
         again = NodeAgent(client, "n1", NodeSettings(labels={"zone": "b"}))
         again.not_ready = STARTING
         await again.register()

@@ -11,6 +11,7 @@ import pytest
 from support.nodes import read, simulated_nodes, until
 from support.wait import eventually
 
+from orchestrator.api.conditions import condition_of, condition_status
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient, resource_path
 from orchestrator.kubelet import podstatus
@@ -64,8 +65,8 @@ async def test_node_registers_with_what_clients_require_and_heartbeats(api):
         assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "node-0"
         internal = [a for a in node["status"]["addresses"] if a["type"] == "InternalIP"]
         assert ipaddress.ip_address(internal[0]["address"]).is_loopback
-        ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
-        assert ready[0]["status"] == "True" and ready[0]["lastHeartbeatTime"]
+        ready = condition_of(node, "Ready")
+        assert ready is not None and ready["status"] == "True" and ready["lastHeartbeatTime"]
 
         first = await until(lambda: read(client, LEASES, "node-0", "kube-node-lease"), bool)
         assert first["spec"]["holderIdentity"] == "node-0"
@@ -81,7 +82,7 @@ async def test_bound_pod_becomes_running_and_ready_then_deletion_completes(api):
         await client.create(PODS, pod("web"), "default")
         running = await until(
             lambda: read(client, PODS, "web", "default"),
-            lambda p: podstatus.condition(p, "Ready") == "True",
+            lambda p: condition_status(p, "Ready") == "True",
         )
         status = running["status"]
         assert status["phase"] == "Running"
@@ -113,7 +114,7 @@ async def test_bound_pod_becomes_running_and_ready_then_deletion_completes(api):
         )
         await until(
             lambda: read(client, PODS, "bound-later", "default"),
-            lambda p: podstatus.condition(p, "Ready") == "True",
+            lambda p: condition_status(p, "Ready") == "True",
         )
 
 
@@ -173,7 +174,7 @@ async def test_readiness_follows_the_ready_annotation(sqlite_api):
             PODS, pod("slow", annotations={"simulated.paas.dev/ready": "false"}), "default"
         )
         unready = await until(lambda: read(client, PODS, "slow", "default"), podstatus.is_running)
-        assert podstatus.condition(unready, "Ready") == "False"
+        assert condition_status(unready, "Ready") == "False"
         await client.patch(
             PODS,
             "slow",
@@ -182,7 +183,7 @@ async def test_readiness_follows_the_ready_annotation(sqlite_api):
         )
         await until(
             lambda: read(client, PODS, "slow", "default"),
-            lambda p: podstatus.condition(p, "Ready") == "True",
+            lambda p: condition_status(p, "Ready") == "True",
         )
 
 
@@ -191,7 +192,7 @@ async def test_restarted_node_adopts_its_pods_and_finishes_deletions(sqlite_api)
         client = nodes.client
         for name in ("kept", "doomed"):
             await client.create(PODS, pod(name), "default")
-        ready = lambda p: podstatus.condition(p, "Ready") == "True"  # noqa: E731
+        ready = lambda p: condition_status(p, "Ready") == "True"  # noqa: E731
         kept = await until(lambda: read(client, PODS, "kept", "default"), ready)
         await until(lambda: read(client, PODS, "doomed", "default"), ready)
         await nodes.stop("node-0")
@@ -292,7 +293,7 @@ async def test_many_nodes_in_one_process_share_one_watch(sqlite_api):
             for i, name in enumerate(names):
                 running = await until(
                     lambda i=i: read(client, PODS, f"p{i}", "default"),
-                    lambda p: podstatus.condition(p, "Ready") == "True",
+                    lambda p: condition_status(p, "Ready") == "True",
                 )
                 assert running["spec"]["nodeName"] == name
         finally:

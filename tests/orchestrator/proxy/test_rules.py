@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from support.iptables import assert_kernel_accepts
 
+from orchestrator.api.objects import Obj
 from orchestrator.proxy import rules
 from orchestrator.proxy.rules import Endpoint, ServicePort
-
-Obj = dict[str, Any]
 
 
 def service(name: str, ip: str, *ports: Obj, affinity: Obj | None = None) -> Obj:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-Obj = dict[str, Any]
+from orchestrator.api.objects import Obj
 
 
 def make_node(

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from scheduler_objects import make_node, make_pod
 
+from orchestrator.api.objects import Obj
 from orchestrator.scheduler.filters import filter_node
 from orchestrator.scheduler.nodeinfo import node_info
 from orchestrator.scheduler.podinfo import pod_info
-
-Obj = dict[str, Any]
 
 
 def affinity(*terms: list[Obj]) -> Obj:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 from scheduler_objects import make_node, make_pod
 
+from orchestrator.api.objects import Obj
 from orchestrator.scheduler.nodeinfo import node_info
 from orchestrator.scheduler.placement import failure_message, place_pod
 from orchestrator.scheduler.podinfo import pod_info
@@ -18,8 +18,6 @@ from orchestrator.scheduler.scoring import (
     select_host,
     spread,
 )
-
-Obj = dict[str, Any]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from support.apiserver import RunningAPI
 from support.controlplane import controllers
 from support.wait import eventually_async
 
+from orchestrator.api.conditions import condition_of, condition_status
+from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.context import ControllerContext
 from orchestrator.client.rest import APIClient
@@ -27,7 +29,6 @@ PODS = BUILTIN_TYPES.by_group_kind("", "Pod")
 NODES = BUILTIN_TYPES.by_group_kind("", "Node")
 EVENTS = BUILTIN_TYPES.by_group_kind("", "Event")
 FAST = SchedulerSettings(initial_backoff=0.05, max_backoff=0.2, unschedulable_retry=5.0)
-Obj = dict[str, Any]
 
 
 def scheduler(settings: SchedulerSettings = FAST) -> Callable[[ControllerContext], Scheduler]:
@@ -90,8 +91,7 @@ async def test_pods_are_bound_to_nodes_that_fit(api: RunningAPI) -> None:
         assert where["large"] == "big"
         assert where["tiny"] in ("small", "big")
         pod = (await pods_by_name(cp.client))["large"]
-        scheduled = [c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"]
-        assert scheduled[0]["status"] == "True"
+        assert condition_status(pod, "PodScheduled") == "True"
         events = await poll(lambda: events_for(cp.client, "large", "Scheduled"))
         assert events[0]["type"] == "Normal"
         assert events[0]["message"] == "Successfully assigned default/large to big"
@@ -125,10 +125,8 @@ async def test_a_pod_too_big_waits_with_a_reason_then_lands_on_a_new_node(
 
         async def condition() -> Obj | None:
             pod = (await pods_by_name(cp.client))["huge"]
-            for c in (pod.get("status") or {}).get("conditions") or []:
-                if c["type"] == "PodScheduled" and c["message"] == expected:
-                    return c
-            return None
+            scheduled = condition_of(pod, "PodScheduled")
+            return scheduled if scheduled and scheduled.get("message") == expected else None
 
         unschedulable = await poll(condition)
         assert unschedulable["status"] == "False"

@@ -40,7 +40,7 @@ def test_allocation_takes_the_lowest_free_address_past_the_gateway() -> None:
     assert podnet.allocate_ip(net, ["10.201.3.2", "10.201.3.4"]) == "10.201.3.3"
     full = [str(h) for h in net.hosts()]
     with pytest.raises(
-        podnet.NetworkError, match=re.escape("no free pod address left in 10.201.3.0/24")
+        podnet.PodNetworkError, match=re.escape("no free pod address left in 10.201.3.0/24")
     ):
         podnet.allocate_ip(net, full)
 
@@ -105,5 +105,5 @@ def test_root_mode_without_a_pod_cidr_waits_for_one(node: str) -> None:
     net = podnet.BridgeNetwork(node)
     net.setup("")
     assert net.bridge not in _ip("-o", "link", "show")
-    with pytest.raises(podnet.NetworkError, match=re.escape("no spec.podCIDR yet")):
+    with pytest.raises(podnet.PodNetworkError, match=re.escape("no spec.podCIDR yet")):
         net.pool()

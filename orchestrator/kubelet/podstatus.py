@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 
 from orchestrator.api.conditions import (
     Condition,
-    condition_status,
     conditions_of,
     find_condition,
     updated_condition,
@@ -118,10 +117,6 @@ def wanted_ready(pod: Obj, now: datetime) -> tuple[bool, float | None]:
 def is_running(pod: Obj) -> bool:
     status = pod.get("status") or {}
     return status.get("phase") == "Running" and container_started_at(pod) is not None
-
-
-# The status of a pod's condition ("" when it has none), under the name paas up imports.
-condition = condition_status
 
 
 def _conditions(previous: list[Condition], values: dict[str, str], now: str) -> list[Condition]:

@@ -23,13 +23,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.api.conditions import condition_status
+from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
-from orchestrator.kubelet.podstatus import condition
 from paas.supervisor import Component
 from paas.up.datadir import Credentials
 from paas.up.settings import UpSettings
@@ -231,10 +231,10 @@ class UpComponents:
     async def read_boot_ids(self) -> None:
         """The boot IDs of the Nodes a run before this one left (none on a new data dir)."""
         self.stale_boot_ids = {
-            node["metadata"]["name"]: boot_id(node) for node in await self._list_nodes()
+            metadata_of(node).get("name", ""): boot_id(node) for node in await self._list_nodes()
         }
 
-    async def _list_nodes(self) -> list[dict[str, Any]]:
+    async def _list_nodes(self) -> list[Obj]:
         if self.client is None:
             return []
         try:
@@ -246,8 +246,8 @@ class UpComponents:
         fresh = [
             node
             for node in await self._list_nodes()
-            if boot_id(node) != self.stale_boot_ids.get(node["metadata"]["name"])
-            and condition(node, "Ready") == "True"
+            if boot_id(node) != self.stale_boot_ids.get(metadata_of(node).get("name", ""))
+            and condition_status(node, "Ready") == "True"
         ]
         return len(fresh) >= self.settings.nodes
 
@@ -256,5 +256,5 @@ class UpComponents:
             await self.client.close()
 
 
-def boot_id(node: dict[str, Any]) -> str:
+def boot_id(node: Obj) -> str:
     return str(node.get("status", {}).get("nodeInfo", {}).get("bootID", ""))

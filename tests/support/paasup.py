@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from orchestrator.api.conditions import condition_status
 from support.engines import require_engine
 from support.kubelet import free_pod_cidr
 from support.wait import wait_until
@@ -150,14 +151,7 @@ class Load:
 def ready_pods(up: Up, count: int) -> list[dict]:
     """The app=web pods, when exactly ``count`` exist and all are Ready."""
     pods = [p for p in up.pods() if not p["metadata"].get("deletionTimestamp")]
-    ready = [
-        p
-        for p in pods
-        if any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in p.get("status", {}).get("conditions", [])
-        )
-    ]
+    ready = [p for p in pods if condition_status(p, "Ready") == "True"]
     return ready if len(ready) == count and len(pods) == count else []
 
 

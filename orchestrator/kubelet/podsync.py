@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.conditions import conditions_of
+from orchestrator.api.conditions import conditions_of, with_status
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet import podactions
@@ -192,8 +193,9 @@ class PodWorker:
         self._emit(pod, "Normal", "DeadlineExceeded", message)
         status = dict(pod.get("status") or {})
         status.update(phase="Failed", reason="DeadlineExceeded", message=message)
+        stamp = rfc3339(self.clock())
         status["conditions"] = [
-            {**c, "status": "False", "reason": "PodCompleted", "message": ""}
+            with_status(c, "False", stamp, reason="PodCompleted", message="")
             if c.get("type") in ("Ready", "ContainersReady")
             else c
             for c in conditions_of(pod)

@@ -17,6 +17,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,11 @@ async def test_active_deadline_fails_the_pod_and_stops_it(kubelet_node: KubeletN
     done = await eventually_async(failed, 30, "the pod never failed past its deadline")
     assert done["status"]["reason"] == "DeadlineExceeded"
     assert "longer than the specified deadline" in done["status"]["message"]
+    ready = condition_of(done, "Ready")  # turned False when the deadline passed, not before
+    started = datetime.fromisoformat(done["status"]["startTime"].replace("Z", "+00:00"))
+    assert ready is not None and ready["status"] == "False"
+    turned = datetime.fromisoformat(ready["lastTransitionTime"].replace("Z", "+00:00"))
+    assert turned >= started + timedelta(seconds=3)
 
     async def stopped() -> Obj | None:
         found = await node.pod("bounded")

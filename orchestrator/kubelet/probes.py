@@ -16,6 +16,19 @@ failures in a row, as the kubelet's prober does; the flip calls
   worker then kills the container with its grace period and restarts it
   per restartPolicy, as the kubelet does.
 
+Quick first tries (ours, not the kubelet's): until a readiness or startup
+probe has passed once, a failed try is followed by extra tries between the
+regular ones, the first ``first_retry`` (50 ms) after it and each pause a
+quarter longer than the last, as long as one fits before the next regular
+try. The first regular try, made as the container starts, nearly always
+finds nothing listening yet; with the extra ones a pod is Ready within
+about a quarter of its app's own start-up time after the app answers,
+instead of a whole ``periodSeconds`` later. A try that finds nothing
+listening costs about 0.1 ms of CPU here, and the extra tries of a start
+are few (8 in the first second). They only ever count when they pass:
+their failures are neither counted towards ``failureThreshold`` nor
+reported, so ``failureThreshold x periodSeconds`` keeps its meaning.
+
 Every failed try records an ``Unhealthy`` Warning ("Liveness probe failed:
 HTTP probe failed with statuscode: 500"); the event recorder folds repeats.
 Handlers: ``httpGet`` (HTTP or HTTPS without verification, to ``host`` or
@@ -43,6 +56,7 @@ from orchestrator.kubelet.runtimes.base import ContainerState, Runtime
 KINDS = {"startup": "startupProbe", "readiness": "readinessProbe", "liveness": "livenessProbe"}
 USER_AGENT = "kube-probe/1.31"
 MAX_REPLY = 10 * 1024
+GROWTH = 1.25  # each pause between quick first tries is this much longer than the last
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,11 @@ class ContainerProbes:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+def _passed(kind: str, probes: ContainerProbes) -> bool:
+    """Whether the container passed this kind of probe (readiness: is ready now)."""
+    return probes.started if kind == "startup" else probes.ready
+
+
 Emit = Callable[[str, str, str, str], None]  # (pod uid, type, reason, message)
 
 
@@ -202,11 +221,13 @@ class Probers:
         emit: Emit,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        first_retry: float = 0.05,
     ) -> None:
         self.runtime = runtime
         self.on_change = on_change
         self.emit = emit
         self.sleep = sleep
+        self.first_retry = first_retry  # 0 turns the quick first tries off
         self._by_id: dict[str, ContainerProbes] = {}
 
     def get(self, container_id: str) -> ContainerProbes | None:
@@ -287,29 +308,48 @@ class Probers:
             await self.sleep(delay)
         successes = failures = 0
         label = {"startup": "Startup", "readiness": "Readiness", "liveness": "Liveness"}[kind]
+        loop = asyncio.get_running_loop()
+        # the pause before an extra try (0: none)
+        gap = self.first_retry if kind != "liveness" and not _passed(kind, probes) else 0.0
+        regular = True  # a try on the period's schedule (not an extra one)
+        due = 0.0  # when the next regular try is
         while True:
             result = await run_probe(probe, container, state.id, pod_ip, self.runtime)
-            if result.ok:
-                successes, failures = successes + 1, 0
+            if regular or result.ok:  # an extra try counts only when it passes
+                if result.ok:
+                    successes, failures = successes + 1, 0
+                else:
+                    successes, failures = 0, failures + 1
+                    self.emit(
+                        state.pod_uid,
+                        "Warning",
+                        "Unhealthy",
+                        f"{label} probe failed: {result.message}",
+                    )
+                if kind == "readiness":
+                    if result.ok and successes >= successes_needed and not probes.ready:
+                        probes.ready = True
+                        self.on_change(state.pod_uid)
+                    elif not result.ok and failures >= failures_allowed and probes.ready:
+                        probes.ready = False
+                        self.on_change(state.pod_uid)
+                elif not result.ok and failures >= failures_allowed:
+                    probes.failed = f"{label} probe failed: {result.message}"
+                    self.on_change(state.pod_uid)
+                    return
+                elif kind == "startup" and result.ok and successes >= successes_needed:
+                    probes.started = True
+                    probes.started_event.set()
+                    self.on_change(state.pod_uid)
+                    return
+            if _passed(kind, probes):
+                gap = 0.0  # passed once: the period's schedule only, from now on
+            if regular:
+                due = loop.time() + period
+            if gap and loop.time() + gap < due:
+                await self.sleep(gap)
+                gap *= GROWTH
+                regular = False
             else:
-                successes, failures = 0, failures + 1
-                self.emit(
-                    state.pod_uid, "Warning", "Unhealthy", f"{label} probe failed: {result.message}"
-                )
-            if kind == "readiness":
-                if result.ok and successes >= successes_needed and not probes.ready:
-                    probes.ready = True
-                    self.on_change(state.pod_uid)
-                elif not result.ok and failures >= failures_allowed and probes.ready:
-                    probes.ready = False
-                    self.on_change(state.pod_uid)
-            elif not result.ok and failures >= failures_allowed:
-                probes.failed = f"{label} probe failed: {result.message}"
-                self.on_change(state.pod_uid)
-                return
-            elif kind == "startup" and result.ok and successes >= successes_needed:
-                probes.started = True
-                probes.started_event.set()
-                self.on_change(state.pod_uid)
-                return
-            await self.sleep(period)
+                await self.sleep(max(0.0, due - loop.time()))
+                regular = True

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 from support.wait import eventually
 
-from orchestrator.kubelet.probes import Probers, http_probe, resolve_port, tcp_probe
+from orchestrator.kubelet.probes import GROWTH, Probers, http_probe, resolve_port, tcp_probe
 from orchestrator.kubelet.runtimes.base import ContainerState
 
 
@@ -172,3 +172,97 @@ async def test_startup_probe_gates_liveness_and_readiness(app: App) -> None:
         assert not probes.failed
     finally:
         probers.stop_all()
+
+
+class ScriptedSleep:
+    """Records each pause a probe loop asks for and takes none; ``script[i]`` runs at pause i.
+    Past ``stop_after`` pauses it blocks, so that the counts the test reads stay put."""
+
+    def __init__(self, stop_after: int, script: dict[int, Callable[[], None]] | None = None):
+        self.pauses: list[float] = []
+        self.stop_after = stop_after
+        self.script = script or {}
+        self.blocked = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        if len(self.pauses) > self.stop_after:
+            self.blocked.set()
+            await asyncio.Event().wait()
+        self.script.get(len(self.pauses), lambda: None)()
+        await asyncio.sleep(0)
+
+
+# The pauses before quick tries with a period of 1 s, as no time passes in these tests:
+# 50 ms, each a quarter longer, while one still fits in the period.
+QUICK = [0.05 * GROWTH**k for k in range(14)]
+
+
+def regular(pauses: list[float]) -> list[float]:
+    return [p for p in pauses if p > QUICK[-1]]  # the period's pauses (about 1 s)
+
+
+async def test_readiness_tries_again_quickly_until_it_first_passes_and_reports_only_the_period(
+    app: App,
+) -> None:
+    rec = Recorder()
+    sleep = ScriptedSleep(stop_after=len(QUICK) + 2)
+    probers = Probers(None, rec.change, rec.emit, sleep=sleep)  # type: ignore[arg-type]
+    app.code = 503  # not yet serving
+    probes = probers.ensure({"name": "app", "readinessProbe": probe(app.port)}, running(), "")
+    try:
+        await asyncio.wait_for(sleep.blocked.wait(), 5)
+    finally:
+        probers.stop_all()
+    done = sleep.pauses[: sleep.stop_after]
+    assert done[: len(QUICK)] == pytest.approx(QUICK)  # all within the first period
+    assert len(regular(done)) == 2  # then the period alone
+    assert app.requests == len(done) + 1  # the first try, one after each pause
+    unhealthy = [e for e in rec.events if e[0] == "Unhealthy"]
+    assert len(unhealthy) == 1 + 2  # only the period's tries are reported
+    assert not probes.ready
+
+
+async def test_a_quick_try_that_passes_makes_the_container_ready_and_quick_tries_end(
+    app: App,
+) -> None:
+    rec = Recorder()
+
+    def serve() -> None:
+        app.code = 200
+
+    def break_down() -> None:
+        app.code = 500
+
+    sleep = ScriptedSleep(stop_after=6, script={2: serve, 3: break_down})
+    probers = Probers(None, rec.change, rec.emit, sleep=sleep)  # type: ignore[arg-type]
+    app.code = 503
+    probes = probers.ensure({"name": "app", "readinessProbe": probe(app.port)}, running(), "")
+    try:
+        await asyncio.wait_for(sleep.blocked.wait(), 5)
+    finally:
+        probers.stop_all()
+    assert sleep.pauses[:2] == pytest.approx(QUICK[:2])  # the try after the second one passed
+    assert regular(sleep.pauses[2:]) == sleep.pauses[2:]  # after that, the period only
+    assert rec.changes == ["u1", "u1"]  # ready, then not ready after failureThreshold (2)
+    assert not probes.ready
+
+
+async def test_quick_tries_do_not_count_towards_a_startup_probes_failure_threshold(
+    app: App,
+) -> None:
+    rec = Recorder()
+    sleep = ScriptedSleep(stop_after=100)
+    probers = Probers(None, rec.change, rec.emit, sleep=sleep)  # type: ignore[arg-type]
+    app.code = 500
+    probes = probers.ensure(
+        {"name": "app", "startupProbe": probe(app.port, failureThreshold=2)}, running(), ""
+    )
+    try:
+        await eventually(lambda: probes.failed, 5)
+    finally:
+        probers.stop_all()
+    assert sleep.pauses[: len(QUICK)] == pytest.approx(QUICK)
+    assert len(regular(sleep.pauses)) == 1
+    assert app.requests == len(QUICK) + 2  # two tries of the period failed it, no quick one
+    assert probes.failed == "Startup probe failed: HTTP probe failed with statuscode: 500"

@@ -20,6 +20,10 @@ makes one idempotent pass:
 - **no pod** (deleted meanwhile, or left over from before a restart): its
   containers are stopped and removed, its sandbox and volumes too.
 
+A probe result that flips queues the pod for a pass, and ``probestatus``
+writes the pod's status at once as well, so that readiness is not held up
+behind other pods' passes.
+
 Kills take up to a grace period, so they run in the background
 (``containerkill.Killer``), each enqueuing the pod when it ends; a pass never
 waits on one.
@@ -53,6 +57,7 @@ from orchestrator.kubelet.containerspec import container_spec, sandbox_spec
 from orchestrator.kubelet.containerstatus import TERMINAL, Observed, Waiting, pod_status
 from orchestrator.kubelet.poddns import parse_resolv_conf, sandbox_dns
 from orchestrator.kubelet.probes import Probers
+from orchestrator.kubelet.probestatus import ProbeStatus
 from orchestrator.kubelet.runtimes.base import (
     ContainerStartError,
     ContainerState,
@@ -137,8 +142,12 @@ class PodWorker:
         self.backoff = Backoff(self.settings.backoff)
         self.image_backoff = Backoff(self.settings.image_backoff)
         self.probers = Probers(
-            runtime, enqueue, self._emit_for, first_retry=self.settings.probe_first_retry
+            runtime,
+            self._probe_changed,
+            self._emit_for,
+            first_retry=self.settings.probe_first_retry,
         )
+        self.probe_status = ProbeStatus(client, lookup, self.probers.results, clock)
         self._failed_at: dict[tuple[str, str], float] = {}  # image/start failures
         self.killer = Killer(
             runtime, self._emit, enqueue, self.probers.stop, self.settings.min_grace
@@ -156,9 +165,14 @@ class PodWorker:
         if pod is not None:
             self._emit(pod, type_, reason, message)
 
+    def _probe_changed(self, uid: str) -> None:
+        self.enqueue(uid)  # a failed liveness or startup probe means a kill
+        self.probe_status.changed(uid)
+
     async def close(self) -> None:
         """Stop the probes and abandon kills in flight (the containers stay as they are)."""
         self.probers.stop_all()
+        await self.probe_status.close()
         await self.killer.close()
 
     # -- the pass ------------------------------------------------------------------------
@@ -241,6 +255,7 @@ class PodWorker:
             del self._failed_at[key]
         self._torn_down.discard(uid)
         self._last_seen.pop(uid, None)
+        self.probe_status.observed(uid, None)
 
     async def _sync_deleted(self, pod: Obj) -> None:
         meta = pod["metadata"]
@@ -391,6 +406,7 @@ class PodWorker:
         uid = pod["metadata"]["uid"]
         ready, started = self.probers.results(uid)
         observed = Observed(sandbox, states, self.host_ip, waiting, ready, started)
+        self.probe_status.observed(uid, observed if sandbox is not None else None)
         status = pod_status(pod, observed, self.clock())
         if status == pod.get("status"):
             return

@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from bench.cluster import ServerProcess
+from bench.report import Figure, save_if_asked
 from bench.stats import Latency
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,6 +303,39 @@ def report(
     return "\n".join(lines)
 
 
+def figures(
+    anchor: dict[str, Latency], results: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> list[Figure]:
+    """The report's figures, for the summary of ``make bench``."""
+    etcd = "etcd's own HTTP gateway (put, range) under the same wrk load"
+    put, get = anchor["put"], anchor["get"]
+    out = []
+    for store, r in results.items():
+        rows: list[tuple[str, float, str, dict[str, Any]]] = [
+            ("create/s", r["create"].rate, "/s", {"better": "higher", "anchor": put.rate}),
+            ("create p50", r["create"].p50_ms, "ms", {"anchor": put.p50_ms}),
+            (
+                f"create p99 ({args.clients} clients)",
+                r["create"].p99_ms,
+                "ms",
+                {"anchor": put.p99_ms, "target": 20.0},
+            ),
+            ("get/s", r["get"].rate, "/s", {"better": "higher", "anchor": get.rate}),
+            ("get p50", r["get"].p50_ms, "ms", {"anchor": get.p50_ms}),
+            ("get p99", r["get"].p99_ms, "ms", {"anchor": get.p99_ms}),
+            ("watch delivery p50", r["watch"].p50_ms, "ms", {}),
+            ("watch delivery p99", r["watch"].p99_ms, "ms", {"target": 20.0}),
+            (f"list {args.list_size} pods", r["list"]["median_s"], "s", {"target": 1.0}),
+        ]
+        if store == "sqlite":
+            rows[0][3]["target"] = 1000.0
+        for name, value, unit, kw in rows:
+            if "anchor" in kw:
+                kw["anchor_name"] = etcd
+            out.append(Figure("api", f"{store}: {name}", value, unit, **kw))
+    return out
+
+
 async def main_async(args: argparse.Namespace) -> int:
     with EtcdProcess() as etcd:
         anchor = bench_etcd(etcd.endpoint, args)
@@ -316,6 +350,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     server.stop()
             print(f"  {store}: done", file=sys.stderr, flush=True)
     print(report(anchor, results, args))
+    save_if_asked(args.results, figures(anchor, results, args))
     return 0
 
 
@@ -328,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list-size", type=int, default=10000)
     p.add_argument("--stores", nargs="+", default=["sqlite", "etcd"])
     p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    p.add_argument("--results", type=Path, help="write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.quick:
         args.seconds, args.watch_events, args.list_size = 2.0, 50, 1000

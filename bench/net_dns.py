@@ -38,10 +38,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dnslib import DNSRecord
 
 from bench.cluster import ComponentProcess, ServerProcess
+from bench.report import Figure, save_if_asked
 from bench.stats import percentile
 from router.dns import DNSServer, DNSSettings
 from router.dnsrecords import ClusterRecords
@@ -200,12 +202,61 @@ def miss_cost_us(samples: int) -> float:
     return (time.perf_counter() - started) / samples * 1e6
 
 
-def report(
-    sat: dict[str, list[Saturation]], rate: dict[str, list[AtRate]], args: argparse.Namespace
-) -> str:
-    def med(values: list[float]) -> float:
-        return statistics.median(values) if values else 0.0
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
 
+
+def figures(
+    sat: dict[str, list[Saturation]],
+    rate: dict[str, list[AtRate]],
+    miss_us: float,
+    args: argparse.Namespace,
+) -> list[Figure]:
+    """The report's figures: paas dns beside dnsmasq answering the same name (medians)."""
+    runs: dict[str, dict[str, list[Any]]] = {w: {"sat": sat[w], "rate": rate[w]} for w in sat}
+
+    def median_of(who: str, kind: str, field: str) -> float:
+        return med([getattr(r, field) for r in runs[who][kind]])
+
+    name = "dnsmasq answering the same name (--host-record)"
+    rows: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("queries/s", "sat", "qps", "/s", {"better": "higher", "target": 5000.0}),
+        ("mean latency at saturation", "sat", "mean_ms", "ms", {}),
+        (f"p50 at {args.rate}/s", "rate", "p50_ms", "ms", {}),
+        (f"p99 at {args.rate}/s", "rate", "p99_ms", "ms", {"target": 5.0}),
+    ]
+    out = [
+        Figure(
+            "net_dns",
+            label,
+            median_of("paas dns", kind, field),
+            unit,
+            anchor=median_of("dnsmasq", kind, field),
+            anchor_name=name,
+            **kw,
+        )
+        for label, kind, field, unit, kw in rows
+    ]
+    answered = Figure(
+        "net_dns",
+        f"answered at {args.rate}/s",
+        median_of("paas dns", "rate", "answered") * 100,
+        "%",
+        better="higher",
+        anchor=median_of("dnsmasq", "rate", "answered") * 100,
+        anchor_name=name,
+    )
+    out.append(answered)
+    out.append(Figure("net_dns", "answer missing the packet cache (in-process)", miss_us, "us"))
+    return out
+
+
+def report(
+    sat: dict[str, list[Saturation]],
+    rate: dict[str, list[AtRate]],
+    miss_us: float,
+    args: argparse.Namespace,
+) -> str:
     rows = []
     for who in ("paas dns", "dnsmasq"):
         rows.append(
@@ -236,7 +287,7 @@ def report(
     )
     per_run = ", ".join(f"{s.qps:.0f}" for s in sat["paas dns"])
     lines.append(f"paas dns queries/s per run: {per_run}")
-    lines.append(f"an answer missing the packet cache costs {miss_cost_us(2000):.0f} us in-process")
+    lines.append(f"an answer missing the packet cache costs {miss_us:.0f} us in-process")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines.append(f"load average at the end (1, 5, 15 min; {os.cpu_count()} cores): {load}")
     return "\n".join(lines)
@@ -248,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--rate", type=int, default=5000, help="queries/s for the latency runs")
     p.add_argument("--quick", action="store_true", help="short runs, for a smoke run")
+    p.add_argument("--results", type=Path, help="write the figures to this JSON file")
     args, _ = p.parse_known_args(argv)  # `make bench ARGS=...` feeds every benchmark the same
     if args.quick:
         args.seconds, args.runs = 1.0, 1
@@ -281,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                 dnsmasq.wait(10)
             dns.stop()
             api.stop()
-    print(report(sat, rate, args))
+    miss_us = miss_cost_us(2000)
+    print(report(sat, rate, miss_us, args))
+    save_if_asked(args.results, figures(sat, rate, miss_us, args))
     return 0
 
 

@@ -52,6 +52,7 @@ from pathlib import Path
 
 from bench.api import run_wrk
 from bench.cluster import ComponentProcess, ServerProcess
+from bench.report import Figure, save_if_asked
 from bench.stats import Latency
 from orchestrator.proxy.proxier import IptablesProxier, ProxySettings
 
@@ -271,6 +272,52 @@ def report(
     print(f"load average at the end (1, 5, 15 min; 2 cores): {load}")
 
 
+def figures(
+    results: dict[tuple[str, str], list[Latency]],
+    proxy_cpu: dict[str, list[tuple[float, float]]],
+) -> list[Figure]:
+    """Each proxied path beside a direct connection to the same backend (medians of runs)."""
+    anchor_names = {
+        "direct": "a direct connection to the pod in its netns",
+        "direct-lo": "a direct connection to the loopback-mode pod",
+    }
+    out = []
+    for (backend, path), runs in results.items():
+        base = BASELINE.get(path)
+        if base is None or (backend, base) not in results:
+            continue
+        direct = results[(backend, base)]
+        name = anchor_names[base]
+        label = f"{backend} through {path}"
+        rate = statistics.median(r.rate for r in runs)
+        out += [
+            Figure(
+                "net_proxy",
+                f"{label}: requests/s",
+                rate,
+                "/s",
+                better="higher",
+                anchor=statistics.median(r.rate for r in direct),
+                anchor_name=name,
+                target=0.7 if path != "nginx-proxy" else None,
+                of_anchor=True,
+            ),
+            Figure(
+                "net_proxy",
+                f"{label}: p99",
+                statistics.median(r.p99_ms for r in runs),
+                "ms",
+                anchor=statistics.median(r.p99_ms for r in direct),
+                anchor_name=name,
+            ),
+        ]
+    for backend, per_request in proxy_cpu.items():
+        if per_request:
+            cpu = statistics.median(u + s for u, s in per_request)
+            out.append(Figure("net_proxy", f"userspace proxy CPU/request ({backend})", cpu, "us"))
+    return out
+
+
 def run(args: argparse.Namespace, data: Path) -> None:
     with ExitStack() as stack:
         bridge, ns, pod_ip = make_pod_network(stack)
@@ -340,6 +387,7 @@ def run(args: argparse.Namespace, data: Path) -> None:
                         )
             print(f"  run {i + 1}/{args.runs}: done", flush=True)
         report(results, proxy_cpu, args)
+        save_if_asked(args.results, figures(results, proxy_cpu))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -350,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0, help="duration of each wrk run")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--quick", action="store_true", help="1 run of 2 s a measure")
+    p.add_argument("--results", type=Path, help="write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.quick:
         args.runs, args.seconds = 1, 2.0

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from bench.cluster import ComponentProcess, ServerProcess
+from bench.report import Better, Figure, save_if_asked
 from orchestrator.api.conditions import condition_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,6 +251,46 @@ def report(results: dict[str, dict[str, dict[str, float]]], args: argparse.Names
     return "\n".join(lines)
 
 
+def figures(
+    results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace
+) -> list[Figure]:
+    """The report's figures; SQLite's beside the same work on etcd, the anchor."""
+    waves = {"deployment": f"{args.replicas} replicas", "burst": f"{args.big} pods"}
+    shapes: dict[str, tuple[str, str, Better]] = {
+        "all_running_s": ("all Running", "s", "lower"),
+        "created_per_s": ("pods created/s", "/s", "higher"),
+        "bound_per_s": ("pods bound/s", "/s", "higher"),
+    }
+    targets = {("deployment", "all_running_s"): 10.0, ("deployment", "bound_per_s"): 300.0}
+    targets[("burst", "bound_per_s")] = 300.0
+    out = []
+    for store, r in results.items():
+        anchor = results.get("etcd") if store != "etcd" else None
+        for wave, label in waves.items():
+            keys = [k for k in shapes if k in r[wave]]
+            keys += [k for k in r[wave] if k.startswith("cpu_ms_")]
+            for key in keys:
+                value = r[wave][key]
+                if key in shapes:
+                    name, unit, better = shapes[key]
+                else:
+                    name, unit, better = f"{key[7:]} CPU/pod", "ms", "lower"
+                target = targets.get((wave, key))
+                out.append(
+                    Figure(
+                        "scheduler",
+                        f"{store}: {label}: {name}",
+                        value,
+                        unit,
+                        better=better,
+                        anchor=anchor[wave].get(key) if anchor else None,
+                        anchor_name="the same work on etcd" if anchor else "",
+                        target=None if store != "sqlite" and key == "all_running_s" else target,
+                    )
+                )
+    return out
+
+
 async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, dict[str, float]]] = {}
     with EtcdProcess() as etcd:
@@ -258,6 +299,7 @@ async def main_async(args: argparse.Namespace) -> int:
             results[store] = await bench_store(spec, args)
             print(f"  {store}: done", file=sys.stderr, flush=True)
     print(report(results, args))
+    save_if_asked(args.results, figures(results, args))
     return 0
 
 
@@ -268,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--big", type=int, default=5000)
     p.add_argument("--stores", nargs="+", default=["sqlite", "etcd"])
     p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    p.add_argument("--results", type=Path, help="write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.quick:
         args.nodes, args.replicas, args.big = 10, 100, 250

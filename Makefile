@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: run test bench check install clean
+.PHONY: run test bench bench-run check install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,26 @@ test: install
 	$(VENV)/bin/lint-imports
 	.ci/with-engines $(PY) -m pytest $(PYTEST_ARGS)
 
-## Benchmarks: figures and ratios against anchors run side by side (needs wrk, dnsperf, dnsmasq).
+## Benchmarks: each prints its figures beside anchors run side by side, then one table of every
+## figure with its target, compared with the last run (bench/results/latest.json; the run before
+## it is kept as previous.json). As root on Debian it installs the tools they need, as `make test`
+## does, and stops only what it started. `make bench BENCHES="pods" ARGS=--quick` runs a part.
+BENCHES       ?= api scheduler net_dns net_proxy pods
+BENCH_RESULTS := bench/results
+BENCH_TOOLS   := wrk:wrk nginx:nginx dnsperf:dnsperf dnsmasq:dnsmasq-base
+
 bench: install
-	$(PY) -m bench.api $(ARGS)
-	$(PY) -m bench.scheduler $(ARGS)
-	$(PY) -m bench.net_dns $(ARGS)
-	$(PY) -m bench.net_proxy $(ARGS)
+	.ci/with-engines $(addprefix --need ,$(BENCH_TOOLS)) $(MAKE) --no-print-directory bench-run
+
+# One bench that fails does not keep the others from running; the summary names it and fails.
+bench-run:
+	@rm -rf $(BENCH_RESULTS)/run && mkdir -p $(BENCH_RESULTS)/run
+	@for b in $(BENCHES); do \
+	    echo "== python -m bench.$$b $(ARGS)"; \
+	    $(PY) -m bench.$$b --results $(BENCH_RESULTS)/run/$$b.json $(ARGS) \
+	        || echo "bench.$$b failed (exit $$?)"; \
+	done
+	$(PY) -m bench.summary $(BENCHES:%=$(BENCH_RESULTS)/run/%.json) --out $(BENCH_RESULTS)/latest.json
 
 ## Formatting and types.
 check: install

@@ -14,7 +14,9 @@ A failed request is evidence, so it is recorded at once, while the state that
 caused it still exists: the client's own source port, the conntrack entry of
 that exact flow (``conntrack -L --sport``: where the DNAT sent it and in what
 state), the kernel's PAAS- rules, the Service's Endpoints and the pods with
-their addresses and deletion times. Each lands in ``DIR/failures/``.
+their addresses and deletion times. Each lands in ``DIR/failures/``. A
+temporary DIR (no ``--data-dir``) is removed when nothing failed and nothing
+was traced, so that ``make bench`` leaves nothing behind.
 
 The figure is the count of failed requests over all rounds (the target: 0),
 beside the requests made; it is a soak, not a timing, so it has no anchor.
@@ -27,6 +29,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +40,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.report import Figure, save_if_asked
 
 MANIFEST = """
 apiVersion: apps/v1
@@ -313,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--trace", action="store_true", help="record conntrack and watch events (see traced)"
     )
+    p.add_argument("--quick", action="store_true", help="2 rounds, for a smoke run")
+    p.add_argument("--results", type=Path, help="write the figures to this JSON file")
     args = p.parse_args(argv)
+    if args.quick:
+        args.rounds = min(args.rounds, 2)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="paas-rollout-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     evidence = data_dir / "failures"
@@ -362,7 +371,21 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     )
+    save_if_asked(args.results, figures(args, total_ok + len(failures), len(failures)))
+    if args.data_dir is None and not failures and not args.trace:
+        shutil.rmtree(data_dir, ignore_errors=True)  # nothing to read back: no litter in /tmp
     return 1 if failures else 0
+
+
+def figures(args: argparse.Namespace, requests: int, failed: int) -> list[Figure]:
+    """The soak's figures for the summary of ``make bench``: no anchor, a target of 0."""
+    label = f"{args.runtime}, {args.rounds} rolling updates"
+    if args.cpu_hogs:
+        label += f" beside {args.cpu_hogs} CPU hogs"
+    return [
+        Figure("rollout", f"{label}: failed requests", failed, "requests", target=0),
+        Figure("rollout", f"{label}: requests made", requests, "requests", better="higher"),
+    ]
 
 
 if __name__ == "__main__":

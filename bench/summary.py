@@ -38,7 +38,9 @@ def number(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
     size = abs(value)
-    if size >= 1000:
+    if isinstance(value, int):  # a count: 0 failed requests
+        text = f"{value:,}"
+    elif size >= 1000:
         text = f"{value:,.0f}"
     elif size >= 100:
         text = f"{value:.0f}"
@@ -66,14 +68,18 @@ def met_text(f: Figure) -> str:
 
 
 def change_text(now: Figure, before: Figure | None) -> str:
-    """ "+12% worse", "-30% better", "~" within the noise; "" without an earlier value."""
-    if before is None or before.value == 0:
-        return "" if before is None else ("~" if now.value == 0 else "new")
-    delta = (now.value - before.value) / abs(before.value)
-    if abs(delta) < NOISE:
+    """How the value moved since ``before``: "+12% worse", "-30% better", "~" within the
+    noise, "" without an earlier value."""
+    if before is None:
+        return ""
+    if now.value == before.value:
         return "~"
-    improved = delta < 0 if now.better == "lower" else delta > 0
-    return f"{delta:+.0%} {'better' if improved else 'worse'}"
+    improved = now.value < before.value if now.better == "lower" else now.value > before.value
+    verdict = "better" if improved else "worse"
+    if before.value == 0:
+        return f"was 0, {verdict}"  # no share of nothing: a count of failures, say
+    delta = (now.value - before.value) / abs(before.value)
+    return "~" if abs(delta) < NOISE else f"{delta:+.0%} {verdict}"
 
 
 def rows(figures: Iterable[Figure], previous: dict[tuple[str, str], Figure]) -> list[list[str]]:

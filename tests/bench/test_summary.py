@@ -36,6 +36,10 @@ def proxied(rate: float) -> Figure:
     )
 
 
+def failed(count: int) -> Figure:
+    return Figure("rollout", "failed requests", count, "requests", target=0.0)
+
+
 @pytest.mark.parametrize(
     ("figure", "met"),
     [
@@ -61,6 +65,8 @@ def test_a_target_is_met_in_the_figures_direction(figure: Figure, met: bool | No
         (proxied(12_000.0), proxied(10_000.0), "+20% better"),  # more requests/s is better
         (proxied(8_000.0), proxied(10_000.0), "-20% worse"),
         (ready_p99(0.5), None, ""),
+        (failed(3), failed(0), "was 0, worse"),  # a count of failures has no share of 0
+        (failed(0), failed(0), "~"),
     ],
 )
 def test_a_change_says_better_or_worse_by_the_figures_direction(
@@ -78,6 +84,7 @@ def test_numbers_keep_about_three_digits() -> None:
         "0.457",
     ]
     assert number(0.3125, "s") == "0.312 s"
+    assert number(0, "requests") == "0 requests" and number(12345) == "12,345"
     assert number(None) == "-"
 
 

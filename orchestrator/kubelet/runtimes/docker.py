@@ -14,7 +14,7 @@ A pod is a **sandbox** container plus one container per pod container:
   dumping the table and deleting entry by entry, and a new connection that
   reuses a deleted flow's ports in between (a client reconnecting to a
   Service) loses its NAT state and hangs; in rolling updates under load
-  that was 1 request in about 5,000. A ``hostNetwork`` pod's sandbox uses
+  that was 1 request in 10,000 to 100,000. A ``hostNetwork`` pod's sandbox uses
   the host's network and reports ``DockerSettings.host_ip``.
 - Each pod container joins the sandbox's network and IPC namespaces
   (``network_mode=container:<sandbox>``), so containers of one pod reach

@@ -523,7 +523,7 @@ async def test_removing_a_pod_deletes_no_conntrack_entry(docker_runtimes: MakeRu
     """The engine, when a container leaves one of its networks, deletes every conntrack entry
     of its address, entry by entry, by tuple: and with it the entry of a new connection that
     reused a deleted flow's ports in between (a client reconnecting to a Service, DNATed to
-    another pod). In rolling updates under load, 1 request in about 5,000 hung so. Pods are
+    another pod). Under load, 1 request in 10,000 to 100,000 hung so in rolling updates. Pods are
     on the node's own bridge now: a pod's flows age out as the kernel has them."""
     runtime = await docker_runtimes()
     going_pod = pod("going")

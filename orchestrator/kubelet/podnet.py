@@ -41,6 +41,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.netfilter import iptables
+
 PREFIX = "paas"
 NETNS_DIR = Path("/run/netns")
 SYS_NET = Path("/sys/class/net")  # the links of the netns this process runs in
@@ -126,16 +128,7 @@ def run(
     argv: list[str], *, check: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run an ip/iptables/sysctl command; PodNetworkError naming it when it fails."""
-    try:
-        done = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PodNetworkError(f"{' '.join(argv)}: {exc}") from exc
-    if check and done.returncode != 0:
-        what = " ".join(argv) + (f" <<< {'; '.join(stdin.splitlines())}" if stdin else "")
-        raise PodNetworkError(f"{what}: {done.stderr.strip() or done.stdout.strip()}")
-    return done
+    return iptables.run(argv, stdin=stdin or "", check=check, error=PodNetworkError)
 
 
 def run_batch(commands: list[str], netns: str = "") -> None:

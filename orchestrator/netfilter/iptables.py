@@ -40,16 +40,22 @@ def have_iptables() -> bool:
 
 
 def run(
-    argv: list[str], *, stdin: str = "", check: bool = True
+    argv: list[str],
+    *,
+    stdin: str = "",
+    check: bool = True,
+    error: type[Exception] = KernelError,
 ) -> subprocess.CompletedProcess[str]:
+    """Run an ip/iptables command; ``error`` (the caller's class) names it and what it printed."""
     try:
         done = subprocess.run(
             argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise KernelError(f"{' '.join(argv)}: {exc}") from exc
+        raise error(f"{' '.join(argv)}: {exc}") from exc
     if check and done.returncode != 0:
-        raise KernelError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
+        what = " ".join(argv) + (f" <<< {'; '.join(stdin.splitlines())}" if stdin else "")
+        raise error(f"{what}: {done.stderr.strip() or done.stdout.strip()}")
     return done
 
 

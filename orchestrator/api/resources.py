@@ -1,17 +1,27 @@
 """The resource types the API serves, and how they appear in discovery.
 
 A ``ResourceType`` says everything the server needs to route, store and
-describe one kind: its group/version, plural, scope, short names and
-categories (which kubectl learns only from discovery), and its subresources.
-``ResourceTypes`` is the immutable catalogue built once at start-up; later
-packages (the product's own kinds) pass extra types to ``with_types``.
+describe one kind in one version: its group/version, plural, scope, short
+names and categories (which kubectl learns only from discovery), its
+subresources and its behaviour (``strategy``: defaults, validation, columns).
+Kinds are identified by (group, kind) everywhere, never by the bare kind.
+
+``ResourceTypes`` is an immutable catalogue. The API server starts from
+``BUILTIN_TYPES`` and replaces its catalogue as a whole whenever the set of
+established CustomResourceDefinitions changes (``with_types``), so a request
+sees one consistent catalogue from start to end. A custom kind served in
+several versions has one ``ResourceType`` per version, all stored under the
+same key prefix in the storage version; ``by_kind`` answers the preferred one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.api.strategy import KindStrategy
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -29,10 +39,23 @@ class ResourceType:
     has_generation: bool = True
     extra_versions: tuple[str, ...] = ()  # served as aliases of the same storage (batch/v1beta1)
     verbs: tuple[str, ...] = ALL_VERBS
+    singular_name: str = ""  # "" = the kind in lower case
+    list_kind_name: str = ""  # "" = the kind + "List"
+    # Custom kinds: the version objects are stored in, and whether their CRD is being deleted
+    # (instances stay readable, updatable and deletable; creates are refused).
+    storage_version: str = ""
+    terminating: bool = False
+    deprecation_warning: str = ""  # sent as a Warning with every request, when set
+    # None = the built-in strategy of (group, kind); see strategy_of.
+    strategy: KindStrategy | None = field(default=None, compare=False, repr=False)
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.singular_name or self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return self.list_kind_name or f"{self.kind}List"
 
     @property
     def api_version(self) -> str:
@@ -74,7 +97,7 @@ class ResourceTypes:
         for rt in self.types:
             for version in (rt.version, *rt.extra_versions):
                 by_path[(rt.group, version, rt.plural)] = rt
-            by_kind[(rt.group, rt.kind)] = rt
+            by_kind.setdefault((rt.group, rt.kind), rt)  # the first is the preferred version
         object.__setattr__(self, "_by_path", by_path)
         object.__setattr__(self, "_by_kind", by_kind)
 
@@ -119,6 +142,10 @@ class ResourceTypes:
 
     def with_types(self, extra: Iterable[ResourceType]) -> ResourceTypes:
         return ResourceTypes((*self.types, *extra))
+
+    def versions_of(self, group: str, plural: str) -> list[ResourceType]:
+        """Every served version of one resource, preferred first."""
+        return [rt for rt in self.types if rt.group == group and rt.plural == plural]
 
 
 def _rt(group: str, kind: str, plural: str, namespaced: bool = True, **kw: Any) -> ResourceType:
@@ -204,5 +231,28 @@ BUILTIN_TYPES = ResourceTypes(
             extra_versions=("v1beta1",),
         ),
         _rt("coordination.k8s.io", "Lease", "leases", has_generation=False),
+        _rt(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            False,
+            short_names=("crd", "crds"),
+            categories=("api-extensions",),
+            subresources=("status",),
+        ),
+        _rt(
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+            False,
+            categories=("api-extensions",),
+        ),
+        _rt(
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+            False,
+            categories=("api-extensions",),
+        ),
     )
 )

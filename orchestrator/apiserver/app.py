@@ -27,9 +27,8 @@ from orchestrator.api.selectors import (
     SelectorError,
     parse_field_selector,
     parse_label_selector,
-    supported_field,
 )
-from orchestrator.api.tables import build_table
+from orchestrator.api.strategy import strategy_of
 from orchestrator.apiserver import discovery, patching, podlogs, subresources, watch
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.nodeproxy import NodeProxy
@@ -38,6 +37,7 @@ from orchestrator.apiserver.routes import Discovery, Target, parse_path
 from orchestrator.apiserver.watchcache import WatchHub
 from orchestrator.apiserver.wire import (
     MAX_OBJECT,
+    add_warnings,
     Query,
     check_object_size,
     decode_body,
@@ -141,6 +141,12 @@ async def dispatch(state: APIState, request: Request) -> Response:
         return _discovery(state, parsed)
     if parsed is None:
         raise errors.NotFound("the server could not find the requested resource")
+    if parsed.rt.deprecation_warning:
+        try:
+            response = await _resource(state, request, parsed)
+        except errors.APIError as exc:
+            response = error_response(exc)
+        return add_warnings(response, [parsed.rt.deprecation_warning])
     return await _resource(state, request, parsed)
 
 
@@ -166,8 +172,9 @@ def _selectors(rt: ResourceType, q: Query) -> tuple[LabelSelector | None, FieldS
     except SelectorError as exc:
         raise errors.BadRequest(f"unable to parse requirement: {exc}") from exc
     if fields is not None:
+        strategy = strategy_of(rt)
         for field_name, _op, _value in fields.requirements:
-            if not supported_field(rt.kind, field_name):
+            if not strategy.selectable_field(field_name):
                 raise errors.BadRequest(f"field label not supported: {field_name}")
     return labels, fields
 
@@ -176,13 +183,24 @@ def _render(request: Request, rt: ResourceType, q: Query) -> watch.Render:
     """How one object is sent: as itself, or as a one-row Table."""
     if not wants_table(request):
         return lambda obj: obj
-    return lambda obj: build_table(
-        rt.kind,
+    strategy = strategy_of(rt)
+    return lambda obj: strategy.table(
         [obj],
         now=datetime.now(UTC),
         include_object=q.include_object,
         resource_version=obj["metadata"].get("resourceVersion", ""),
     )
+
+
+def _watch_render(request: Request, rt: ResourceType, q: Query) -> watch.Render | None:
+    """None when the stored bytes go out as they are; else how a stored object is shown."""
+    strategy = strategy_of(rt)
+    if wants_table(request):
+        table = _render(request, rt, q)
+        if strategy.reads_as_stored:
+            return table
+        return lambda obj: table(strategy.for_read(obj))
+    return None if strategy.reads_as_stored else strategy.for_read
 
 
 async def _resource(state: APIState, request: Request, t: Target) -> Response:
@@ -206,8 +224,7 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
             )
             if wants_table(request):
                 return json_response(
-                    build_table(
-                        rt.kind,
+                    strategy_of(rt).table(
                         items,
                         now=datetime.now(UTC),
                         include_object=q.include_object,
@@ -220,7 +237,7 @@ async def _resource(state: APIState, request: Request, t: Target) -> Response:
                 meta["continue"] = token
             return json_response(
                 {
-                    "kind": f"{rt.kind}List",
+                    "kind": rt.list_kind,
                     "apiVersion": rt.api_version,
                     "metadata": meta,
                     "items": items,
@@ -341,7 +358,7 @@ async def _delete_collection(
         deleted.append(gone)
     return json_response(
         {
-            "kind": f"{t.rt.kind}List",
+            "kind": t.rt.list_kind,
             "apiVersion": t.rt.api_version,
             "metadata": {"resourceVersion": str(revision)},
             "items": deleted,
@@ -393,7 +410,7 @@ def _watch(
         fields=fields,
         timeout=q.timeout_seconds,
         bookmarks=q.allow_bookmarks,
-        render=_render(request, t.rt, q) if wants_table(request) else None,
+        render=_watch_render(request, t.rt, q),
         settings=state.settings.watch,
     )
     return StreamingResponse(

@@ -27,6 +27,9 @@ SERVER_VERSION: dict[str, str] = {
     "platform": "linux/amd64",
 }
 
+# A custom resource whose definition is being deleted: no new objects (Kubernetes' list).
+TERMINATING_VERBS = ("delete", "deletecollection", "get", "list", "watch")
+
 _SUBRESOURCE_VERBS = {
     "status": ["get", "patch", "update"],
     "scale": ["get", "patch", "update"],
@@ -82,7 +85,7 @@ def resource_list(types: ResourceTypes, group: str, version: str) -> dict[str, A
             "singularName": rt.singular,
             "namespaced": rt.namespaced,
             "kind": rt.kind,
-            "verbs": list(rt.verbs),
+            "verbs": list(TERMINATING_VERBS if rt.terminating else rt.verbs),
             "storageVersionHash": _storage_hash(rt),
         }
         if rt.short_names:

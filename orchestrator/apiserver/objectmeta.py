@@ -63,8 +63,14 @@ def fill_for_create(obj: dict[str, Any], *, has_generation: bool, now: str) -> N
         meta.pop("generation", None)
 
 
-def carry_over(new: dict[str, Any], old: dict[str, Any], *, has_generation: bool) -> None:
-    """Keep the server-owned metadata of ``old`` on ``new``; bump generation on spec change."""
+def carry_over(
+    new: dict[str, Any], old: dict[str, Any], *, has_generation: bool, status_apart: bool = True
+) -> None:
+    """Keep the server-owned metadata of ``old`` on ``new``; bump generation on spec change.
+
+    ``status_apart``: status is a subresource, so a status change is no spec change (a
+    custom kind without the status subresource counts its status as desired state).
+    """
     meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
     for key in IMMUTABLE_META:
         if key in old_meta:
@@ -72,7 +78,10 @@ def carry_over(new: dict[str, Any], old: dict[str, Any], *, has_generation: bool
         else:
             meta.pop(key, None)
     meta.pop("managedFields", None)
-    if has_generation and desired_state(new) != desired_state(old):
+    if has_generation and (
+        desired_state(new) != desired_state(old)
+        or (not status_apart and new.get("status") != old.get("status"))
+    ):
         meta["generation"] = int(old_meta.get("generation", 0)) + 1
 
 

@@ -25,6 +25,7 @@ from orchestrator.api.patch import (
     apply_strategic_merge_patch,
 )
 from orchestrator.api.resources import ResourceType
+from orchestrator.api.strategy import strategy_of
 from orchestrator.apiserver.registry import (
     Registry,
     WriteOptions,
@@ -39,12 +40,19 @@ APPLY = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
 
 
+CUSTOM_PATCH_TYPES = (JSON_PATCH, MERGE, APPLY)  # custom kinds: no strategic merge
+
+
+def unsupported_patch_type(accepted: tuple[str, ...]) -> errors.UnsupportedMediaType:
+    return errors.UnsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted)
+    )
+
+
 def parse_patch(content_type: str, raw: bytes) -> Any:
     if content_type not in PATCH_TYPES:
-        raise errors.UnsupportedMediaType(
-            f"the body of the request was in an unknown format - accepted media types include: "
-            f"{', '.join(PATCH_TYPES)}"
-        )
+        raise unsupported_patch_type(PATCH_TYPES)
     try:
         if content_type == APPLY:
             return yaml.safe_load(raw)
@@ -96,6 +104,8 @@ async def patch_object(
     subresource: str = "",
     field_manager: str = "",
 ) -> WriteResult:
+    if content_type == STRATEGIC and not strategy_of(rt).strategic_merge:
+        raise unsupported_patch_type(CUSTOM_PATCH_TYPES)
     patch = parse_patch(content_type, raw)
     if content_type == APPLY and not field_manager:
         raise errors.Invalid(

@@ -28,12 +28,11 @@ from typing import Any
 
 from orchestrator.api import errors, jsoncodec
 from orchestrator.api.copying import copy_json
-from orchestrator.api.defaults import apply_defaults
 from orchestrator.api.objects import Obj, labels_of, metadata_of
 from orchestrator.api.resources import ResourceType
-from orchestrator.api.schema import find_unknown_fields
 from orchestrator.api.selectors import FieldSelector, LabelSelector
-from orchestrator.api.validation import format_invalid_message, validate, validate_update
+from orchestrator.api.strategy import strategy_of
+from orchestrator.api.validation import format_invalid_message
 from orchestrator.apiserver import objectmeta, services
 from orchestrator.apiserver.allocators import Allocators
 from orchestrator.apiserver.wire import check_encoded_size
@@ -99,7 +98,7 @@ class Registry:
         kv = await self.store.get(rt.storage_key(namespace, name))
         if kv is None:
             raise not_found(rt, name)
-        return decode(kv)
+        return strategy_of(rt).for_read(decode(kv))
 
     async def list(
         self,
@@ -116,13 +115,14 @@ class Registry:
         start_after = decode_continue(continue_token) if continue_token else ""
         out: list[Obj] = []
         revision = 0
+        for_read = strategy_of(rt).for_read
         while True:
             page = await self.store.list(
                 prefix, start_after=start_after, limit=(limit - len(out)) if limit else 0
             )
             revision = revision or page.revision
             for kv in page.items:
-                obj = decode(kv)
+                obj = for_read(decode(kv))
                 if matches(obj, labels, fields):
                     out.append(obj)
             if not page.more:
@@ -137,6 +137,12 @@ class Registry:
         self, rt: ResourceType, namespace: str, obj: Obj, opts: WriteOptions
     ) -> WriteResult:
         obj = self._admit_body(rt, namespace, obj)
+        if rt.terminating:
+            raise errors.Forbidden(
+                f'{rt.group_resource} "{metadata_of(obj).get("name", "")}" is forbidden: create '
+                "not allowed while custom resource definition is terminating"
+            )
+        warnings = check_unknown_fields(rt, obj, opts)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = objectmeta.generate_name(str(meta["generateName"]))
@@ -146,16 +152,16 @@ class Registry:
             obj, has_generation=rt.has_generation, now=objectmeta.now_rfc3339()
         )
         reset_status_on_create(rt, obj)
-        obj = apply_defaults(rt.kind, obj)
-        warnings = check_unknown_fields(rt, obj, opts)
+        strategy = strategy_of(rt)
+        obj = strategy.default(obj)
         self._validate(rt, obj)
-        data = check_encoded_size(encode(obj))
+        data = check_encoded_size(encode(strategy.for_storage(obj)))
         if opts.dry_run:
             return WriteResult(obj, warnings, created=True)
         taken: list[tuple[str, Any]] = []
         if rt.kind == "Service" and not rt.group:
             taken = await services.allocate_service(self.alloc, obj, None)
-            data = encode(obj)  # with the addresses and ports just allocated
+            data = encode(strategy.for_storage(obj))  # with the addresses and ports allocated
         try:
             revision = await self.store.create(rt.storage_key(namespace, meta["name"]), data)
         except KeyExists:
@@ -216,9 +222,10 @@ class Registry:
             )
 
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
-        causes = validate(rt.kind, obj, namespaced=rt.namespaced)
+        strategy = strategy_of(rt)
+        causes = strategy.validate(obj, namespaced=rt.namespaced)
         if old is not None:
-            causes += validate_update(rt.kind, old, obj)
+            causes += strategy.validate_update(old, obj)
         if causes:
             name = metadata_of(obj).get("name", "")
             raise errors.Invalid(
@@ -282,13 +289,14 @@ class Registry:
         check_update: bool = True,
     ) -> WriteResult:
         key = rt.storage_key(namespace, name)
+        strategy = strategy_of(rt)
         for _ in range(_MAX_RETRIES):
             kv = await self.store.get(key)
             if kv is None:
                 if on_missing is not None:
                     return await on_missing()
                 raise not_found(rt, name)
-            current = decode(kv)
+            current = strategy.for_read(decode(kv))
             new = mutate(copy_json(current))
             wanted_rv = str(metadata_of(new).get("resourceVersion") or "")
             if wanted_rv and wanted_rv != str(kv.mod_revision):
@@ -298,14 +306,17 @@ class Registry:
             if rt.namespaced:
                 new["metadata"]["namespace"] = namespace
             new["apiVersion"], new["kind"] = rt.api_version, rt.kind
-            objectmeta.carry_over(new, current, has_generation=rt.has_generation)
-            new = apply_defaults(rt.kind, new)
+            objectmeta.carry_over(
+                new, current, has_generation=rt.has_generation, status_apart=rt.has_status
+            )
+            new = strategy.default(new)
             if rt.kind == "Service" and not rt.group:
                 services.drop_type_dependent_fields(new, current)
             if objectmeta.same_content(new, current):
                 return WriteResult(current)
             self._validate(rt, new, current if check_update else None)
-            data = check_encoded_size(encode(new))  # the stored result, whatever was sent
+            # the stored result, whatever was sent
+            data = check_encoded_size(encode(strategy.for_storage(new)))
             if opts.dry_run:
                 return WriteResult(new)
             if _finalized(new):
@@ -313,7 +324,7 @@ class Registry:
             taken: list[tuple[str, Any]] = []
             if rt.kind == "Service" and not rt.group:
                 taken = await services.allocate_service(self.alloc, new, current)
-                data = encode(new)  # with the addresses and ports just allocated
+                data = encode(strategy.for_storage(new))  # with the addresses and ports allocated
             try:
                 revision = await self.store.update(key, data, kv.mod_revision)
             except RevisionMismatch:
@@ -417,9 +428,10 @@ def check_unknown_fields(
     """
     if opts.field_validation == "Ignore":
         return []
-    unknown = find_unknown_fields(rt.kind, obj)
+    strategy = strategy_of(rt)
+    unknown = strategy.unknown_fields(obj)
     if before is not None and unknown:
-        known_before = set(find_unknown_fields(rt.kind, before))
+        known_before = set(strategy.unknown_fields(copy_json(before)))
         unknown = [f for f in unknown if f not in known_before]
     if not unknown:
         return []
@@ -466,6 +478,8 @@ def reset_status_on_create(rt: ResourceType, obj: Obj) -> None:
         obj["status"] = {"replicas": 0}
     elif rt.group in ("apps", "batch"):
         obj["status"] = {}
+    elif rt.storage_version and rt.has_status:  # a custom kind: status comes via /status only
+        obj.pop("status", None)
 
 
 def qos_class(spec: Obj) -> str:

@@ -16,7 +16,7 @@ from orchestrator.api.conditions import set_condition
 from orchestrator.api.copying import copy_json
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import ResourceType
-from orchestrator.api.selectors import format_label_selector
+from orchestrator.api.strategy import ScalePaths, read_path, scale_selector, strategy_of, write_path
 from orchestrator.apiserver import objectmeta
 from orchestrator.apiserver.patching import parse_patch, patched, sets_resource_version
 from orchestrator.apiserver.registry import Registry, WriteOptions, WriteResult
@@ -26,10 +26,16 @@ _SCALE_TYPE = ResourceType(
 )
 
 
-def to_scale(obj: Obj) -> Obj:
+def to_scale(obj: Obj, paths: ScalePaths | None = None) -> Obj:
+    """The ``autoscaling/v1 Scale`` view of ``obj``, through the kind's scale paths."""
+    paths = paths or ScalePaths()
     meta = obj["metadata"]
-    status = obj.get("status") or {}
-    selector = (obj.get("spec") or {}).get("selector") or {}
+    spec_replicas = read_path(obj, paths.spec_replicas)
+    if spec_replicas is None and not paths.builtin:  # a custom kind (Kubernetes: 500)
+        raise errors.InternalError(
+            f'the spec replicas field "{paths.spec_replicas}" does not exist'
+        )
+    status_replicas = read_path(obj, paths.status_replicas)
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -38,16 +44,27 @@ def to_scale(obj: Obj) -> Obj:
             for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
             if k in meta
         },
-        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
+        "spec": {"replicas": _int(spec_replicas)},
         "status": {
-            "replicas": int(status.get("replicas", 0)),
-            "selector": format_label_selector(selector),
+            "replicas": _int(status_replicas),
+            "selector": scale_selector(obj, paths),
         },
     }
 
 
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _paths(rt: ResourceType) -> ScalePaths:
+    paths = strategy_of(rt).scale
+    if paths is None:
+        raise errors.NotFound("the server could not find the requested resource")
+    return paths
+
+
 async def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -> Obj:
-    return to_scale(await registry.get(rt, namespace, name))
+    return to_scale(await registry.get(rt, namespace, name), _paths(rt))
 
 
 async def write_scale(
@@ -63,9 +80,10 @@ async def write_scale(
 ) -> WriteResult:
     """PUT (``body``) or PATCH (``content_type`` + ``raw``) of the scale subresource."""
     patch = parse_patch(content_type, raw) if content_type else None
+    paths = _paths(rt)
 
     def mutate(current: Obj) -> Obj:
-        scale = to_scale(current)
+        scale = to_scale(current, paths)
         if patch is not None:
             scale = patched(_SCALE_TYPE, scale, content_type, patch)
         else:
@@ -73,6 +91,10 @@ async def write_scale(
                 raise errors.BadRequest("the body must be a Scale object")
             scale = copy_json(body)
         replicas = (scale.get("spec") or {}).get("replicas")
+        if replicas is None and not paths.builtin:
+            raise errors.BadRequest(
+                f'the spec replicas field "{paths.spec_replicas}" cannot be empty'
+            )
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.Invalid(
                 f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
@@ -87,7 +109,7 @@ async def write_scale(
                     ]
                 },
             )
-        current.setdefault("spec", {})["replicas"] = replicas
+        write_path(current, paths.spec_replicas, replicas)
         wanted_rv = metadata_of(scale).get("resourceVersion")
         if patch is not None and not sets_resource_version(patch):
             wanted_rv = None  # no precondition: retried against the fresh object, not 409
@@ -98,7 +120,7 @@ async def write_scale(
         return current
 
     result = await registry.guaranteed_update(rt, namespace, name, mutate, opts)
-    result.obj = to_scale(result.obj)
+    result.obj = to_scale(result.obj, paths)
     return result
 
 

@@ -166,13 +166,27 @@ def check_encoded_size(data: bytes) -> bytes:
     return data
 
 
+def warning_header(warnings: list[str]) -> str:
+    """The ``Warning`` header value: ``299 - "text"`` per warning, duplicates dropped."""
+    unique = dict.fromkeys(warnings)
+    return ", ".join(f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in unique)
+
+
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
     headers = {}
     if warnings:
-        headers["Warning"] = ", ".join(
-            f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in warnings
-        )
+        headers["Warning"] = warning_header(warnings)
     return Response(dumps(obj), status_code=status, media_type="application/json", headers=headers)
+
+
+def add_warnings(response: Response, warnings: list[str]) -> Response:
+    """Put ``warnings`` before any the response already carries."""
+    if not warnings:
+        return response
+    existing = response.headers.get("warning")
+    value = warning_header(warnings)
+    response.headers["Warning"] = f"{value}, {existing}" if existing else value
+    return response
 
 
 def error_response(exc: errors.APIError) -> Response:

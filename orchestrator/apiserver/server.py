@@ -95,6 +95,7 @@ class APIServer:
         self._server: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.bound_url = ""
+        self.state: APIState | None = None  # what the handlers read (tests swap its types)
 
     async def start(self) -> str:
         s = self.settings
@@ -123,6 +124,7 @@ class APIServer:
             settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
             nodes=NodeProxy(s.nodes),
         )
+        self.state = state
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",

@@ -9,6 +9,15 @@ A relist tells handlers about objects that vanished while it was away, so
 nothing is missed, only coalesced. An optional resync re-delivers every
 cached object as an update, which heals anything a handler dropped.
 
+A kind the server does not serve (404 on the list or the watch: a custom
+kind whose definition is not established yet, or was deleted) is waited
+for, as Kubernetes' reflector does: one INFO line, then a relist with
+backoff (``unserved_retry_*``) until it is served, and ``wait_synced``
+returns only after that first list. The cache is kept meanwhile rather
+than emptied (the reflector keeps its store too): deleting a definition
+deletes its objects first, so their DELETED events have already arrived,
+and the relist once the kind is back reports whatever changed.
+
 Objects in the cache are shared: never mutate one, copy it first.
 Indexes (``add_index``) map a computed value (an owner uid, a node name)
 to the keys of the objects that have it.
@@ -57,6 +66,11 @@ class InformerSettings:
     retry_base: float = 0.2  # backoff when the API server is unreachable
     retry_cap: float = 10.0
     resync_period: float = 0.0  # 0 = never re-deliver the cache
+    # A kind not served yet is asked for again after 0.5 s, doubling up to 5 s: a custom kind
+    # is served within a second of its definition being established, and a kind that never
+    # comes costs one request per 5 s.
+    unserved_retry_base: float = 0.5
+    unserved_retry_cap: float = 5.0
 
 
 class Informer:
@@ -82,6 +96,7 @@ class Informer:
         self._indexes: dict[str, dict[str, set[str]]] = {}
         self.synced = asyncio.Event()
         self.revision = ""
+        self.served = True  # False while the server answers 404 for the kind
 
     # -- reading the cache ---------------------------------------------------
 
@@ -205,6 +220,10 @@ class Informer:
                     if need_list:
                         await self._relist()
                         need_list = False
+                        if not self.served:
+                            self.served = True
+                            failures = 0
+                            log.info("%s is served: informer synced", self.rt.group_resource)
                     async for event, obj in self.client.watch(
                         self.rt,
                         self.namespace,
@@ -220,6 +239,10 @@ class Informer:
                             self._apply(event, obj)
                 except errors.Gone:
                     need_list = True
+                except errors.NotFound:
+                    need_list = True
+                    failures += 1
+                    await asyncio.sleep(self._unserved(failures))
                 except (
                     errors.ServiceUnavailable,
                     errors.InternalError,
@@ -234,6 +257,15 @@ class Informer:
         finally:
             if resync is not None:
                 resync.cancel()
+
+    def _unserved(self, failures: int) -> float:
+        """Note (once) that the kind is not served; the delay before asking again."""
+        if self.served:
+            self.served = False
+            state = "no longer served" if self.synced.is_set() else "not served yet"
+            log.info("waiting for %s to be served (%s)", self.rt.group_resource, state)
+        s = self.settings
+        return min(s.unserved_retry_cap, s.unserved_retry_base * 2 ** min(failures - 1, 16))
 
     async def _resync(self) -> None:
         while True:

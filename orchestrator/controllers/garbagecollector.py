@@ -1,10 +1,21 @@
 """The garbage collector: ownerReferences cascade, in the three propagation modes.
 
-It keeps one informer per served kind (every ``ResourceType`` of the
-catalogue in its settings, else the client's, that can be listed, watched
+It keeps one informer per kind it can collect (listed, watched, patched
 and deleted; Events are ignored, as Kubernetes does), each indexed by the
 uids its objects name as owners. That index is the owner -> dependents
-graph. Kinds added at run time are not discovered: a restart picks them up.
+graph, across kinds: built-in and custom owners and dependents alike.
+
+The kinds come from two places. The catalogue in its settings (else the
+client's) is watched from the start through the process's shared
+informers, for the process's life. Every other kind is learned from
+discovery (``ServedKinds``, re-read every ``discovery_interval``): a kind
+that appears gets an informer of the collector's own, run in its task
+group, and the objects already cached that name an owner of that kind are
+looked at again (their owner was "unknown" before); a kind that goes has
+its informer stopped. While an informer has not listed yet, the graph is
+incomplete, so work waits (``unsynced_retry``) rather than decide on it:
+a foreground owner must not lose its finalizer because its dependents'
+kind was not cached yet.
 
 Handlers only enqueue keys (``group_resource|namespace/name``): an object
 with ownerReferences, an object being deleted with the ``orphan`` or
@@ -49,6 +60,7 @@ from orchestrator.api import errors
 from orchestrator.api.objects import Obj, OwnerReference, owner_references_of
 from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.client.context import ControllerContext
+from orchestrator.client.discovery import KindChanges, ServedKinds, kind_key
 from orchestrator.client.informer import Handler, Informer, object_key, split_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
@@ -68,6 +80,13 @@ class GCSettings:
     )
     resync_period: float = 30.0  # seconds between re-examinations of every owned object
     absent_memory: int = 4096  # owner uids remembered as gone, to spare a GET per dependent
+    # Seconds between discovery reads that pick up kinds defined (or removed) at run time; a
+    # read is 3 + (served group-versions) small GETs. 0: only the catalogue above.
+    discovery_interval: float = 5.0
+    unsynced_retry: float = 0.2  # seconds a key waits while a new kind's informer lists
+
+
+COLLECT_VERBS = frozenset({"list", "watch", "delete", "patch"})
 
 
 class OwnerState(enum.Enum):
@@ -112,25 +131,75 @@ def blocks(dependent: Obj, owner_uid: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Monitor:
+    """One collected kind: its informer, and the task running it if the collector owns it."""
+
+    rt: ResourceType
+    informer: Informer
+    task: asyncio.Task[None] | None = None  # None: a shared informer, kept for the process's life
+
+
 class GarbageCollector:
     name = "garbage-collector"
 
     def __init__(self, ctx: ControllerContext, settings: GCSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or GCSettings()
-        self.types = self.settings.types or ctx.client.types
+        self.static = self.settings.types or ctx.client.types
         self.queue = WorkQueue(ctx.backoff)
-        self._kinds: dict[str, tuple[ResourceType, Informer]] = {}
+        self._kinds: dict[str, Monitor] = {}
         self._absent: OrderedDict[str, None] = OrderedDict()
-        for rt in self.types:
-            if rt.group_resource in self.settings.ignored:
+        self._group: asyncio.TaskGroup | None = None
+        for rt in self.static:
+            if self._collects(rt):
+                self._monitor(Monitor(rt, ctx.informers.informer(rt)))
+        static = frozenset(self._kinds)
+        self.served = ServedKinds(
+            ctx.client,
+            lambda rt: self._collects(rt) and rt.group_resource not in static,
+            owner=self.name,
+        )
+
+    def _collects(self, rt: ResourceType) -> bool:
+        return rt.group_resource not in self.settings.ignored and COLLECT_VERBS <= set(rt.verbs)
+
+    def _monitor(self, monitor: Monitor) -> None:
+        monitor.informer.add_index(OWNER_INDEX, owner_uids)
+        monitor.informer.add_handler(self._handler(monitor.rt))
+        self._kinds[monitor.rt.group_resource] = monitor
+
+    def kind_of(self, ref: OwnerReference) -> ResourceType | None:
+        """The served type an owner reference names (discovery first, then the catalogue)."""
+        api_version, kind = ref.get("apiVersion", ""), ref.get("kind", "")
+        return self.served.types.by_kind(api_version, kind) or self.static.by_kind(
+            api_version, kind
+        )
+
+    # -- kinds coming and going ---------------------------------------------
+
+    def _apply(self, changes: KindChanges) -> None:
+        for rt in changes.removed:
+            monitor = self._kinds.get(rt.group_resource)
+            if monitor and monitor.task and kind_key(monitor.rt) == kind_key(rt):
+                monitor.task.cancel()
+                del self._kinds[rt.group_resource]
+        assert self._group is not None
+        for rt in changes.added:
+            if rt.group_resource in self._kinds:
                 continue
-            if not {"list", "watch", "delete"} <= set(rt.verbs):
-                continue
-            informer = ctx.informers.informer(rt)
-            informer.add_index(OWNER_INDEX, owner_uids)
-            informer.add_handler(self._handler(rt))
-            self._kinds[rt.group_resource] = (rt, informer)
+            informer = Informer(self.ctx.client, rt, settings=self.ctx.informers.settings)
+            task = self._group.create_task(informer.run(), name=f"gc-{rt.group_resource}")
+            self._monitor(Monitor(rt, informer, task))
+        # Dependents whose owner was of a kind unknown until now were left alone: look again.
+        new = {(rt.group, rt.kind) for rt in changes.added}
+        for monitor in list(self._kinds.values()):
+            for obj in monitor.informer.list():
+                if any(_group_kind(ref) in new for ref in owner_references_of(obj)):
+                    self.queue.add(self._key(monitor.rt, obj))
+
+    def _synced(self) -> bool:
+        return all(m.informer.synced.is_set() for m in self._kinds.values())
 
     # -- handlers: enqueue only ------------------------------------------------
 
@@ -160,7 +229,7 @@ class GarbageCollector:
         for ref in owner_references_of(obj):
             if ref.get("uid") not in uids:
                 continue
-            rt = self.types.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+            rt = self.kind_of(ref)
             if rt is not None and rt.group_resource in self._kinds:
                 name = f"{namespace}/{ref['name']}" if rt.namespaced else ref["name"]
                 self.queue.add(f"{rt.group_resource}|{name}")
@@ -169,9 +238,9 @@ class GarbageCollector:
         if not uid:
             return []
         return [
-            (rt, dep)
-            for rt, informer in self._kinds.values()
-            for dep in informer.by_index(OWNER_INDEX, uid)
+            (m.rt, dep)
+            for m in list(self._kinds.values())
+            for dep in m.informer.by_index(OWNER_INDEX, uid)
         ]
 
     # -- running ---------------------------------------------------------------
@@ -179,22 +248,27 @@ class GarbageCollector:
     async def run(self) -> None:
         try:
             async with asyncio.TaskGroup() as tg:
+                self._group = tg
                 tg.create_task(self._resync())
                 tg.create_task(
                     run_workers(
                         self.queue, self.reconcile, workers=self.ctx.workers, name=self.name
                     )
                 )
+                if self.settings.discovery_interval > 0:
+                    tg.create_task(
+                        self.served.follow(self.settings.discovery_interval, self._apply)
+                    )
         finally:
             self.queue.shutdown()
 
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(self.settings.resync_period)
-            for rt, informer in self._kinds.values():
-                for obj in informer.list():
+            for monitor in list(self._kinds.values()):
+                for obj in monitor.informer.list():
                     if owner_uids(obj) or _finalizing(obj):
-                        self.queue.add(self._key(rt, obj))
+                        self.queue.add(self._key(monitor.rt, obj))
 
     async def reconcile(self, key: str) -> float | None:
         """One step for the object at ``key``, as a finalizing owner or as a dependent."""
@@ -202,8 +276,9 @@ class GarbageCollector:
         found = self._kinds.get(group_resource)
         if found is None:
             return None
-        rt, informer = found
-        obj = informer.get(okey)
+        if not self._synced():
+            return self.settings.unsynced_retry
+        rt, obj = found.rt, found.informer.get(okey)
         if obj is None:
             return None
         finalizers = obj["metadata"].get("finalizers") or []
@@ -272,7 +347,7 @@ class GarbageCollector:
         uid = ref["uid"]
         if uid in self._absent:
             return OwnerState.DANGLING
-        rt = self.types.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+        rt = self.kind_of(ref)
         if rt is None:
             log.warning(
                 "%s names an owner of unknown kind %s/%s: left alone",
@@ -285,7 +360,7 @@ class GarbageCollector:
         if rt.namespaced and not namespace:
             return OwnerState.DANGLING  # a cluster-scoped object cannot have a namespaced owner
         found = self._kinds.get(rt.group_resource)
-        owner = found[1].get_by_name(namespace, ref["name"]) if found else None
+        owner = found.informer.get_by_name(namespace, ref["name"]) if found else None
         if owner is None or owner["metadata"].get("uid") != uid:
             try:  # caches of different kinds are not in step: ask the API before deleting
                 owner = await self.ctx.client.get(rt, ref["name"], namespace)
@@ -331,3 +406,8 @@ def _finalizing(obj: Obj) -> str:
         if finalizer in finalizers:
             return finalizer
     return ""
+
+
+def _group_kind(ref: OwnerReference) -> tuple[str, str]:
+    api_version = ref.get("apiVersion", "")
+    return (api_version.rpartition("/")[0], ref.get("kind", ""))

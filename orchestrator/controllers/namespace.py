@@ -4,9 +4,19 @@ Deleting a Namespace only marks it (phase Terminating, deletionTimestamp,
 ``spec.finalizers: ["kubernetes"]``); the API already refuses new content
 in it. This controller watches Namespaces (handlers enqueue the name) and,
 for one being deleted that still carries the ``kubernetes`` finalizer, makes
-one pass over every namespaced kind of its catalogue (its settings', else
-the client's): it lists what is left and deletes it as a collection with
-Background propagation (the garbage collector takes dependents elsewhere).
+one pass over every namespaced kind the server serves: it lists what is
+left and deletes it as a collection with Background propagation (the
+garbage collector takes dependents elsewhere).
+
+The kinds come from discovery (``ServedKinds``), read again at the start of
+every pass, as Kubernetes' namespace deleter does: a custom kind defined a
+moment before the namespace was deleted is emptied too, never left behind
+in a namespace that is gone. A loop also re-reads discovery every
+``discovery_interval``, so that a kind appearing or going is logged when it
+happens. Until the first read (or with the interval at 0) the catalogue of
+its settings, else the client's, stands in. A failed read fails the pass,
+which is retried with backoff: finalizing on a partial list of kinds would
+be a guess.
 Pods bound to a node go gracefully: they stay, terminating, until the node
 agent confirms, and objects with finalizers stay until those are removed.
 
@@ -24,6 +34,7 @@ namespace (NamespaceDeletionContentFailure) and retried with backoff.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from dataclasses import dataclass
@@ -32,6 +43,7 @@ from orchestrator.api import errors
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.client.context import ControllerContext
+from orchestrator.client.discovery import KindChanges, ServedKinds
 from orchestrator.client.informer import Handler
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workqueue import WorkQueue
@@ -44,13 +56,21 @@ NAMESPACES = BUILTIN_TYPES.by_group_kind("", "Namespace")
 
 @dataclass(frozen=True)
 class NamespaceSettings:
-    types: ResourceTypes | None = None  # kinds to empty; None: the API client's catalogue
+    types: ResourceTypes | None = None  # kinds to empty before discovery answers; None: client's
     recheck_interval: float = 2.0  # seconds between passes while content is still going
+    # Seconds between discovery reads that log kinds appearing or going (every pass reads it
+    # too). 0: only the catalogue above, never discovery.
+    discovery_interval: float = 5.0
+
+
+def is_content(rt: ResourceType) -> bool:
+    """Whether a namespace can hold objects of this kind that this controller can remove."""
+    return rt.namespaced and {"list", "delete"} <= set(rt.verbs)
 
 
 def content_types(types: ResourceTypes) -> list[ResourceType]:
     """The namespaced kinds a namespace can hold that can be listed and deleted."""
-    return [rt for rt in types if rt.namespaced and {"list", "delete"} <= set(rt.verbs)]
+    return [rt for rt in types if is_content(rt)]
 
 
 class NamespaceController:
@@ -60,7 +80,12 @@ class NamespaceController:
         assert NAMESPACES is not None
         self.ctx = ctx
         self.settings = settings or NamespaceSettings()
-        self.kinds = content_types(self.settings.types or ctx.client.types)
+        self.served = ServedKinds(
+            ctx.client,
+            is_content,
+            owner=self.name,
+            initial=content_types(self.settings.types or ctx.client.types),
+        )
         self.queue = WorkQueue(ctx.backoff)
         self.namespaces = ctx.informers.informer(NAMESPACES)
         self.namespaces.add_handler(
@@ -75,7 +100,10 @@ class NamespaceController:
             self.queue.add(ns["metadata"]["name"])
 
     async def run(self) -> None:
-        await process_queue(self.ctx, self.queue, self.reconcile, self.name)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(process_queue(self.ctx, self.queue, self.reconcile, self.name))
+            if self.settings.discovery_interval > 0:
+                tg.create_task(self.served.follow(self.settings.discovery_interval, _nothing))
 
     async def reconcile(self, key: str) -> float | None:
         """One pass over a terminating namespace; returns when to look again, if needed."""
@@ -84,8 +112,10 @@ class NamespaceController:
             return None
         if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or []):
             return None
+        if self.settings.discovery_interval > 0:
+            await self.served.refresh()
         remaining = 0
-        for rt in self.kinds:
+        for rt in self.served.kinds:
             try:
                 remaining += await self._delete_content(rt, key)
             except errors.APIError as exc:
@@ -107,7 +137,10 @@ class NamespaceController:
         Most kinds go at once, so the count is taken again after deleting: the
         usual namespace is finalized in one pass.
         """
-        items = (await self.ctx.client.list(rt, namespace)).get("items") or []
+        try:
+            items = (await self.ctx.client.list(rt, namespace)).get("items") or []
+        except errors.NotFound:
+            return 0  # the kind went since discovery was read: nothing of it is left
         if not items:
             return 0
         if any(not o["metadata"].get("deletionTimestamp") for o in items):
@@ -137,3 +170,7 @@ class NamespaceController:
         except errors.NotFound:
             return
         log.info("namespace %s is empty: finalized", ns["metadata"]["name"])
+
+
+def _nothing(_changes: KindChanges) -> None:
+    """Kinds are read per pass: the follow loop is there for its log lines."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from orchestrator import pki
+from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.auth import add_token
 from orchestrator.apiserver.maintenance import MaintenanceSettings
@@ -53,6 +54,11 @@ class RunningAPI:
             headers=headers,
             timeout=30,
         )
+
+    def serve_types(self, types: ResourceTypes) -> None:
+        """Change the kinds the running server serves, as establishing a CRD does."""
+        assert self.server.state is not None
+        self.server.state.types = types  # one attribute store: atomic for the server's thread
 
     def client_config(self) -> ClientConfig:
         return ClientConfig(server=self.url, token=self.token, ca_data=self.ca.read_bytes())

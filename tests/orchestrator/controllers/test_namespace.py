@@ -8,7 +8,7 @@ from support.apiserver import RunningAPI
 from support.controlplane import controllers
 from support.nodes import read, until
 
-from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.controllers.namespace import NamespaceController, NamespaceSettings
 
 NAMESPACES = BUILTIN_TYPES.by_group_kind("", "Namespace")
@@ -85,3 +85,52 @@ async def test_a_namespace_stays_terminating_until_its_content_is_gone(api: Runn
 
         await client.patch(CM, "held", {"metadata": {"finalizers": None}}, "slow")
         await until(lambda: read(client, NAMESPACES, "slow"), lambda o: o is None)
+
+
+CRONTABS = ResourceType(
+    group="stable.example.com", version="v1", kind="CronTab", plural="crontabs", namespaced=True
+)
+
+
+async def test_deleting_a_namespace_removes_custom_objects_of_a_kind_defined_late(
+    api: RunningAPI,
+) -> None:
+    """The kind is served after the controller started; the pass reads discovery itself."""
+    assert NAMESPACES and CM
+    async with controllers(api, fast) as cp:
+        client = cp.client
+        await client.create(NAMESPACES, {"metadata": {"name": "team"}})
+        api.serve_types(BUILTIN_TYPES.with_types([CRONTABS]))
+        crontab = {"apiVersion": "stable.example.com/v1", "kind": "CronTab"}
+        for name in ("nightly", "hourly"):
+            await client.create(CRONTABS, {**crontab, "metadata": {"name": name}}, "team")
+        await client.create(
+            CRONTABS,
+            {**crontab, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}},
+            "team",
+        )
+        await client.create(CRONTABS, {**crontab, "metadata": {"name": "other"}}, "default")
+
+        await client.delete(NAMESPACES, "team")
+        held = await until(
+            lambda: read(client, CRONTABS, "held", "team"),
+            lambda o: bool(o["metadata"].get("deletionTimestamp")),
+        )
+        await until(
+            lambda: client.list(CRONTABS, "team"),
+            lambda page: [o["metadata"]["name"] for o in page["items"]] == ["held"],
+        )
+        assert await read(client, NAMESPACES, "team") is not None  # waits for the custom object
+        await client.patch(
+            CRONTABS,
+            "held",
+            {
+                "metadata": {
+                    "finalizers": None,
+                    "resourceVersion": held["metadata"]["resourceVersion"],
+                }
+            },
+            "team",
+        )
+        await until(lambda: read(client, NAMESPACES, "team"), lambda o: o is None)
+        assert await read(client, CRONTABS, "other", "default") is not None

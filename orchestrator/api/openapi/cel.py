@@ -149,8 +149,8 @@ def _compile_node(
     fields: set[str] | None = set()
     for rule in rules:
         if fields is not None:
-            fields = None if rule.shape.self_fields is None else fields | rule.shape.self_fields
-    calls = {call.name for rule in rules for call in rule.shape.calls}
+            fields = None if rule.reads is None else fields | rule.reads
+    calls = set().union(*(rule.calls for rule in rules))
     return RuleNode(
         type_name=str(schema.get("type") or ""),
         view=view,

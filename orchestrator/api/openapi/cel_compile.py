@@ -61,6 +61,20 @@ class CompiledRule:
     uses_old_self: bool
     optional_old_self: bool
     shape: RuleShape
+    message_shape: RuleShape | None
+
+    @property
+    def reads(self) -> frozenset[str] | None:
+        """Top-level fields of self the rule and its messageExpression read; None: all."""
+        shapes = [self.shape] if self.message_shape is None else [self.shape, self.message_shape]
+        if any(shape.self_fields is None for shape in shapes):
+            return None
+        return frozenset().union(*(shape.self_fields or () for shape in shapes))
+
+    @property
+    def calls(self) -> set[str]:
+        shapes = [self.shape] if self.message_shape is None else [self.shape, self.message_shape]
+        return {call.name for shape in shapes for call in shape.calls}
 
     @property
     def error_name(self) -> str:
@@ -164,6 +178,7 @@ def compile_entry(
         uses_old_self=uses_old_self,
         optional_old_self=bool(entry.get("optionalOldSelf")),
         shape=shape,
+        message_shape=read_shape(expression) if expression else None,
     )
     return compiled, []
 

@@ -438,3 +438,13 @@ def test_object_budget_stops_all_further_rules():
         "further validation rules will be run"
     )
     assert len(causes) == 1
+
+
+def test_message_expression_reads_fields_the_rule_does_not():
+    rules = on_spec(
+        {"rule": "self.replicas <= 5", "messageExpression": "self.name + ' wants too many'"},
+        replicas=INT,
+        name=STR,
+    )
+    causes = rules.evaluate({"spec": {"replicas": 9, "name": "web"}}, None)
+    assert messages(causes) == ['spec: Invalid value: "object": web wants too many']

@@ -54,20 +54,26 @@ def default_configuration(obj: dict[str, Any], *, mutating: bool) -> dict[str, A
     for hook in as_list(out.get("webhooks")):
         if not isinstance(hook, dict):
             continue
-        hook.setdefault("failurePolicy", "Fail")
-        hook.setdefault("matchPolicy", "Equivalent")
-        hook.setdefault("namespaceSelector", {})
-        hook.setdefault("objectSelector", {})
-        hook.setdefault("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+        _default(hook, "failurePolicy", "Fail")
+        _default(hook, "matchPolicy", "Equivalent")
+        _default(hook, "namespaceSelector", {})
+        _default(hook, "objectSelector", {})
+        _default(hook, "timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
         if mutating:
-            hook.setdefault("reinvocationPolicy", "Never")
+            _default(hook, "reinvocationPolicy", "Never")
         for rule in as_list(hook.get("rules")):
             if isinstance(rule, dict):
-                rule.setdefault("scope", "*")
+                _default(rule, "scope", "*")
         service = as_dict(as_dict(hook.get("clientConfig")).get("service"))
         if service:
-            service.setdefault("port", DEFAULT_SERVICE_PORT)
+            _default(service, "port", DEFAULT_SERVICE_PORT)
     return out
+
+
+def _default(fields: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key`` when absent or null (JSON null is Go's nil pointer, which gets defaulted)."""
+    if fields.get(key) is None:
+        fields[key] = value
 
 
 def validate_configuration(obj: dict[str, Any], *, mutating: bool) -> list[Cause]:

@@ -41,6 +41,7 @@ from orchestrator.api.selectors import (
     selector_from_label_selector_object,
 )
 from orchestrator.apiserver.admission.attributes import Attributes
+from orchestrator.apiserver.admission.failures import internal_error
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
 EXEMPT_KINDS = frozenset(
@@ -98,7 +99,7 @@ def parse_selector(selector: Mapping[str, Any] | None) -> LabelSelector:
     try:
         return selector_from_label_selector_object(selector if selector is not None else {})
     except SelectorError as exc:  # validation refuses these: only a stored relic gets here
-        raise errors.InternalError(f"Internal error occurred: {exc}") from exc
+        raise internal_error(str(exc)) from exc
 
 
 def namespace_labels_needed(webhook: Mapping[str, Any], attrs: Attributes) -> str | None:

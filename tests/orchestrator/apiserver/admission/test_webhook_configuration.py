@@ -211,3 +211,11 @@ def test_all_problems_are_reported_at_once() -> None:
     bad = hook(name="x", sideEffects=None, timeoutSeconds=0)
     fields = [m.split(":")[0] for m in messages(config(bad))]
     assert fields == ["webhooks[0].name", "webhooks[0].sideEffects", "webhooks[0].timeoutSeconds"]
+
+
+def test_null_fields_are_defaulted_like_absent_ones() -> None:
+    obj = config(hook())
+    obj["webhooks"][0]["objectSelector"] = None
+    obj["webhooks"][0]["timeoutSeconds"] = None
+    out = default_configuration(obj, mutating=True)["webhooks"][0]
+    assert (out["objectSelector"], out["timeoutSeconds"]) == ({}, 10)

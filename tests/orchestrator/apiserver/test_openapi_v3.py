@@ -11,20 +11,24 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from support.apiserver import RunningAPI
 from support.engines import require_engine
 from support.wait import wait_until
 
@@ -285,7 +289,8 @@ def _discovery_app(state: TinyServer) -> Starlette:
 
     async def handle(request: Request) -> Response:
         path = request.url.path.rstrip("/")
-        state.requests.append(path)
+        query = request.url.query
+        state.requests.append(f"{path}?{query}" if query else path)
         if path == "/version":
             return JSONResponse({"major": "1", "minor": "31", "gitVersion": "v1.31.0"})
         if path == "/api":
@@ -330,9 +335,49 @@ def _discovery_app(state: TinyServer) -> Starlette:
                 key, document_hash(data), request.query_params.get("hash"), now=datetime.now(UTC)
             )
             return Response(data if reply.status == 200 else b"", reply.status, reply.headers)
-        return JSONResponse({"kind": "Status", "code": 404, "reason": "NotFound"}, 404)
+        prefix = f"/apis/{group_version}/namespaces/default/crontabs"
+        if path.startswith(prefix):
+            return await _crontabs(request, path.removeprefix(prefix).strip("/"), state)
+        return _not_found()
 
-    return Starlette(routes=[Route("/{path:path}", handle)])
+    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST", "PATCH"])])
+
+
+def _not_found() -> Response:
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404}
+    return JSONResponse({**status, "reason": "NotFound", "message": "not found"}, 404)
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merge(merged.get(key), value)
+    return merged
+
+
+async def _crontabs(request: Request, name: str, state: TinyServer) -> Response:
+    """Just enough of a crontab store for kubectl apply: get, create, merge-patch."""
+    if request.method == "POST" and not name:
+        obj = json.loads(await request.body())
+        obj["metadata"] |= {"namespace": "default", "uid": "u1", "resourceVersion": "1"}
+        state.crontabs[obj["metadata"]["name"]] = obj
+        return JSONResponse(obj, 201)
+    if name not in state.crontabs:
+        return _not_found()
+    if request.method == "PATCH":
+        media_type = request.headers.get("content-type", "")
+        state.patch_types.append(media_type)
+        if media_type != "application/merge-patch+json":
+            return JSONResponse(
+                {"kind": "Status", "code": 415, "reason": "UnsupportedMediaType"}, 415
+            )
+        state.crontabs[name] = _merge(state.crontabs[name], json.loads(await request.body()))
+    return JSONResponse(state.crontabs[name])
 
 
 @dataclass
@@ -341,27 +386,41 @@ class TinyServer:
     serve_v3: bool = True
     documents: dict[str, Any] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    patch_types: list[str] = field(default_factory=list)
+    crontabs: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port; yields its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, message="the tiny server did not start")
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 @pytest.fixture
 def tiny_server() -> Iterator[TinyServer]:
     state = TinyServer(documents={f"apis/{GROUP}/{VERSION}": crontab_document()})
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        _discovery_app(state), log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, message="the tiny server did not start")
-    state.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
+    with serving(_discovery_app(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+
+
+@pytest.fixture
+def proxied_api(sqlite_api: RunningAPI) -> Iterator[TinyServer]:
+    state = TinyServer(documents={f"apis/{GROUP}/{VERSION}": crontab_document()})
+    with serving(_proxy_app(state, sqlite_api)) as url:
+        state.url = url
+        yield state
 
 
 def run_kubectl(binary: str, server: TinyServer, tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -474,3 +533,155 @@ def test_kubectl_explain_without_the_group_version_says_so(
     code, out = run_kubectl(binary, tiny_server, tmp_path, "explain", "crontabs")
     assert code != 0
     assert 'couldn\'t find resource for "stable.example.com/v1, Resource=crontabs"' in out
+
+
+# -- built-in kinds when /openapi/v3 lists only custom groups -------------------------
+
+
+def _proxy_app(state: TinyServer, api: RunningAPI) -> Starlette:
+    """Serve /openapi/v3 (custom groups only) in front of the real API server."""
+
+    async def handle(request: Request) -> Response:
+        path = request.url.path
+        state.requests.append(f"{request.method} {path}?{request.url.query}")
+        if path == "/openapi/v3":
+            return JSONResponse(index(state.documents))
+        if path.startswith("/openapi/v3/"):
+            key = path.removeprefix("/openapi/v3/")
+            if key not in state.documents:
+                return JSONResponse({"kind": "Status", "code": 404}, 404)
+            data = document_bytes(state.documents[key])
+            reply = document_reply(
+                key, document_hash(data), request.query_params.get("hash"), now=datetime.now(UTC)
+            )
+            return Response(data if reply.status == 200 else b"", reply.status, reply.headers)
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("accept", "content-type", "user-agent")
+        }
+        headers["Authorization"] = f"Bearer {api.token}"
+        verify = ssl.create_default_context(cafile=str(api.ca))
+        async with httpx.AsyncClient(base_url=api.url, verify=verify, timeout=30) as client:
+            answer = await client.request(
+                request.method,
+                path,
+                params=request.query_params.multi_items(),
+                content=await request.body(),
+                headers=headers,
+            )
+        state.patch_types.extend(
+            [headers.get("content-type", "")] if request.method == "PATCH" else []
+        )
+        kept = {k: v for k, v in answer.headers.items() if k.lower() == "content-type"}
+        return Response(answer.content, answer.status_code, kept)
+
+    return Starlette(
+        routes=[Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
+    )
+
+
+CONFIGMAP = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: default
+data:
+  colour: {colour}
+"""
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize("binary", KUBECTLS)
+def test_kubectl_apply_of_a_builtin_kind_works_when_v3_lists_only_custom_groups(
+    binary: str, proxied_api: TinyServer, tmp_path: Path
+) -> None:
+    require_kubectl(binary)
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(CONFIGMAP.format(colour="blue"))
+    code, out = run_kubectl(binary, proxied_api, tmp_path, "apply", "-f", str(manifest))
+    assert (code, out.strip()) == (0, "configmap/settings created"), out
+    manifest.write_text(CONFIGMAP.format(colour="green"))
+    code, out = run_kubectl(binary, proxied_api, tmp_path, "apply", "-f", str(manifest))
+    assert (code, out.strip()) == (0, "configmap/settings configured"), out
+    assert proxied_api.patch_types == ["application/strategic-merge-patch+json"]
+    assert any(r.startswith("GET /openapi/v3?") for r in proxied_api.requests)
+
+
+# -- kubectl apply of a custom resource ----------------------------------------------
+
+
+CRONTAB_MANIFEST = """
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: nightly
+  namespace: default
+spec:
+  cronSpec: "{schedule}"
+"""
+
+
+def apply_crontab_twice(binary: str, server: TinyServer, tmp_path: Path) -> tuple[int, str]:
+    manifest = tmp_path / "ct.yaml"
+    manifest.write_text(CRONTAB_MANIFEST.format(schedule="0 1 * * *"))
+    code, out = run_kubectl(binary, server, tmp_path, "apply", "-f", str(manifest))
+    assert (code, out.strip()) == (0, "crontab.stable.example.com/nightly created"), out
+    manifest.write_text(CRONTAB_MANIFEST.format(schedule="0 2 * * *"))
+    return run_kubectl(binary, server, tmp_path, "apply", "-f", str(manifest))
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize("binary", KUBECTLS)
+def test_kubectl_apply_of_a_custom_resource_sends_a_merge_patch(
+    binary: str, tiny_server: TinyServer, tmp_path: Path
+) -> None:
+    require_kubectl(binary)
+    code, out = apply_crontab_twice(binary, tiny_server, tmp_path)
+    assert (code, out.strip()) == (0, "crontab.stable.example.com/nightly configured"), out
+    assert tiny_server.patch_types == ["application/merge-patch+json"]
+    assert tiny_server.crontabs["nightly"]["spec"] == {"cronSpec": "0 2 * * *"}
+
+
+@pytest.mark.kubectl
+def test_advertising_strategic_merge_would_make_kubectl_send_it(
+    tiny_server: TinyServer, tmp_path: Path
+) -> None:
+    """Why PATCH lists no strategic-merge-patch: kubectl >= 1.29 believes the document."""
+    require_kubectl("kubectl")
+    document = crontab_document()
+    for entry in document["paths"].values():
+        if "patch" in entry:
+            content = entry["patch"]["requestBody"]["content"]
+            content["application/strategic-merge-patch+json"] = content[PATCH_TYPES[0]]
+    tiny_server.documents = {f"apis/{GROUP}/{VERSION}": document}
+    code, _ = apply_crontab_twice("kubectl", tiny_server, tmp_path)
+    assert code != 0
+    assert tiny_server.patch_types == ["application/strategic-merge-patch+json"]
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize("binary", KUBECTLS)
+def test_kubectl_fetches_the_document_by_the_hash_url_of_the_index(
+    binary: str, tiny_server: TinyServer, tmp_path: Path
+) -> None:
+    require_kubectl(binary)
+    code, out = run_kubectl(binary, tiny_server, tmp_path, "explain", "crontabs")
+    assert code == 0, out
+    digest = document_hash(crontab_document())
+    wanted = f"/openapi/v3/apis/{GROUP}/{VERSION}?hash={digest}"
+    assert any(r.startswith(wanted) for r in tiny_server.requests), tiny_server.requests
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize("binary", KUBECTLS)
+def test_without_openapi_v3_kubectl_explain_falls_back_to_v2(
+    binary: str, tiny_server: TinyServer, tmp_path: Path
+) -> None:
+    require_kubectl(binary)
+    tiny_server.serve_v3 = False
+    code, out = run_kubectl(binary, tiny_server, tmp_path, "explain", "crontabs")
+    assert code != 0
+    assert 'couldn\'t find resource for "stable.example.com/v1, Kind=CronTab"' in out
+    assert "/openapi/v2?timeout=32s" in tiny_server.requests

@@ -20,6 +20,8 @@ NOT_SUPPORTED = "FieldValueNotSupported"
 DUPLICATE = "FieldValueDuplicate"
 FORBIDDEN = "FieldValueForbidden"
 TOO_LONG = "FieldValueTooLong"
+TOO_MANY = "FieldValueTooMany"
+TYPE_INVALID = "FieldValueTypeInvalid"
 NOT_FOUND = "FieldValueNotFound"
 
 
@@ -44,9 +46,41 @@ def render_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return go_float(value)
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def go_float(value: float) -> str:
+    """A float as Go's ``%v`` prints it: ``3``, ``2.5``, ``1e+06``, ``1e-05``.
+
+    Go uses the shortest round-tripping digits (as Python's ``repr``) but
+    switches to exponent form when the decimal exponent is below -4 or at
+    least 6, and drops a trailing ``.0``.
+    """
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    sign = "-" if str(value).startswith("-") else ""
+    if value == 0:
+        return f"{sign}0"
+    mantissa, _, exp_text = f"{abs(value)!r}".partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    point = len(whole) + int(exp_text or 0) - (len(whole + frac) - len((whole + frac).lstrip("0")))
+    digits = digits.rstrip("0")
+    exponent = point - 1
+    if exponent < -4 or exponent >= 6:
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 def required(field: str, detail: str = "") -> Cause:
@@ -73,6 +107,21 @@ def forbidden(field: str, detail: str) -> Cause:
 
 def too_long(field: str, limit: int) -> Cause:
     return Cause(field, TOO_LONG, f"Too long: must have at most {limit} bytes")
+
+
+def too_long_max_length(field: str, limit: int) -> Cause:
+    """A schema ``maxLength`` violation, worded as Kubernetes 1.31 does (``TooLongMaxLength``)."""
+    return Cause(field, TOO_LONG, f"Too long: may not be longer than {limit}")
+
+
+def too_many(field: str, actual: int, limit: int) -> Cause:
+    """More items (or properties) than allowed: ``Too many: 4: must have at most 3 items``."""
+    return Cause(field, TOO_MANY, f"Too many: {actual}: must have at most {limit} items")
+
+
+def type_invalid(field: str, value: Any, detail: str) -> Cause:
+    """A value of the wrong type; rendered like ``invalid`` under its own reason."""
+    return Cause(field, TYPE_INVALID, f"Invalid value: {render_value(value)}: {detail}")
 
 
 def not_found(field: str, value: Any) -> Cause:

@@ -16,39 +16,14 @@ from orchestrator.api.openapi.values import canonical_json, go_repr
 from orchestrator.api.validation_causes import DUPLICATE, Cause, invalid, render_value
 
 
-def list_type_causes(value: Any, schema: dict[str, Any] | None, path: str) -> list[Cause]:
-    """Every duplicate in a set or map list under ``value``."""
-    causes: list[Cause] = []
-    _walk(value, schema, path, causes)
-    return causes
-
-
-def _walk(value: Any, schema: dict[str, Any] | None, path: str, causes: list[Cause]) -> None:
-    if schema is None:
-        return
-    if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            for key, item in value.items():
-                _walk(item, extra, f"{path}[{key}]", causes)
-        if properties:
-            for key, item in value.items():
-                child = properties.get(key)
-                if child is not None:
-                    _walk(item, child, f"{path}.{key}" if path else key, causes)
-    elif isinstance(value, list):
-        list_type = schema.get("x-kubernetes-list-type")
-        if list_type == "set":
-            causes.extend(_duplicate(f"{path}[{i}]", value[i]) for i in repeats(value))
-        elif list_type == "map":
-            causes.extend(
-                _map_duplicates(value, schema.get("x-kubernetes-list-map-keys") or [], path)
-            )
-        items = schema.get("items")
-        if isinstance(items, dict):
-            for i, item in enumerate(value):
-                _walk(item, items, f"{path}[{i}]", causes)
+def check_list(value: list[Any], schema: dict[str, Any], path: str) -> list[Cause]:
+    """The duplicates of one list at ``path`` (none unless it is a set or map list)."""
+    list_type = schema.get("x-kubernetes-list-type")
+    if list_type == "set":
+        return [_duplicate(f"{path}[{i}]", value[i]) for i in repeats(value)]
+    if list_type == "map":
+        return _map_duplicates(value, schema.get("x-kubernetes-list-map-keys") or [], path)
+    return []
 
 
 def repeats(values: list[Any]) -> list[int]:

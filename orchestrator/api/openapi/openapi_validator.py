@@ -45,27 +45,41 @@ from orchestrator.api.openapi.values import is_json_integer, json_equal
 from orchestrator.api.validation_causes import go_float
 
 INT_OR_STRING = ("integer", "string")
+TYPE_TUPLES = {t: (t,) for t in ("object", "array", "string", "integer", "number", "boolean")}
+GO_TYPES: dict[type, tuple[str, str]] = {
+    bool: ("boolean", ""),
+    int: ("integer", "int64"),
+    float: ("number", "float64"),
+    str: ("string", ""),
+    list: ("array", ""),
+    dict: ("object", ""),
+}
 
 
 def walk(value: Any, schema: dict[str, Any], name: str, out: list[Violation]) -> int:
     """Append the violations of ``value`` at validator path ``name``; return the match count."""
+    types = _types(schema)
+    fmt = validated_format(schema) if "format" in schema else ""
     if value is None:
-        matched = _check_type(value, schema, name, out)
+        matched = _check_type(value, types, fmt, schema, name, out)
         if schema.get("enum"):
             _check_enum(value, schema["enum"], name, out)
         return matched
     count = 1
-    if _types(schema) or validated_format(schema):
-        count += _check_type(value, schema, name, out) + 1
-    count += _junctors(value, schema, name, out) + 1
+    if types or fmt:
+        count += _check_type(value, types, fmt, schema, name, out) + 1
+    if "anyOf" in schema or "oneOf" in schema or "allOf" in schema or "not" in schema:
+        count += _junctors(value, schema, name, out) + 1
+    else:
+        count += 2
     if isinstance(value, str):
         count += 1
-        _check_string(value, schema, name, out)
-        if validated_format(schema):
+        if "maxLength" in schema or "minLength" in schema or "pattern" in schema:
+            _check_string(value, schema, name, out)
+        if fmt:
             count += 1
-            if not matches_format(schema["format"], value):
-                message = _type_message(name, schema["format"], value)
-                out.append(Violation(TYPE, name, value, message))
+            if not matches_format(fmt, value):
+                out.append(Violation(TYPE, name, value, _type_message(name, fmt, value)))
     elif isinstance(value, bool):
         pass
     elif isinstance(value, int | float):
@@ -86,36 +100,34 @@ def _types(schema: dict[str, Any]) -> tuple[str, ...]:
     if schema.get("x-kubernetes-int-or-string"):
         return INT_OR_STRING
     declared = schema.get("type")
-    return (declared,) if isinstance(declared, str) and declared else ()
+    if not declared or not isinstance(declared, str):
+        return ()
+    return TYPE_TUPLES.get(declared) or (declared,)
 
 
 def _type_message(name: str, type_name: str, shown: str) -> str:
     return f"{name} in body must be of type {type_name}: {json.dumps(shown, ensure_ascii=False)}"
 
 
-def _check_type(value: Any, schema: dict[str, Any], name: str, out: list[Violation]) -> int:
-    types = _types(schema)
+def _check_type(
+    value: Any,
+    types: tuple[str, ...],
+    fmt: str,
+    schema: dict[str, Any],
+    name: str,
+    out: list[Violation],
+) -> int:
     if value is None:
         if types and not schema.get("nullable"):
             out.append(Violation(TYPE, name, "null", _type_message(name, ",".join(types), "null")))
             return 0
         return 1
-    if isinstance(value, bool):
-        actual, go_format = "boolean", ""
-    elif isinstance(value, int):
-        actual, go_format = "integer", "int64"
-    elif isinstance(value, float):
-        actual, go_format = "number", "float64"
-    elif isinstance(value, str):
-        actual, go_format = "string", ""
-    elif isinstance(value, list):
-        actual, go_format = "array", ""
-    else:
-        actual, go_format = "object", ""
+    actual, go_format = GO_TYPES.get(type(value)) or _go_type(value)
+    if actual in types and not fmt:
+        return 1
     float_int = actual == "number" and "integer" in types and is_json_integer(value)
     int_float = actual == "integer" and "number" in types
     fits = actual in types or float_int or int_float
-    fmt = validated_format(schema)
     if fmt and not isinstance(value, str | list) and not (fits or go_format == fmt):
         out.append(Violation(TYPE, name, go_format, _type_message(name, fmt, go_format)))
         return 0
@@ -125,6 +137,13 @@ def _check_type(value: Any, schema: dict[str, Any], name: str, out: list[Violati
         out.append(Violation(TYPE, name, actual, _type_message(name, ",".join(types), actual)))
         return 0
     return 1
+
+
+def _go_type(value: Any) -> tuple[str, str]:
+    for kind, answer in GO_TYPES.items():
+        if isinstance(value, kind):
+            return answer
+    return "object", ""
 
 
 def _junctors(value: Any, schema: dict[str, Any], name: str, out: list[Violation]) -> int:

@@ -8,6 +8,8 @@ in its order:
 2. embedded resources (``embedded``; ``field.Path`` paths, ``spec.map[key]``);
 3. duplicates in ``set``/``map`` lists (``listtypes``).
 
+(2) and (3) share one walk; in total the object is walked twice.
+
 Like Kubernetes, the whole object is validated: root ``apiVersion``,
 ``kind`` and ``metadata`` meet whatever the schema declares for them
 (structural schemas may only restrict ``metadata.name`` and
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.api.openapi.embedded import embedded_causes
-from orchestrator.api.openapi.listtypes import list_type_causes
+from orchestrator.api.openapi.embedded import check_resource
+from orchestrator.api.openapi.listtypes import check_list
 from orchestrator.api.openapi.openapi_errors import Violation, to_causes
 from orchestrator.api.openapi.openapi_validator import walk
 from orchestrator.api.validation_causes import (
@@ -42,11 +44,10 @@ CEL_SKIPPED = (
 
 def validate(obj: Any, schema: dict[str, Any], field: str = "") -> list[Cause]:
     """Every violation of ``schema`` by ``obj``, paths prefixed by ``field``."""
-    return (
-        schema_causes(obj, schema, field)
-        + embedded_causes(obj, schema, field)
-        + list_type_causes(obj, schema, field)
-    )
+    embedded: list[Cause] = []
+    lists: list[Cause] = []
+    _structure(obj, schema, field, embedded, lists)
+    return schema_causes(obj, schema, field) + embedded + lists
 
 
 def schema_causes(value: Any, schema: dict[str, Any], field: str = "") -> list[Cause]:
@@ -54,6 +55,33 @@ def schema_causes(value: Any, schema: dict[str, Any], field: str = "") -> list[C
     found: list[Violation] = []
     walk(value, schema, "", found)
     return to_causes(found, field) if found else []
+
+
+def _structure(
+    value: Any, schema: dict[str, Any], path: str, embedded: list[Cause], lists: list[Cause]
+) -> None:
+    # one walk for the two checks Kubernetes makes in two (embedded.py, listtypes.py)
+    if isinstance(value, dict):
+        if schema.get("x-kubernetes-embedded-resource"):
+            embedded.extend(check_resource(value, path))
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if not isinstance(item, dict | list):
+                continue
+            child = properties.get(key) if properties else None
+            if child is not None:
+                _structure(item, child, f"{path}.{key}" if path else key, embedded, lists)
+            elif isinstance(extra, dict):
+                _structure(item, extra, f"{path}[{key}]", embedded, lists)
+    elif isinstance(value, list):
+        if "x-kubernetes-list-type" in schema:
+            lists.extend(check_list(value, schema, path))
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    _structure(item, items, f"{path}[{i}]", embedded, lists)
 
 
 def blocks_cel(causes: list[Cause]) -> bool:

@@ -62,9 +62,9 @@ class KindStrategy(Protocol):
         """The object with the kind's defaults filled (may be a new dict)."""
         ...
 
-    def validate(self, obj: Obj, *, namespaced: bool) -> list[Cause]: ...
-
-    def validate_update(self, old: Obj, new: Obj) -> list[Cause]: ...
+    def validate(self, obj: Obj, *, namespaced: bool, old: Obj | None = None) -> list[Cause]:
+        """Every problem with ``obj``; with ``old`` (an update) also what may not change."""
+        ...
 
     @property
     def reads_as_stored(self) -> bool:
@@ -111,11 +111,11 @@ class BuiltinStrategy:
     def default(self, obj: Obj) -> Obj:
         return apply_defaults(self.qualified_kind, obj)
 
-    def validate(self, obj: Obj, *, namespaced: bool) -> list[Cause]:
-        return validate(self.qualified_kind, obj, namespaced=namespaced)
-
-    def validate_update(self, old: Obj, new: Obj) -> list[Cause]:
-        return validate_update(self.qualified_kind, old, new)
+    def validate(self, obj: Obj, *, namespaced: bool, old: Obj | None = None) -> list[Cause]:
+        causes = validate(self.qualified_kind, obj, namespaced=namespaced)
+        if old is not None:
+            causes += validate_update(self.qualified_kind, old, obj)
+        return causes
 
     def for_read(self, obj: Obj) -> Obj:
         return obj

@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator.api import errors
+from orchestrator.api.copying import copy_json
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.api.selectors import (
     FieldSelector,
@@ -29,16 +30,17 @@ from orchestrator.api.selectors import (
     parse_label_selector,
 )
 from orchestrator.api.strategy import strategy_of
-from orchestrator.apiserver import discovery, patching, podlogs, subresources, watch
+from orchestrator.apiserver import discovery, openapi, patching, podlogs, subresources, watch
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.nodeproxy import NodeProxy
+from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.routes import Discovery, Target, parse_path
 from orchestrator.apiserver.watchcache import WatchHub
 from orchestrator.apiserver.wire import (
     MAX_OBJECT,
-    add_warnings,
     Query,
+    add_warnings,
     check_object_size,
     decode_body,
     error_response,
@@ -68,6 +70,7 @@ class APIState:
     settings: APISettings = field(default_factory=APISettings)
     ready: bool = True
     nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
+    openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -114,11 +117,11 @@ def create_app(state: APIState) -> ASGIApp:
 
 async def dispatch(state: APIState, request: Request) -> Response:
     path = request.scope["path"]  # request.url builds a whole URL object: costly per request
-    if (
-        not state.auth.is_anonymous(path)
-        and state.auth.authenticate(request.headers.get("authorization")) is None
-    ):
-        raise errors.Unauthorized("Unauthorized")
+    user = None
+    if not state.auth.is_anonymous(path):
+        user = state.auth.authenticate(request.headers.get("authorization"))
+        if user is None:
+            raise errors.Unauthorized("Unauthorized")
     plain = path.rstrip("/") or "/"
     if plain in ("/healthz", "/livez"):
         return PlainTextResponse("ok")
@@ -136,18 +139,41 @@ async def dispatch(state: APIState, request: Request) -> Response:
         # An empty protobuf document: kubectl's client-side validation then knows no types
         # and leaves validation to the server (see reference/kubectl-compat.md 2.2).
         return Response(b"", media_type="application/octet-stream")
+    if plain == "/openapi/v3" or plain.startswith("/openapi/v3/"):
+        return _openapi_v3(state, request, plain)
     parsed = parse_path(path, state.types)
     if isinstance(parsed, Discovery):
         return _discovery(state, parsed)
     if parsed is None:
         raise errors.NotFound("the server could not find the requested resource")
+    who = (user.name, _GROUPS.get(user.role, ())) if user is not None else ("", ())
     if parsed.rt.deprecation_warning:
         try:
-            response = await _resource(state, request, parsed)
+            response = await _resource(state, request, parsed, who)
         except errors.APIError as exc:
             response = error_response(exc)
         return add_warnings(response, [parsed.rt.deprecation_warning])
-    return await _resource(state, request, parsed)
+    return await _resource(state, request, parsed, who)
+
+
+def _openapi_v3(state: APIState, request: Request, plain: str) -> Response:
+    docs, hashes = state.openapi.current(state.types)
+    if plain == "/openapi/v3":
+        return json_response(openapi.index(docs))
+    path = plain.removeprefix("/openapi/v3/")
+    body = docs.get(path)
+    if body is None:
+        raise errors.NotFound("the server could not find the requested resource")
+    reply = openapi.document_reply(
+        path,
+        hashes[path],
+        request.query_params.get("hash"),
+        now=datetime.now(UTC),
+        if_none_match=request.headers.get("if-none-match", ""),
+    )
+    if reply.status != 200:
+        return Response(b"", status_code=reply.status, headers=dict(reply.headers))
+    return Response(body, status_code=200, headers=dict(reply.headers))
 
 
 def _discovery(state: APIState, d: Discovery) -> Response:
@@ -195,20 +221,36 @@ def _render(request: Request, rt: ResourceType, q: Query) -> watch.Render:
 def _watch_render(request: Request, rt: ResourceType, q: Query) -> watch.Render | None:
     """None when the stored bytes go out as they are; else how a stored object is shown."""
     strategy = strategy_of(rt)
+    # A change's object is shared by every watcher: reading it for a version works on a copy.
     if wants_table(request):
         table = _render(request, rt, q)
         if strategy.reads_as_stored:
             return table
-        return lambda obj: table(strategy.for_read(obj))
-    return None if strategy.reads_as_stored else strategy.for_read
+        return lambda obj: table(strategy.for_read(copy_json(obj)))
+    return None if strategy.reads_as_stored else lambda obj: strategy.for_read(copy_json(obj))
 
 
-async def _resource(state: APIState, request: Request, t: Target) -> Response:
+# The groups admission webhooks are told a user is in, by role (RBAC's groups come later).
+_GROUPS = {
+    "admin": ("system:masters", "system:authenticated"),
+    "node": ("system:nodes", "system:authenticated"),
+}
+
+
+async def _resource(
+    state: APIState, request: Request, t: Target, who: tuple[str, tuple[str, ...]]
+) -> Response:
     q = parse_query(request)
     method = request.method
     reg = state.registry
     rt = t.rt
-    opts = WriteOptions(dry_run=q.dry_run, field_validation=q.field_validation or "Warn")
+    opts = WriteOptions(
+        dry_run=q.dry_run,
+        field_validation=q.field_validation or "Warn",
+        user=who[0],
+        groups=who[1] or ("system:authenticated",),
+        field_manager=q.field_manager,
+    )
     if not t.name:
         if method in ("GET", "HEAD"):
             labels, fields = _selectors(rt, q)

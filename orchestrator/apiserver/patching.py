@@ -150,7 +150,7 @@ async def patch_object(
 
     on_missing = create_applied if content_type == APPLY and not subresource else None
     result = await registry.guaranteed_update(
-        rt, namespace, name, mutate, opts, on_missing=on_missing
+        rt, namespace, name, mutate, opts, on_missing=on_missing, subresource=subresource
     )
     if not result.created:
         result.warnings = warnings + result.warnings

@@ -24,7 +24,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.api import errors, jsoncodec
 from orchestrator.api.copying import copy_json
@@ -42,6 +42,7 @@ from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMi
 # and return, and may be called again with a fresh copy if a concurrent write wins.
 Mutation = Callable[[Obj], Obj]
 
+CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"  # deleting a CRD's objects
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _MAX_RETRIES = 16
 
@@ -52,6 +53,36 @@ class WriteOptions:
     field_validation: str = (
         "Warn"  # Strict | Warn | Ignore (Kubernetes' default for kubectl is Strict)
     )
+    user: str = ""  # who writes, as admission webhooks are told ("" = the server itself)
+    groups: tuple[str, ...] = ()
+    field_manager: str = ""
+
+
+@dataclass(frozen=True)
+class AdmissionRequest:
+    """One write as admission sees it: the effective operation and the objects."""
+
+    operation: str  # CREATE | UPDATE | DELETE
+    rt: ResourceType
+    namespace: str
+    name: str
+    obj: Obj | None  # as it would be stored (None on DELETE)
+    old: Obj | None  # as stored (None on CREATE)
+    opts: WriteOptions
+    subresource: str = ""
+
+
+class AdmissionHook(Protocol):
+    """Admission webhooks, called by every write (``webhooks.Admission``)."""
+
+    @property
+    def enabled(self) -> bool:
+        """False when no webhook is configured: writes then skip admission entirely."""
+        ...
+
+    async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]: ...
+
+    async def validate(self, request: AdmissionRequest) -> list[str]: ...
 
 
 @dataclass
@@ -91,6 +122,7 @@ class Registry:
     def __init__(self, store: Store, alloc: Allocators) -> None:
         self.store = store
         self.alloc = alloc
+        self.admission: AdmissionHook | None = None  # set once the server has its webhooks
 
     # -- reads ---------------------------------------------------------------
 
@@ -154,7 +186,14 @@ class Registry:
         reset_status_on_create(rt, obj)
         strategy = strategy_of(rt)
         obj = strategy.default(obj)
+        admission = self._admission()
+        if admission is not None:
+            request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)
+            obj = await self._mutate(admission, request, warnings)
         self._validate(rt, obj)
+        if admission is not None:
+            request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)
+            warnings += await admission.validate(request)
         data = check_encoded_size(encode(strategy.for_storage(obj)))
         if opts.dry_run:
             return WriteResult(obj, warnings, created=True)
@@ -188,7 +227,12 @@ class Registry:
                 f"the kind of the object ({kind}) does not match the URL ({rt.kind})"
             )
         api_version = obj.get("apiVersion") or rt.api_version
-        if api_version.rpartition("/")[0] != rt.group:
+        if rt.storage_version and api_version != rt.api_version:  # a custom kind: exact version
+            raise errors.BadRequest(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rt.api_version})"
+            )
+        if not isinstance(api_version, str) or api_version.rpartition("/")[0] != rt.group:
             raise errors.BadRequest(
                 f"the apiVersion of the object ({api_version}) does not match the URL "
                 f"({rt.api_version})"
@@ -208,6 +252,23 @@ class Registry:
             meta.pop("namespace", None)
         return obj
 
+    def _admission(self) -> AdmissionHook | None:
+        admission = self.admission
+        return admission if admission is not None and admission.enabled else None
+
+    async def _mutate(
+        self, admission: AdmissionHook, request: AdmissionRequest, warnings: list[str]
+    ) -> Obj:
+        """The object after the mutating webhooks, pruned and defaulted again."""
+        assert request.obj is not None
+        mutated, said = await admission.mutate(request)
+        warnings += said
+        if mutated is None or mutated is request.obj:
+            return request.obj
+        strategy = strategy_of(request.rt)
+        strategy.unknown_fields(mutated)  # a webhook's unknown fields are pruned, not reported
+        return strategy.default(mutated)
+
     async def _check_namespace_open(self, namespace: str) -> None:
         kv = await self.store.get(f"/registry/core/namespaces/{namespace}")
         if kv is None:
@@ -222,10 +283,7 @@ class Registry:
             )
 
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
-        strategy = strategy_of(rt)
-        causes = strategy.validate(obj, namespaced=rt.namespaced)
-        if old is not None:
-            causes += strategy.validate_update(old, obj)
+        causes = strategy_of(rt).validate(obj, namespaced=rt.namespaced, old=old)
         if causes:
             name = metadata_of(obj).get("name", "")
             raise errors.Invalid(
@@ -273,7 +331,9 @@ class Registry:
                 out["status"] = current.get("status", {})
             return out
 
-        result = await self.guaranteed_update(rt, namespace, name, replace, opts)
+        result = await self.guaranteed_update(
+            rt, namespace, name, replace, opts, subresource=subresource
+        )
         result.warnings = warnings + result.warnings
         return result
 
@@ -287,10 +347,12 @@ class Registry:
         *,
         on_missing: Callable[[], Awaitable[WriteResult]] | None = None,
         check_update: bool = True,
+        subresource: str = "",
     ) -> WriteResult:
         key = rt.storage_key(namespace, name)
         strategy = strategy_of(rt)
         for _ in range(_MAX_RETRIES):
+            warnings: list[str] = []
             kv = await self.store.get(key)
             if kv is None:
                 if on_missing is not None:
@@ -314,13 +376,24 @@ class Registry:
                 services.drop_type_dependent_fields(new, current)
             if objectmeta.same_content(new, current):
                 return WriteResult(current)
+            admission = self._admission()
+            if admission is not None:
+                request = AdmissionRequest(
+                    "UPDATE", rt, namespace, name, new, current, opts, subresource
+                )
+                new = await self._mutate(admission, request, warnings)
             self._validate(rt, new, current if check_update else None)
+            if admission is not None:
+                request = AdmissionRequest(
+                    "UPDATE", rt, namespace, name, new, current, opts, subresource
+                )
+                warnings += await admission.validate(request)
             # the stored result, whatever was sent
             data = check_encoded_size(encode(strategy.for_storage(new)))
             if opts.dry_run:
-                return WriteResult(new)
+                return WriteResult(new, warnings)
             if _finalized(new):
-                return WriteResult(await self._remove(rt, key, kv, current))
+                return WriteResult(await self._remove(rt, key, kv, current), warnings)
             taken: list[tuple[str, Any]] = []
             if rt.kind == "Service" and not rt.group:
                 taken = await services.allocate_service(self.alloc, new, current)
@@ -341,7 +414,7 @@ class Registry:
                     self.alloc, [a for a in services.held_addresses(current) if a not in kept]
                 )
             new["metadata"]["resourceVersion"] = str(revision)
-            return WriteResult(new)
+            return WriteResult(new, warnings)
         raise errors.Conflict(f'too many concurrent writers to {rt.group_resource} "{name}"')
 
     # -- delete --------------------------------------------------------------
@@ -371,6 +444,11 @@ class Registry:
                 )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
                 raise conflict(rt, name)
+            admission = self._admission()
+            if admission is not None:
+                request = AdmissionRequest("DELETE", rt, namespace, name, None, current, opts)
+                await admission.mutate(request)
+                await admission.validate(request)
             new = copy_json(current)
             nmeta = new["metadata"]
             finalizers = list(nmeta.get("finalizers") or [])
@@ -378,6 +456,8 @@ class Registry:
                 finalizers.append("orphan")
             elif policy == "Foreground" and "foregroundDeletion" not in finalizers:
                 finalizers.append("foregroundDeletion")
+            if is_definition(rt) and CLEANUP_FINALIZER not in finalizers:
+                finalizers.append(CLEANUP_FINALIZER)  # the definition controller removes it
             if finalizers:
                 nmeta["finalizers"] = finalizers
             pending = bool(finalizers)
@@ -437,8 +517,17 @@ def check_unknown_fields(
         return []
     if opts.field_validation == "Strict":
         listed = ", ".join(f'unknown field "{f}"' for f in unknown)
+        if rt.storage_version:  # a custom kind: Kubernetes names the kind and version first
+            raise errors.BadRequest(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                f"strict decoding error: {listed}"
+            )
         raise errors.BadRequest(f"strict decoding error: {listed}")
     return [f'unknown field "{f}"' for f in unknown]
+
+
+def is_definition(rt: ResourceType) -> bool:
+    return rt.group == "apiextensions.k8s.io" and rt.kind == "CustomResourceDefinition"
 
 
 def _finalized(obj: Obj) -> bool:
@@ -478,6 +567,17 @@ def reset_status_on_create(rt: ResourceType, obj: Obj) -> None:
         obj["status"] = {"replicas": 0}
     elif rt.group in ("apps", "batch"):
         obj["status"] = {}
+    elif is_definition(rt):
+        storage = [
+            v.get("name")
+            for v in (obj.get("spec") or {}).get("versions") or []
+            if isinstance(v, dict) and v.get("storage") is True
+        ]
+        obj["status"] = {
+            "conditions": [],
+            "acceptedNames": {"plural": "", "kind": ""},
+            "storedVersions": storage[:1],
+        }
     elif rt.storage_version and rt.has_status:  # a custom kind: status comes via /status only
         obj.pop("status", None)
 

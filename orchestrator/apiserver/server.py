@@ -31,12 +31,15 @@ from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
+from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.apiserver.watchcache import WatchHub
+from orchestrator.apiserver.webhooks import Admission
 from orchestrator.store import open_store
 from orchestrator.store.base import Store
 
@@ -59,6 +62,7 @@ class APIServerSettings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     nodes: NodeProxySettings = field(default_factory=NodeProxySettings)  # kubelet client cert
     types: ResourceTypes = BUILTIN_TYPES
+    definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
     # Publish default/kubernetes with Endpoints naming this address ("" = do not; selfservice.py)
     advertise_address: str = ""
     # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
@@ -116,15 +120,23 @@ class APIServer:
             await publish_self(
                 registry, s.types, s.allocators.service_cidr, s.advertise_address, port
             )
+        types = served_types(s.types)
         state = APIState(
             registry=registry,
             hub=self.hub,
             auth=TokenAuthenticator(s.tokens_file),
-            types=s.types,
+            types=types,
             settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
             nodes=NodeProxy(s.nodes),
         )
         self.state = state
+        definitions = DefinitionController(
+            registry, self.hub, types, lambda served: setattr(state, "types", served), s.definitions
+        )
+        await definitions.sync()  # the kinds CRDs define are served from the first request
+        admission = Admission(registry, self.hub, types)
+        await admission.load()
+        registry.admission = admission
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",
@@ -142,6 +154,8 @@ class APIServer:
                 run_maintenance(self.store, registry, s.types, s.maintenance), name="maintenance"
             )
         )
+        self._tasks.append(asyncio.create_task(definitions.run(), name="definitions"))
+        self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

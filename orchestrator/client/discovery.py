@@ -72,6 +72,7 @@ def _types_of(group: str, version: str, resources: list[dict[str, Any]]) -> list
                 categories=tuple(entry.get("categories") or ()),
                 subresources=tuple(subs.get(name, ())),
                 verbs=tuple(entry.get("verbs") or ()),
+                singular_name=str(entry.get("singularName") or ""),
             )
         )
     return out

@@ -27,11 +27,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from orchestrator.api import errors
 from orchestrator.client.config import write_kubeconfig
 from paas.supervisor import StartFailed, Supervisor
 from paas.up.banner import banner, is_root
 from paas.up.components import UpComponent, UpComponents, read_address
 from paas.up.datadir import ensure_credentials
+from paas.up.definitions import install_definitions, platform_definitions
 from paas.up.settings import UpSettings
 
 TEARDOWN_TIMEOUT = 120.0  # removing a node's pods and network; Docker may be slow
@@ -113,6 +115,13 @@ class Platform:
                 ca_pem=s.ca.read_bytes(),
             )
             await comps.read_boot_ids()
+            assert comps.client is not None
+            try:
+                await install_definitions(comps.client, platform_definitions())
+            except (errors.APIError, TimeoutError) as exc:
+                raise StartFailed(
+                    f"applying the platform's CustomResourceDefinitions: {exc}"
+                ) from exc
         if component.name == "dns":
             comps.addresses.dns = read_address(component.address_file)
         if component.endpoint:

@@ -1,0 +1,182 @@
+"""Admission webhooks wired into the API server: configurations, services, the hook.
+
+``Admission`` is what the registry calls on every write (``AdmissionHook``).
+It keeps the current Mutating- and ValidatingWebhookConfigurations in memory,
+following their keys through the watch hub (so a configuration written on
+another API server of the same etcd applies here too, within a watch
+round trip), and answers ``enabled`` False while there are none: a cluster
+without webhooks pays one attribute read per write.
+
+A webhook named by Service is reached the way Kubernetes does with
+aggregator routing: a ready endpoint of the Service, on the target port of
+the service port the webhook names; the Service's cluster IP only when it
+has no endpoints object. Endpoints work from the API server on every
+network mode, cluster IPs only where the node's proxy routes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from orchestrator.api import errors
+from orchestrator.api.objects import Obj
+from orchestrator.api.resources import ResourceTypes
+from orchestrator.apiserver.admission.attributes import Attributes, UserInfo
+from orchestrator.apiserver.admission.dispatcher import WebhookDispatcher
+from orchestrator.apiserver.registry import AdmissionRequest, Registry
+from orchestrator.apiserver.watchcache import WatchHub
+
+log = logging.getLogger(__name__)
+
+_OPTIONS_KIND = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}
+
+
+class Admission:
+    def __init__(self, registry: Registry, hub: WatchHub, types: ResourceTypes) -> None:
+        self.registry = registry
+        self.hub = hub
+        self._mutating_rt = types.require(
+            "admissionregistration.k8s.io", "MutatingWebhookConfiguration"
+        )
+        self._validating_rt = types.require(
+            "admissionregistration.k8s.io", "ValidatingWebhookConfiguration"
+        )
+        self._services = types.require("", "Service")
+        self._endpoints = types.require("", "Endpoints")
+        self._namespaces = types.require("", "Namespace")
+        self._mutating: dict[str, Obj] = {}
+        self._validating: dict[str, Obj] = {}
+        self.dispatcher = WebhookDispatcher(
+            self._configs, self._resolve_service, self._namespace_labels
+        )
+
+    # -- the hook the registry calls ---------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._mutating or self._validating)
+
+    async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]:
+        return await self.dispatcher.mutate(_attributes(request))
+
+    async def validate(self, request: AdmissionRequest) -> list[str]:
+        return await self.dispatcher.validate(_attributes(request))
+
+    # -- configurations ---------------------------------------------------------------------
+
+    def _configs(self) -> tuple[list[Obj], list[Obj]]:
+        return list(self._mutating.values()), list(self._validating.values())
+
+    async def load(self) -> int:
+        """Read every configuration; returns the revision to follow changes from."""
+        revision = 0
+        for rt, into in (
+            (self._mutating_rt, self._mutating),
+            (self._validating_rt, self._validating),
+        ):
+            items, rev, _ = await self.registry.list(rt, "")
+            into.clear()
+            into.update({item["metadata"]["name"]: item for item in items})
+            revision = max(revision, rev)
+        return revision
+
+    async def run(self) -> None:
+        """Follow the configurations until cancelled."""
+        revision = await self.load()
+        prefix = "/registry/admissionregistration.k8s.io/"
+        try:
+            while True:
+                try:
+                    async for change in self.hub.changes(prefix, revision):
+                        revision = change.revision
+                        self._apply(change.key, change.type, change.obj)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # dropped or compacted: read everything again
+                    log.info("webhook configurations re-read after a broken watch")
+                    revision = await self.load()
+        finally:
+            await self.dispatcher.aclose()
+
+    def _apply(self, key: str, event: str, obj: Obj) -> None:
+        into = self._mutating if "/mutatingwebhookconfigurations/" in key else self._validating
+        name = key.rsplit("/", 1)[-1]
+        if event == "DELETE":
+            into.pop(name, None)
+        else:
+            into[name] = obj
+
+    # -- what the dispatcher asks ------------------------------------------------------------
+
+    async def _namespace_labels(self, name: str) -> dict[str, str] | None:
+        try:
+            namespace = await self.registry.get(self._namespaces, "", name)
+        except errors.NotFound:
+            return None
+        return dict((namespace.get("metadata") or {}).get("labels") or {})
+
+    async def _resolve_service(self, namespace: str, name: str, port: int) -> tuple[str, int]:
+        service = await self.registry.get(self._services, namespace, name)
+        spec = service.get("spec") or {}
+        if spec.get("type") == "ExternalName":
+            return str(spec.get("externalName", "")), port
+        service_port = next(
+            (p for p in spec.get("ports") or [] if isinstance(p, dict) and p.get("port") == port),
+            None,
+        )
+        if service_port is None:
+            raise errors.ServiceUnavailable(f'service "{namespace}/{name}" has no port {port}')
+        with contextlib.suppress(errors.NotFound):
+            endpoints = await self.registry.get(self._endpoints, namespace, name)
+            found = _endpoint(endpoints, service_port)
+            if found is not None:
+                return found
+        cluster_ip = spec.get("clusterIP")
+        if not cluster_ip or cluster_ip == "None":
+            raise errors.ServiceUnavailable(f'service "{namespace}/{name}" has no endpoints')
+        return str(cluster_ip), port
+
+
+def _endpoint(endpoints: Obj, service_port: dict[str, Any]) -> tuple[str, int] | None:
+    """A ready address of the Endpoints, on the port matching the service port's name."""
+    wanted = service_port.get("name") or ""
+    for subset in endpoints.get("subsets") or []:
+        addresses = subset.get("addresses") or []
+        ports = subset.get("ports") or []
+        match = next((p for p in ports if (p.get("name") or "") == wanted), None)
+        if match is None and len(ports) == 1:
+            match = ports[0]
+        if addresses and match is not None:
+            return str(addresses[0]["ip"]), int(match["port"])
+    return None
+
+
+def _attributes(request: AdmissionRequest) -> Attributes:
+    rt, opts = request.rt, request.opts
+    options: dict[str, Any] = {
+        "apiVersion": "meta.k8s.io/v1",
+        "kind": _OPTIONS_KIND.get(request.operation, "CreateOptions"),
+    }
+    if opts.field_manager and request.operation != "DELETE":
+        options["fieldManager"] = opts.field_manager
+    if opts.dry_run:
+        options["dryRun"] = ["All"]
+    return Attributes(
+        operation=request.operation,  # type: ignore[arg-type]
+        group=rt.group,
+        version=rt.version,
+        resource=rt.plural,
+        kind=rt.kind,
+        name=request.name,
+        namespace=request.namespace if rt.namespaced else "",
+        namespaced=rt.namespaced,
+        subresource=request.subresource,
+        dry_run=opts.dry_run,
+        options=options,
+        user=UserInfo(username=opts.user or "system:apiserver", groups=opts.groups),
+        object=request.obj,
+        old_object=request.old,
+    )

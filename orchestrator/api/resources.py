@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.api.versions import sort_versions
+
 if TYPE_CHECKING:
     from orchestrator.api.strategy import KindStrategy
 
@@ -122,15 +124,24 @@ class ResourceTypes:
         return rt
 
     def group_versions(self) -> dict[str, list[str]]:
-        """group -> served versions, preferred first (core excluded)."""
+        """group -> served versions, preferred first (core excluded).
+
+        A group of custom kinds lists its versions in Kubernetes' priority order
+        (v2 > v1 > v1beta1 ...), whichever CRD of the group brought each.
+        """
         out: dict[str, list[str]] = {}
+        custom: set[str] = set()
         for rt in self.types:
             if not rt.group:
                 continue
             versions = out.setdefault(rt.group, [])
+            if rt.storage_version:
+                custom.add(rt.group)
             for version in (rt.version, *rt.extra_versions):
                 if version not in versions:
                     versions.append(version)
+        for group in custom:
+            out[group] = sort_versions(out[group])
         return out
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:

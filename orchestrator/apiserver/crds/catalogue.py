@@ -26,9 +26,9 @@ from orchestrator.api.openapi.cel import compile_rules
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.strategy import ScalePaths
 from orchestrator.api.validation_pods import as_dict, as_list
+from orchestrator.api.versions import version_key
 from orchestrator.apiserver.crds.definition import is_established
 from orchestrator.apiserver.crds.strategy import CustomStrategy
-from orchestrator.apiserver.crds.versions import version_key
 
 
 @dataclass(frozen=True)

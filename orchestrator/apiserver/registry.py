@@ -20,6 +20,7 @@ the garbage collector resolves.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -257,7 +258,7 @@ class Registry:
         return admission if admission is not None and admission.enabled else None
 
     async def _mutate(
-        self, admission: AdmissionHook, request: AdmissionRequest, warnings: list[str]
+        self, admission: AdmissionHook, request: AdmissionRequest, warnings: builtins.list[str]
     ) -> Obj:
         """The object after the mutating webhooks, pruned and defaulted again."""
         assert request.obj is not None

@@ -27,7 +27,7 @@ from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.admission.attributes import Attributes, UserInfo
 from orchestrator.apiserver.admission.dispatcher import WebhookDispatcher
 from orchestrator.apiserver.registry import AdmissionRequest, Registry
-from orchestrator.apiserver.watchcache import WatchHub
+from orchestrator.apiserver.watchcache import Change, WatchHub
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,9 @@ class Admission:
             while True:
                 try:
                     async for change in self.hub.changes(prefix, revision):
-                        revision = change.revision
-                        self._apply(change.key, change.type, change.obj)
+                        if isinstance(change, Change):  # no Progress without progress_every
+                            revision = change.revision
+                            self._apply(change.key, change.type, change.obj)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # dropped or compacted: read everything again

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.api.conditions import find_condition, set_condition
+from orchestrator.api.conditions import Condition, find_condition, set_condition
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.api.validation_pods import as_dict, as_list
@@ -217,7 +217,7 @@ class DefinitionController:
             )
 
 
-def _condition(type_: str, status: str, reason: str, message: str) -> dict[str, Any]:
+def _condition(type_: str, status: str, reason: str, message: str) -> Condition:
     return {
         "type": type_,
         "status": status,

@@ -170,3 +170,20 @@ async def test_explain_describes_the_app_spec(sqlite_api: RunningAPI, tmp_path: 
     assert "mainBranch\t<string>" in explained
     assert "The branch served as production" in explained
     assert "previews\t<Object>" in explained
+
+
+async def test_an_upgraded_definition_replaces_the_one_applied_before(
+    sqlite_api: RunningAPI,
+) -> None:
+    await install(sqlite_api)
+    upgraded = platform_definitions()
+    app = upgraded[0]["spec"]["versions"][0]
+    app["additionalPrinterColumns"].insert(
+        1, {"name": "Previews", "type": "integer", "jsonPath": ".spec.previews.minScale"}
+    )
+    async with APIClient(sqlite_api.client_config()) as client:
+        await install_definitions(client, upgraded)
+        stored = await client.get(CRDS, "apps.paas.dev")
+    assert stored["metadata"]["generation"] == 2
+    columns = stored["spec"]["versions"][0]["additionalPrinterColumns"]
+    assert [c["name"] for c in columns] == ["Main", "Previews", "URL", "Branches", "Age"]

@@ -580,6 +580,26 @@ def _lease_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
     return [_name(obj), _text(obj, "spec", "holderIdentity"), _age(obj, now)]
 
 
+def _created_at_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
+    return [_name(obj), _text(obj, "metadata", "creationTimestamp")]
+
+
+def _webhook_configuration_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
+    return [_name(obj), len(_items(obj, "webhooks")), _age(obj, now)]
+
+
+# Kubernetes' default table convertor, which CustomResourceDefinitions print with: the
+# creation time as stored (RFC 3339), not an age.
+CREATED_AT_COLUMNS = ColumnSet(
+    (NAME, Column("Created At", "date", "When the object was created (RFC 3339, UTC).")),
+    _created_at_cells,
+)
+WEBHOOK_CONFIGURATION_COLUMNS = ColumnSet(
+    (NAME, Column("Webhooks", "integer", "Number of webhooks in the configuration."), AGE),
+    _webhook_configuration_cells,
+)
+
+
 _ACCESS_MODES = (
     ("ReadWriteOnce", "RWO"),
     ("ReadOnlyMany", "ROX"),
@@ -693,6 +713,9 @@ COLUMN_SETS: Mapping[str, ColumnSet] = MappingProxyType(
         "CronJob": CRONJOB_COLUMNS,
         "Lease": LEASE_COLUMNS,
         "PersistentVolumeClaim": PVC_COLUMNS,
+        "CustomResourceDefinition": CREATED_AT_COLUMNS,
+        "MutatingWebhookConfiguration": WEBHOOK_CONFIGURATION_COLUMNS,
+        "ValidatingWebhookConfiguration": WEBHOOK_CONFIGURATION_COLUMNS,
     }
 )
 

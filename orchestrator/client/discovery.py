@@ -157,6 +157,7 @@ class ServedKinds:
         self.owner = owner  # who is logging: "garbage-collector"
         self._kinds: dict[KindKey, ResourceType] = {kind_key(rt): rt for rt in initial}
         self.types: ResourceTypes = ResourceTypes(tuple(self._kinds.values()))
+        self.read = False  # discovery answered at least once: ``kinds`` is what is served
         self._reading = asyncio.Lock()  # one read at a time: each change is logged once
 
     @property
@@ -174,6 +175,7 @@ class ServedKinds:
         added = tuple(rt for key, rt in fresh.items() if key not in self._kinds)
         removed = tuple(rt for key, rt in self._kinds.items() if key not in fresh)
         self._kinds = fresh
+        self.read = True
         for rt in added:
             log.info(
                 "%s: %s (%s) is served: handling it", self.owner, rt.group_resource, rt.api_version

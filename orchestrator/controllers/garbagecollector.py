@@ -12,10 +12,12 @@ discovery (``ServedKinds``, re-read every ``discovery_interval``): a kind
 that appears gets an informer of the collector's own, run in its task
 group, and the objects already cached that name an owner of that kind are
 looked at again (their owner was "unknown" before); a kind that goes has
-its informer stopped. While an informer has not listed yet, the graph is
-incomplete, so work waits (``unsynced_retry``) rather than decide on it:
-a foreground owner must not lose its finalizer because its dependents'
-kind was not cached yet.
+its informer stopped. Until discovery has answered once and while an
+informer has not listed yet, the graph is incomplete, so work waits
+(``unsynced_retry``) rather than decide on it: an orphaning owner must not
+lose its finalizer before its custom dependents lose their references (they
+would then be collected as dangling), nor a foreground owner before its
+dependents of a kind not cached yet are gone.
 
 Handlers only enqueue keys (``group_resource|namespace/name``): an object
 with ownerReferences, an object being deleted with the ``orphan`` or
@@ -199,6 +201,8 @@ class GarbageCollector:
                     self.queue.add(self._key(monitor.rt, obj))
 
     def _synced(self) -> bool:
+        if self.settings.discovery_interval > 0 and not self.served.read:
+            return False
         return all(m.informer.synced.is_set() for m in self._kinds.values())
 
     # -- handlers: enqueue only ------------------------------------------------

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 
+from orchestrator.controllers.garbagecollector import GCSettings
 from orchestrator.controllers.manager import (
     CONTROLLER_NAMES,
     ControllerManagerSettings,
     build_controllers,
 )
+from orchestrator.controllers.namespace import NamespaceSettings
 from orchestrator.controllers.nodeipam import NodeIPAMSettings
 from paas.cli.control import Component, add_control_flags, run_component
 
@@ -32,12 +34,22 @@ def add_controller_manager_parser(sub: argparse._SubParsersAction) -> None:  # t
         default=NodeIPAMSettings().cluster_cidr,
         help="the range whose /24s nodes get as spec.podCIDR",
     )
+    p.add_argument(
+        "--discovery-interval",
+        type=float,
+        default=GCSettings().discovery_interval,
+        help="seconds between the discovery reads by which the garbage collector and the "
+        "namespace controller learn of kinds defined (or removed) at run time, as by a CRD",
+    )
     p.set_defaults(func=run_controller_manager)
 
 
 def run_controller_manager(args: argparse.Namespace) -> int:
     enabled = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
     settings = ControllerManagerSettings(
-        enabled=enabled, nodeipam=NodeIPAMSettings(cluster_cidr=args.cluster_cidr)
+        enabled=enabled,
+        nodeipam=NodeIPAMSettings(cluster_cidr=args.cluster_cidr),
+        garbagecollector=GCSettings(discovery_interval=args.discovery_interval),
+        namespace=NamespaceSettings(discovery_interval=args.discovery_interval),
     )
     return run_component(COMPONENT, args, lambda ctx: build_controllers(ctx, settings))

@@ -12,6 +12,7 @@ under load through the cluster IP fails no request. (Run as root here, with
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from support.paasup import (
 )
 from support.wait import wait_until
 
+from orchestrator.api.conditions import condition_status
+
 COMMAND = ["python3", "-m", "http.server", "$(PORT)", "--bind", "$(HOST)"]
 
 
@@ -35,6 +38,15 @@ COMMAND = ["python3", "-m", "http.server", "$(PORT)", "--bind", "$(HOST)"]
 def up(tmp_path: Path) -> Iterator[Up]:
     with start_up(tmp_path / "paas", "process", "--network", "loopback") as running:
         yield running
+
+
+def test_the_platform_kinds_are_established_when_up_says_it_is_up(up: Up) -> None:
+    crds = json.loads(up.kubectl("get", "crd", "-o", "json").stdout)["items"]
+    established = {c["metadata"]["name"]: condition_status(c, "Established") for c in crds}
+    assert established == {"apps.paas.dev": "True", "builds.paas.dev": "True"}, up.log()
+    listed = up.kubectl("get", "apps")  # served at once: no error, an empty list
+    assert listed.stdout == ""
+    assert listed.stderr.strip() == "No resources found in default namespace."
 
 
 def test_services_work_without_pod_networks(up: Up) -> None:

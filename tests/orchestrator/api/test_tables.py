@@ -719,6 +719,17 @@ EVENT = {
             {"metadata": meta("wait"), "spec": {}, "status": {"phase": "Pending"}},
             ["wait", "Pending", "", "", "", "", "3m6s", "<unset>"],
         ),
+        (
+            "CustomResourceDefinition",
+            {"metadata": meta("apps.paas.dev")},
+            ["apps.paas.dev", "2024-01-01T11:56:54Z"],
+        ),
+        (
+            "ValidatingWebhookConfiguration",
+            {"metadata": meta("policy"), "webhooks": [{"name": "a.example.com"}, {"name": "b"}]},
+            ["policy", 2, "3m6s"],
+        ),
+        ("MutatingWebhookConfiguration", {"metadata": meta("inject")}, ["inject", 0, "3m6s"]),
         ("App", {"metadata": meta("myapp")}, ["myapp", "3m6s"]),
         ("Widget", {"metadata": {"name": "w"}}, ["w", "<unknown>"]),
     ],
@@ -752,6 +763,8 @@ def columns(kind: str) -> list[tuple[str, str, str, int]]:
         ("CronJob", ["Name", "Schedule", "Suspend", "Active", "Last Schedule", "Age"], []),
         ("Lease", ["Name", "Holder", "Age"], []),
         ("PersistentVolumeClaim", ["Name", "Status", "Volume", "Capacity"], ["VolumeMode"]),
+        ("CustomResourceDefinition", ["Name", "Created At"], []),
+        ("ValidatingWebhookConfiguration", ["Name", "Webhooks", "Age"], []),
         ("App", ["Name", "Age"], []),
     ],
 )

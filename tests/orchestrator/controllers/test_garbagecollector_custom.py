@@ -166,3 +166,23 @@ async def test_a_dependent_of_a_kind_not_yet_known_is_collected_once_it_is(
         await make(client, CM, "dependent", owner)
         await client.delete(CRONTABS, "owner", NS)
         await gone(client, CM, "dependent")
+
+
+async def test_an_owner_orphaned_before_the_collector_started_keeps_its_custom_dependents(
+    api: RunningAPI,
+) -> None:
+    """The collector must have read discovery before it orphans: else its graph lacks them."""
+    api.serve_types(WITH_CRONTABS)
+    async with APIClient(api.client_config()) as client:
+        owner = await make(client, CM, "owner")
+        await make(client, CRONTABS, "first", owner)
+        await make(client, CRONTABS, "second", owner)
+        await client.delete(CM, "owner", NS, propagation_policy="Orphan")
+    async with controllers(api, gc_factory) as cp:
+        await gone(cp.client, CM, "owner")
+        for name in ("first", "second"):
+            kept = await until(
+                lambda name=name: read(cp.client, CRONTABS, name, NS),  # type: ignore[misc]
+                lambda o: o is None or not owner_names(o),
+            )
+            assert kept is not None, f"{name} was deleted instead of orphaned"

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.api.objects import Obj
-from orchestrator.api.printercolumns import custom_table
 from orchestrator.api.resources import ResourceTypes
 from orchestrator.api.strategy import BuiltinStrategy, builtin_strategy
 from orchestrator.api.validation import Cause, validate_metadata, validate_update
@@ -41,7 +40,6 @@ class ServerKindStrategy:
     strategic_merge: bool = True  # kubectl apply of these manifests sends strategic merge
     scale: None = None
     reads_as_stored: bool = True
-    columns: tuple[dict[str, Any], ...] = ()  # printer columns; () = the built-in table
 
     def unknown_fields(self, obj: Obj) -> list[str]:
         return []
@@ -73,15 +71,6 @@ class ServerKindStrategy:
         resource_version: str,
         continue_token: str = "",
     ) -> dict[str, Any]:
-        if self.columns:
-            return custom_table(
-                list(self.columns),
-                list(objects),
-                now=now,
-                include_object=include_object,
-                resource_version=resource_version,
-                continue_token=continue_token,
-            )
         return self.builtin.table(
             objects,
             now=now,
@@ -114,10 +103,6 @@ _SERVER_STRATEGIES = {
         fill=default_definition,
         check=validate_definition,
         check_update=validate_definition_update,
-        # kubectl get crd: the creation time itself, as Kubernetes prints it
-        columns=(
-            {"name": "Created At", "type": "string", "jsonPath": ".metadata.creationTimestamp"},
-        ),
     ),
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): _configuration(True),
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): _configuration(False),

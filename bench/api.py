@@ -9,6 +9,12 @@ Run with ``make bench`` (or ``python -m bench.api [--quick]``). In one run it:
    process (TLS, token auth) and drives it over HTTPS:
    - creates of ConfigMaps by ``--clients`` concurrent wrk connections for
      ``--seconds`` (rate, p50, p99),
+   - creates of a custom resource, at the same concurrency for as long, right
+     after: a ``BenchService`` (about 2.6 KB) under a CRD whose schema is the
+     size of Knative's Service (about 100 KB, ``bench/crdschema.py``), so
+     every create is pruned, defaulted and validated (schema and CEL) by it.
+     Its rate is compared with the ConfigMaps' of the same store and run
+     (target >= 70%);
    - gets of those objects, same concurrency,
    - watch delivery: time from sending a create to its event reaching each
      of ``--watchers`` open watches (p50, p99; it includes the create's own
@@ -41,6 +47,7 @@ from typing import Any
 
 import httpx
 
+from bench import crdschema
 from bench.cluster import ServerProcess
 from bench.report import Figure, save_if_asked
 from bench.stats import Latency
@@ -143,6 +150,7 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
     async with server.client() as http:
         r = await http.post("/api/v1/namespaces", json={"metadata": {"name": "bench"}})
         r.raise_for_status()
+        services = await serve_custom_resource(http)
 
         results["create"] = run_wrk(
             server.url,
@@ -151,6 +159,18 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
             args.clients,
             API_TOKEN=server.token,
             NAME_PREFIX="cm",
+        )
+        body = server.data_dir / "benchservice.json"
+        body.write_text(json.dumps(crdschema.service("__NAME__")))
+        results["cr_create"] = run_wrk(
+            server.url,
+            "api_create_body.lua",
+            args.seconds,
+            args.clients,
+            API_TOKEN=server.token,
+            NAME_PREFIX="cr",
+            API_PATH=services,
+            BODY_FILE=str(body),
         )
         low, high = await created_range(http, "cm")
         results["get"] = run_wrk(
@@ -181,6 +201,32 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
             timings.append(time.perf_counter() - t0)
         results["list"] = {"count": count, "median_s": statistics.median(timings)}
     return results
+
+
+async def serve_custom_resource(http: httpx.AsyncClient, timeout: float = 30.0) -> str:
+    """Apply the bench CRD, wait until it is Established and its route answers; its path."""
+    crd = crdschema.crd()
+    name = crd["metadata"]["name"]
+    r = await http.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
+    r.raise_for_status()
+    path = f"/apis/{crdschema.GROUP}/{crdschema.VERSION}/namespaces/bench/{crdschema.PLURAL}"
+
+    async def established() -> bool:
+        r = await http.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+        r.raise_for_status()
+        conditions = r.json().get("status", {}).get("conditions", [])
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    async def served() -> bool:
+        return (await http.get(path)).status_code == 200
+
+    for check, what in ((established, "Established"), (served, f"served at {path}")):
+        deadline = time.monotonic() + timeout
+        while not await check():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"CRD {name} not {what} within {timeout:g}s")
+            await asyncio.sleep(0.05)
+    return path
 
 
 async def created_range(http: httpx.AsyncClient, prefix: str) -> tuple[int, int]:
@@ -282,6 +328,20 @@ def report(
         [f"{r['create'].p99_ms:.2f}" for r in stores],
         "<= 20",
     )
+    row(
+        "cr create/s",
+        "-",
+        [f"{r['cr_create'].rate:.0f}" for r in stores],
+        "",
+    )
+    row("cr create p50 ms", "-", [f"{r['cr_create'].p50_ms:.2f}" for r in stores], "")
+    row("cr create p99 ms", "-", [f"{r['cr_create'].p99_ms:.2f}" for r in stores], "")
+    row(
+        "cr / ConfigMap create/s",
+        "-",
+        [f"{r['cr_create'].rate / max(r['create'].rate, 1e-9):.2f}" for r in stores],
+        ">= 0.70",
+    )
     row("get/s", f"{anchor['get'].rate:.0f}", [f"{r['get'].rate:.0f}" for r in stores], "")
     row("get p50 ms", f"{anchor['get'].p50_ms:.2f}", [f"{r['get'].p50_ms:.2f}" for r in stores], "")
     row("get p99 ms", f"{anchor['get'].p99_ms:.2f}", [f"{r['get'].p99_ms:.2f}" for r in stores], "")
@@ -308,6 +368,7 @@ def figures(
 ) -> list[Figure]:
     """The report's figures, for the summary of ``make bench``."""
     etcd = "etcd's own HTTP gateway (put, range) under the same wrk load"
+    configmaps = "ConfigMap creates on the same store in the same run"
     put, get = anchor["put"], anchor["get"]
     out = []
     for store, r in results.items():
@@ -320,6 +381,30 @@ def figures(
                 "ms",
                 {"anchor": put.p99_ms, "target": 20.0},
             ),
+            (
+                "cr create/s",
+                r["cr_create"].rate,
+                "/s",
+                {
+                    "better": "higher",
+                    "anchor": r["create"].rate,
+                    "anchor_name": configmaps,
+                    "target": 0.7,
+                    "of_anchor": True,
+                },
+            ),
+            (
+                "cr create p50",
+                r["cr_create"].p50_ms,
+                "ms",
+                {"anchor": r["create"].p50_ms, "anchor_name": configmaps},
+            ),
+            (
+                f"cr create p99 ({args.clients} clients)",
+                r["cr_create"].p99_ms,
+                "ms",
+                {"anchor": r["create"].p99_ms, "anchor_name": configmaps},
+            ),
             ("get/s", r["get"].rate, "/s", {"better": "higher", "anchor": get.rate}),
             ("get p50", r["get"].p50_ms, "ms", {"anchor": get.p50_ms}),
             ("get p99", r["get"].p99_ms, "ms", {"anchor": get.p99_ms}),
@@ -331,7 +416,7 @@ def figures(
             rows[0][3]["target"] = 1000.0
         for name, value, unit, kw in rows:
             if "anchor" in kw:
-                kw["anchor_name"] = etcd
+                kw.setdefault("anchor_name", etcd)
             out.append(Figure("api", f"{store}: {name}", value, unit, **kw))
     return out
 

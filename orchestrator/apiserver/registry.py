@@ -328,7 +328,7 @@ class Registry:
                 return current
             out = copy_json(new)  # ``new`` serves every retry: each gets its own copy
             if rt.has_status:
-                out["status"] = current.get("status", {})
+                keep_status(rt, out, current)
             return out
 
         result = await self.guaranteed_update(
@@ -528,6 +528,18 @@ def check_unknown_fields(
 
 def is_definition(rt: ResourceType) -> bool:
     return rt.group == "apiextensions.k8s.io" and rt.kind == "CustomResourceDefinition"
+
+
+def keep_status(rt: ResourceType, new: Obj, current: Obj) -> None:
+    """A write to the main resource keeps the stored status.
+
+    A custom object without one stays without (Kubernetes' unstructured
+    strategy); a built-in one gets ``{}``, as a Go struct is always written.
+    """
+    if "status" in current or not rt.storage_version:
+        new["status"] = current.get("status", {})
+    else:
+        new.pop("status", None)
 
 
 def _finalized(obj: Obj) -> bool:

@@ -27,7 +27,7 @@ from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.admission.attributes import Attributes, UserInfo
 from orchestrator.apiserver.admission.dispatcher import WebhookDispatcher
 from orchestrator.apiserver.registry import AdmissionRequest, Registry
-from orchestrator.apiserver.watchcache import WatchHub
+from orchestrator.apiserver.watchcache import Change, WatchHub
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,17 @@ class Admission:
 
     # -- configurations ---------------------------------------------------------------------
 
+    def in_effect(self) -> dict[str, str]:
+        """``kind/name`` -> resourceVersion of each configuration writes are checked against."""
+        return {
+            f"{kind}/{name}": str(config.get("metadata", {}).get("resourceVersion", ""))
+            for kind, held in (
+                ("MutatingWebhookConfiguration", self._mutating),
+                ("ValidatingWebhookConfiguration", self._validating),
+            )
+            for name, config in held.items()
+        }
+
     def _configs(self) -> tuple[list[Obj], list[Obj]]:
         return list(self._mutating.values()), list(self._validating.values())
 
@@ -92,6 +103,8 @@ class Admission:
                 try:
                     async for change in self.hub.changes(prefix, revision):
                         revision = change.revision
+                        if not isinstance(change, Change):
+                            continue  # a Progress; none is asked for
                         self._apply(change.key, change.type, change.obj)
                 except asyncio.CancelledError:
                     raise

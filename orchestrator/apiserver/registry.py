@@ -175,21 +175,27 @@ class Registry:
                 "not allowed while custom resource definition is terminating"
             )
         warnings = check_unknown_fields(rt, obj, opts)
+        if rt.namespaced:
+            await self._check_namespace_open(namespace)
+        strategy = strategy_of(rt)
+        admission = self._admission()
+        if admission is not None:
+            # Mutating webhooks see the object as decoded and defaulted: no uid, no
+            # creationTimestamp, no name yet for a generateName, the status as sent.
+            objectmeta.wipe_system_fields(obj)
+            obj = strategy.default(obj)
+            name = str(obj["metadata"].get("name") or "")
+            request = AdmissionRequest("CREATE", rt, namespace, name, obj, None, opts)
+            obj = await self._mutate(admission, request, warnings)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = objectmeta.generate_name(str(meta["generateName"]))
-        if rt.namespaced:
-            await self._check_namespace_open(namespace)
         objectmeta.fill_for_create(
             obj, has_generation=rt.has_generation, now=objectmeta.now_rfc3339()
         )
         reset_status_on_create(rt, obj)
-        strategy = strategy_of(rt)
-        obj = strategy.default(obj)
-        admission = self._admission()
-        if admission is not None:
-            request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)
-            obj = await self._mutate(admission, request, warnings)
+        obj = strategy.default(obj)  # again with the uid and name (a Job's selector needs them)
+        meta = obj["metadata"]
         self._validate(rt, obj)
         if admission is not None:
             request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)

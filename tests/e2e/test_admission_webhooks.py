@@ -234,6 +234,20 @@ def test_a_mutating_webhook_labels_configmaps_in_the_namespaces_and_objects_it_s
     assert review["dryRun"] is False
     assert review["object"]["data"] == {"a": "1"}
     assert review["userInfo"]["username"] == "admin"
+    # as in Kubernetes, a mutating webhook sees the object before the server fills it in
+    assert "uid" not in review["object"]["metadata"]
+    assert "creationTimestamp" not in review["object"]["metadata"]
+
+    body = {"metadata": {"generateName": "generated-"}, "data": {"a": "1"}}
+    with api.http() as http:
+        made_by_name = http.post("/api/v1/namespaces/picked/configmaps", json=body)
+    assert made_by_name.status_code == 201, made_by_name.text
+    name = made_by_name.json()["metadata"]["name"]
+    assert name.startswith("generated-")
+    assert labels(configmap(api, "picked", name)) == {"by-namespace": "yes"}
+    generated = webhooks.server.seen("/add/by-namespace")[-1]
+    assert generated["name"] == ""
+    assert "name" not in generated["object"]["metadata"]
 
 
 def test_a_validating_webhook_refuses_a_name_after_mutation_and_nothing_is_stored(

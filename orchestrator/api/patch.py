@@ -288,6 +288,9 @@ _KIND_LISTS: Mapping[str, Mapping[Path, ListRule]] = MappingProxyType(
         "Pod": MappingProxyType(
             {("status", "podIPs"): ListRule("ip"), ("status", "hostIPs"): ListRule("ip")}
         ),
+        # kubectl apply sends only the changed fields of a webhook, keyed by its name
+        "MutatingWebhookConfiguration": MappingProxyType({("webhooks",): ListRule("name")}),
+        "ValidatingWebhookConfiguration": MappingProxyType({("webhooks",): ListRule("name")}),
     }
 )
 # ObjectMeta is the same in every kind, also inside pod templates: matched on the path's tail.

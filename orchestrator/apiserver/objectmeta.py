@@ -50,6 +50,13 @@ def desired_state(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+def wipe_system_fields(obj: dict[str, Any]) -> None:
+    """Drop what the server sets on create, as sent by a client (Kubernetes' Wipe...Fields)."""
+    meta = obj["metadata"]
+    for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        meta.pop(key, None)
+
+
 def fill_for_create(obj: dict[str, Any], *, has_generation: bool, now: str) -> None:
     meta = obj["metadata"]
     for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):

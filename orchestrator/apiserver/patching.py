@@ -31,6 +31,7 @@ from orchestrator.apiserver.registry import (
     WriteOptions,
     WriteResult,
     check_unknown_fields,
+    keep_status,
 )
 
 MERGE = "application/merge-patch+json"
@@ -135,7 +136,7 @@ async def patch_object(
             current["status"] = new.get("status", {})
             out = current
         elif rt.has_status:
-            new["status"] = current.get("status", {})
+            keep_status(rt, new, current)
         if not sets_resource_version(patch):
             # no precondition: a concurrent write means re-apply to the fresh object, not 409
             out["metadata"].pop("resourceVersion", None)

@@ -176,21 +176,27 @@ class Registry:
                 "not allowed while custom resource definition is terminating"
             )
         warnings = check_unknown_fields(rt, obj, opts)
+        if rt.namespaced:
+            await self._check_namespace_open(namespace)
+        strategy = strategy_of(rt)
+        admission = self._admission()
+        if admission is not None:
+            # Mutating webhooks see the object as decoded and defaulted: no uid, no
+            # creationTimestamp, no name yet for a generateName, the status as sent.
+            objectmeta.wipe_system_fields(obj)
+            obj = strategy.default(obj)
+            name = str(obj["metadata"].get("name") or "")
+            request = AdmissionRequest("CREATE", rt, namespace, name, obj, None, opts)
+            obj = await self._mutate(admission, request, warnings)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = objectmeta.generate_name(str(meta["generateName"]))
-        if rt.namespaced:
-            await self._check_namespace_open(namespace)
         objectmeta.fill_for_create(
             obj, has_generation=rt.has_generation, now=objectmeta.now_rfc3339()
         )
         reset_status_on_create(rt, obj)
-        strategy = strategy_of(rt)
-        obj = strategy.default(obj)
-        admission = self._admission()
-        if admission is not None:
-            request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)
-            obj = await self._mutate(admission, request, warnings)
+        obj = strategy.default(obj)  # again with the uid and name (a Job's selector needs them)
+        meta = obj["metadata"]
         self._validate(rt, obj)
         if admission is not None:
             request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)
@@ -329,7 +335,7 @@ class Registry:
                 return current
             out = copy_json(new)  # ``new`` serves every retry: each gets its own copy
             if rt.has_status:
-                out["status"] = current.get("status", {})
+                keep_status(rt, out, current)
             return out
 
         result = await self.guaranteed_update(
@@ -529,6 +535,18 @@ def check_unknown_fields(
 
 def is_definition(rt: ResourceType) -> bool:
     return rt.group == "apiextensions.k8s.io" and rt.kind == "CustomResourceDefinition"
+
+
+def keep_status(rt: ResourceType, new: Obj, current: Obj) -> None:
+    """A write to the main resource keeps the stored status.
+
+    A custom object without one stays without (Kubernetes' unstructured
+    strategy); a built-in one gets ``{}``, as a Go struct is always written.
+    """
+    if "status" in current or not rt.storage_version:
+        new["status"] = current.get("status", {})
+    else:
+        new.pop("status", None)
 
 
 def _finalized(obj: Obj) -> bool:

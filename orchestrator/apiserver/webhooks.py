@@ -67,6 +67,17 @@ class Admission:
 
     # -- configurations ---------------------------------------------------------------------
 
+    def in_effect(self) -> dict[str, str]:
+        """``kind/name`` -> resourceVersion of each configuration writes are checked against."""
+        return {
+            f"{kind}/{name}": str(config.get("metadata", {}).get("resourceVersion", ""))
+            for kind, held in (
+                ("MutatingWebhookConfiguration", self._mutating),
+                ("ValidatingWebhookConfiguration", self._validating),
+            )
+            for name, config in held.items()
+        }
+
     def _configs(self) -> tuple[list[Obj], list[Obj]]:
         return list(self._mutating.values()), list(self._validating.values())
 

@@ -6,8 +6,13 @@ certificate signed by the given CA (``orchestrator.pki``), covering
 Service). Each path is one behaviour; every AdmissionReview received is
 kept, so tests can check what a webhook saw (and that it saw nothing).
 
+Synchronous tests (kubectl in a subprocess) use ``webhooks_in_thread``: the
+same server in a thread with its own event loop, stoppable mid-test (a
+webhook that goes down) through ``ThreadedWebhooks.stop``.
+
     /add/<label>   mutating: adds the label <label>="yes" unless present
     /validate      refuses objects named "forbidden" (403), else allows with a warning
+    /validate/<t>  the same, its reviews kept apart under its own path
     /deny          refuses without a message
     /slow          answers only when the test ends (for timeouts)
     /wrong-uid     answers with another uid
@@ -22,7 +27,8 @@ import base64
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +127,7 @@ def _app(server: WebhookServer) -> Starlette:
         routes=[
             Route("/add/{label}", add_label, methods=["POST"]),
             Route("/validate", validate, methods=["POST"]),
+            Route("/validate/{tag}", validate, methods=["POST"]),
             Route("/deny", deny, methods=["POST"]),
             Route("/slow", slow, methods=["POST"]),
             Route("/wrong-uid", wrong_uid, methods=["POST"]),
@@ -171,3 +178,55 @@ async def serve_webhooks(
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 5)
         sock.close()
+
+
+@dataclass
+class ThreadedWebhooks:
+    """``serve_webhooks`` running in a thread: ``server`` while it runs, ``stop`` to end it."""
+
+    server: WebhookServer
+    _loop: asyncio.AbstractEventLoop
+    _done: asyncio.Event
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop serving (idempotent): connections are cut, the port is closed."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._done.set)
+            self._thread.join(10)
+            assert not self._thread.is_alive(), "the webhook server did not stop within 10s"
+
+
+@contextlib.contextmanager
+def webhooks_in_thread(
+    ca: pki.CertPaths, directory: Path, names: list[str]
+) -> Iterator[ThreadedWebhooks]:
+    """``serve_webhooks`` in a thread of its own, for synchronous tests; stopped on exit."""
+    loop = asyncio.new_event_loop()
+    done = asyncio.Event()
+    started: dict[str, Any] = {}
+    ready = threading.Event()
+
+    async def main() -> None:
+        try:
+            async with serve_webhooks(ca, directory, names) as server:
+                started["server"] = server
+                ready.set()
+                await done.wait()
+        except BaseException as exc:  # handed to the starting thread
+            started["error"] = exc
+            ready.set()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    if not ready.wait(30) or "error" in started:
+        loop.call_soon_threadsafe(done.set)
+        thread.join(10)
+        loop.close()
+        raise RuntimeError("the webhook server did not start") from started.get("error")
+    running = ThreadedWebhooks(started["server"], loop, done, thread)
+    try:
+        yield running
+    finally:
+        running.stop()
+        loop.close()

@@ -286,6 +286,9 @@ RULE_CASES = [
     ("Service", ("spec", "ports"), ListRule("port")),
     ("Service", ("spec", "containers"), None),
     ("Endpoints", ("subsets",), None),
+    ("MutatingWebhookConfiguration", ("webhooks",), ListRule("name")),
+    ("ValidatingWebhookConfiguration", ("webhooks",), ListRule("name")),
+    ("ValidatingWebhookConfiguration", ("webhooks", "rules"), None),
     ("Node", ("status", "conditions"), ListRule("type")),
     ("Node", ("status", "addresses"), ListRule("type")),
     ("Node", ("spec", "taints"), None),
@@ -919,6 +922,26 @@ def test_kubectl_apply_service_ports_reordered_before_existing() -> None:
     }
     result = apply_strategic_merge_patch(LIVE_SERVICE, patch, "Service")
     assert [p["port"] for p in result["spec"]["ports"]] == [443, 80]
+
+
+def test_kubectl_apply_changes_one_field_of_a_webhook_by_its_name() -> None:
+    live = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "guard"},
+        "webhooks": [
+            {"name": "a.example.com", "sideEffects": "None", "failurePolicy": "Fail"},
+            {"name": "b.example.com", "sideEffects": "None", "failurePolicy": "Fail"},
+        ],
+    }
+    patch = {
+        "$setElementOrder/webhooks": [{"name": "a.example.com"}, {"name": "b.example.com"}],
+        "webhooks": [{"name": "b.example.com", "failurePolicy": "Ignore"}],
+    }
+    result = apply_strategic_merge_patch(live, patch, "ValidatingWebhookConfiguration")
+    assert result["webhooks"] == [
+        {"name": "a.example.com", "sideEffects": "None", "failurePolicy": "Fail"},
+        {"name": "b.example.com", "sideEffects": "None", "failurePolicy": "Ignore"},
+    ]
 
 
 def test_set_image_style_patch_leaves_other_fields() -> None:

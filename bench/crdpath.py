@@ -42,9 +42,9 @@ def created(name: str) -> dict[str, Any]:
 
 
 def best_us(fn: Callable[[], Any], setup: Callable[[], Any] | None, rounds: int) -> float:
-    """Best per-call time over 5 batches of ``rounds`` calls, in microseconds."""
+    """Best per-call time over 15 batches of ``rounds`` calls, in microseconds."""
     best = float("inf")
-    for _ in range(5):
+    for _ in range(15):
         args = [setup() for _ in range(rounds)] if setup else [None] * rounds
         start = time.perf_counter()
         for arg in args:
@@ -55,7 +55,7 @@ def best_us(fn: Callable[[], Any], setup: Callable[[], Any] | None, rounds: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     s = strategy()
     obj = created("bench-0")
@@ -73,7 +73,11 @@ def main() -> None:
         ("copy (Registry._admit_body)", lambda _: copy_json(raw), None),
         ("prune (unknown_fields)", s.unknown_fields, fresh),
         ("default", s.default, fresh_pruned),
-        ("ObjectMeta checks", lambda _: validate_metadata("", defaulted["metadata"], namespaced=True), None),
+        (
+            "ObjectMeta checks",
+            lambda _: validate_metadata("", defaulted["metadata"], namespaced=True),
+            None,
+        ),
         ("schema validation", lambda _: openapi.validate(body, s.plan), None),
         ("CEL rules", lambda _: s.rules.evaluate(defaulted, None), None),
         ("validate (all of it)", lambda _: s.validate(defaulted, namespaced=True), None),

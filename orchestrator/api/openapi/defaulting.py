@@ -32,12 +32,11 @@ from orchestrator.api.openapi.plan import Node, plan_of
 
 def apply_defaults(obj: dict[str, Any], schema: dict[str, Any] | Node) -> None:
     """Fill defaults into ``obj`` in place and drop non-nullable ``null``s."""
-    _default(obj, schema if isinstance(schema, Node) else plan_of(schema))
+    default_value(obj, schema if isinstance(schema, Node) else plan_of(schema))
 
 
-def _default(value: Any, node: Node | None) -> None:
-    if node is None:
-        return
+def default_value(value: Any, node: Node) -> None:
+    """Defaulting of any JSON value by its node (a default just filled in, a list item)."""
     if isinstance(value, dict):
         _default_object(value, node)
     elif isinstance(value, list):
@@ -49,7 +48,7 @@ def _default(value: Any, node: Node | None) -> None:
             if item is None and fill:
                 value[i] = item = copy_json(items.schema["default"])
             if isinstance(item, dict | list):
-                _default(item, items)
+                default_value(item, items)
 
 
 def _default_object(value: dict[str, Any], node: Node) -> None:
@@ -73,6 +72,6 @@ def _default_object(value: dict[str, Any], node: Node) -> None:
                 continue
             value[key] = item = copy_json(child.default)
         if isinstance(item, dict | list):
-            _default(item, child)
+            default_value(item, child)
     for key in doomed:
         del value[key]

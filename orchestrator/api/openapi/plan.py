@@ -42,32 +42,34 @@ class Node:
     """What the walks need to know about one schema node (see the module docstring)."""
 
     __slots__ = (
-        "schema",
-        "properties",
-        "extra_present",
-        "extra_false",
-        "extra",
-        "items",
-        "preserve",
+        "array_checks",
+        "default",
+        "defaults",
         "embedded",
         "embedded_check",
-        "integer",
-        "nullable",
-        "default",
-        "items_default",
-        "defaults",
-        "types",
+        "enum",
+        "extra",
+        "extra_false",
+        "extra_present",
         "fmt",
         "general",
+        "integer",
+        "items",
+        "items_default",
+        "list_type",
+        "nullable",
+        "number_checks",
+        "object_checks",
+        "plain_array",
+        "plain_object",
+        "preserve",
+        "properties",
+        "required",
+        "schema",
+        "string_checks",
         "trivial",
         "type_ok",
-        "string_checks",
-        "number_checks",
-        "array_checks",
-        "enum",
-        "object_checks",
-        "required",
-        "list_type",
+        "types",
     )
 
     schema: dict[str, Any]
@@ -96,6 +98,8 @@ class Node:
     object_checks: bool  # minProperties/maxProperties
     required: tuple[Any, ...]
     list_type: bool  # x-kubernetes-list-type is set (set/map duplicates)
+    plain_object: bool  # a dict needs only the object checks here (type fits, no enum)
+    plain_array: bool  # a list needs only the array checks here
 
 
 def plan_of(schema: dict[str, Any]) -> Node:
@@ -164,6 +168,9 @@ def _plan_validation(node: Node, schema: dict[str, Any]) -> None:
     )
     node.type_ok = frozenset(ok) if node.types and not node.fmt else frozenset()
     node.trivial = frozenset(_trivial(node, schema))
+    plain = not node.general and not node.enum
+    node.plain_object = plain and (dict in node.type_ok or not (node.types or node.fmt))
+    node.plain_array = plain and (list in node.type_ok or not (node.types or node.fmt))
 
 
 def _trivial(node: Node, schema: dict[str, Any]) -> set[type]:

@@ -67,9 +67,10 @@ def _prune(
     if node is None:
         if preserve:
             return
-        if isinstance(value, dict):
-            if removed is not None:
-                removed.extend(_join(path, key) for key in value)
+        if removed is None:
+            clear_unknown(value, False)
+        elif isinstance(value, dict):
+            removed.extend(_join(path, key) for key in value)
             value.clear()
         elif isinstance(value, list):
             for i, item in enumerate(value):
@@ -84,7 +85,7 @@ def _prune(
         integer = items is not None and items.integer
         for i, item in enumerate(value):
             if integer and isinstance(item, float):
-                value[i] = _integral(item)
+                value[i] = integral(item)
             elif isinstance(item, dict | list):
                 # Kubernetes keeps preserving through the items of a preserved list
                 _prune(item, items, False, f"{path}[{i}]", removed, meta_unknown, preserve)
@@ -120,7 +121,7 @@ def _prune_object(
                 continue
             child = node.extra
         if isinstance(item, float) and child is not None and child.integer:
-            value[key] = _integral(item)
+            value[key] = integral(item)
         elif isinstance(item, dict | list):
             _prune(item, child, False, _join(path, key), removed, meta_unknown)
     for key in dropped:
@@ -135,5 +136,16 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _integral(number: float) -> int | float:
+def clear_unknown(value: Any, preserve: bool) -> None:
+    """Prune a value no schema describes: every key of every object goes, unless preserved."""
+    if preserve:
+        return
+    if isinstance(value, dict):
+        value.clear()
+    elif isinstance(value, list):
+        for item in value:
+            clear_unknown(item, False)
+
+
+def integral(number: float) -> int | float:
     return int(number) if number.is_integer() and abs(number) < INT64_LIMIT else number

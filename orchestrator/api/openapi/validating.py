@@ -82,7 +82,7 @@ def schema_causes(value: Any, schema: dict[str, Any], field: str = "") -> list[C
 class _Walk:
     """One validation: the three lists of findings."""
 
-    __slots__ = ("found", "embedded", "lists")
+    __slots__ = ("embedded", "found", "lists")
 
     def __init__(self) -> None:
         self.found: list[Violation] = []
@@ -91,6 +91,13 @@ class _Walk:
 
     def check(self, node: Node, value: Any, name: str, path: str | None) -> None:
         """Check ``value`` at validator path ``name``; ``path`` is the field path, None if equal."""
+        kind = type(value)
+        if kind is dict and node.plain_object:
+            self._object(node, value, name, path)
+            return
+        if kind is list and node.plain_array:
+            self._list(node, value, name, path)
+            return
         out = self.found
         schema = node.schema
         if node.general:
@@ -130,7 +137,9 @@ class _Walk:
             trivial = items.trivial
             for i, item in enumerate(value):
                 if type(item) not in trivial:
-                    self.check(items, item, f"{name}[{i}]", None if path is None else f"{path}[{i}]")
+                    self.check(
+                        items, item, f"{name}[{i}]", None if path is None else f"{path}[{i}]"
+                    )
         if node.array_checks:
             array_limits(value, node.schema, name, self.found)
 

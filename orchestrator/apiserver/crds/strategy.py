@@ -21,7 +21,6 @@ from orchestrator.api import openapi
 from orchestrator.api.copying import copy_json
 from orchestrator.api.objects import Obj
 from orchestrator.api.openapi.cel import CompiledRules
-from orchestrator.api.openapi.plan import Node, plan_of
 from orchestrator.api.printercolumns import custom_table
 from orchestrator.api.strategy import ScalePaths
 from orchestrator.api.validation import validate_metadata, validate_update
@@ -45,12 +44,14 @@ class CustomStrategy:
     strategic_merge: bool = False
     reads_as_stored: bool = False
     # the schemas compiled for the per-request walks (openapi.plan), once per strategy
-    plan: Node = field(init=False, repr=False, compare=False)
-    storage_plan: Node = field(init=False, repr=False, compare=False)
+    plan: openapi.Node = field(init=False, repr=False, compare=False)
+    storage_plan: openapi.Node = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        plan = plan_of(self.schema)
-        storage_plan = plan if self.storage_schema is self.schema else plan_of(self.storage_schema)
+        plan = openapi.plan_of(self.schema)
+        storage_plan = (
+            plan if self.storage_schema is self.schema else openapi.plan_of(self.storage_schema)
+        )
         object.__setattr__(self, "plan", plan)
         object.__setattr__(self, "storage_plan", storage_plan)
 
@@ -96,8 +97,7 @@ class CustomStrategy:
     def for_read(self, obj: Obj) -> Obj:
         if obj.get("apiVersion") != self.api_version:
             obj = {**obj, "apiVersion": self.api_version}
-        openapi.prune(obj, self.plan)
-        openapi.apply_defaults(obj, self.plan)
+        openapi.read_form(obj, self.plan)
         return obj
 
     def for_storage(self, obj: Obj) -> Obj:

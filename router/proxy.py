@@ -72,6 +72,9 @@ DROPPED = HOP_BY_HOP | {
 }
 
 
+MEMO_LIMIT = 10_000  # backends whose resolution is remembered before the memo restarts
+
+
 @dataclass(frozen=True)
 class ProxySettings:
     header_timeout: float = 300.0  # seconds for a pod's response headers: 504 after (slow apps
@@ -90,11 +93,21 @@ class Backends:
     ) -> None:
         self._service = service
         self._endpoints = endpoints
+        self._memo: dict[ServiceRef, tuple[Any, Any, Resolution]] = {}
 
     def resolve(self, ref: ServiceRef) -> Resolution:
-        return resolve(
-            ref, self._service(ref.namespace, ref.name), self._endpoints(ref.namespace, ref.name)
-        )
+        service = self._service(ref.namespace, ref.name)
+        endpoints = self._endpoints(ref.namespace, ref.name)
+        # Informers replace an object on every change, so identity says "unchanged" (the memo
+        # holds the objects themselves: a freed one's address could be reused by a newer one).
+        cached = self._memo.get(ref)
+        if cached is not None and cached[0] is service and cached[1] is endpoints:
+            return cached[2]
+        resolution = resolve(ref, service, endpoints)
+        if len(self._memo) > MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[ref] = (service, endpoints, resolution)
+        return resolution
 
 
 class Proxy:

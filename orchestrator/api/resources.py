@@ -243,6 +243,14 @@ BUILTIN_TYPES = ResourceTypes(
         ),
         _rt("coordination.k8s.io", "Lease", "leases", has_generation=False),
         _rt(
+            "networking.k8s.io",
+            "Ingress",
+            "ingresses",
+            short_names=("ing",),
+            subresources=("status",),
+        ),
+        _rt("networking.k8s.io", "IngressClass", "ingressclasses", False),
+        _rt(
             "apiextensions.k8s.io",
             "CustomResourceDefinition",
             "customresourcedefinitions",

@@ -6,7 +6,9 @@ Two kinds of image run here:
   is the pod's ``command`` + ``args``, found on the node agent's PATH; there
   is no entrypoint, so a container without a command cannot start.
 - ``slug:sha256:<hex>``: a directory the builder made, found at
-  ``<slug_dir>/sha256-<hex>/``. Its ``slug.json`` may give ``entrypoint``,
+  ``<slug_dir>/sha256-<hex>/`` (fetched from the builder on first use when
+  the node has a slug source: ``slugfetch``, called by the runtime). Its
+  ``slug.json`` may give ``entrypoint``,
   ``cmd`` (lists), ``env`` (an object) and ``working_dir`` (relative to the
   slug directory; default: the slug directory). The literal ``$SLUG_DIR`` in
   any of those strings is replaced by the slug directory's path. As on
@@ -54,6 +56,15 @@ def slug_path(slug_dir: Path | None, image: str) -> Path | None:
     return slug_dir / f"sha256-{match.group(1)}"
 
 
+def slug_to_fetch(spec: ContainerSpec, slug_dir: Path | None) -> str | None:
+    """The digest of ``spec``'s slug when it should be fetched: absent here, pulls allowed."""
+    match = SLUG_RE.match(spec.image)
+    if match is None or slug_dir is None or spec.image_pull_policy == "Never":
+        return None
+    path = slug_path(slug_dir, spec.image)
+    return match.group(1) if path is not None and not path.is_dir() else None
+
+
 def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
     """The image of ``spec`` as this node has it; ImageError naming the image if it cannot."""
     image = spec.image
@@ -76,7 +87,8 @@ def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
                 )
             raise ImageError(
                 "ErrImagePull",
-                f'image "{image}": slug not found {where}; slugs are not fetched yet',
+                f'image "{image}": slug not found {where} and this node has no slug source '
+                "(paas node --slug-source URL)",
             )
         return _read_slug(image, path)
     raise ImageError(

@@ -1,21 +1,12 @@
-"""Fixtures of the builder's tests: settings in tmp_path, and the slug store served over HTTP."""
+"""Fixtures of the builder's tests: build settings in tmp_path."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
 from builder.build import BuildSettings
-from builder.slugs import SlugStore, slug_route
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture
@@ -23,27 +14,3 @@ def build_settings(tmp_path: Path) -> BuildSettings:
     return BuildSettings(
         slug_dir=tmp_path / "slugs", cache_dir=tmp_path / "cache", work_dir=tmp_path
     )
-
-
-@contextlib.asynccontextmanager
-async def serve_slugs(store: SlugStore) -> AsyncIterator[str]:
-    """The store's ``/slugs/...`` on a free loopback port, as the builder serves it; the URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    sock.setblocking(False)
-    app = Starlette(routes=[slug_route(store)])  # type: ignore[list-item]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 5)
-        sock.close()

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, serve_slugs
+from support.slugserver import EXAMPLES, serve_slugs
 from support.wait import eventually_async
 
 from builder.build import BuildFailed, BuildSettings, build

@@ -79,6 +79,7 @@ def _download(url: str, f: object, timeout: float, max_bytes: int, image: str) -
                 sha.update(chunk)
                 f.write(chunk)  # type: ignore[attr-defined]
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error is the response: its connection goes with it
         raise ImageError(
             "ErrImagePull", f'image "{image}": GET {url} answered {exc.code} {exc.reason}'
         ) from exc

@@ -215,8 +215,13 @@ async def _serve_simulated(
 def make_runtime(kind: str, name: str, data_dir: Path, args: argparse.Namespace) -> Any:
     if kind == "docker":
         from orchestrator.kubelet.runtimes.docker import DockerRuntime, DockerSettings
+        from orchestrator.kubelet.runtimes.dockerslugs import SlugSource
 
-        return DockerRuntime(name, DockerSettings(docker_url=docker_url()))
+        slugs = SlugSource(
+            slug_dir=(getattr(args, "slug_dir", None) or data_dir / "slugs").expanduser(),
+            source=getattr(args, "slug_source", ""),
+        )
+        return DockerRuntime(name, DockerSettings(docker_url=docker_url(), slugs=slugs))
     from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 
     settings = ProcessRuntimeSettings(

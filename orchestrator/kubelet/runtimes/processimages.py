@@ -21,6 +21,7 @@ registry a process can be pulled from.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,7 @@ def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
                 f'image "{image}": slug not found {where} and this node has no slug source '
                 "(paas node --slug-source URL)",
             )
-        return _read_slug(image, path)
+        return read_slug(image, path)
     raise ImageError(
         "ErrImagePull",
         f'image "{image}": the process runtime runs only {STACK_IMAGE} (the node\'s own system) '
@@ -98,7 +99,11 @@ def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
     )
 
 
-def _read_slug(image: str, path: Path) -> ProcessImage:
+def read_slug(image: str, path: Path, root: str = "") -> ProcessImage:
+    """The slug at ``path`` as an image; ``$SLUG_DIR`` becomes ``root`` (default: ``path``).
+
+    The Docker runtime passes the path it mounts the slug at in the container.
+    """
     meta_file = path / "slug.json"
     meta: dict[str, object] = {}
     if meta_file.exists():
@@ -109,7 +114,7 @@ def _read_slug(image: str, path: Path) -> ProcessImage:
         if not isinstance(loaded, dict):
             raise ImageError("ErrImagePull", f'image "{image}": {meta_file} is not an object')
         meta = loaded
-    root = str(path)
+    root = root or str(path)
 
     def sub(value: object) -> str:
         return str(value).replace("$SLUG_DIR", root)
@@ -129,6 +134,6 @@ def _read_slug(image: str, path: Path) -> ProcessImage:
         entrypoint=strings("entrypoint"),
         cmd=strings("cmd"),
         env=tuple((str(k), sub(v)) for k, v in env_value.items()),
-        working_dir=str(path / working) if working else root,
+        working_dir=os.path.join(root, working) if working else root,
         root=root,
     )

@@ -162,7 +162,7 @@ class SlugStore:
         fd, tmp = tempfile.mkstemp(prefix=".packing-", dir=self.directory)
         try:
             with os.fdopen(fd, "wb") as f:
-                digest, _ = pack(root, f)  # type: ignore[arg-type]
+                digest, _ = pack(root, f)
             existed = self.has(digest)
             os.replace(tmp, self.path(digest))
         except BaseException:

@@ -25,7 +25,7 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "paas-static/1"
 
-    def send_head(self):  # type: ignore[no-untyped-def]
+    def send_head(self):  # type: ignore[no-untyped-def,unused-ignore]
         parts = self.path.split("?", 1)[0].split("#", 1)[0].split("/")
         if any(part.startswith(".") and part not in ("", ".") for part in parts):
             self.send_error(404, "Not Found")

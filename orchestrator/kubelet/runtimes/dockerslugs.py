@@ -78,6 +78,7 @@ def ensure_slug(spec: ContainerSpec, slugs: SlugSource) -> Path:
 def slug_container(spec: ContainerSpec, path: Path) -> SlugContainer:
     """The stack-image container that runs the slug at ``path`` as ``spec`` asks."""
     image = read_slug(spec.image, path, SLUG_MOUNT)
+    entrypoint: list[str] | None
     if spec.command:
         entrypoint, cmd = list(spec.command), list(spec.args) or None
     else:

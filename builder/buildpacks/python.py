@@ -92,6 +92,7 @@ def compile_app(ctx: BuildContext) -> Launch:
             ctx.run(
                 [python, "-m", "pip", "install", "--no-input", "--no-compile",
                  "--disable-pip-version-check", "--progress-bar", "off",
+                 "--root-user-action", "ignore",
                  "--target", str(target), *pip_args],
                 cwd=ctx.app,
             )  # fmt: skip

@@ -13,7 +13,8 @@ Runtimes (``--runtime``):
   them in this one process, named ``NAME-0`` ... ``NAME-(N-1)``.
 
 A real node keeps its state under ``--data-dir`` (the runtime's records,
-pod volumes, claims, its serving certificate) and serves container logs to
+pod volumes, claims, its serving certificate, unpacked slugs; slugs missing
+there are fetched from ``--slug-source``, the builder's URL) and serves container logs to
 the API server over HTTPS. Stopping the agent (SIGTERM, SIGINT) leaves its
 pods running, so that a restarted agent adopts them; with
 ``--stop-pods-on-exit`` (``paas up`` uses it) it stops them first.
@@ -108,6 +109,19 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="remove what this node left on the machine (its pods, their network namespaces, "
         "the node bridge, the service route and rules) and exit: for a node that crashed",
     )
+    p.add_argument(
+        "--slug-source",
+        default="",
+        metavar="URL",
+        help="the builder slugs are fetched from on first use "
+        "(GET URL/slugs/sha256:<hex>.tar.gz, checked against the digest)",
+    )
+    p.add_argument(
+        "--slug-dir",
+        type=Path,
+        default=None,
+        help="where slugs are unpacked (default: DATA_DIR/slugs)",
+    )
     p.add_argument("--count", type=int, default=1, help="simulated nodes to run in this process")
     trust = p.add_mutually_exclusive_group()
     trust.add_argument("--ca", type=Path, help="the cluster CA certificate (PEM)")
@@ -201,13 +215,21 @@ async def _serve_simulated(
 def make_runtime(kind: str, name: str, data_dir: Path, args: argparse.Namespace) -> Any:
     if kind == "docker":
         from orchestrator.kubelet.runtimes.docker import DockerRuntime, DockerSettings
+        from orchestrator.kubelet.runtimes.dockerslugs import SlugSource
 
-        return DockerRuntime(name, DockerSettings(docker_url=docker_url()))
+        slugs = SlugSource(
+            slug_dir=(getattr(args, "slug_dir", None) or data_dir / "slugs").expanduser(),
+            source=getattr(args, "slug_source", ""),
+        )
+        return DockerRuntime(name, DockerSettings(docker_url=docker_url(), slugs=slugs))
     from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 
-    return ProcessRuntime(
-        data_dir / "runtime", name, ProcessRuntimeSettings(network=args.network_mode)
+    settings = ProcessRuntimeSettings(
+        network=args.network_mode,
+        slug_dir=(getattr(args, "slug_dir", None) or data_dir / "slugs").expanduser(),
+        slug_source=getattr(args, "slug_source", ""),
     )
+    return ProcessRuntime(data_dir / "runtime", name, settings)
 
 
 async def _serve_real(

@@ -90,6 +90,13 @@ from orchestrator.kubelet.runtimes.base import (
 )
 from orchestrator.kubelet.runtimes.dockerexec import ENGINE_ERRORS, check_executable, run_exec
 from orchestrator.kubelet.runtimes.dockerlogs import OwnStream, own_client, read_logs
+from orchestrator.kubelet.runtimes.dockerslugs import (
+    SLUG_MOUNT,
+    SlugSource,
+    ensure_slug,
+    is_slug,
+    slug_container,
+)
 from orchestrator.kubelet.runtimes.dockerspec import (
     LABEL_NODE,
     LABEL_POD_UID,
@@ -165,6 +172,9 @@ class DockerSettings:
     api_timeout: float = 60.0  # seconds one engine request may take (a stop adds its grace)
     threads: int = 8  # the pool for short engine calls
     close_timeout: float = 30.0  # how long close() waits for engine calls in flight
+    slugs: SlugSource = dataclasses.field(
+        default_factory=SlugSource
+    )  # slugs run in the stack image, fetched from the builder
 
 
 def _engine_error(what: str, exc: BaseException) -> DockerEngineError:
@@ -477,6 +487,15 @@ class DockerRuntime:
             raise
 
     def _ensure_image(self, spec: ContainerSpec) -> str:
+        if is_slug(spec.image):
+            ensure_slug(spec, self.settings.slugs)
+            if not self._local_image(STACK_IMAGE):
+                raise ImageError(
+                    "ErrImagePull",
+                    f'image "{spec.image}": slugs run in {STACK_IMAGE}, which this engine '
+                    "does not have (paas up builds it)",
+                )
+            return spec.image
         image, policy = spec.image, spec.image_pull_policy
         local = self._local_image(image)
         if policy == "Never":
@@ -520,13 +539,27 @@ class DockerRuntime:
         sandbox_id = strip_scheme(sandbox.id)
         limits = spec.limits
         entrypoint, cmd = entrypoint_and_cmd(spec)
+        image, env, working_dir = spec.image, environment(spec), spec.working_dir or None
+        slug_mounts = []
+        if is_slug(spec.image):
+            try:
+                slug = slug_container(spec, ensure_slug(spec, self.settings.slugs))
+            except ImageError as exc:
+                raise ContainerStartError("CreateContainerError", exc.message) from exc
+            image, entrypoint, cmd, working_dir = (
+                slug.image, slug.entrypoint, slug.cmd, slug.working_dir
+            )  # fmt: skip
+            env = environment(dataclasses.replace(spec, env=slug.env))
+            slug_mounts.append(
+                docker.types.Mount(SLUG_MOUNT, slug.host_path, type="bind", read_only=True)
+            )
         rotation = {"max-size": self.settings.log_max_size}
         rotation["max-file"] = str(self.settings.log_max_files)
         log_config = docker.types.LogConfig(type="json-file", config=rotation)
         mounts = [
             docker.types.Mount(m.container_path, m.host_path, type="bind", read_only=m.read_only)
             for m in spec.mounts
-        ]
+        ] + slug_mounts
         try:
             host_config = self.api.create_host_config(
                 network_mode=f"container:{sandbox_id}",
@@ -539,11 +572,11 @@ class DockerRuntime:
                 log_config=log_config,
             )
             created = self.api.create_container(
-                spec.image,
+                image,
                 command=cmd,
                 entrypoint=entrypoint,
-                environment=environment(spec),
-                working_dir=spec.working_dir or None,
+                environment=env,
+                working_dir=working_dir,
                 name=name,
                 labels=container_labels(self.node_name, spec),
                 host_config=host_config,

@@ -36,6 +36,7 @@ Event.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -51,10 +52,11 @@ from orchestrator.kubelet.runtimes.base import (
 )
 from orchestrator.kubelet.runtimes.processcontainers import ProcessContainers
 from orchestrator.kubelet.runtimes.processexec import ProcessExec
-from orchestrator.kubelet.runtimes.processimages import resolve_image
+from orchestrator.kubelet.runtimes.processimages import resolve_image, slug_to_fetch
 from orchestrator.kubelet.runtimes.processlayout import Layout
 from orchestrator.kubelet.runtimes.processsandboxes import ProcessSandboxes, pod_network
 from orchestrator.kubelet.runtimes.processsettings import ProcessRuntimeSettings
+from orchestrator.kubelet.runtimes.slugfetch import fetch_slug
 
 
 class ProcessRuntime:
@@ -85,6 +87,7 @@ class ProcessRuntime:
             layout, node_name, settings, self.network, self._containers
         )
         self._exec = ProcessExec(layout, settings)
+        self._fetching: dict[str, asyncio.Lock] = {}  # one download per slug at a time
 
     def _limitations(self, root: bool) -> tuple[str, ...]:
         out = []
@@ -150,6 +153,20 @@ class ProcessRuntime:
     # -- images and containers -------------------------------------------------------------
 
     async def ensure_image(self, spec: ContainerSpec) -> str:
+        """The image's ID; a slug missing here is fetched from ``slug_source`` first."""
+        digest = slug_to_fetch(spec, self.settings.slug_dir)
+        if digest is not None and self.settings.slug_source and self.settings.slug_dir:
+            lock = self._fetching.setdefault(digest, asyncio.Lock())
+            async with lock:
+                await asyncio.to_thread(
+                    fetch_slug,
+                    self.settings.slug_source,
+                    digest,
+                    self.settings.slug_dir,
+                    self.settings.slug_fetch_timeout,
+                    self.settings.slug_max_bytes,
+                )
+            self._fetching.pop(digest, None)
         return resolve_image(spec, self.settings.slug_dir).image_id
 
     async def start_container(self, sandbox: Sandbox, spec: ContainerSpec) -> ContainerState:

@@ -6,7 +6,9 @@ Two kinds of image run here:
   is the pod's ``command`` + ``args``, found on the node agent's PATH; there
   is no entrypoint, so a container without a command cannot start.
 - ``slug:sha256:<hex>``: a directory the builder made, found at
-  ``<slug_dir>/sha256-<hex>/``. Its ``slug.json`` may give ``entrypoint``,
+  ``<slug_dir>/sha256-<hex>/`` (fetched from the builder on first use when
+  the node has a slug source: ``slugfetch``, called by the runtime). Its
+  ``slug.json`` may give ``entrypoint``,
   ``cmd`` (lists), ``env`` (an object) and ``working_dir`` (relative to the
   slug directory; default: the slug directory). The literal ``$SLUG_DIR`` in
   any of those strings is replaced by the slug directory's path. As on
@@ -19,6 +21,7 @@ registry a process can be pulled from.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,15 @@ def slug_path(slug_dir: Path | None, image: str) -> Path | None:
     return slug_dir / f"sha256-{match.group(1)}"
 
 
+def slug_to_fetch(spec: ContainerSpec, slug_dir: Path | None) -> str | None:
+    """The digest of ``spec``'s slug when it should be fetched: absent here, pulls allowed."""
+    match = SLUG_RE.match(spec.image)
+    if match is None or slug_dir is None or spec.image_pull_policy == "Never":
+        return None
+    path = slug_path(slug_dir, spec.image)
+    return match.group(1) if path is not None and not path.is_dir() else None
+
+
 def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
     """The image of ``spec`` as this node has it; ImageError naming the image if it cannot."""
     image = spec.image
@@ -76,9 +88,10 @@ def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
                 )
             raise ImageError(
                 "ErrImagePull",
-                f'image "{image}": slug not found {where}; slugs are not fetched yet',
+                f'image "{image}": slug not found {where} and this node has no slug source '
+                "(paas node --slug-source URL)",
             )
-        return _read_slug(image, path)
+        return read_slug(image, path)
     raise ImageError(
         "ErrImagePull",
         f'image "{image}": the process runtime runs only {STACK_IMAGE} (the node\'s own system) '
@@ -86,7 +99,11 @@ def resolve_image(spec: ContainerSpec, slug_dir: Path | None) -> ProcessImage:
     )
 
 
-def _read_slug(image: str, path: Path) -> ProcessImage:
+def read_slug(image: str, path: Path, root: str = "") -> ProcessImage:
+    """The slug at ``path`` as an image; ``$SLUG_DIR`` becomes ``root`` (default: ``path``).
+
+    The Docker runtime passes the path it mounts the slug at in the container.
+    """
     meta_file = path / "slug.json"
     meta: dict[str, object] = {}
     if meta_file.exists():
@@ -97,7 +114,7 @@ def _read_slug(image: str, path: Path) -> ProcessImage:
         if not isinstance(loaded, dict):
             raise ImageError("ErrImagePull", f'image "{image}": {meta_file} is not an object')
         meta = loaded
-    root = str(path)
+    root = root or str(path)
 
     def sub(value: object) -> str:
         return str(value).replace("$SLUG_DIR", root)
@@ -117,6 +134,6 @@ def _read_slug(image: str, path: Path) -> ProcessImage:
         entrypoint=strings("entrypoint"),
         cmd=strings("cmd"),
         env=tuple((str(k), sub(v)) for k, v in env_value.items()),
-        working_dir=str(path / working) if working else root,
+        working_dir=os.path.join(root, working) if working else root,
         root=root,
     )

@@ -30,6 +30,9 @@ class ProcessRuntimeSettings:
     log_follow_interval: float = 0.1  # how often a followed log file is looked at
     python: str = sys.executable  # the interpreter running the supervisors
     slug_dir: Path | None = None  # where builder slugs are unpacked (sha256-<hex>/)
+    slug_source: str = ""  # the builder's URL slugs are fetched from ("" = never fetch)
+    slug_fetch_timeout: float = 60.0  # per read: a stalled builder fails the pull, which retries
+    slug_max_bytes: int = 2 << 30  # twice the builder's slug limit: a bound on a bad server
     start_timeout: float = 20.0  # how long a supervisor may take to report its app started
     exec_output_limit: int = 64 * 1024  # bytes of an exec's output kept
     node_ip: str = "127.0.0.1"  # the IP of hostNetwork pods

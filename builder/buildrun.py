@@ -58,7 +58,7 @@ def load_function(spec: str) -> Callable[..., Any]:
     function = getattr(module, name)
     if not callable(function):
         raise TypeError(f"{spec} is not callable")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def image_ref(result: Any) -> str:
@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     context = BuildContext(**json.loads(args.context))
     try:
         function = load_function(args.function)
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
+        out(f"build failed: the build function {args.function} cannot be loaded ({exc})")
+        return 1
+    try:
         ref = image_ref(function(args.source, out, context))
     except Exception as exc:
         out(f"build failed: {exc}")

@@ -14,7 +14,7 @@ probe (``0000`` alone) has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 ZERO = "0" * 40
 MAX_COMMANDS = 10_000  # far more refs than one push updates; stops a hostile body early
@@ -40,7 +40,7 @@ class PktError(ValueError):
     pass
 
 
-def read_commands(body: BinaryIO) -> list[RefUpdate]:
+def read_commands(body: IO[bytes]) -> list[RefUpdate]:
     """The ref updates a receive-pack request body starts with."""
     updates: list[RefUpdate] = []
     while len(updates) < MAX_COMMANDS:

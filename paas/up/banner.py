@@ -41,6 +41,9 @@ def banner(s: UpSettings, addresses: Addresses, seconds: float, *, root: bool) -
     lines += [f"  note:       {note}" for note in s.notes]
     dns_host, _, dns_port = addresses.dns.removeprefix("udp://").rpartition(":")
     dig = f"dig @{dns_host} -p {dns_port} web.default.svc.cluster.local"
+    git = addresses.endpoints.get("git", "")
+    if git:
+        lines.append(f"  git:        {git}/<app>.git  (in a repository: paas git-remote APP)")
     lines += [
         f"  DNS:        {addresses.dns}  ({dig})",
         f"  logs:       {s.logs}",

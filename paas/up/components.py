@@ -15,7 +15,10 @@ Readiness is asked of the API through the project's own client:
   run left in the store) reports Ready, so ``kubectl get nodes`` right
   after the banner lists a node that takes pods.
 
-Later components (router, builder) are one more entry in ``UpComponents.all``.
+- builder: it wrote its URL and ``/healthz`` answers there (endpoints.json
+  ``git``: the builder's own URL until the router serves ``git.<domain>``).
+
+Later components (the router) are one more entry in ``UpComponents.all``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from orchestrator.api import errors
 from orchestrator.api.conditions import condition_status
@@ -94,6 +99,14 @@ class UpComponents:
             address_file=s.run_dir / "dns.url",
         )
         dns.ready = lambda: self._written(dns.address_file)
+        builder = UpComponent(
+            "builder",
+            self._builder_argv,
+            logs / "builder.log",
+            endpoint="git",
+            address_file=s.run_dir / "builder.url",
+        )
+        builder.ready = lambda: self._healthy(builder.address_file)
         kubeconfig = str(s.kubeconfig)
         return [
             apiserver,
@@ -116,6 +129,7 @@ class UpComponents:
                 logs / "scheduler.log",
             ),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
+            builder,
         ]
 
     # -- argv ------------------------------------------------------------------------------
@@ -173,6 +187,27 @@ class UpComponents:
             *(f"--upstream={u}" for u in s.dns_upstreams),
         ]
 
+    def _builder_argv(self) -> list[str]:
+        s = self.settings
+        return [
+            *self._py,
+            "builder",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--data-dir",
+            str(s.data_dir / "builder"),
+            "--host",
+            s.reachable_ip,
+            "--port",
+            str(Addresses.port(self.addresses.endpoints.get("git", ""), 0)),
+            "--domain",
+            s.domain,
+            "--http-port",
+            str(s.http_port),
+            "--address-file",
+            str(s.run_dir / "builder.url"),
+        ]
+
     def node_argv(self, *extra: str) -> list[str]:
         """``paas node`` as this cluster runs it; ``extra`` flags (``--teardown``) at the end."""
         s = self.settings
@@ -210,6 +245,17 @@ class UpComponents:
 
     async def _written(self, path: Path | None) -> bool:
         return bool(read_address(path))
+
+    async def _healthy(self, path: Path | None) -> bool:
+        """It wrote its URL and ``/healthz`` there answers 200 (a stale file's does not)."""
+        url = read_address(path)
+        if not url:
+            return False
+        try:
+            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+                return (await http.get(url + "/healthz")).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     async def _api_ready(self, path: Path | None) -> bool:
         url = read_address(path)

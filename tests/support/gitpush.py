@@ -62,8 +62,9 @@ def start_builder(api: RunningAPI, settings: BuilderSettings) -> RunningBuilder:
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        loop.create_task(boot())
+        booting = loop.create_task(boot())
         loop.run_forever()
+        booting.cancel()
         loop.close()
 
     thread = threading.Thread(target=run, name="builder", daemon=True)
@@ -136,4 +137,9 @@ def builds_of(
             params={"labelSelector": f"paas.dev/app={app}"},
         )
     assert r.status_code == 200, r.text
-    return sorted(r.json()["items"], key=lambda b: b["metadata"]["creationTimestamp"])
+    return sorted(r.json()["items"], key=_created)
+
+
+def _created(build: dict[str, Any]) -> tuple[str, int]:
+    meta = build["metadata"]
+    return meta["creationTimestamp"], int(meta["resourceVersion"])

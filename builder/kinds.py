@@ -16,7 +16,7 @@ GROUP = "paas.dev"
 API_VERSION = "paas.dev/v1"
 APPS = ResourceType(GROUP, "v1", "App", "apps", namespaced=True, subresources=("status",))
 BUILDS = ResourceType(GROUP, "v1", "Build", "builds", namespaced=True, subresources=("status",))
-INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", namespaced=True)
+INGRESSES = BUILTIN_TYPES.require("networking.k8s.io", "Ingress")
 NAMESPACES = BUILTIN_TYPES.require("", "Namespace")
 
 APP_LABEL = "paas.dev/app"

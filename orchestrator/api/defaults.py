@@ -272,6 +272,12 @@ def _fill_pvc(obj: dict[str, Any]) -> None:
     _set(_child(obj, "status"), "phase", "Pending")
 
 
+def _fill_ingress_class(obj: dict[str, Any]) -> None:
+    parameters = _object(_object(obj.get("spec")).get("parameters"))
+    if parameters:
+        _set(parameters, "scope", "Cluster")
+
+
 FILLERS: Mapping[str, Callable[[dict[str, Any]], None]] = MappingProxyType(
     {
         "Pod": _fill_pod,
@@ -284,5 +290,6 @@ FILLERS: Mapping[str, Callable[[dict[str, Any]], None]] = MappingProxyType(
         "Secret": _fill_secret,
         "Namespace": _fill_namespace,
         "PersistentVolumeClaim": _fill_pvc,
+        "IngressClass": _fill_ingress_class,
     }
 )

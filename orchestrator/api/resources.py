@@ -252,6 +252,14 @@ BUILTIN_TYPES = ResourceTypes(
             verbs=("create",),
         ),
         _rt(
+            "networking.k8s.io",
+            "Ingress",
+            "ingresses",
+            short_names=("ing",),
+            subresources=("status",),
+        ),
+        _rt("networking.k8s.io", "IngressClass", "ingressclasses", False),
+        _rt(
             "apiextensions.k8s.io",
             "CustomResourceDefinition",
             "customresourcedefinitions",

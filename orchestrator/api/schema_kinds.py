@@ -303,6 +303,26 @@ LEASE_SPEC = struct(
     preferredHolder=S,
 )
 
+INGRESS_BACKEND = struct(
+    service=struct(name=S, port=struct(name=S, number=INT)),
+    resource=struct(apiGroup=S, kind=S, name=S),
+)
+INGRESS_SPEC = struct(
+    ingressClassName=S,
+    defaultBackend=INGRESS_BACKEND,
+    tls=ListOf(struct(hosts=STRINGS, secretName=S)),
+    rules=ListOf(
+        struct(
+            host=S,
+            http=struct(paths=ListOf(struct(path=S, pathType=S, backend=INGRESS_BACKEND))),
+        )
+    ),
+)
+INGRESS_CLASS_SPEC = struct(
+    controller=S,
+    parameters=struct(apiGroup=S, kind=S, name=S, scope=S, namespace=S),
+)
+
 TOP = struct(apiVersion=S, kind=S, metadata=OBJECT_META)
 GENERIC = Struct(TOP.fields, open=True)
 
@@ -391,6 +411,8 @@ _SCHEMAS = (
         ),
     ),
     KindSchema("coordination.k8s.io", "Lease", extend(TOP, spec=LEASE_SPEC)),
+    KindSchema("networking.k8s.io", "Ingress", _with_spec(INGRESS_SPEC)),
+    KindSchema("networking.k8s.io", "IngressClass", extend(TOP, spec=INGRESS_CLASS_SPEC)),
 )
 
 KINDS: Mapping[str, KindSchema] = MappingProxyType({s.kind: s for s in _SCHEMAS})

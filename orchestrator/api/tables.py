@@ -588,6 +588,44 @@ def _webhook_configuration_cells(obj: Mapping[str, Any], now: datetime) -> list[
     return [_name(obj), len(_items(obj, "webhooks")), _age(obj, now)]
 
 
+def _ingress_hosts(obj: Mapping[str, Any]) -> str:
+    hosts = [_text(rule, "host") for rule in _items(obj, "spec", "rules")]
+    named = [host for host in hosts if host]
+    if not named:
+        return "*"
+    shown = ",".join(named[:3])
+    return f"{shown} + {len(named) - 3} more..." if len(named) > 3 else shown
+
+
+def _load_balancer_text(obj: Mapping[str, Any]) -> str:
+    entries = _items(obj, "status", "loadBalancer", "ingress")
+    return ",".join(_text(e, "ip") or _text(e, "hostname") for e in entries)
+
+
+def _ingress_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
+    return [
+        _name(obj),
+        _or_none(_text(obj, "spec", "ingressClassName")),
+        _ingress_hosts(obj),
+        _load_balancer_text(obj),
+        "80, 443" if _items(obj, "spec", "tls") else "80",
+        _age(obj, now),
+    ]
+
+
+def _ingress_class_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
+    params = _mapping(obj, "spec", "parameters")
+    shown = "<none>"
+    if params is not None:
+        kind, group = _text(params, "kind"), _text(params, "apiGroup")
+        shown = (
+            f"{kind}.{group}/{_text(params, 'name')}"
+            if group
+            else f"{kind}/{_text(params, 'name')}"
+        )
+    return [_name(obj), _text(obj, "spec", "controller"), shown, _age(obj, now)]
+
+
 # Kubernetes' default table convertor, which CustomResourceDefinitions print with: the
 # creation time as stored (RFC 3339), not an age.
 CREATED_AT_COLUMNS = ColumnSet(
@@ -683,6 +721,26 @@ LEASE_COLUMNS = ColumnSet(
     (NAME, Column("Holder", description="Identity of the lease's current holder."), AGE),
     _lease_cells,
 )
+INGRESS_COLUMNS = ColumnSet(
+    (
+        NAME,
+        Column("Class", description="The IngressClass the ingress asks for."),
+        Column("Hosts", description="Hosts the ingress's rules serve (* for any)."),
+        Column("Address", description="Where the ingress controller serves it."),
+        Column("Ports", description="Ports served: 80, and 443 with TLS."),
+        AGE,
+    ),
+    _ingress_cells,
+)
+INGRESS_CLASS_COLUMNS = ColumnSet(
+    (
+        NAME,
+        Column("Controller", description="The controller that serves ingresses of the class."),
+        Column("Parameters", description="The controller's configuration object, if any."),
+        AGE,
+    ),
+    _ingress_class_cells,
+)
 PVC_COLUMNS = ColumnSet(
     (
         NAME,
@@ -713,6 +771,8 @@ COLUMN_SETS: Mapping[str, ColumnSet] = MappingProxyType(
         "CronJob": CRONJOB_COLUMNS,
         "Lease": LEASE_COLUMNS,
         "PersistentVolumeClaim": PVC_COLUMNS,
+        "Ingress": INGRESS_COLUMNS,
+        "IngressClass": INGRESS_CLASS_COLUMNS,
         "CustomResourceDefinition": CREATED_AT_COLUMNS,
         "MutatingWebhookConfiguration": WEBHOOK_CONFIGURATION_COLUMNS,
         "ValidatingWebhookConfiguration": WEBHOOK_CONFIGURATION_COLUMNS,

@@ -32,6 +32,7 @@ from orchestrator.api.validation_names import (
     check_port_number,
     check_qualified_name,
 )
+from orchestrator.api.validation_networking import validate_ingress, validate_ingress_class
 from orchestrator.api.validation_pods import (
     PROTOCOLS,
     TAINT_EFFECTS,
@@ -264,5 +265,7 @@ KIND_RULES: Mapping[str, Callable[[dict[str, Any]], list[Cause]]] = MappingProxy
         "Event": validate_event,
         "PersistentVolumeClaim": validate_pvc,
         "Lease": validate_lease,
+        "Ingress": validate_ingress,
+        "IngressClass": validate_ingress_class,
     }
 )

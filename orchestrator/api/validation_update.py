@@ -137,6 +137,11 @@ def _check_active_deadline(before: Any, after: dict[str, Any]) -> list[Cause]:
     return []
 
 
+def _update_ingress_class(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
+    before, after = _spec(old).get("controller"), _spec(new).get("controller")
+    return check_unchanged("spec.controller", before, after)
+
+
 UPDATE_RULES: Mapping[str, Callable[[dict[str, Any], dict[str, Any]], list[Cause]]] = (
     MappingProxyType(
         {
@@ -148,6 +153,7 @@ UPDATE_RULES: Mapping[str, Callable[[dict[str, Any], dict[str, Any]], list[Cause
             "ConfigMap": _update_data,
             "Secret": _update_data,
             "PersistentVolumeClaim": _update_pvc,
+            "IngressClass": _update_ingress_class,
         }
     )
 )

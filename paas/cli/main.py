@@ -20,6 +20,7 @@ from paas.cli.podlogs import add_logs_parser
 from paas.cli.proxy import add_proxy_parser
 from paas.cli.resources import add_resource_parsers
 from paas.cli.rollout import add_rollout_parser
+from paas.cli.router import add_router_parser
 from paas.cli.scheduler import add_scheduler_parser
 from paas.cli.stack import add_stack_parser
 from paas.cli.tokens import add_token_parser
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_controller_manager_parser(sub)
     add_scheduler_parser(sub)
     add_dns_parser(sub)
+    add_router_parser(sub)
     add_node_parser(sub)
     add_proxy_parser(sub)
     add_token_parser(sub)

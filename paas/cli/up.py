@@ -36,7 +36,12 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--data-dir", type=Path, default=Path.home() / ".paas")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--api-port", type=int, default=6443, help="0 picks a free port")
-    p.add_argument("--http-port", type=int, default=8080)
+    p.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        help="the router's port (app URLs); 0 picks a free one",
+    )
     p.add_argument("--dns-port", type=int, default=5353)
     p.add_argument(
         "--runtime",

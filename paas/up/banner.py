@@ -41,6 +41,10 @@ def banner(s: UpSettings, addresses: Addresses, seconds: float, *, root: bool) -
     lines += [f"  note:       {note}" for note in s.notes]
     dns_host, _, dns_port = addresses.dns.removeprefix("udp://").rpartition(":")
     dig = f"dig @{dns_host} -p {dns_port} web.default.svc.cluster.local"
+    http = addresses.endpoints.get("http", "")
+    if http:
+        port = http.rpartition(":")[2]
+        lines.append(f"  HTTP:       {http}  (apps at http://<app>.{s.domain}:{port})")
     git = addresses.endpoints.get("git", "")
     if git:
         lines.append(f"  git:        {git}/<app>.git  (in a repository: paas git-remote APP)")

@@ -10,15 +10,23 @@ Readiness is asked of the API through the project's own client:
 
 - apiserver: it wrote its URL and ``/readyz`` answers 200;
 - dns: it wrote its address (it serves before it writes);
+- router: it wrote its address (it writes once its first lists are in and
+  its port is bound; it creates the default IngressClass ``paas`` itself);
 - controller-manager, scheduler: started (they wait for the API themselves);
 - node: a Node of this run's agent (its boot ID differs from what the last
   run left in the store) reports Ready, so ``kubectl get nodes`` right
-  after the banner lists a node that takes pods.
-
+  after the banner lists a node that takes pods;
 - builder: it wrote its URL and ``/healthz`` answers there (endpoints.json
-  ``git``: the builder's own URL until the router serves ``git.<domain>``).
+  ``git``: the builder's own URL until the router serves ``git.<domain>``);
+  started after the router, so it is told the router's real port.
 
-Later components (the router) are one more entry in ``UpComponents.all``.
+Later components are one more entry in ``UpComponents.all``.
+
+``git.<domain>`` needs nothing of the router: publish the builder as a
+selector-less Service + Endpoints (its host address and port) and an Ingress
+with host ``git.<domain>`` in ``kube-system`` (class ``paas``), as
+``router.clusterdns`` publishes kube-dns, and the router serves it like any
+app; the remote base in endpoints.json is then ``http://git.<domain>:HTTP_PORT``.
 """
 
 from __future__ import annotations
@@ -99,6 +107,14 @@ class UpComponents:
             address_file=s.run_dir / "dns.url",
         )
         dns.ready = lambda: self._written(dns.address_file)
+        router = UpComponent(
+            "router",
+            self._router_argv,
+            logs / "router.log",
+            endpoint="http",
+            address_file=s.run_dir / "router.url",
+        )
+        router.ready = lambda: self._written(router.address_file)
         builder = UpComponent(
             "builder",
             self._builder_argv,
@@ -129,6 +145,7 @@ class UpComponents:
                 logs / "scheduler.log",
             ),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
+            router,
             builder,
         ]
 
@@ -187,6 +204,23 @@ class UpComponents:
             *(f"--upstream={u}" for u in s.dns_upstreams),
         ]
 
+    def _router_argv(self) -> list[str]:
+        s = self.settings
+        return [
+            *self._py,
+            "router",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--host",
+            s.host,
+            "--http-port",
+            str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+            "--advertise-address",
+            s.reachable_ip,
+            "--address-file",
+            str(s.run_dir / "router.url"),
+        ]
+
     def _builder_argv(self) -> list[str]:
         s = self.settings
         return [
@@ -203,7 +237,7 @@ class UpComponents:
             "--domain",
             s.domain,
             "--http-port",
-            str(s.http_port),
+            str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
             "--address-file",
             str(s.run_dir / "builder.url"),
         ]

@@ -62,7 +62,13 @@ class Platform:
         s = self.settings
         started = time.monotonic()
         self.components = comps = UpComponents(s, ensure_credentials(s))
-        for stale in (s.run_dir / "apiserver.url", s.run_dir / "dns.url", self.endpoints_path):
+        run = s.run_dir
+        for stale in (
+            run / "apiserver.url",
+            run / "dns.url",
+            run / "router.url",
+            self.endpoints_path,
+        ):
             stale.unlink(missing_ok=True)
         status = 0
         try:

@@ -20,7 +20,7 @@ class UpSettings:
     data_dir: Path  # resolved; holds the CA, tokens, the store, logs and the node's state
     host: str = "127.0.0.1"  # where the API and DNS listen
     api_port: int = 6443  # 0: a free one, kept across restarts so kubeconfig stays valid
-    http_port: int = 8080  # the router's, once it exists
+    http_port: int = 8080  # the router's: app URLs; 0 picks a free one, kept across restarts
     dns_port: int = 5353  # 0: a free one, kept across restarts
     runtime: str = "process"  # process, docker or simulated: what the preflight chose
     network: str = "loopback"  # root or loopback: what the preflight chose

@@ -147,9 +147,13 @@ def _compile_node(
     if not (rules or properties or additional or items):
         return None
     fields: set[str] | None = set()
+    values_read: set[str] = set()  # fields some rule reads more of than their presence
     for rule in rules:
         if fields is not None:
             fields = None if rule.reads is None else fields | rule.reads
+        for shape in (rule.shape, rule.message_shape):
+            if shape is not None and shape.self_fields is not None:
+                values_read |= shape.self_fields - shape.presence_only
     calls = set().union(*(rule.calls for rule in rules))
     return RuleNode(
         type_name=str(schema.get("type") or ""),
@@ -162,5 +166,6 @@ def _compile_node(
         if is_map_list
         else None,
         self_fields=None if fields is None else frozenset(fields),
+        presence_fields=frozenset() if fields is None else frozenset(fields - values_read),
         functions=functions_for(calls),
     )

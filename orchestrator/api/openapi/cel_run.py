@@ -2,7 +2,9 @@
 
 The walk mirrors apiextensions' ``Validator.validate`` (v1.31): at each node
 with rules, the value is converted once (``cel_values.to_cel``, limited to
-the fields the node's rules read) and bound in one library context shared by
+the fields the node's rules read; a field they only test with ``has()`` is
+bound to a stand-in, as the library's conversion of a value costs about a
+microsecond per object in it) and bound in one library context shared by
 the node's rules; then properties, map values and list items are visited with
 their correlated old values. ``Run`` carries what one evaluation accumulates:
 the causes, ratcheting warnings, and the remaining cost budget (see ``cel.py``
@@ -39,6 +41,7 @@ class RuleNode:
     items: RuleNode | None = None
     list_map_keys: tuple[str, ...] | None = None  # this node is a list-type map
     self_fields: frozenset[str] | None = None  # top-level fields the rules read
+    presence_fields: frozenset[str] = frozenset()  # of those, the ones only tested by has()
     functions: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -109,10 +112,10 @@ class Run:
         self, node: RuleNode, path: str | None, obj: Any, old: Any, unchanged: bool
     ) -> None:
         assert node.view is not None
-        value, nodes = to_cel(obj, node.view, node.self_fields)
+        value, nodes = to_cel(obj, node.view, node.self_fields, node.presence_fields)
         old_value = None
         if old is not None and any(rule.uses_old_self for rule in node.rules):
-            old_value, _ = to_cel(old, node.view, node.self_fields)
+            old_value, _ = to_cel(old, node.view, node.self_fields, node.presence_fields)
         contexts: dict[bool, cel.Context] = {}
 
         def context(optional: bool) -> cel.Context:

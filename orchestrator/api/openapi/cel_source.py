@@ -16,7 +16,9 @@ up front and plan the evaluation:
 - the comprehension nesting depth and token count, the inputs of our cost
   estimate (the library does not count work);
 - which top-level fields of ``self``/``oldSelf`` a rule reads, so the value
-  handed to the library can leave out fields no rule looks at.
+  handed to the library can leave out fields no rule looks at, and which of
+  those it only tests for presence (``has(self.f)`` and nothing else), whose
+  values it need not be handed at all.
 
 It is a lexer plus bracket matching, not a parser: it can miss an error (the
 library then reports it when evaluating), but it never invents one for a
@@ -83,6 +85,8 @@ class RuleShape:
     size: int
     # Top-level fields of self/oldSelf read, or None when the whole value is used.
     self_fields: frozenset[str] | None
+    # Those of self_fields read only as ``has(self.f)`` / ``has(oldSelf.f)``.
+    presence_only: frozenset[str] = frozenset()
 
 
 def tokenize(source: str) -> list[Token]:
@@ -111,6 +115,7 @@ def read_shape(source: str) -> RuleShape:
     free: list[Reference] = []
     selections: list[Selection] = []
     self_fields: set[str] | None = set()
+    read_values: set[str] = set()  # fields whose value (not only presence) is read
     for i, tok in enumerate(tokens):
         if tok.kind != "ident":
             continue
@@ -135,6 +140,8 @@ def read_shape(source: str) -> RuleShape:
             if self_fields is not None:
                 if selection.names:
                     self_fields.add(selection.names[0])
+                    if not _is_presence_test(tokens, i, selection):
+                        read_values.add(selection.names[0])
                 else:
                     self_fields = None
     return RuleShape(
@@ -144,6 +151,21 @@ def read_shape(source: str) -> RuleShape:
         comprehension_depth=_comprehension_depth(tokens),
         size=count,
         self_fields=None if self_fields is None else frozenset(self_fields),
+        presence_only=frozenset() if self_fields is None else frozenset(self_fields - read_values),
+    )
+
+
+def _is_presence_test(tokens: list[Token], i: int, selection: Selection) -> bool:
+    """Whether the selection at ``i`` is exactly ``has(self.f)``: the macro, not a method."""
+    return (
+        len(selection.names) == 1
+        and i >= 2
+        and tokens[i - 1].text == "("
+        and tokens[i - 2].kind == "ident"
+        and tokens[i - 2].text == "has"
+        and not (i >= 3 and tokens[i - 3].text in (".", ".?"))
+        and i + 3 < len(tokens)
+        and tokens[i + 3].text == ")"
     )
 
 

@@ -110,8 +110,20 @@ _STRING_FORMATS = {
 _BOOL, _DOUBLE, _INT = CelType("bool"), CelType("double"), CelType("int")
 
 
-def to_cel(value: Any, view: CelType, fields: frozenset[str] | None = None) -> tuple[Any, int]:
-    """``value`` as the rule sees it, and how many JSON nodes it holds (for costing)."""
+PRESENT = True  # what a field only tested by has() is bound to: its presence is all that counts
+
+
+def to_cel(
+    value: Any,
+    view: CelType,
+    fields: frozenset[str] | None = None,
+    presence: frozenset[str] = frozenset(),
+) -> tuple[Any, int]:
+    """``value`` as the rule sees it, and how many JSON nodes it holds (for costing).
+
+    ``fields`` limits the top level to those CEL names; those in ``presence``
+    are bound to ``PRESENT`` instead of their value (still counted).
+    """
     kind = view.kind
     if value is None:
         return None, 1
@@ -122,7 +134,12 @@ def to_cel(value: Any, view: CelType, fields: frozenset[str] | None = None) -> t
             if fields is not None and cel_name not in fields:
                 continue
             item = value.get(name)
-            if item is not None:  # null reads as absent, as in Kubernetes
+            if item is None:
+                continue  # null reads as absent, as in Kubernetes
+            if cel_name in presence:
+                out[cel_name] = PRESENT
+                nodes += count_nodes(item, sub)
+            else:
                 out[cel_name], n = to_cel(item, sub)
                 nodes += n
         return out, nodes
@@ -151,6 +168,28 @@ def to_cel(value: Any, view: CelType, fields: frozenset[str] | None = None) -> t
     if isinstance(value, str):
         return value, 1 + len(value) // 64
     return value, 1
+
+
+def count_nodes(value: Any, view: CelType) -> int:
+    """The node count ``to_cel(value, view)`` returns, without converting anything."""
+    if value is None:
+        return 1
+    kind = view.kind
+    if kind == "object" and isinstance(value, dict):
+        nodes = 1
+        for name, _, sub in view.fields:
+            item = value.get(name)
+            if item is not None:
+                nodes += count_nodes(item, sub)
+        return nodes
+    if kind in ("map", "list") and isinstance(value, dict | list) and view.elem is not None:
+        if (kind == "map") != isinstance(value, dict):
+            return 1
+        items = value.values() if isinstance(value, dict) else value
+        return 1 + sum(count_nodes(item, view.elem) for item in items)
+    if isinstance(value, str):
+        return 1 + len(value) // 64
+    return 1
 
 
 def _timestamp(text: str) -> datetime.datetime | None:

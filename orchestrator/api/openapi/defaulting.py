@@ -16,6 +16,10 @@ Defaults are applied on request decode (request version), after each
 mutating webhook and on every storage read (storage version); the schema
 was checked at CRD write time (``structural.check_structural``) so the
 defaults are valid and already pruned.
+
+The walk reads the schema's plan (``plan.Node``): a node lists the few
+properties that have a default, so an object with dozens of declared
+properties is not asked about each of them.
 """
 
 from __future__ import annotations
@@ -23,52 +27,51 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.api.copying import copy_json
+from orchestrator.api.openapi.plan import Node, plan_of
 
 
-def apply_defaults(obj: dict[str, Any], schema: dict[str, Any]) -> None:
+def apply_defaults(obj: dict[str, Any], schema: dict[str, Any] | Node) -> None:
     """Fill defaults into ``obj`` in place and drop non-nullable ``null``s."""
-    _default(obj, schema)
+    default_value(obj, schema if isinstance(schema, Node) else plan_of(schema))
 
 
-def _default(value: Any, schema: dict[str, Any] | None) -> None:
-    if schema is None:
-        return
+def default_value(value: Any, node: Node) -> None:
+    """Defaulting of any JSON value by its node (a default just filled in, a list item)."""
     if isinstance(value, dict):
-        _default_object(value, schema)
+        _default_object(value, node)
     elif isinstance(value, list):
-        items = schema.get("items")
-        if not isinstance(items, dict):
+        items = node.items
+        if items is None:
             return
+        fill = not items.nullable and node.items_default
         for i, item in enumerate(value):
-            if item is None and not items.get("nullable") and "default" in items:
-                value[i] = item = copy_json(items["default"])
+            if item is None and fill:
+                value[i] = item = copy_json(items.schema["default"])
             if isinstance(item, dict | list):
-                _default(item, items)
+                default_value(item, items)
 
 
-def _default_object(value: dict[str, Any], schema: dict[str, Any]) -> None:
-    properties = schema.get("properties")
-    extra = schema.get("additionalProperties")
-    extra_schema = extra if isinstance(extra, dict) else None
-    if properties:
-        for key, child in properties.items():
-            if "default" in child and child["default"] is not None and key not in value:
-                value[key] = copy_json(child["default"])
+def _default_object(value: dict[str, Any], node: Node) -> None:
+    properties = node.properties
+    extra = node.extra
+    for key, default in node.defaults:
+        if key not in value:
+            value[key] = copy_json(default)
     doomed: list[str] = []
     for key, item in value.items():
-        child = properties.get(key) if properties else None
+        child = properties.get(key)
         if child is None:
-            child = extra_schema
+            child = extra
             if child is None:
                 continue
         if item is None:
-            if child.get("nullable"):
+            if child.nullable:
                 continue
-            if child.get("default") is None:
+            if child.default is None:
                 doomed.append(key)
                 continue
-            value[key] = item = copy_json(child["default"])
+            value[key] = item = copy_json(child.default)
         if isinstance(item, dict | list):
-            _default(item, child)
+            default_value(item, child)
     for key in doomed:
         del value[key]

@@ -61,13 +61,13 @@ def walk(value: Any, schema: dict[str, Any], name: str, out: list[Violation]) ->
     types = _types(schema)
     fmt = validated_format(schema) if "format" in schema else ""
     if value is None:
-        matched = _check_type(value, types, fmt, schema, name, out)
+        matched = check_type(value, types, fmt, schema, name, out)
         if schema.get("enum"):
-            _check_enum(value, schema["enum"], name, out)
+            check_enum(value, schema["enum"], name, out)
         return matched
     count = 1
     if types or fmt:
-        count += _check_type(value, types, fmt, schema, name, out) + 1
+        count += check_type(value, types, fmt, schema, name, out) + 1
     if "anyOf" in schema or "oneOf" in schema or "allOf" in schema or "not" in schema:
         count += _junctors(value, schema, name, out) + 1
     else:
@@ -75,22 +75,22 @@ def walk(value: Any, schema: dict[str, Any], name: str, out: list[Violation]) ->
     if isinstance(value, str):
         count += 1
         if "maxLength" in schema or "minLength" in schema or "pattern" in schema:
-            _check_string(value, schema, name, out)
+            check_string(value, schema, name, out)
         if fmt:
             count += 1
             if not matches_format(fmt, value):
-                out.append(Violation(TYPE, name, value, _type_message(name, fmt, value)))
+                out.append(Violation(TYPE, name, value, type_message(name, fmt, value)))
     elif isinstance(value, bool):
         pass
     elif isinstance(value, int | float):
         count += 2
-        _check_number(value, schema, name, out)
+        check_number(value, schema, name, out)
     elif isinstance(value, list):
         count += _check_array(value, schema, name, out) + 1
     count += 1
     enum = schema.get("enum")
     if enum:
-        _check_enum(value, enum, name, out)
+        check_enum(value, enum, name, out)
     if isinstance(value, dict):
         count += _check_object(value, schema, name, out) + 1
     return count
@@ -105,11 +105,11 @@ def _types(schema: dict[str, Any]) -> tuple[str, ...]:
     return TYPE_TUPLES.get(declared) or (declared,)
 
 
-def _type_message(name: str, type_name: str, shown: str) -> str:
+def type_message(name: str, type_name: str, shown: str) -> str:
     return f"{name} in body must be of type {type_name}: {json.dumps(shown, ensure_ascii=False)}"
 
 
-def _check_type(
+def check_type(
     value: Any,
     types: tuple[str, ...],
     fmt: str,
@@ -119,7 +119,7 @@ def _check_type(
 ) -> int:
     if value is None:
         if types and not schema.get("nullable"):
-            out.append(Violation(TYPE, name, "null", _type_message(name, ",".join(types), "null")))
+            out.append(Violation(TYPE, name, "null", type_message(name, ",".join(types), "null")))
             return 0
         return 1
     actual, go_format = GO_TYPES.get(type(value)) or _go_type(value)
@@ -129,12 +129,12 @@ def _check_type(
     int_float = actual == "integer" and "number" in types
     fits = actual in types or float_int or int_float
     if fmt and not isinstance(value, str | list) and not (fits or go_format == fmt):
-        out.append(Violation(TYPE, name, go_format, _type_message(name, fmt, go_format)))
+        out.append(Violation(TYPE, name, go_format, type_message(name, fmt, go_format)))
         return 0
     if fmt and isinstance(value, str | list) and "number" not in types and "integer" not in types:
         return 1
     if not fits:
-        out.append(Violation(TYPE, name, actual, _type_message(name, ",".join(types), actual)))
+        out.append(Violation(TYPE, name, actual, type_message(name, ",".join(types), actual)))
         return 0
     return 1
 
@@ -217,7 +217,7 @@ def _one_of(value: Any, branches: list[Any], name: str, out: list[Violation]) ->
     return best[0]
 
 
-def _check_string(value: str, schema: dict[str, Any], name: str, out: list[Violation]) -> None:
+def check_string(value: str, schema: dict[str, Any], name: str, out: list[Violation]) -> None:
     limit = schema.get("maxLength")
     if limit is not None and len(value) > limit:
         message = f"{name} in body should be at most {int(limit)} chars long"
@@ -239,7 +239,7 @@ def _check_string(value: str, schema: dict[str, Any], name: str, out: list[Viola
             out.append(Violation(OTHER, name, value, f"{name} in body should match '{shown}'"))
 
 
-def _check_number(
+def check_number(
     value: int | float, schema: dict[str, Any], name: str, out: list[Violation]
 ) -> None:
     is_int = isinstance(value, int)
@@ -295,6 +295,12 @@ def _check_array(value: list[Any], schema: dict[str, Any], name: str, out: list[
     if isinstance(items, dict):
         for i, item in enumerate(value):
             count += walk(item, items, f"{name}[{i}]", out)
+    array_limits(value, schema, name, out)
+    return count + 1
+
+
+def array_limits(value: list[Any], schema: dict[str, Any], name: str, out: list[Violation]) -> None:
+    """``minItems``, ``maxItems``, ``uniqueItems``, in that order."""
     size = len(value)
     limit = schema.get("minItems")
     if limit is not None and size < limit:
@@ -306,14 +312,13 @@ def _check_array(value: list[Any], schema: dict[str, Any], name: str, out: list[
         out.append(Violation(TOO_MANY, name, size, message, limit=int(limit)))
     if schema.get("uniqueItems") and _has_duplicates(value):
         out.append(Violation(OTHER, name, None, f"{name} in body shouldn't contain duplicates"))
-    return count + 1
 
 
 def _has_duplicates(value: list[Any]) -> bool:
     return any(json_equal(a, b) for i, a in enumerate(value) for b in value[:i])
 
 
-def _check_enum(value: Any, enum: list[Any], name: str, out: list[Violation]) -> None:
+def check_enum(value: Any, enum: list[Any], name: str, out: list[Violation]) -> None:
     if value is not None and any(json_equal(value, allowed) for allowed in enum):
         return
     message = f"{name} in body should be one of {enum}"
@@ -324,22 +329,13 @@ def _check_object(
     value: dict[str, Any], schema: dict[str, Any], name: str, out: list[Violation]
 ) -> int:
     count = 0
-    size = len(value)
-    limit = schema.get("minProperties")
-    if limit is not None and size < limit:
-        message = f"{name} in body should have at least {int(limit)} properties"
-        out.append(Violation(OTHER, name, size, message))
-    limit = schema.get("maxProperties")
-    if limit is not None and size > limit:
-        message = f"{name} in body should have at most {int(limit)} properties"
-        out.append(Violation(TOO_MANY, name, size, message, limit=int(limit)))
+    check_object_size(value, schema, name, out)
     properties = schema.get("properties") or {}
     extra = schema.get("additionalProperties")
     if extra is False:
         for key in value:
             if key not in properties:
-                message = f"{name}.{key} in body is a forbidden property"
-                out.append(Violation(OTHER, name, key, message))
+                out.append(forbidden_property(name, key))
     elif isinstance(extra, dict):
         for key, item in value.items():
             if key not in properties:
@@ -355,3 +351,23 @@ def _check_object(
                 Violation(REQUIRED, f"{name}.{key}", None, f"{name}.{key} in body is required")
             )
     return count
+
+
+def check_object_size(
+    value: dict[str, Any], schema: dict[str, Any], name: str, out: list[Violation]
+) -> None:
+    """``minProperties`` then ``maxProperties``."""
+    size = len(value)
+    limit = schema.get("minProperties")
+    if limit is not None and size < limit:
+        message = f"{name} in body should have at least {int(limit)} properties"
+        out.append(Violation(OTHER, name, size, message))
+    limit = schema.get("maxProperties")
+    if limit is not None and size > limit:
+        message = f"{name} in body should have at most {int(limit)} properties"
+        out.append(Violation(TOO_MANY, name, size, message, limit=int(limit)))
+
+
+def forbidden_property(name: str, key: str) -> Violation:
+    """A key that ``additionalProperties: false`` refuses."""
+    return Violation(OTHER, name, key, f"{name}.{key} in body is a forbidden property")

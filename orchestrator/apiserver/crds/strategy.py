@@ -43,16 +43,27 @@ class CustomStrategy:
     selectable: frozenset[str] = frozenset()
     strategic_merge: bool = False
     reads_as_stored: bool = False
+    # the schemas compiled for the per-request walks (openapi.plan), once per strategy
+    plan: openapi.Node = field(init=False, repr=False, compare=False)
+    storage_plan: openapi.Node = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plan = openapi.plan_of(self.schema)
+        storage_plan = (
+            plan if self.storage_schema is self.schema else openapi.plan_of(self.storage_schema)
+        )
+        object.__setattr__(self, "plan", plan)
+        object.__setattr__(self, "storage_plan", storage_plan)
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}"
 
     def unknown_fields(self, obj: Obj) -> list[str]:
-        return openapi.prune(obj, self.schema)
+        return openapi.prune(obj, self.plan)
 
     def default(self, obj: Obj) -> Obj:
-        openapi.apply_defaults(obj, self.schema)
+        openapi.apply_defaults(obj, self.plan)
         return obj
 
     def validate(self, obj: Obj, *, namespaced: bool, old: Obj | None = None) -> list[Cause]:
@@ -67,7 +78,7 @@ class CustomStrategy:
         if old is not None:
             causes += validate_update("", old, obj)
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-        schema_causes = openapi.validate(body, self.schema)
+        schema_causes = openapi.validate(body, self.plan)
         causes += schema_causes
         if self.rules:
             if openapi.blocks_cel(schema_causes):
@@ -86,8 +97,7 @@ class CustomStrategy:
     def for_read(self, obj: Obj) -> Obj:
         if obj.get("apiVersion") != self.api_version:
             obj = {**obj, "apiVersion": self.api_version}
-        openapi.prune(obj, self.schema)
-        openapi.apply_defaults(obj, self.schema)
+        openapi.read_form(obj, self.plan)
         return obj
 
     def for_storage(self, obj: Obj) -> Obj:
@@ -95,7 +105,7 @@ class CustomStrategy:
             return obj
         stored = copy_json(obj)
         stored["apiVersion"] = f"{self.group}/{self.storage_version}"
-        openapi.prune(stored, self.storage_schema)
+        openapi.prune(stored, self.storage_plan)
         return stored
 
     def table(

@@ -448,3 +448,26 @@ def test_message_expression_reads_fields_the_rule_does_not():
     )
     causes = rules.evaluate({"spec": {"replicas": 9, "name": "web"}}, None)
     assert messages(causes) == ['spec: Invalid value: "object": web wants too many']
+
+
+def test_a_field_only_tested_by_has_still_answers_has_and_counts_for_the_budget():
+    handlers = "[has(self.a), has(self.b)].filter(x, x).size() <= 1"
+    big = {"type": "array", "items": INT}
+    rules = on_spec({"rule": handlers, "message": "one handler"}, a=big, b=big)
+    assert rules.evaluate({"spec": {"a": [1]}}, None) == []
+    assert messages(rules.evaluate({"spec": {"a": [1], "b": [2]}}, None)) == [
+        'spec: Invalid value: "object": one handler'
+    ]
+    # the value is left out of what the library sees, but not out of the cost estimate
+    rule = "has(self.a) && self.b.all(x, self.b.all(y, x == y || x != y))"
+    rules = on_spec({"rule": rule}, a=big, b=big)
+    assert rules.evaluate({"spec": {"a": list(range(1000)), "b": [1]}}, None) != []
+
+
+def test_a_field_read_beyond_has_by_the_message_expression_is_converted():
+    rules = on_spec(
+        {"rule": "!has(self.name)", "messageExpression": "self.name + ' is set'"}, name=STR
+    )
+    assert messages(rules.evaluate({"spec": {"name": "web"}}, None)) == [
+        'spec: Invalid value: "object": web is set'
+    ]

@@ -1,0 +1,238 @@
+"""The HTTP router as one component: watches, the route table, the server, Ingress status.
+
+``run_router(client, settings)``:
+
+1. creates our IngressClass (``paas``, controller ``paas.dev/router``, the
+   default class) unless it exists (a class someone edited is left alone);
+2. starts informers on Ingress, IngressClass, Service and Endpoints
+   (``orchestrator.client.informer``). Every Ingress or IngressClass event
+   rebuilds the route table (pure, ``build_routes``) and swaps it into the
+   proxy; Service and Endpoints are read from the caches per request, so a
+   pod that turns ready is routable as soon as its Endpoints event arrives
+   (one watch hop after the endpoints controller writes it);
+3. waits for the first lists (up to ``sync_timeout``) so that it never
+   answers 404 for an Ingress that exists, then binds the HTTP port;
+4. keeps ``status.loadBalancer.ingress`` of every Ingress it serves at its
+   own address (``advertise_address`` as ``ip``, or ``hostname`` when it is
+   a name), with the port, in a loop woken by the table rebuilds; an
+   Ingress that stops being ours keeps what it had (another controller owns
+   it now and writes its own).
+
+It runs until cancelled; an informer that dies ends it with that error, for
+the supervisor to restart the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from orchestrator.api import errors
+from orchestrator.api.copying import copy_json
+from orchestrator.api.objects import Obj
+from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.client.informer import Handler, InformerSettings
+from orchestrator.client.rest import APIClient
+from orchestrator.client.workers import SharedInformers
+from router.ingressroutes import DEFAULT_CLASS_ANNOTATION, build_routes, is_ours, our_classes
+from router.proxy import Backends, Proxy, ProxySettings
+from router.upstream import PoolSettings
+
+log = logging.getLogger(__name__)
+
+INGRESSES = BUILTIN_TYPES.require("networking.k8s.io", "Ingress")
+INGRESS_CLASSES = BUILTIN_TYPES.require("networking.k8s.io", "IngressClass")
+SERVICES = BUILTIN_TYPES.require("", "Service")
+ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    host: str = "127.0.0.1"  # where clients reach the HTTP entry point
+    port: int = 8080  # DESIGN.md's app URLs; 0 picks a free one
+    advertise_address: str = ""  # what Ingress status shows ("" = host, or 127.0.0.1 for 0.0.0.0)
+    controller: str = "paas.dev/router"  # IngressClasses naming this are ours
+    ingress_class: str = "paas"  # created at start as the default class ("" = create none)
+    sync_timeout: float = 5.0  # seconds to wait for the first lists before serving anyway
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    informer: InformerSettings = field(default_factory=InformerSettings)
+    keep_alive_timeout: float = 75.0  # seconds an idle client connection is kept (nginx: 75)
+
+    @property
+    def address(self) -> str:
+        if self.advertise_address:
+            return self.advertise_address
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+
+
+def ingress_class(name: str, controller: str) -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {
+            "name": name,
+            "annotations": {DEFAULT_CLASS_ANNOTATION: "true"},
+            "labels": {"app.kubernetes.io/managed-by": "paas"},
+        },
+        "spec": {"controller": controller},
+    }
+
+
+def load_balancer_status(address: str, port: int) -> dict[str, Any]:
+    """``status.loadBalancer`` naming the router: ``ip`` for an address, else ``hostname``."""
+    try:
+        ipaddress.ip_address(address)
+        entry: dict[str, Any] = {"ip": address}
+    except ValueError:
+        entry = {"hostname": address}
+    entry["ports"] = [{"port": port, "protocol": "TCP"}]
+    return {"ingress": [entry]}
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on accepted connections: without
+    # it a response written as head + body waits for a delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+class IngressController:
+    def __init__(self, client: APIClient, settings: RouterSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.informers = SharedInformers(client, settings.informer)
+        self.ingresses = self.informers.informer(INGRESSES)
+        self.classes = self.informers.informer(INGRESS_CLASSES)
+        services = self.informers.informer(SERVICES)
+        endpoints = self.informers.informer(ENDPOINTS)
+        self.proxy = Proxy(Backends(services.get_by_name, endpoints.get_by_name), settings.proxy)
+        self.proxy.pool.settings = settings.pool
+        self.port = 0
+        self._status_wanted = asyncio.Event()
+        rebuild = Handler(
+            on_add=lambda _o: self.rebuild(),
+            on_update=lambda _o, _n: self.rebuild(),
+            on_delete=lambda _o: self.rebuild(),
+        )
+        self.ingresses.add_handler(rebuild)
+        self.classes.add_handler(rebuild)
+
+    def rebuild(self) -> None:
+        self.proxy.table = build_routes(
+            self.ingresses.list(), self.classes.list(), self.settings.controller
+        )
+        self._status_wanted.set()
+
+    @property
+    def url(self) -> str:
+        host = self.settings.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    async def ensure_class(self) -> None:
+        s = self.settings
+        if not s.ingress_class:
+            return
+        with contextlib.suppress(errors.AlreadyExists):
+            await self.client.create(INGRESS_CLASSES, ingress_class(s.ingress_class, s.controller))
+            log.info("created IngressClass %s (default class)", s.ingress_class)
+
+    async def write_statuses(self) -> None:
+        """Keep every served Ingress's status at our address (woken by table rebuilds)."""
+        while True:
+            await self._status_wanted.wait()
+            self._status_wanted.clear()
+            wanted = load_balancer_status(self.settings.address, self.port)
+            names, default = our_classes(self.classes.list(), self.settings.controller)
+            for ing in self.ingresses.list():
+                if not is_ours(ing, names, default):
+                    continue
+                if (ing.get("status") or {}).get("loadBalancer") == wanted:
+                    continue
+                body = copy_json(ing)
+                body["status"] = {**(body.get("status") or {}), "loadBalancer": wanted}
+                meta = ing["metadata"]
+                try:
+                    await self.client.replace(
+                        INGRESSES, body, meta.get("namespace", ""), subresource="status"
+                    )
+                except errors.NotFound:
+                    pass
+                except errors.Conflict:
+                    self._status_wanted.set()  # the newer version comes as an event
+                except errors.APIError as exc:
+                    log.warning(
+                        "cannot write the status of Ingress %s/%s: %s",
+                        meta.get("namespace"),
+                        meta.get("name"),
+                        exc,
+                    )
+
+
+async def run_router(
+    client: APIClient,
+    settings: RouterSettings,
+    on_serving: Callable[[IngressController], None] | None = None,
+) -> None:
+    """Serve until cancelled; ``on_serving`` is told once the port is bound."""
+    controller = IngressController(client, settings)
+    try:
+        await controller.ensure_class()
+    except errors.APIError as exc:
+        log.warning("cannot create IngressClass %s: %s", settings.ingress_class, exc)
+    async with asyncio.TaskGroup() as tg:
+        controller.informers.start(tg)
+        try:
+            await asyncio.wait_for(controller.informers.wait_synced(), settings.sync_timeout)
+        except TimeoutError:
+            log.warning(
+                "the API server has not answered within %.0fs: serving anyway",
+                settings.sync_timeout,
+            )
+        sock = bind_socket(settings.host, settings.port)
+        controller.port = sock.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(
+                controller.proxy,
+                http="httptools",
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+                proxy_headers=False,  # X-Forwarded-* are ours to set, never the client's
+                server_header=False,  # the pod's own Server and Date headers go through
+                date_header=False,
+                timeout_keep_alive=int(settings.keep_alive_timeout),
+                timeout_graceful_shutdown=1,
+            )
+        )
+        serving = tg.create_task(server.serve(sockets=[sock]), name="http")
+        while not server.started:
+            if serving.done():
+                serving.result()
+            await asyncio.sleep(0.01)
+        controller.rebuild()
+        tg.create_task(controller.write_statuses(), name="ingress-status")
+        if on_serving is not None:
+            on_serving(controller)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            # Stop uvicorn itself (its sockets and client connections closed), not by
+            # cancelling it: a cancelled serve() leaves both open.
+            server.should_exit = True
+            await asyncio.wait([serving], timeout=3)
+            controller.proxy.close()
+            sock.close()

@@ -242,6 +242,15 @@ BUILTIN_TYPES = ResourceTypes(
             extra_versions=("v1beta1",),
         ),
         _rt("coordination.k8s.io", "Lease", "leases", has_generation=False),
+        # Create-only and never stored: the answer is computed from the token sent (tokenreview.py).
+        _rt(
+            "authentication.k8s.io",
+            "TokenReview",
+            "tokenreviews",
+            False,
+            has_generation=False,
+            verbs=("create",),
+        ),
         _rt(
             "networking.k8s.io",
             "Ingress",

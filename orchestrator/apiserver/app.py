@@ -30,8 +30,16 @@ from orchestrator.api.selectors import (
     parse_label_selector,
 )
 from orchestrator.api.strategy import strategy_of
-from orchestrator.apiserver import discovery, openapi, patching, podlogs, subresources, watch
-from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver import (
+    discovery,
+    openapi,
+    patching,
+    podlogs,
+    subresources,
+    tokenreview,
+    watch,
+)
+from orchestrator.apiserver.auth import TokenAuthenticator, groups_of
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
@@ -146,7 +154,11 @@ async def dispatch(state: APIState, request: Request) -> Response:
         return _discovery(state, parsed)
     if parsed is None:
         raise errors.NotFound("the server could not find the requested resource")
-    who = (user.name, _GROUPS.get(user.role, ())) if user is not None else ("", ())
+    who = (user.name, groups_of(user)) if user is not None else ("", ())
+    if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
+        if request.method != "POST" or parsed.name:
+            raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
+        return json_response(tokenreview.review_token(state.auth, await _body(request)), 201)
     if parsed.rt.deprecation_warning:
         try:
             response = await _resource(state, request, parsed, who)
@@ -228,13 +240,6 @@ def _watch_render(request: Request, rt: ResourceType, q: Query) -> watch.Render 
             return table
         return lambda obj: table(strategy.for_read(copy_json(obj)))
     return None if strategy.reads_as_stored else lambda obj: strategy.for_read(copy_json(obj))
-
-
-# The groups admission webhooks are told a user is in, by role (RBAC's groups come later).
-_GROUPS = {
-    "admin": ("system:masters", "system:authenticated"),
-    "node": ("system:nodes", "system:authenticated"),
-}
 
 
 async def _resource(

@@ -30,6 +30,18 @@ class User:
     role: str
 
 
+# The groups a user is in, by role (RBAC's groups come later): admission webhooks and
+# TokenReview answers name them.
+GROUPS = {
+    "admin": ("system:masters", "system:authenticated"),
+    "node": ("system:nodes", "system:authenticated"),
+}
+
+
+def groups_of(user: User) -> tuple[str, ...]:
+    return GROUPS.get(user.role, ("system:authenticated",))
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

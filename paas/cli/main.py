@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from paas.cli.apps import add_apps_parsers
+from paas.cli.builder import add_builder_parser
+from paas.cli.builds import add_builds_parser
 from paas.cli.components import add_apiserver_parser
 from paas.cli.controllermanager import add_controller_manager_parser
 from paas.cli.dns import add_dns_parser
@@ -43,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_rollout_parser(sub)
     add_logs_parser(sub)
     add_stack_parser(sub)
+    add_builder_parser(sub)
+    add_apps_parsers(sub)
+    add_builds_parser(sub)
     return parser
 
 

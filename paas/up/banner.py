@@ -45,6 +45,9 @@ def banner(s: UpSettings, addresses: Addresses, seconds: float, *, root: bool) -
     if http:
         port = http.rpartition(":")[2]
         lines.append(f"  HTTP:       {http}  (apps at http://<app>.{s.domain}:{port})")
+    git = addresses.endpoints.get("git", "")
+    if git:
+        lines.append(f"  git:        {git}/<app>.git  (in a repository: paas git-remote APP)")
     lines += [
         f"  DNS:        {addresses.dns}  ({dig})",
         f"  logs:       {s.logs}",

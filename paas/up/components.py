@@ -15,9 +15,12 @@ Readiness is asked of the API through the project's own client:
 - controller-manager, scheduler: started (they wait for the API themselves);
 - node: a Node of this run's agent (its boot ID differs from what the last
   run left in the store) reports Ready, so ``kubectl get nodes`` right
-  after the banner lists a node that takes pods.
+  after the banner lists a node that takes pods;
+- builder: it wrote its URL and ``/healthz`` answers there (endpoints.json
+  ``git``: the builder's own URL until the router serves ``git.<domain>``);
+  started after the router, so it is told the router's real port.
 
-Later components (the builder) are one more entry in ``UpComponents.all``.
+Later components are one more entry in ``UpComponents.all``.
 
 ``git.<domain>`` needs nothing of the router: publish the builder as a
 selector-less Service + Endpoints (its host address and port) and an Ingress
@@ -31,6 +34,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from orchestrator.api import errors
 from orchestrator.api.conditions import condition_status
@@ -110,6 +115,14 @@ class UpComponents:
             address_file=s.run_dir / "router.url",
         )
         router.ready = lambda: self._written(router.address_file)
+        builder = UpComponent(
+            "builder",
+            self._builder_argv,
+            logs / "builder.log",
+            endpoint="git",
+            address_file=s.run_dir / "builder.url",
+        )
+        builder.ready = lambda: self._healthy(builder.address_file)
         kubeconfig = str(s.kubeconfig)
         return [
             apiserver,
@@ -133,6 +146,7 @@ class UpComponents:
             ),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
             router,
+            builder,
         ]
 
     # -- argv ------------------------------------------------------------------------------
@@ -207,6 +221,27 @@ class UpComponents:
             str(s.run_dir / "router.url"),
         ]
 
+    def _builder_argv(self) -> list[str]:
+        s = self.settings
+        return [
+            *self._py,
+            "builder",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--data-dir",
+            str(s.data_dir / "builder"),
+            "--host",
+            s.reachable_ip,
+            "--port",
+            str(Addresses.port(self.addresses.endpoints.get("git", ""), 0)),
+            "--domain",
+            s.domain,
+            "--http-port",
+            str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+            "--address-file",
+            str(s.run_dir / "builder.url"),
+        ]
+
     def node_argv(self, *extra: str) -> list[str]:
         """``paas node`` as this cluster runs it; ``extra`` flags (``--teardown``) at the end."""
         s = self.settings
@@ -244,6 +279,17 @@ class UpComponents:
 
     async def _written(self, path: Path | None) -> bool:
         return bool(read_address(path))
+
+    async def _healthy(self, path: Path | None) -> bool:
+        """It wrote its URL and ``/healthz`` there answers 200 (a stale file's does not)."""
+        url = read_address(path)
+        if not url:
+            return False
+        try:
+            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+                return (await http.get(url + "/healthz")).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     async def _api_ready(self, path: Path | None) -> bool:
         url = read_address(path)

@@ -1,0 +1,59 @@
+"""The API kinds the builder reads and writes, and typed views of the fields it reads.
+
+App and Build are the platform's CRDs (``builder/crds/``); their
+``ResourceType`` here only routes requests, the API server holds the
+schema. The branch objects a deleted branch loses are found by the labels
+``paas.dev/app`` and ``paas.dev/branch`` (the branch slug).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
+
+GROUP = "paas.dev"
+API_VERSION = "paas.dev/v1"
+APPS = ResourceType(GROUP, "v1", "App", "apps", namespaced=True, subresources=("status",))
+BUILDS = ResourceType(GROUP, "v1", "Build", "builds", namespaced=True, subresources=("status",))
+INGRESSES = BUILTIN_TYPES.require("networking.k8s.io", "Ingress")
+NAMESPACES = BUILTIN_TYPES.require("", "Namespace")
+
+APP_LABEL = "paas.dev/app"
+BRANCH_LABEL = "paas.dev/branch"
+BRANCH_ANNOTATION = "paas.dev/branch-name"  # the full branch name the slug came from
+
+# What `git push paas :branch` removes: the branch's objects, by label (the App controller's
+# Deployment, Service and Ingress, and the builder's Builds).
+BRANCH_KINDS = (
+    BUILTIN_TYPES.require("apps", "Deployment"),
+    BUILTIN_TYPES.require("", "Service"),
+    INGRESSES,
+    BUILDS,
+)
+
+
+class BuildStatus(TypedDict, total=False):
+    phase: str
+    startTime: str
+    completionTime: str
+    result: str
+    message: str
+    log: str
+
+
+def main_branch(app: dict[str, Any]) -> str:
+    spec = app.get("spec") or {}
+    return str(spec.get("mainBranch") or "main")
+
+
+def owner_reference(app: dict[str, Any]) -> dict[str, Any]:
+    meta = app["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "App",
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }

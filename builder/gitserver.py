@@ -36,9 +36,11 @@ from builder.gitpaths import BadPath, GitTarget, parse_git_path
 from builder.kinds import NAMESPACES, main_branch
 from builder.names import InvalidName, check_app_name, check_namespace
 from builder.pktline import PktError, read_commands
+from builder.pushbuild import slug_dir
 from builder.pushes import BranchLocks, BuildService, Key
 from builder.repos import Repositories
 from builder.settings import BuilderSettings
+from builder.slugs import SlugStore, slug_route
 from orchestrator.api import errors
 from orchestrator.client.rest import APIClient
 
@@ -151,6 +153,7 @@ def create_app(deps: BuilderDeps) -> Starlette:
         Route("/builds/{namespace}/{name}/log", build_log),
         Route("/internal/builds", internal(start_build), methods=["POST"]),
         Route("/internal/branches/delete", internal(delete_branch), methods=["POST"]),
+        slug_route(SlugStore(slug_dir(deps.settings.data_dir))),  # nodes fetch slugs here
         Route("/{path:path}", git, methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes)

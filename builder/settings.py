@@ -17,7 +17,7 @@ class BuilderSettings:
     realm: str = "paas"  # the Basic realm git shows no one, but must receive to send a token
     # What builds a source tree: "module:function" or "path/to/file.py:function", called as
     # function(source_dir, out, context) in a child process (builder.buildrun).
-    build_function: str = "builder.detect:build"
+    build_function: str = "builder.pushbuild:build"
     build_timeout: float = 900.0  # a pip install of a large app takes minutes; forever is a bug
     build_memory: int = 2 << 30  # bytes of address space per build; Node's npm needs ~1 GiB
     cancel_grace: float = 3.0  # SIGTERM, then SIGKILL after this long

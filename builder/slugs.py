@@ -36,6 +36,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
 SOURCE_EPOCH = 315532800  # 1980-01-01: what zip and reproducible-builds tooling use
 GZIP_LEVEL = 6  # gzip's default: 9 costs twice the time here for ~2% less size
 CHUNK = 1 << 20
@@ -206,14 +210,11 @@ class SlugStore:
         return loaded
 
 
-def slug_route(store: SlugStore) -> object:
+def slug_route(store: SlugStore) -> Route:
     """A Starlette route serving ``GET/HEAD /slugs/sha256:<hex>.tar.gz`` from ``store``.
 
     The archive is immutable (named by its digest), so clients may cache it forever.
     """
-    from starlette.requests import Request
-    from starlette.responses import FileResponse, PlainTextResponse, Response
-    from starlette.routing import Route
 
     async def serve(request: Request) -> Response:
         name = request.path_params["name"]

@@ -135,6 +135,7 @@ def ensure_stack_image(settings: UpSettings) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness probes: not news
     try:
         settings = settings_from(args)
     except PreflightError as exc:

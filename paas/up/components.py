@@ -144,9 +144,9 @@ class UpComponents:
                 lambda: [*self._py, "scheduler", "--kubeconfig", kubeconfig],
                 logs / "scheduler.log",
             ),
-            UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
             router,
-            builder,
+            builder,  # before the node: the node fetches slugs from it (--slug-source)
+            UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
         ]
 
     # -- argv ------------------------------------------------------------------------------
@@ -259,6 +259,11 @@ class UpComponents:
                 "--service-cidr",
                 s.service_cidr,
                 *(["--cluster-dns", s.dns_ip] if s.network == "root" else []),
+                *(
+                    ["--slug-source", builder]
+                    if (builder := self.addresses.endpoints.get("git"))
+                    else []
+                ),
                 "--stop-pods-on-exit",
             ]
         return [

@@ -1,0 +1,39 @@
+"""The build a push runs: detection, buildpacks and slugs (``builder.build``) for one push.
+
+``paas builder`` calls this as its default build function, in its build
+child (``builder.buildrun``), with the push's ``BuildContext``. Slugs go to
+the builder's slug store (``<data_dir>/slugs``, served at ``/slugs/``, where
+nodes fetch them) and dependency caches to ``<data_dir>/cache``, shared by
+every app. The outer child already enforces the push's time limit; the
+build's own limits (memory in a cgroup where root) apply inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from builder.build import BuildResult, BuildSettings
+from builder.build import build as build_tree
+from builder.buildrun import BuildContext
+
+
+def settings_for(context: BuildContext) -> BuildSettings:
+    data = Path(context.data_dir)
+    return BuildSettings(
+        slug_dir=slug_dir(data),
+        cache_dir=data / "cache",
+        work_dir=data / "work",
+        image_name=f"paas/{context.app}",
+    )
+
+
+def slug_dir(data_dir: Path) -> Path:
+    return data_dir / "slugs"
+
+
+def build(source: Path, out: Callable[[str], None], context: BuildContext) -> str:
+    result: BuildResult = build_tree(Path(source), out, settings_for(context))
+    what = "reused" if result.reused else "built"
+    out(f"{result.detected} app {what}: {result.image}")
+    return result.image

@@ -22,6 +22,10 @@ NAMESPACES = BUILTIN_TYPES.require("", "Namespace")
 APP_LABEL = "paas.dev/app"
 BRANCH_LABEL = "paas.dev/branch"
 BRANCH_ANNOTATION = "paas.dev/branch-name"  # the full branch name the slug came from
+RELEASE_ANNOTATION = "paas.dev/release"  # a Build's slug's release command ("" or absent: none)
+# The App controller's condition on a Build: Unknown while it deploys, True once the build
+# serves, False when its deploy failed (or a newer build took its place) and it never will.
+DEPLOYED = "Deployed"
 
 # What `git push paas :branch` removes: the branch's objects, by label (the App controller's
 # Deployment, Service and Ingress, and the builder's Builds).
@@ -29,6 +33,7 @@ BRANCH_KINDS = (
     BUILTIN_TYPES.require("apps", "Deployment"),
     BUILTIN_TYPES.require("", "Service"),
     INGRESSES,
+    BUILTIN_TYPES.require("batch", "Job"),  # release phases
     BUILDS,
 )
 

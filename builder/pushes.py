@@ -12,7 +12,10 @@ refused), then waits for the lock.
 records a Build (Running), runs the build child (``runner.BuildProcess``),
 sends each output line to the hook as it comes (and to the Build's log
 file), records how it ended, and finishes with the URL the branch is served
-at. The deploy itself is the App controller's, from the Build's result.
+at. The deploy itself is the App controller's, from the Build's result:
+the Build is annotated with its slug's release command before it is marked
+Succeeded, and the push then follows the deploy (``deploywait``) until the
+new version serves, or refuses the push with the reason it did not.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from typing import Any
 
 from builder import names, records
 from builder.buildrun import BuildContext
-from builder.kinds import main_branch
+from builder.deploywait import follow_deploy
+from builder.kinds import RELEASE_ANNOTATION, main_branch
+from builder.pushbuild import slug_dir
 from builder.runner import BuildProcess, Outcome
 from builder.settings import BuilderSettings
+from builder.slugs import IMAGE_RE, SlugError, SlugStore
 from orchestrator.api import errors
 from orchestrator.client.rest import APIClient
 
@@ -161,16 +167,39 @@ class BuildService:
                     http_port=self.settings.http_port,
                 )
                 yield show(f"-----> Built {outcome.result}")
-                yield show(f"-----> {branch} will be served at {url}")
-                yield event(ok=True)
+                ok = False
+                async for step in follow_deploy(
+                    self.client, namespace, name, timeout=self.settings.deploy_timeout
+                ):
+                    yield show(step.line)
+                    ok = bool(step.ok)
+                if ok:
+                    yield show(f"-----> {branch} is live at {url}")
+                else:
+                    yield show(" !     The push is refused; what was live stays live.")
+                yield event(ok=ok)
                 return
             word = "cancelled" if outcome.phase == "Cancelled" else "failed"
             yield show(f" !     Build {word}: {outcome.message}")
             yield show(" !     Nothing was deployed; what was live stays live.")
             yield event(ok=False)
 
+    def release_of(self, result: str) -> str:
+        """The release command of the slug ``result`` ("" for none, or for an image)."""
+        match = IMAGE_RE.match(result)
+        if match is None:
+            return ""
+        try:
+            meta = SlugStore(slug_dir(self.settings.data_dir)).read_meta(match.group(1))
+        except (OSError, SlugError, ValueError):
+            return ""
+        return str(meta.get("release") or "")
+
     async def _record(self, build: dict[str, Any], outcome: Outcome) -> None:
         try:
+            if outcome.phase == "Succeeded":  # before the phase: the deploy starts from it
+                release = await asyncio.to_thread(self.release_of, outcome.result)
+                await records.annotate_build(self.client, build, {RELEASE_ANNOTATION: release})
             await records.finish_build(
                 self.client,
                 build,

@@ -97,6 +97,12 @@ async def start_build(client: APIClient, app: Obj, branch: str, commit: str, log
     )
 
 
+async def annotate_build(client: APIClient, build: Obj, annotations: dict[str, str]) -> Obj:
+    meta = build["metadata"]
+    patch = {"metadata": {"annotations": annotations}}
+    return await client.patch(BUILDS, meta["name"], patch, meta["namespace"])
+
+
 async def finish_build(
     client: APIClient, build: Obj, phase: str, *, result: str = "", message: str = ""
 ) -> Obj:

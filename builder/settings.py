@@ -21,6 +21,9 @@ class BuilderSettings:
     build_timeout: float = 900.0  # a pip install of a large app takes minutes; forever is a bug
     build_memory: int = 2 << 30  # bytes of address space per build; Node's npm needs ~1 GiB
     cancel_grace: float = 3.0  # SIGTERM, then SIGKILL after this long
+    # A push waits this long for its deploy (release, rollout) after the build: more than the
+    # App controller's release timeout plus its progress deadline, so they fail first.
+    deploy_timeout: float = 900.0
     auth_cache_seconds: float = 10.0  # a push is 3-4 requests: one TokenReview, not four
     git: str = "git"  # the git binary (its http-backend speaks the protocol)
 

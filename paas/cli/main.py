@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from paas.cli.appcontroller import add_app_controller_parser
 from paas.cli.apps import add_apps_parsers
 from paas.cli.builder import add_builder_parser
 from paas.cli.builds import add_builds_parser
 from paas.cli.components import add_apiserver_parser
+from paas.cli.config import add_config_parser
 from paas.cli.controllermanager import add_controller_manager_parser
 from paas.cli.dns import add_dns_parser
 from paas.cli.node import add_node_parser
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_up_parser(sub)
     add_apiserver_parser(sub)
     add_controller_manager_parser(sub)
+    add_app_controller_parser(sub)
     add_scheduler_parser(sub)
     add_dns_parser(sub)
     add_router_parser(sub)
@@ -49,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_builder_parser(sub)
     add_apps_parsers(sub)
     add_builds_parser(sub)
+    add_config_parser(sub)
     return parser
 
 

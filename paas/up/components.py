@@ -16,17 +16,14 @@ Readiness is asked of the API through the project's own client:
 - node: a Node of this run's agent (its boot ID differs from what the last
   run left in the store) reports Ready, so ``kubectl get nodes`` right
   after the banner lists a node that takes pods;
-- builder: it wrote its URL and ``/healthz`` answers there (endpoints.json
-  ``git``: the builder's own URL until the router serves ``git.<domain>``);
-  started after the router, so it is told the router's real port.
+- builder: it wrote its URL and ``/healthz`` answers there; started after
+  the router, so it is told the router's real port. Once ready, ``paas up``
+  publishes it at ``git.<domain>`` through the router (``gitroute``) and
+  endpoints.json ``git`` is ``http://git.<domain>:HTTP_PORT`` when that
+  answers (the builder's own URL otherwise);
+- app-controller: started (it deploys pushed branches; a push waits for it).
 
 Later components are one more entry in ``UpComponents.all``.
-
-``git.<domain>`` needs nothing of the router: publish the builder as a
-selector-less Service + Endpoints (its host address and port) and an Ingress
-with host ``git.<domain>`` in ``kube-system`` (class ``paas``), as
-``router.clusterdns`` publishes kube-dns, and the router serves it like any
-app; the remote base in endpoints.json is then ``http://git.<domain>:HTTP_PORT``.
 """
 
 from __future__ import annotations
@@ -57,6 +54,7 @@ class Addresses:
 
     api: str = ""  # https://HOST:PORT
     dns: str = ""  # udp://HOST:PORT
+    builder: str = ""  # http://HOST:PORT, the builder itself (nodes fetch slugs there)
     endpoints: dict[str, str] = field(default_factory=dict)  # endpoints.json, key -> URL
 
     @staticmethod
@@ -146,6 +144,7 @@ class UpComponents:
             ),
             router,
             builder,  # before the node: the node fetches slugs from it (--slug-source)
+            UpComponent("app-controller", self._app_controller_argv, logs / "app-controller.log"),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
         ]
 
@@ -233,13 +232,26 @@ class UpComponents:
             "--host",
             s.reachable_ip,
             "--port",
-            str(Addresses.port(self.addresses.endpoints.get("git", ""), 0)),
+            str(Addresses.port(self.addresses.builder, 0)),
             "--domain",
             s.domain,
             "--http-port",
             str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
             "--address-file",
             str(s.run_dir / "builder.url"),
+        ]
+
+    def _app_controller_argv(self) -> list[str]:
+        s = self.settings
+        return [
+            *self._py,
+            "app-controller",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--domain",
+            s.domain,
+            "--http-port",
+            str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
         ]
 
     def node_argv(self, *extra: str) -> list[str]:
@@ -259,11 +271,7 @@ class UpComponents:
                 "--service-cidr",
                 s.service_cidr,
                 *(["--cluster-dns", s.dns_ip] if s.network == "root" else []),
-                *(
-                    ["--slug-source", builder]
-                    if (builder := self.addresses.endpoints.get("git"))
-                    else []
-                ),
+                *(["--slug-source", builder] if (builder := self.addresses.builder) else []),
                 "--stop-pods-on-exit",
             ]
         return [

@@ -30,6 +30,7 @@ from typing import Any
 from orchestrator.api import errors
 from orchestrator.client.config import write_kubeconfig
 from paas.supervisor import StartFailed, Supervisor
+from paas.up import gitroute
 from paas.up.banner import banner, is_root
 from paas.up.components import UpComponent, UpComponents, read_address
 from paas.up.datadir import ensure_credentials
@@ -132,7 +133,28 @@ class Platform:
             comps.addresses.dns = read_address(component.address_file)
         if component.endpoint:
             comps.addresses.endpoints[component.endpoint] = read_address(component.address_file)
+        if component.name == "builder":
+            comps.addresses.builder = read_address(component.address_file)
+            comps.addresses.endpoints["git"] = await self._publish_git(comps.addresses.builder)
+        if component.endpoint:
             write_json(self.endpoints_path, comps.addresses.endpoints)
+
+    async def _publish_git(self, builder: str) -> str:
+        """The git remote base: ``git.<domain>`` through the router once it answers."""
+        comps = self.components
+        assert comps is not None and comps.client is not None
+        router = comps.addresses.endpoints.get("http", "")
+        try:
+            await gitroute.publish(
+                comps.client, gitroute.git_objects(builder, self.settings.domain)
+            )
+        except errors.APIError as exc:
+            self.say(f"builder: not published at git.{self.settings.domain}: {exc}")
+            return builder
+        published = await gitroute.published_url(router, self.settings.domain) if router else ""
+        if not published:
+            self.say(f"builder: git.{self.settings.domain} does not answer yet; using {builder}")
+        return published or builder
 
     def _teardown_node(self) -> None:
         """``paas node --teardown`` when the node agent did not clean up after itself."""

@@ -86,16 +86,23 @@ def config_hash(secrets: Sequence[Mapping[str, Any] | None]) -> str:
 def host(target: Target, settings: AppControllerSettings) -> str:
     a = target.app
     return names.host(
-        a.name, target.branch, main_branch=a.main_branch, namespace=a.namespace,
+        a.name,
+        target.branch,
+        main_branch=a.main_branch,
+        namespace=a.namespace,
         domain=settings.domain,
-    )  # fmt: skip
+    )
 
 
 def url(app: AppView, branch: str, settings: AppControllerSettings) -> str:
     return names.url(
-        app.name, branch, main_branch=app.main_branch, namespace=app.namespace,
-        domain=settings.domain, http_port=settings.http_port,
-    )  # fmt: skip
+        app.name,
+        branch,
+        main_branch=app.main_branch,
+        namespace=app.namespace,
+        domain=settings.domain,
+        http_port=settings.http_port,
+    )
 
 
 def with_hash(obj: Obj) -> Obj:

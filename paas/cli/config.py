@@ -94,7 +94,7 @@ def decoded(secret: dict | None) -> dict[str, str]:
 
 
 async def show_config(session: Session, args: argparse.Namespace) -> int:
-    app, name, found = await _read(session, args)
+    app, _, found = await _read(session, args)
     values = decoded(found)
     if not values:
         print(f"{app} has no config vars{' on ' + args.branch if args.branch else ''}.")
@@ -146,8 +146,10 @@ async def _write(session: Session, args: argparse.Namespace, change: dict[str, s
             print(f"error: {name} kept changing; try again", file=sys.stderr)
             return 1
     where = f"{app} ({args.branch})" if args.branch else app
-    print(f"{where}: {', '.join(change)} {'unset' if None in change.values() else 'set'}; "
-          "the pods roll with the new values")  # fmt: skip
+    print(
+        f"{where}: {', '.join(change)} {'unset' if None in change.values() else 'set'}; "
+        "the pods roll with the new values"
+    )
     return 0
 
 

@@ -43,6 +43,7 @@ WATCH_SECONDS = 60  # one watch request; re-read and watched again after it
 class Step:
     line: str
     ok: bool | None = None  # set on the last step: did the deploy succeed
+    live: bool = True  # False when the push succeeds with nothing deployed yet
 
 
 async def controller_running(client: APIClient) -> bool:
@@ -101,6 +102,7 @@ async def follow_deploy(
             " !     No App controller is running (paas app-controller): this build is kept "
             "and deploys once one runs.",
             ok=True,
+            live=False,
         )
         return
     last: list[tuple[str, str, str]] = []

@@ -167,14 +167,16 @@ class BuildService:
                     http_port=self.settings.http_port,
                 )
                 yield show(f"-----> Built {outcome.result}")
-                ok = False
+                ok, live = False, False
                 async for step in follow_deploy(
                     self.client, namespace, name, timeout=self.settings.deploy_timeout
                 ):
                     yield show(step.line)
-                    ok = bool(step.ok)
-                if ok:
+                    ok, live = bool(step.ok), step.live
+                if ok and live:
                     yield show(f"-----> {branch} is live at {url}")
+                elif ok:
+                    yield show(f"-----> {branch} will be served at {url}")
                 else:
                     yield show(" !     The push is refused; what was live stays live.")
                 yield event(ok=ok)

@@ -27,14 +27,15 @@ RELEASE_ANNOTATION = "paas.dev/release"  # a Build's slug's release command ("" 
 # serves, False when its deploy failed (or a newer build took its place) and it never will.
 DEPLOYED = "Deployed"
 
-# What `git push paas :branch` removes: the branch's objects, by label (the App controller's
-# Deployment, Service and Ingress, and the builder's Builds).
+# What `git push paas :branch` removes: the branch's objects, by label (the builder's Builds,
+# and the App controller's Deployment, Service, Ingress and release Jobs). Builds go first:
+# the App controller deploys a branch that still has a successful Build.
 BRANCH_KINDS = (
+    BUILDS,
     BUILTIN_TYPES.require("apps", "Deployment"),
     BUILTIN_TYPES.require("", "Service"),
     INGRESSES,
     BUILTIN_TYPES.require("batch", "Job"),  # release phases
-    BUILDS,
 )
 
 

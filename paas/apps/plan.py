@@ -133,6 +133,7 @@ def start_failure(pods: Sequence[Obj], build: str, restarts: int) -> str:
         meta = pod.get("metadata") or {}
         if (
             meta.get("deletionTimestamp")
+            or desired.RELEASE_LABEL in (meta.get("labels") or {})
             or (meta.get("annotations") or {}).get(desired.BUILD_ANNOTATION) != build
         ):
             continue

@@ -111,7 +111,11 @@ class AppController:
             for key in keys_of(obj):
                 self.queue.add(key)
 
-        return Handler(on_add=add, on_update=lambda old, new: (add(old), add(new)), on_delete=add)
+        def update(old: Obj, new: Obj) -> None:
+            add(old)  # a label that changed: the App it left hears of it too
+            add(new)
+
+        return Handler(on_add=add, on_update=update, on_delete=add)
 
     async def run(self) -> None:
         await process_queue(self.ctx, self.queue, self.reconcile, self.name)

@@ -17,6 +17,7 @@ import base64
 import re
 import subprocess
 import sys
+from typing import Any
 
 from builder import names
 from builder.kinds import APP_LABEL, APPS, BRANCH_LABEL, owner_reference
@@ -122,14 +123,15 @@ async def _write(session: Session, args: argparse.Namespace, change: dict[str, s
                     data.pop(key, None)
                 else:
                     data[key] = base64.b64encode(value.encode()).decode()
+            meta: dict[str, Any] = {
+                "name": name,
+                "labels": labels,
+                "ownerReferences": [owner_reference(app_obj)],
+            }
             body = {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {
-                    "name": name,
-                    "labels": labels,
-                    "ownerReferences": [owner_reference(app_obj)],
-                },
+                "metadata": meta,
                 "type": "Opaque",
                 "data": data,
             }
@@ -137,7 +139,7 @@ async def _write(session: Session, args: argparse.Namespace, change: dict[str, s
                 if current is None:
                     await client.create(SECRETS, body, session.namespace)
                 else:
-                    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                    meta["resourceVersion"] = current["metadata"]["resourceVersion"]
                     await client.replace(SECRETS, body, session.namespace)
                 break
             except (errors.Conflict, errors.AlreadyExists):

@@ -177,9 +177,9 @@ def rollout_state(
     available = int(status.get("availableReplicas") or 0)
     if updated >= wanted and total == updated and available >= min(wanted, 1):
         return "True", "Available", f"{available} of {wanted} instances available"
-    if updated < wanted or available < updated:
-        return "Unknown", "RollingOut", f"{min(available, updated)} of {wanted} new instances ready"
-    return "Unknown", "RollingOut", f"{total - updated} old instances stopping"
+    if total > updated:  # availableReplicas counts the old pods too: say what is known
+        return "Unknown", "RollingOut", "starting the new version; the old one serves meanwhile"
+    return "Unknown", "RollingOut", f"{min(available, updated)} of {wanted} instances ready"
 
 
 def plan_branch(
@@ -213,7 +213,9 @@ def plan_branch(
             if outcome == "":
                 apply.append(desired.release_job(target, settings))
         if release_pending and outcome == "Failed":
-            judge(target_build, "False", "ReleaseFailed", f"the release command failed: {why}")
+            job = desired.release_job_name(target)
+            message = f"the release command failed ({why}); its output: kubectl logs job/{job}"
+            judge(target_build, "False", "ReleaseFailed", message)
             ready = "False"
         elif release_pending and outcome != "Complete":
             judge(target_build, "Unknown", "Releasing", f"running release: {target_build.release}")

@@ -15,7 +15,9 @@ Outcomes:
   ``slug_route``); ``reused`` when the same source and dependencies gave
   that slug before (then nothing was built) or packing gave bytes already
   stored;
-- a Docker image for a Dockerfile, ``<image_name>:<digest prefix>``;
+- a Docker image for a Dockerfile, ``<image_name>:<digest prefix>``, or,
+  where the nodes run slugs only (``dockerfile_builds`` False: the process
+  runtime), BuildFailed saying so before anything is built;
 - ``BuildFailed`` with the reason to show the pusher: what the buildpack
   said, "took longer than its time limit", or "ran out of memory".
 
@@ -61,6 +63,7 @@ class BuildSettings:
         "paas/app"  # Dockerfile images: <image_name>:<digest[:12]>; add the registry here
     )
     max_slug_bytes: int = 1 << 30  # Heroku's compressed slug limit since 2026
+    dockerfile_builds: bool = True  # False: the nodes run slugs only (the process runtime)
     worker_python: str = sys.executable  # runs builder.worker: must import this package
     kill_grace_s: float = 2.0  # output still read after a kill
 
@@ -102,6 +105,7 @@ def build(
             "tools": asdict(Tools(settings.python, settings.node, settings.npm)),
             "docker": settings.docker,
             "image_name": settings.image_name,
+            "dockerfile_builds": settings.dockerfile_builds,
             "max_slug_bytes": settings.max_slug_bytes,
             "result": str(result_file),
             **asdict(runner.confinement),

@@ -14,8 +14,12 @@ or ``path/to/file.py:name``) and calls ``function(source_dir, out,
 context)``: ``out`` prints one line, flushed; ``context`` is a
 ``BuildContext``. The function returns the image reference it built (a
 ``str``, or an object with ``image_ref``). That reference goes to the
-``--result`` file as JSON; the exit status says whether it worked, and an
-exception's message is the last line the pusher sees.
+``--result`` file as JSON (``{"result": ref}``, or ``{"error": message}``
+with the exception's message, which the builder makes the Build's message
+and the last line the pusher sees); the exit status says whether it worked.
+SIGTERM raises SystemExit here, so that a build function's cleanup (the
+default one kills its own build's process tree) runs when the builder stops
+a build.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -41,6 +46,9 @@ class BuildContext:
     commit: str
     data_dir: str  # the builder's data dir: slugs and caches live under it
     builder_url: str  # where nodes fetch slugs from
+    time_limit_s: float = 900.0  # the builder's time limit for the whole build (its own kill)
+    memory_bytes: int = 2 << 30  # what the build's process tree may use, in bytes
+    dockerfile_builds: bool = True  # False: the nodes run slugs only, a Dockerfile is refused
 
 
 def load_function(spec: str) -> Callable[..., Any]:
@@ -69,6 +77,25 @@ def out(line: str) -> None:
     print(line, flush=True)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (a time limit, a cancel) becomes SystemExit, so that cleanup code runs.
+
+    Python's default for SIGTERM ends the process at once: a build function
+    that runs its work in a session of its own (the default one does, to
+    kill it as a whole) would leave that work running, unlimited. Raising
+    lets its ``finally`` kill what it started before this process ends.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def write_result(path: Path, result: dict[str, object]) -> None:
+    path.write_text(json.dumps(result))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="builder.buildrun")
     p.add_argument("--function", required=True)
@@ -77,17 +104,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--context", required=True, help="the BuildContext as JSON")
     args = p.parse_args(argv)
     context = BuildContext(**json.loads(args.context))
+    stop_on_sigterm()
     try:
         function = load_function(args.function)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        out(f"build failed: the build function {args.function} cannot be loaded ({exc})")
+        error = f"the build function {args.function} cannot be loaded ({exc})"
+        out(f"build failed: {error}")
+        write_result(args.result, {"error": error})
         return 1
     try:
         ref = image_ref(function(args.source, out, context))
     except Exception as exc:
         out(f"build failed: {exc}")
+        write_result(args.result, {"error": str(exc)})
         return 1
-    args.result.write_text(json.dumps({"result": ref, "context": asdict(context)}))
+    write_result(args.result, {"result": ref, "context": asdict(context)})
     return 0
 
 

@@ -3,8 +3,10 @@
 One module decides them so that the builder, the App controller and the
 router agree:
 
-- **branch slug**: the branch lowercased, each run of characters outside
-  ``[a-z0-9]`` turned into one ``-``, trimmed of ``-``, cut so that the
+- **branch slug**: the branch with its accents taken off (Unicode NFKD,
+  then what is not ASCII dropped: ``Ünïcode`` reads ``unicode``, not
+  ``n-code``), lowercased, each run of characters outside ``[a-z0-9]``
+  turned into one ``-``, trimmed of ``-``, cut so that the
   longest object derived from it (``<app>-<slug>-00001-deployment``) fits a
   63-character DNS label.
 - **the hash**: five hex characters of the SHA-256 of the full branch name,
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 MAX_LABEL = 63
 LONGEST_SUFFIX = "-00001-deployment"  # the longest name derived from <app>-<slug>
@@ -70,7 +73,8 @@ def branch_slug(app: str, branch: str) -> str:
     if not branch:
         raise InvalidName("a branch name cannot be empty")
     room = MAX_LABEL - len(app) - 1 - len(LONGEST_SUFFIX)
-    slug = _OUTSIDE.sub("-", branch.lower()).strip("-")
+    plain = unicodedata.normalize("NFKD", branch).encode("ascii", "ignore").decode()
+    slug = _OUTSIDE.sub("-", plain.lower()).strip("-")
     tagged = slug != branch or len(slug) > room or len(slug) <= 2
     if not tagged:
         return slug

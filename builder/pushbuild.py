@@ -5,7 +5,9 @@ child (``builder.buildrun``), with the push's ``BuildContext``. Slugs go to
 the builder's slug store (``<data_dir>/slugs``, served at ``/slugs/``, where
 nodes fetch them) and dependency caches to ``<data_dir>/cache``, shared by
 every app. The outer child already enforces the push's time limit; the
-build's own limits (memory in a cgroup where root) apply inside it.
+build's own limits apply inside it: the builder's memory limit (in a cgroup
+where root, which tells an OOM kill apart), and a time limit a little past
+the builder's, as a backstop.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from builder.build import BuildResult, BuildSettings
 from builder.build import build as build_tree
 from builder.buildrun import BuildContext
 
+# The builder's own kill decides the time limit (its message, and the cancel); this one only
+# stops the build should that kill not reach here.
+TIME_BACKSTOP_S = 30.0
+
 
 def settings_for(context: BuildContext) -> BuildSettings:
     data = Path(context.data_dir)
@@ -25,6 +31,9 @@ def settings_for(context: BuildContext) -> BuildSettings:
         cache_dir=data / "cache",
         work_dir=data / "work",
         image_name=f"paas/{context.app}",
+        time_limit_s=context.time_limit_s + TIME_BACKSTOP_S,
+        memory_limit_bytes=context.memory_bytes,
+        dockerfile_builds=context.dockerfile_builds,
     )
 
 

@@ -127,6 +127,9 @@ class BuildService:
             commit=commit,
             data_dir=str(self.settings.data_dir),
             builder_url=self.public_url,
+            time_limit_s=self.settings.build_timeout,
+            memory_bytes=self.settings.build_memory,
+            dockerfile_builds=self.settings.dockerfile_builds,
         )
         process = BuildProcess(self.settings, source, context)
         key = (namespace, app_name, branch)

@@ -1,7 +1,12 @@
 """Running one build child (``builder.buildrun``): limits, time limit, cancel, output lines.
 
-The child runs in its own session with ``RLIMIT_AS`` (memory) and
-``RLIMIT_CPU`` set before it executes, and stdin from /dev/null. Its
+The child runs in its own session with ``RLIMIT_DATA`` (memory) and
+``RLIMIT_CPU`` set before it executes, and stdin from /dev/null. The memory
+rlimit is a backstop ``MEMORY_BACKSTOP`` above the build's limit: the
+default build function confines its build itself at exactly that limit (a
+cgroup that counts OOM kills, builder/isolation.py) and must be the one to
+hit it, to say the build ran out of memory; ``RLIMIT_AS`` would stop node
+and npm from starting at all (V8 reserves gigabytes of address space). Its
 stdout and stderr are one stream, read line by line and handed to
 ``on_line`` as they come. It ends in one of three ways:
 
@@ -29,6 +34,7 @@ from builder.buildrun import BuildContext
 from builder.settings import BuilderSettings
 
 LINE_LIMIT = 1 << 20  # a build may print long lines (minified output); cut, never crash
+MEMORY_BACKSTOP = 256 << 20  # above the build's own limit: the build's own confinement decides
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,10 @@ class BuildProcess:
             "--context",
             json.dumps(asdict(self.context)),
         ]
-        memory, cpu = s.build_memory, max(1, int(s.build_timeout))
+        memory, cpu = s.build_memory + MEMORY_BACKSTOP, max(1, int(s.build_timeout))
 
         def limit() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 
         if self._stop.is_set():
@@ -110,14 +116,17 @@ class BuildProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # what the build left behind
         try:
-            if code == 0:
-                result = json.loads(result_file.read_text())["result"]
-                return Outcome("Succeeded", result=result)
-        except (OSError, ValueError, KeyError):
-            return Outcome("Failed", message="the build ended without a result")
+            result = json.loads(result_file.read_text())
+        except (OSError, ValueError):
+            result = {}
         finally:
             result_file.unlink(missing_ok=True)
-        return Outcome("Failed", message=_exit_reason(code))
+        if code == 0 and isinstance(result, dict) and "result" in result:
+            return Outcome("Succeeded", result=str(result["result"]))
+        if code == 0:
+            return Outcome("Failed", message="the build ended without a result")
+        error = result.get("error") if isinstance(result, dict) else None
+        return Outcome("Failed", message=str(error) if error else _exit_reason(code))
 
     async def _read(
         self, proc: asyncio.subprocess.Process, on_line: Callable[[str], Awaitable[None]]

@@ -19,7 +19,10 @@ class BuilderSettings:
     # function(source_dir, out, context) in a child process (builder.buildrun).
     build_function: str = "builder.pushbuild:build"
     build_timeout: float = 900.0  # a pip install of a large app takes minutes; forever is a bug
-    build_memory: int = 2 << 30  # bytes of address space per build; Node's npm needs ~1 GiB
+    build_memory: int = 2 << 30  # bytes per build's process tree; pip and npm peak under 300 MiB
+    # False where every node runs the process runtime, which runs slugs only: a Dockerfile is
+    # refused saying so, rather than built into an image that no node can run.
+    dockerfile_builds: bool = True
     cancel_grace: float = 3.0  # SIGTERM, then SIGKILL after this long
     # A push waits this long for its deploy (release, rollout) after the build: more than the
     # App controller's release timeout plus its progress deadline, so they fail first.

@@ -10,7 +10,8 @@ the request's ``result`` file: ``{"image", "digest", "detected", "reused"}``
 or ``{"error"}``. Whatever kills it (the time limit, the OOM killer) leaves
 no result, and the parent says why.
 
-Steps: detect; a Dockerfile goes to ``docker build``; else the build key
+Steps: detect; a Dockerfile goes to ``docker build`` (or is refused where
+the nodes run slugs only); else the build key
 (source tree digest, detected kind, tool versions) may name a slug stored
 before (reused, nothing built); else the source is copied to a staging
 directory without ``.git``, the buildpack compiles it, and the staging
@@ -38,6 +39,11 @@ from builder.errors import BuildFailed
 from builder.slugs import SlugError, SlugStore, tree_digest
 
 BUILDER_VERSION = "1"  # part of every build key: bump when the slug layout changes
+NO_DOCKERFILE_BUILDS = (
+    "this repository has a Dockerfile, but this platform's nodes run the process runtime, "
+    "which runs buildpack apps (slugs) only: remove the Dockerfile to build with a buildpack "
+    "(Python, Node.js or a static site), or run the platform with paas up --runtime docker"
+)
 
 
 def log(line: str) -> None:
@@ -75,6 +81,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     kind = detect(source)
     digest = tree_digest(source)
     if kind == DOCKERFILE:
+        if not request.get("dockerfile_builds", True):
+            raise BuildFailed(NO_DOCKERFILE_BUILDS)
         ctx = BuildContext(source, source, cache, tools, log, env)
         image = build_image(ctx, request["docker"], request["image_name"], digest)
         return {"image": image.image, "digest": digest, "detected": kind, "reused": image.reused}

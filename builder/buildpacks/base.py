@@ -19,7 +19,8 @@ command, PATH entries, environment, the other Procfile types and the
 
 Steps run with their output streamed line by line into the log, indented
 under the step's header; a step that exits non-zero, or a tool that is not
-installed, is a BuildFailed naming it.
+installed, is a BuildFailed naming it; a failed step's message ends with its
+last line of output, where pip, docker and compilers say why.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from builder.cache import DependencyCache
 from builder.errors import BuildFailed
 
 INDENT = "       "
+LAST_LINE = 300  # of a failed step's last line, in its BuildFailed: the reason, not a log
 # Debian packages that provide the tools a buildpack runs, for the message when one is missing
 PACKAGES = {"python3": "python3 python3-pip", "node": "nodejs", "npm": "npm", "docker": "docker.io"}
 
@@ -88,13 +90,17 @@ class BuildContext:
         except FileNotFoundError as exc:
             raise missing_tool(argv[0]) from exc
         assert proc.stdout is not None
+        last = ""
         with proc.stdout:
             for raw in proc.stdout:
-                self.info(raw.decode("utf-8", "replace").rstrip())
+                line = raw.decode("utf-8", "replace").rstrip()
+                self.info(line)
+                last = line.strip() or last
         code = proc.wait()
         if code != 0:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with {code}"
-            raise BuildFailed(f"{' '.join(argv[:3])} {how}; its output is above")
+            said = f": {last[-LAST_LINE:]}" if last else ""
+            raise BuildFailed(f"{step_name(argv)} {how}{said} (its output is above)")
 
     def capture(self, argv: list[str]) -> str:
         """A tool's short answer (a version); BuildFailed when it is missing or fails."""
@@ -107,6 +113,20 @@ class BuildContext:
         if done.returncode != 0:
             raise BuildFailed(f"{' '.join(argv)} failed: {done.stderr.strip()[-500:]}")
         return done.stdout.strip()
+
+
+def step_name(argv: list[str]) -> str:
+    """What a failed step is called: its words up to the first option (``-m`` kept).
+
+    ``docker build --label ...`` is "docker build", ``python3 -m pip install
+    ...`` is "python3 -m pip install", ``npm run build`` stays whole.
+    """
+    words = [Path(argv[0]).name]
+    for word in argv[1:5]:
+        if word.startswith("-") and word != "-m":
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 def missing_tool(name: str) -> BuildFailed:

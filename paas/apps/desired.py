@@ -3,7 +3,8 @@
 For a branch B of app A, with the build that should serve it:
 
 - a Deployment ``<app>-<branch-slug>`` (builder/names.py) running the
-  build's image with one replica, ``PORT`` and the ``PAAS_*`` variables,
+  build's image (a Dockerfile's with pull policy IfNotPresent: no registry
+  yet, the node's engine built it) with one replica, ``PORT`` and the ``PAAS_*`` variables,
   the App's ``spec.env``, then the config Secrets through ``envFrom``
   (``<app>-config`` then ``<app>-<slug>-config``: later ones win, so a
   branch's value beats the app's), a TCP readiness probe on the port, and
@@ -150,11 +151,25 @@ def _env_from(target: Target) -> list[Obj]:
     ]
 
 
+def pull_policy(image: str) -> dict[str, str]:
+    """``imagePullPolicy`` for a build's result: IfNotPresent for a Dockerfile's image.
+
+    No registry of the platform's own runs yet (DESIGN's Debian
+    docker-registry is not built), so a Dockerfile's image exists only on
+    the engine that built it, the single node's; IfNotPresent runs it from
+    there and never asks a registry (a tag the defaults would call
+    ``Always``, like ``latest``, included). A slug keeps the defaults: the
+    node fetches it from the builder when absent.
+    """
+    return {} if image.startswith("slug:") else {"imagePullPolicy": "IfNotPresent"}
+
+
 def deployment(target: Target, settings: AppControllerSettings) -> Obj:
     b = target.build
     container = {
         "name": CONTAINER,
         "image": b.result,
+        **pull_policy(b.result),
         "env": _env(target, settings),
         "envFrom": _env_from(target),
         "ports": [{"name": "http", "containerPort": settings.container_port}],
@@ -233,6 +248,7 @@ def release_job(target: Target, settings: AppControllerSettings) -> Obj:
     container = {
         "name": "release",
         "image": b.result,
+        **pull_policy(b.result),
         "args": [b.release],
         "env": _env(target, settings),
         "envFrom": _env_from(target),

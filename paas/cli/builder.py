@@ -51,6 +51,18 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="what builds a tree: module:function or file.py:function",
     )
     p.add_argument("--build-timeout", type=float, default=d.build_timeout, help="seconds")
+    p.add_argument(
+        "--build-memory",
+        type=int,
+        default=d.build_memory >> 20,
+        help="MiB a build's process tree may use",
+    )
+    p.add_argument(
+        "--no-dockerfile-builds",
+        dest="dockerfile_builds",
+        action="store_false",
+        help="the nodes run slugs only (process runtime): refuse repositories with a Dockerfile",
+    )
     p.add_argument("--address-file", type=Path, help="write http://HOST:PORT here once serving")
     p.set_defaults(func=run_builder)
 
@@ -58,6 +70,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> BuilderSettings:
     if not 0 <= args.port < 65536:
         raise ValueError(f"--port {args.port}: must be from 0 to 65535")
+    if args.build_memory < 64:
+        raise ValueError(f"--build-memory {args.build_memory}: at least 64 (MiB)")
     function = args.build_function
     where, _, name = function.rpartition(":")
     if where.endswith(".py"):  # the build runs in another directory
@@ -71,6 +85,8 @@ def settings_from_args(args: argparse.Namespace) -> BuilderSettings:
         http_port=args.http_port,
         build_function=function,
         build_timeout=args.build_timeout,
+        build_memory=args.build_memory << 20,
+        dockerfile_builds=args.dockerfile_builds,
     )
 
 

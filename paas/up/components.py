@@ -239,6 +239,8 @@ class UpComponents:
             str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
             "--address-file",
             str(s.run_dir / "builder.url"),
+            # only the Docker runtime runs images: elsewhere a Dockerfile is refused at once
+            *([] if s.runtime == "docker" else ["--no-dockerfile-builds"]),
         ]
 
     def _app_controller_argv(self) -> list[str]:

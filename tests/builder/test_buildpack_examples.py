@@ -14,6 +14,7 @@ import asyncio
 import socket
 import urllib.request
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,13 @@ def test_a_dockerfile_without_an_engine_fails_saying_so(
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     with pytest.raises(BuildFailed, match="has a Dockerfile, but no Docker engine answers"):
         build(EXAMPLES / "dockerfile-app", lambda line: None, build_settings)
+
+
+def test_a_dockerfile_where_nodes_run_slugs_only_is_refused_before_any_docker_build(
+    build_settings: BuildSettings,
+) -> None:
+    lines: list[str] = []
+    settings = replace(build_settings, dockerfile_builds=False, docker="/nonexistent/docker")
+    with pytest.raises(BuildFailed, match="nodes run the process runtime, which runs buildpack"):
+        build(EXAMPLES / "dockerfile-app", lines.append, settings)
+    assert not any("Docker engine" in line for line in lines), lines

@@ -54,12 +54,17 @@ def test_a_failed_build_refuses_the_push_and_moves_nothing(
     done = dev.push(builder.remote("shop"), "main")
     assert done.returncode == 1
     assert "remote:        build failed: requirements.txt names a package" in done.stderr
-    assert "remote:  !     Build failed: the build failed (exit status 1)" in done.stderr
+    assert (  # the reason again on the last line, not an exit status
+        "remote:  !     Build failed: requirements.txt names a package that does not exist"
+        in done.stderr
+    )
     assert "(pre-receive hook declined)" in done.stderr
     ls = dev.git("ls-remote", builder.remote("shop"), "refs/heads/main").stdout
     assert ls.split()[0] == good
     phases = sorted(b["status"]["phase"] for b in builds_of(builder, "shop"))
     assert phases == ["Failed", "Succeeded"]
+    [failed] = [b for b in builds_of(builder, "shop") if b["status"]["phase"] == "Failed"]
+    assert failed["status"]["message"] == "requirements.txt names a package that does not exist"
 
 
 def test_a_build_past_its_time_limit_is_stopped_and_the_push_refused(

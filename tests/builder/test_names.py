@@ -17,6 +17,9 @@ from builder import names
         ("feature/x", "feature-x-" + names.branch_hash("feature/x")),
         ("--odd__", "odd-" + names.branch_hash("--odd__")),
         ("___", "branch-" + names.branch_hash("___")),
+        ("Feature/Ünïcode__x", "feature-unicode-x-" + names.branch_hash("Feature/Ünïcode__x")),
+        ("straße", "strae-" + names.branch_hash("straße")),  # no decomposition: dropped
+        ("релиз", "branch-" + names.branch_hash("релиз")),
     ],
 )
 def test_branch_slugs(branch: str, slug: str) -> None:

@@ -145,6 +145,25 @@ def test_the_deployment_runs_the_builds_slug_with_port_env_config_and_a_safe_rol
     assert ing["spec"]["ingressClassName"] == "paas"
 
 
+@pytest.mark.parametrize(
+    ("image", "policy"),
+    [
+        (SLUG_A, None),
+        ("paas/web:0123456789ab", "IfNotPresent"),
+        ("paas/web:latest", "IfNotPresent"),
+    ],
+)
+def test_a_dockerfile_image_is_run_from_the_node_and_never_pulled(
+    image: str, policy: str | None
+) -> None:
+    build = build_obj("b1", result=image, release="./migrate")
+    target = desired.Target(APP, "main", BuildView.of(build))
+    [web] = desired.deployment(target, S)["spec"]["template"]["spec"]["containers"]
+    [release] = desired.release_job(target, S)["spec"]["template"]["spec"]["containers"]
+    assert web.get("imagePullPolicy") == policy
+    assert release.get("imagePullPolicy") == policy
+
+
 def test_release_pods_are_not_selected_by_the_branchs_service() -> None:
     target = desired.Target(APP, "main", BuildView.of(build_obj("b1", release="./migrate")))
     job = desired.release_job(target, S)

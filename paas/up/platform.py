@@ -165,12 +165,15 @@ class Platform:
             kubeconfig=s.kubeconfig,
         )
 
+        def say(line: str) -> None:
+            self.say(line)
+            sys.stdout.flush()  # each step as it happens, also into a log file
+
         async def run() -> None:
             try:
-                await deploy_example(settings, self.say)
+                await deploy_example(settings, say)
             except ExampleFailed as exc:
-                self.say(f"example: {settings.app} is not live: {exc}")
-            sys.stdout.flush()
+                say(f"example: {settings.app} is not live: {exc}")
 
         return asyncio.create_task(run(), name="example")
 

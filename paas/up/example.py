@@ -93,7 +93,7 @@ async def deploy_example(s: ExampleSettings, say: Callable[[str], None]) -> str:
     """Push the example and wait for its URL to answer 200; the URL. ExampleFailed if not."""
     fresh = not (s.repo / ".git").is_dir()
     say(
-        f"example: pushing {s.source} as app {s.app} from {s.repo} "
+        f"example: pushing {shortened(s.source)} as app {s.app} from {s.repo} "
         f"({'a new' if fresh else 'the'} repository there; log {s.log})"
     )
     if fresh:
@@ -114,6 +114,14 @@ async def deploy_example(s: ExampleSettings, say: Callable[[str], None]) -> str:
     for line in lines:
         say(line)
     return s.url
+
+
+def shortened(path: Path) -> str:
+    """``path`` relative to the working directory when inside it (``make run``'s is the project)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def curl_line(s: ExampleSettings) -> str:

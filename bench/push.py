@@ -77,6 +77,7 @@ class Push:
     seconds: float = float("nan")
     marks: dict[str, float] = field(default_factory=dict)
     output: str = ""
+    before: dict[str, int] = field(default_factory=dict)  # answers once the push ended, until then
 
     def split(self) -> str:
         """'receive the push 0.4s, build 1.1s, ...': each phase's own duration."""
@@ -89,6 +90,8 @@ class Push:
             parts.append(f"push ends {self.marks['push ends'] - last:.2f}s")
             last = self.marks["push ends"]
         parts.append(f"first 200 {self.seconds - last:.2f}s")
+        if self.before:
+            parts.append("before it: " + ", ".join(f"{n} x {a}" for a, n in self.before.items()))
         return ", ".join(parts)
 
 
@@ -105,13 +108,19 @@ def get(router: str, host: str, path: str = "/") -> tuple[int, str]:
         conn.close()
 
 
-def first_200(router: str, host: str, text: str, started: float) -> float:
-    """Seconds from ``started`` until ``host`` answers 200 with ``text`` in its body."""
+def first_200(
+    router: str, host: str, text: str, started: float, before: dict[str, int] | None = None
+) -> float:
+    """Seconds from ``started`` until ``host`` answers 200 with ``text`` in its body; the
+    other answers until then are counted in ``before`` ("200 old", "404", "0 refused"...)."""
     deadline = time.monotonic() + FIRST_200_TIMEOUT
     while True:
         status, body = get(router, host)
         if status == 200 and text in body:
             return time.monotonic() - started
+        if before is not None:
+            answer = "200 old" if status == 200 else f"{status} {body.strip()[:40]}"
+            before[answer] = before.get(answer, 0) + 1
         if time.monotonic() > deadline:
             raise RuntimeError(f"{host} did not answer 200 with {text!r}: {status} {body[:200]}")
         time.sleep(POLL)
@@ -183,7 +192,7 @@ class Repo:
         push.output = "\n".join(lines)
         if code != 0:
             raise RuntimeError(f"git push exited {code}:\n{push.output}")
-        push.seconds = first_200(router, host, text, started)
+        push.seconds = first_200(router, host, text, started, push.before)
         return push
 
 

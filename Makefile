@@ -14,9 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Start the whole platform in the foreground (Ctrl-C stops it).
+## Start the whole platform in the foreground, then git push EXAMPLE and print its live URL
+## (Ctrl-C stops it all). `make run EXAMPLE=` starts the platform with no app.
+EXAMPLE ?= examples/python-flask
+
 run: install
-	$(VENV)/bin/paas up $(ARGS)
+	$(VENV)/bin/paas up $(if $(EXAMPLE),--example $(EXAMPLE)) $(ARGS)
 
 ## The whole test suite, with the layering and lint checks first. As root on Debian it installs
 ## and starts the engines the tests need (.ci/with-engines), and stops only what it started.
@@ -29,7 +32,7 @@ test: install
 ## figure with its target, compared with the last run (bench/results/latest.json; the run before
 ## it is kept as previous.json). As root on Debian it installs the tools they need, as `make test`
 ## does, and stops only what it started. `make bench BENCHES="pods" ARGS=--quick` runs a part.
-BENCHES       ?= api webhook scheduler net_dns net_proxy router pods rollout
+BENCHES       ?= api webhook scheduler net_dns net_proxy router pods rollout push
 BENCH_RESULTS := bench/results
 BENCH_TOOLS   := wrk:wrk nginx:nginx dnsperf:dnsperf dnsmasq:dnsmasq-base
 

@@ -9,8 +9,9 @@ through the garbage collector; its repository goes with the next push.
 repository at ``<git>/<app>.git`` (``<git>/<ns>/<app>.git`` outside
 ``default``), ``<git>`` being the ``git`` URL in the data dir's
 ``endpoints.json``. The token is not written into the URL or the repository:
-the remote gets a credential helper, ``paas git-credential``, which answers
-git with the kubeconfig's token whenever git asks.
+the remote gets a credential helper (``paas.cli.gitcredential``, quick to
+start since git runs it twice a push), which answers git with the
+kubeconfig's token whenever git asks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 
 from builder.kinds import API_VERSION, APPS
 from builder.names import DEFAULT_NAMESPACE, InvalidName, check_app_name
-from orchestrator.client.config import KubeconfigError, load_kubeconfig
+from orchestrator.client.config import load_kubeconfig
+from paas.cli import gitcredential
 from paas.cli.printing import TableView, format_lines, table_header, table_rows
 from paas.cli.session import Session, connection_flags, default_kubeconfig, run_command
 
@@ -53,10 +55,8 @@ def add_apps_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     remote.set_defaults(func=run_git_remote)
 
     helper = sub.add_parser("git-credential", help="git credential helper (used by git-remote)")
-    helper.add_argument("--kubeconfig", type=Path)
-    helper.add_argument("--context", default="")
-    helper.add_argument("operation", help="get, store or erase (git's protocol)")
-    helper.set_defaults(func=run_git_credential)
+    gitcredential.add_arguments(helper)
+    helper.set_defaults(func=gitcredential.run_git_credential)
 
 
 async def create_app(session: Session, args: argparse.Namespace) -> int:
@@ -125,7 +125,7 @@ def run_git_remote(args: argparse.Namespace) -> int:
     done = subprocess.run(["git", "remote", verb, args.remote, url], check=False)
     if done.returncode != 0:
         return 1
-    helper = [sys.executable, "-m", "paas", "git-credential", "--kubeconfig", str(kubeconfig)]
+    helper = [sys.executable, "-m", "paas.cli.gitcredential", "--kubeconfig", str(kubeconfig)]
     if args.context:
         helper += ["--context", args.context]
     prefix = base.rstrip("/") + "/"
@@ -135,23 +135,4 @@ def run_git_remote(args: argparse.Namespace) -> int:
     subprocess.run(["git", "config", f"credential.{prefix}.useHttpPath", "false"], check=True)
     print(f"remote {args.remote} -> {url}")
     print(f"push with: git push {args.remote} main")
-    return 0
-
-
-def run_git_credential(args: argparse.Namespace) -> int:
-    """git's credential protocol: on ``get``, a user name and the kubeconfig's token."""
-    sys.stdin.read()  # what git knows (protocol, host): one cluster, one answer
-    if args.operation != "get":
-        return 0
-    try:
-        config = load_kubeconfig(
-            (args.kubeconfig or default_kubeconfig()).expanduser(), args.context
-        )
-    except KubeconfigError as exc:
-        print(f"paas git-credential: {exc}", file=sys.stderr)
-        return 1
-    if not config.token:
-        return 0  # git asks the user
-    print("username=paas")
-    print(f"password={config.token}")
     return 0

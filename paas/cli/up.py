@@ -22,6 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
+from builder.names import InvalidName, check_app_name
 from paas.cli.node import docker_url, machine_plan
 from paas.cli.preflight import NETWORK_MODES, RUNTIMES, PreflightError
 from paas.up.platform import Platform
@@ -77,6 +78,13 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="pod addresses: each node gets a /24 of this range",
     )
     p.add_argument("--domain", default="localhost")
+    p.add_argument(
+        "--example",
+        type=example_flag,
+        metavar="DIR",
+        help="once up, git push DIR (e.g. examples/python-flask) as the app named after it and "
+        "print its live URL; DIR is copied into DATA_DIR/example/, never changed",
+    )
     p.set_defaults(func=run_up)
 
 
@@ -87,6 +95,18 @@ def upstream_flag(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def example_flag(text: str) -> Path:
+    """An example directory whose name is a valid app name, checked before anything starts."""
+    path = Path(text).expanduser().resolve()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory")
+    try:
+        check_app_name(path.name)
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(f"{text}: its name is the app's: {exc}") from None
+    return path
 
 
 def settings_from(args: argparse.Namespace) -> UpSettings:
@@ -110,6 +130,7 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         cluster_cidr=args.cluster_cidr,
         domain=args.domain,
         docker_url=docker_url(),
+        example=args.example,
     )
 
 

@@ -35,6 +35,7 @@ from paas.up.banner import banner, is_root
 from paas.up.components import UpComponent, UpComponents, read_address
 from paas.up.datadir import ensure_credentials
 from paas.up.definitions import install_definitions, platform_definitions
+from paas.up.example import ExampleFailed, ExampleSettings, deploy_example
 from paas.up.settings import UpSettings
 
 TEARDOWN_TIMEOUT = 120.0  # removing a node's pods and network; Docker may be slow
@@ -72,6 +73,7 @@ class Platform:
         ):
             stale.unlink(missing_ok=True)
         status = 0
+        example: asyncio.Task[None] | None = None
         try:
             for component in comps.all():
                 self.supervisor.add(component)
@@ -80,6 +82,7 @@ class Platform:
             for line in banner(s, comps.addresses, time.monotonic() - started, root=is_root()):
                 self.say(line)
             sys.stdout.flush()
+            example = self._start_example()
             while not stop.is_set():
                 self.supervisor.tick()
                 await _wait(stop, 0.2)
@@ -89,6 +92,9 @@ class Platform:
         except Interrupted:
             pass
         finally:
+            if example is not None:
+                example.cancel()
+                await asyncio.gather(example, return_exceptions=True)
             await comps.close()
             await asyncio.to_thread(self.supervisor.stop)
             await asyncio.to_thread(self._teardown_node)
@@ -138,6 +144,38 @@ class Platform:
             comps.addresses.endpoints["git"] = await self._publish_git(comps.addresses.builder)
         if component.endpoint:
             write_json(self.endpoints_path, comps.addresses.endpoints)
+
+    def _start_example(self) -> asyncio.Task[None] | None:
+        """``--example DIR``: push it beside the supervisor loop (paas/up/example.py)."""
+        s, comps = self.settings, self.components
+        assert comps is not None
+        endpoints = comps.addresses.endpoints
+        if s.example is None:
+            return None
+        if "git" not in endpoints or "http" not in endpoints:
+            self.say("example: not pushed: this platform serves no git remote or router")
+            return None
+        settings = ExampleSettings(
+            source=s.example,
+            repo=s.data_dir / "example" / s.example.name,
+            log=s.logs / "example-push.log",
+            git_base=endpoints["git"],
+            router=endpoints["http"],
+            domain=s.domain,
+            kubeconfig=s.kubeconfig,
+        )
+
+        def say(line: str) -> None:
+            self.say(line)
+            sys.stdout.flush()  # each step as it happens, also into a log file
+
+        async def run() -> None:
+            try:
+                await deploy_example(settings, say)
+            except ExampleFailed as exc:
+                say(f"example: {settings.app} is not live: {exc}")
+
+        return asyncio.create_task(run(), name="example")
 
     async def _publish_git(self, builder: str) -> str:
         """The git remote base: ``git.<domain>`` through the router once it answers."""

@@ -33,6 +33,7 @@ class UpSettings:
     domain: str = "localhost"
     docker_url: str = "unix:///var/run/docker.sock"
     ready_timeout: float = 60.0  # a component not ready by then stops `paas up`
+    example: Path | None = None  # pushed once up (`make run`): a new user's first live URL
 
     @property
     def service_cidr(self) -> str:

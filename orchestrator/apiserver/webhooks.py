@@ -28,6 +28,7 @@ from orchestrator.apiserver.admission.attributes import Attributes, UserInfo
 from orchestrator.apiserver.admission.dispatcher import WebhookDispatcher
 from orchestrator.apiserver.registry import AdmissionRequest, Registry
 from orchestrator.apiserver.watchcache import Change, WatchHub
+from orchestrator.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,15 @@ class Admission:
             revision = max(revision, rev)
         return revision
 
+    async def _reload(self) -> int:
+        """``load``, retried while the store does not answer (the server stays up meanwhile)."""
+        while True:
+            try:
+                return await self.load()
+            except (errors.APIError, StoreError, OSError):
+                log.warning("cannot read the webhook configurations; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+
     async def run(self) -> None:
         """Follow the configurations until cancelled."""
         revision = await self.load()
@@ -109,7 +119,7 @@ class Admission:
                     raise
                 except Exception:  # dropped or compacted: read everything again
                     log.info("webhook configurations re-read after a broken watch")
-                    revision = await self.load()
+                    revision = await self._reload()
         finally:
             await self.dispatcher.aclose()
 

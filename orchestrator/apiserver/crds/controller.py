@@ -40,6 +40,7 @@ from orchestrator.apiserver.crds.catalogue import StrategyCache, accepted_names,
 from orchestrator.apiserver.crds.definition import CLEANUP_FINALIZER, storage_version
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.watchcache import WatchHub
+from orchestrator.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class DefinitionController:
                     self._wake.clear()
                     try:
                         await self.sync()
-                    except (errors.APIError, OSError):
+                    except (errors.APIError, StoreError, OSError):  # retried: the store may be back
                         log.exception("a pass over the CustomResourceDefinitions failed")
                         await asyncio.sleep(0.5)
                         self._wake.set()

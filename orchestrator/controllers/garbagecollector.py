@@ -239,6 +239,7 @@ class GarbageCollector:
                 self.queue.add(f"{rt.group_resource}|{name}")
 
     def _dependents(self, uid: str) -> list[tuple[ResourceType, Obj]]:
+        """The objects the collector has seen naming ``uid`` as an owner (its caches)."""
         if not uid:
             return []
         return [
@@ -246,6 +247,10 @@ class GarbageCollector:
             for m in list(self._kinds.values())
             for dep in m.informer.by_index(OWNER_INDEX, uid)
         ]
+
+    def dependents(self, uid: str) -> list[str]:
+        """Names of the dependents of ``uid`` the collector knows of (what it would orphan)."""
+        return [dep["metadata"]["name"] for _, dep in self._dependents(uid)]
 
     # -- running ---------------------------------------------------------------
 

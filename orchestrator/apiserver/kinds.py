@@ -9,14 +9,12 @@ packages; this module puts them on their ResourceTypes, once, at start.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceTypes
-from orchestrator.api.strategy import BuiltinStrategy, builtin_strategy
+from orchestrator.api.strategy import BuiltinStrategy
 from orchestrator.api.validation import Cause, validate_metadata, validate_update
 from orchestrator.apiserver.admission.configuration import (
     default_configuration,
@@ -29,17 +27,17 @@ from orchestrator.apiserver.crds.definition import (
 )
 
 
-@dataclass(frozen=True)
-class ServerKindStrategy:
-    """A built-in kind whose defaults and validation are the API server's own."""
+@dataclass(frozen=True, kw_only=True)
+class ServerKindStrategy(BuiltinStrategy):
+    """A built-in kind whose defaults and validation are the API server's own.
 
-    builtin: BuiltinStrategy
+    Tables, field selectors and reads are the built-in ones; only what a write
+    checks and fills comes from the API server's packages.
+    """
+
     fill: Callable[[Obj], Obj]
     check: Callable[[Obj], list[Cause]]
     check_update: Callable[[Obj, Obj], list[Cause]] | None = None
-    strategic_merge: bool = True  # kubectl apply of these manifests sends strategic merge
-    scale: None = None
-    reads_as_stored: bool = True
 
     def unknown_fields(self, obj: Obj) -> list[str]:
         return []
@@ -53,34 +51,8 @@ class ServerKindStrategy:
             if self.check_update is not None:
                 causes += self.check_update(old, obj)
             else:
-                causes += validate_update(self.builtin.qualified_kind, old, obj)
+                causes += validate_update(self.qualified_kind, old, obj)
         return causes
-
-    def for_read(self, obj: Obj) -> Obj:
-        return obj
-
-    def for_storage(self, obj: Obj) -> Obj:
-        return obj
-
-    def table(
-        self,
-        objects: Sequence[Obj],
-        *,
-        now: datetime,
-        include_object: str,
-        resource_version: str,
-        continue_token: str = "",
-    ) -> dict[str, Any]:
-        return self.builtin.table(
-            objects,
-            now=now,
-            include_object=include_object,
-            resource_version=resource_version,
-            continue_token=continue_token,
-        )
-
-    def selectable_field(self, field: str) -> bool:
-        return self.builtin.selectable_field(field)
 
 
 def _configuration(mutating: bool) -> ServerKindStrategy:
@@ -91,7 +63,7 @@ def _configuration(mutating: bool) -> ServerKindStrategy:
         return meta + validate_configuration(obj, mutating=mutating)
 
     return ServerKindStrategy(
-        builtin_strategy("admissionregistration.k8s.io", kind),
+        qualified_kind=f"{kind}.admissionregistration.k8s.io",
         fill=lambda obj: default_configuration(obj, mutating=mutating),
         check=check,
     )
@@ -99,7 +71,7 @@ def _configuration(mutating: bool) -> ServerKindStrategy:
 
 _SERVER_STRATEGIES = {
     ("apiextensions.k8s.io", "CustomResourceDefinition"): ServerKindStrategy(
-        builtin_strategy("apiextensions.k8s.io", "CustomResourceDefinition"),
+        qualified_kind="CustomResourceDefinition.apiextensions.k8s.io",
         fill=default_definition,
         check=validate_definition,
         check_update=validate_definition_update,

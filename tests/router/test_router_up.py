@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.engines import require_engine
 from support.paasup import apply, ready_pods, start_up, web_manifest
 from support.wait import wait_until
 
@@ -47,8 +48,8 @@ def get(url: str, host: str) -> int | None:
 def test_ingress_applied_with_kubectl_answers_through_the_router(
     tmp_path: Path, network: str
 ) -> None:
-    if network == "root" and os.geteuid() != 0:
-        pytest.skip("root mode needs root")
+    if network == "root":
+        require_engine("root", os.geteuid() == 0, "root mode needs root")
     with start_up(tmp_path / "paas", "process", "--network", network) as up:
         endpoints = json.loads((up.data_dir / "endpoints.json").read_text())
         http = endpoints["http"]

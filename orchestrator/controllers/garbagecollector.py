@@ -43,10 +43,13 @@ One worker pass handles one object, in one of two roles:
 Absence is confirmed by a live GET before anything is deleted (caches of
 different kinds are not in step: a Job's pod can be seen before its Job),
 and the uids of owners known gone are remembered (bounded) to spare GETs.
-Deletes carry the dependent's uid as a precondition; reference and
-finalizer patches carry the cached resourceVersion: a 409 means the cache
-was behind and the pass is retried by the worker loop, so every step is
-idempotent. An owner whose kind is not served is treated as present: never
+Deletes carry the dependent's uid and cached resourceVersion as
+preconditions, reference and finalizer patches the cached resourceVersion:
+a 409 means the cache was behind and the pass is retried by the worker
+loop, so every step is idempotent. The resourceVersion on deletes matters:
+each kind has its own watch, so an orphaned dependent can still show its
+old owner in the cache when that owner's deletion arrives, and a delete
+planned on that stale copy would collect what was just orphaned. An owner whose kind is not served is treated as present: never
 delete on a guess.
 """
 
@@ -298,7 +301,7 @@ class GarbageCollector:
                 await self._delete_dependents_first(rt, obj)
             return None
         if owner_uids(obj):
-            await self._collect(rt, obj)
+            await self.collect(rt, obj)
         return None
 
     # -- as an owner -----------------------------------------------------------
@@ -330,7 +333,8 @@ class GarbageCollector:
 
     # -- as a dependent --------------------------------------------------------
 
-    async def _collect(self, rt: ResourceType, obj: Obj) -> None:
+    async def collect(self, rt: ResourceType, obj: Obj) -> None:
+        """Act on dependent ``obj`` as cached: keep it, drop dead references, or delete it."""
         states = {
             ref["uid"]: await self._owner_state(obj, ref)
             for ref in owner_references_of(obj)
@@ -343,7 +347,8 @@ class GarbageCollector:
         elif plan.action == "delete":
             meta = obj["metadata"]
             path = resource_path(rt, meta.get("namespace", ""), meta["name"])
-            body = {"propagationPolicy": plan.policy, "preconditions": {"uid": meta["uid"]}}
+            pre = {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]}
+            body = {"propagationPolicy": plan.policy, "preconditions": pre}
             try:
                 await self.ctx.client.request("DELETE", path, json_body=body)
             except errors.NotFound:

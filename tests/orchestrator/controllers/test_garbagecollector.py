@@ -13,7 +13,9 @@ import pytest
 from support.apiserver import RunningAPI
 from support.controlplane import controllers
 from support.nodes import read, until
+from support.wait import eventually
 
+from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
 from orchestrator.controllers.garbagecollector import (
@@ -175,6 +177,29 @@ async def test_orphan_deletion_keeps_dependents_without_the_reference(api: Runni
         assert [r["name"] for r in child["metadata"]["ownerReferences"]] == ["other"]
         # The orphan stays: its remaining owner is alive.
         assert await read(client, CM, "child", NS) is not None
+
+
+async def test_a_dependent_orphaned_after_its_cached_copy_is_not_collected(
+    api: RunningAPI,
+) -> None:
+    # Each kind has its own watch: the owner's deletion can arrive while the cache still holds
+    # the dependent as it was before orphaning. Acting on that copy must not delete it.
+    assert CM is not None
+    async with controllers(api, gc_factory) as cp:
+        client = cp.client
+        owner = await make(client, "owner")
+        stale = await make(client, "child", owned_by(owner))
+        await client.patch(CM, "child", {"metadata": {"ownerReferences": None}}, NS)
+        await client.delete(CM, "owner", NS)
+        await gone(client, "owner")
+        cache = cp.ctx.informers.informer(CM)  # the collector's, shared: wait until it agrees
+        await eventually(lambda: cache.get_by_name(NS, "owner") is None)
+        collector = cp.controllers[0]
+        assert isinstance(collector, GarbageCollector)
+        with pytest.raises(errors.Conflict):  # the worker loop retries it on a fresher cache
+            await collector.collect(CM, stale)
+        child = await read(client, CM, "child", NS)
+        assert child is not None and not child["metadata"].get("ownerReferences")
 
 
 async def test_foreground_deletion_waits_for_blocking_dependents(api: RunningAPI) -> None:

@@ -49,8 +49,8 @@ a 409 means the cache was behind and the pass is retried by the worker
 loop, so every step is idempotent. The resourceVersion on deletes matters:
 each kind has its own watch, so an orphaned dependent can still show its
 old owner in the cache when that owner's deletion arrives, and a delete
-planned on that stale copy would collect what was just orphaned. An owner whose kind is not served is treated as present: never
-delete on a guess.
+planned on that stale copy would collect what was just orphaned. An owner
+whose kind is not served is treated as present: never delete on a guess.
 """
 
 from __future__ import annotations

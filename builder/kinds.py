@@ -23,6 +23,10 @@ APP_LABEL = "paas.dev/app"
 BRANCH_LABEL = "paas.dev/branch"
 BRANCH_ANNOTATION = "paas.dev/branch-name"  # the full branch name the slug came from
 RELEASE_ANNOTATION = "paas.dev/release"  # a Build's slug's release command ("" or absent: none)
+# On a release Job's pods, instead of the branch label (so the branch's Service never selects
+# them); its value is the branch slug.
+RELEASE_LABEL = "paas.dev/release"
+BUILD_ANNOTATION = "paas.dev/build"  # the Build a pod template (or release Job) runs
 # The App controller's condition on a Build: Unknown while it deploys, True once the build
 # serves, False when its deploy failed (or a newer build took its place) and it never will.
 DEPLOYED = "Deployed"

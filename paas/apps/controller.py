@@ -12,7 +12,8 @@ object that happens to carry the label is never touched), asks
    fields the server owns (a Service's cluster IP);
 2. each Build's ``Deployed`` condition (the builder's pre-receive waits on
    it to finish the push);
-3. deletions of the objects of branches that are gone;
+3. deletions of the objects of branches that are gone, and of release
+   Jobs nothing points at any more;
 4. the App's status, when it changed.
 
 Errors re-queue the key with backoff (``run_workers``); while a branch is
@@ -154,10 +155,12 @@ class AppController:
         for name, condition in plan.conditions:
             if name in builds:
                 await self._set_deployed(builds[name], condition)
-        for kind, name in plan.delete:
-            log.info("deleting %s %s/%s: its branch is gone", kind, namespace, name)
-            try:
-                await self.ctx.client.delete(KINDS[kind], name, namespace)
+        for kind, name in plan.deletions:
+            log.info("deleting %s %s/%s: nothing needs it any more", kind, namespace, name)
+            try:  # a Job's pods go with it (the API's default for Jobs is to orphan them)
+                await self.ctx.client.delete(
+                    KINDS[kind], name, namespace, propagation_policy="Background"
+                )
             except errors.NotFound:
                 pass
         await self._write_status(app_obj, plan.status)

@@ -13,9 +13,11 @@ For a branch B of app A, with the build that should serve it:
   so that the old pod still answers while its endpoint leaves the router;
 - a ClusterIP Service of the same name, port 80 to the container's port;
 - an Ingress of the same name for the branch's host, class ``paas``;
-- a release Job (``<app>-<slug>-release-<build uid[:5]>``) when the slug
-  has a ``release:`` command: the build's image, the command as ``args``
-  (the slug's launcher runs args through ``sh -c``), no retries, a deadline.
+- a release Job (``<app>-<slug>-release-<hash of build and config>``) when
+  the slug has a ``release:`` command: the build's image, the command as
+  ``args`` (the slug's launcher runs args through ``sh -c``), the same
+  environment as the app, no retries, a deadline. A config change makes a
+  new one, as Heroku runs its release phase again when config vars change.
 
 Every object is labelled ``paas.dev/app`` and ``paas.dev/branch`` and
 owned by the App (controller: true), so deleting the App removes it all;
@@ -36,16 +38,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from builder import names
-from builder.kinds import APP_LABEL, BRANCH_ANNOTATION, BRANCH_LABEL, owner_reference
+from builder.kinds import (
+    APP_LABEL,
+    BRANCH_ANNOTATION,
+    BRANCH_LABEL,
+    BUILD_ANNOTATION,
+    RELEASE_LABEL,
+    owner_reference,
+)
 from paas.apps.settings import AppControllerSettings
 from paas.apps.views import AppView, BuildView
 
 Obj = dict[str, Any]
 HASH_ANNOTATION = "paas.dev/spec-hash"
-BUILD_ANNOTATION = "paas.dev/build"  # the Build a pod template (or release Job) runs
 COMMIT_ANNOTATION = "paas.dev/commit"
 CONFIG_ANNOTATION = "paas.dev/config-hash"  # changes when a config Secret does: pods roll
-RELEASE_LABEL = "paas.dev/release"  # on release pods, instead of the branch label
 CONTAINER = "web"
 
 
@@ -239,7 +246,9 @@ def ingress(target: Target, settings: AppControllerSettings) -> Obj:
 
 
 def release_job_name(target: Target) -> str:
-    return f"{target.name}-release-{target.build.uid[:5]}"
+    """``<app>-<slug>-release-<8 hex>``: one per build and config (a config change re-releases)."""
+    token = hashlib.sha256(f"{target.build.uid}/{target.config_hash}".encode()).hexdigest()[:8]
+    return f"{target.name}-release-{token}"
 
 
 def release_job(target: Target, settings: AppControllerSettings) -> Obj:
@@ -255,6 +264,8 @@ def release_job(target: Target, settings: AppControllerSettings) -> Obj:
     }
     meta = _meta(target, release_job_name(target))
     meta["annotations"][BUILD_ANNOTATION] = b.name
+    if target.config_hash:
+        meta["annotations"][CONFIG_ANNOTATION] = target.config_hash
     obj = {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -8,9 +8,14 @@ Per branch (every branch with a Build):
    what keeps the old version live (the Deployment's template is put back
    and the Deployment controller scales the old ReplicaSet up again).
 2. **Release.** If the target has a release command and the Deployment
-   does not run it yet, its release Job comes first: created if missing,
-   waited for while it runs; a failed Job fails the deploy (``Deployed``
-   False, ReleaseFailed) and the Deployment is not touched.
+   does not run it yet, or runs it with other config vars (Heroku runs its
+   release phase again when they change), its release Job comes first:
+   created if missing, waited for while it runs. A failed Job leaves the
+   Deployment untouched; for a new build it fails the deploy (``Deployed``
+   False, ReleaseFailed), for a config change the branch says so and keeps
+   serving (the build itself did not fail, and the next change retries).
+   Finished release Jobs are deleted once they are neither the target's
+   nor the newest build's (whose failure the push and status point at).
 3. **Roll.** The Deployment, Service and Ingress are written when their
    ``paas.dev/spec-hash`` differs from the desired one.
 4. **Judge.** Once the Deployment's controller has seen the new template:
@@ -22,7 +27,8 @@ Per branch (every branch with a Build):
    (False): a newer one took their place.
 
 Objects labelled with a branch that has no Build any more (deleted by
-``git push paas :b``, or left by a crash) are deleted. The App's status
+``git push paas :b``, or left by a crash), release Jobs included, are
+deleted. The App's status
 lists the branches that have a Deployment (URL, the build it runs, and
 whether it is live), the main branch's URL, and a Ready condition.
 """
@@ -71,7 +77,8 @@ class BranchPlan:
     conditions: tuple[tuple[str, Condition], ...] = ()  # Build name -> its Deployed condition
     entry: Obj | None = None  # the branch's entry in App status (None: nothing deployed)
     ready: str = ""  # "True" live, "False" failed, "Unknown" deploying
-    failure: str = ""  # why the branch's newest build did not deploy
+    failure: str = ""  # why the branch's newest build (or config change) did not deploy
+    delete_jobs: tuple[str, ...] = ()  # finished release Jobs nothing points at any more
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,11 @@ class AppPlan:
     @property
     def apply(self) -> list[Obj]:
         return [obj for b in self.branches for obj in b.apply]
+
+    @property
+    def deletions(self) -> list[tuple[str, str]]:
+        """(kind, name) of what goes: gone branches' objects, then spent release Jobs."""
+        return [*self.delete, *(("Job", j) for b in self.branches for j in b.delete_jobs)]
 
     @property
     def conditions(self) -> list[tuple[str, Condition]]:
@@ -201,24 +213,38 @@ def plan_branch(
             conditions.append((build.name, wanted))
 
     apply: list[Obj] = []
-    ready = ""
+    ready, config_failure = "", ""
+    keep_jobs: set[str] = set()
     if target_build is not None:
         secrets = [actual.secrets.get(s) for s in desired.config_secret_names(app.name, branch)]
         target = desired.Target(app, branch, target_build, desired.config_hash(secrets))
-        release_pending = target_build.release and running != target_build.name
+        new_build = running != target_build.name
+        running_config = _template_annotation(current, desired.CONFIG_ANNOTATION)
+        release_pending = bool(target_build.release) and (
+            new_build or running_config != target.config_hash
+        )
         outcome, why = "", ""
+        job = desired.release_job_name(target)
+        keep_jobs.add(job)  # its output stays readable while the build serves
         if release_pending:
-            job_name = desired.release_job_name(target)
-            outcome, why = _job_outcome(actual.jobs.get(job_name))
+            outcome, why = _job_outcome(actual.jobs.get(job))
             if outcome == "":
                 apply.append(desired.release_job(target, settings))
         if release_pending and outcome == "Failed":
-            job = desired.release_job_name(target)
-            message = f"the release command failed ({why}); its output: kubectl logs job/{job}"
-            judge(target_build, "False", "ReleaseFailed", message)
+            output = f"its output: kubectl logs job/{job}"
+            if new_build:
+                message = f"the release command failed ({why}); {output}"
+                judge(target_build, "False", "ReleaseFailed", message)
+            else:
+                config_failure = (
+                    f"the release command failed with the new config vars ({why}); the "
+                    f"running version keeps the old ones; {output}"
+                )
             ready = "False"
         elif release_pending and outcome != "Complete":
-            judge(target_build, "Unknown", "Releasing", f"running release: {target_build.release}")
+            if new_build:
+                message = f"running release: {target_build.release}"
+                judge(target_build, "Unknown", "Releasing", message)
             ready = "Unknown"
         else:
             for obj in (
@@ -245,9 +271,34 @@ def plan_branch(
         for b in builds:  # older builds this branch will never deploy
             if b.succeeded and b.order < target_build.order and b.deploy_state in ("", "Unknown"):
                 judge(b, "False", "Superseded", f"{target_build.name} is newer")
-    failure = _last_failure(builds, dict(conditions))
+    failure = _last_failure(builds, dict(conditions)) or config_failure
     entry = _entry(app, branch, current, running, settings, ready, failure) if current else None
-    return BranchPlan(branch, tuple(apply), tuple(conditions), entry, ready, failure)
+    spent = _spent_release_jobs(app, branch, builds, actual, keep_jobs)
+    return BranchPlan(branch, tuple(apply), tuple(conditions), entry, ready, failure, spent)
+
+
+def _spent_release_jobs(
+    app: AppView, branch: str, builds: Sequence[BuildView], actual: Actual, keep: set[str]
+) -> tuple[str, ...]:
+    """Finished release Jobs of the branch that are not in ``keep`` nor the newest build's.
+
+    Running ones stay: a release (a migration) is never cut off halfway.
+    """
+    slug = names.branch_slug(app.name, branch)
+    newest = max((b for b in builds if b.succeeded), key=lambda b: b.order, default=None)
+    spent = []
+    for name, job in sorted(actual.jobs.items()):
+        meta = job.get("metadata") or {}
+        if ((meta.get("labels") or {}).get(BRANCH_LABEL)) != slug or name in keep:
+            continue
+        if (
+            newest is not None
+            and (meta.get("annotations") or {}).get(desired.BUILD_ANNOTATION) == newest.name
+        ):
+            continue
+        if _job_outcome(job)[0] in ("Complete", "Failed"):
+            spent.append(name)
+    return tuple(spent)
 
 
 def _last_failure(builds: Sequence[BuildView], planned: Mapping[str, Condition]) -> str:
@@ -303,6 +354,7 @@ def plan_app(
             ("Deployment", actual.deployments),
             ("Service", actual.services),
             ("Ingress", actual.ingresses),
+            ("Job", actual.jobs),
         )
         for obj in objs.values()
         if ((obj.get("metadata") or {}).get("labels") or {}).get(BRANCH_LABEL) not in slugs

@@ -10,6 +10,7 @@ not go live later.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from support.apiserver import RunningAPI
@@ -17,6 +18,7 @@ from support.apiserver import RunningAPI
 from builder.deploywait import CONTROLLER_LEASE, LEASES, follow_deploy
 from builder.kinds import BUILDS, DEPLOYED
 from orchestrator.api.conditions import condition_of
+from orchestrator.client.leader import micro_time
 from orchestrator.client.rest import APIClient
 from paas.up.definitions import install_definitions, platform_definitions
 
@@ -24,16 +26,27 @@ NS = "default"
 NAME = "shop-main-1234567"
 
 
-async def setup(client: APIClient, *, leader: str = "app-controller-1") -> None:
+async def setup(
+    client: APIClient,
+    *,
+    leader: str = "app-controller-1",
+    renewed: datetime | None = None,
+    duration: int = 60,
+) -> None:
     await install_definitions(client, platform_definitions())
     namespace, lease = CONTROLLER_LEASE
+    spec: dict[str, Any] = {
+        "holderIdentity": leader,
+        "leaseDurationSeconds": duration,
+        "renewTime": micro_time(renewed or datetime.now(UTC)),
+    }
     await client.create(
         LEASES,
         {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": lease, "namespace": namespace},
-            "spec": {"holderIdentity": leader},
+            "spec": spec,
         },
         namespace,
     )
@@ -109,3 +122,22 @@ async def test_a_deploy_that_never_ends_is_failed_by_the_builder(sqlite_api: Run
     condition = condition_of(build, DEPLOYED)
     assert condition is not None
     assert (condition["status"], condition["reason"]) == ("False", "DeployTimeout")
+
+
+async def test_a_controller_whose_lease_ran_out_is_not_waited_for(sqlite_api: RunningAPI) -> None:
+    async with APIClient(sqlite_api.client_config()) as client:
+        await setup(client, renewed=datetime.now(UTC) - timedelta(minutes=5), duration=15)
+        [step] = await collect(client)
+    assert step.ok is True and step.live is False
+    assert "No App controller is running" in step.line
+    assert "lease was last renewed at" in step.line
+
+
+async def test_a_controller_that_stops_mid_deploy_ends_the_wait(sqlite_api: RunningAPI) -> None:
+    async with APIClient(sqlite_api.client_config()) as client:
+        await setup(client, duration=1)  # the controller renews once, then is gone
+        await judge(client, "Unknown", "RollingOut", "0 of 1 new instances ready")
+        steps = [s async for s in follow_deploy(client, NS, NAME, timeout=60, lease_check=0.2)]
+    assert [s.line for s in steps[:-1]] == ["-----> Deploying: 0 of 1 new instances ready"]
+    assert steps[-1].ok is True and steps[-1].live is False
+    assert "lease was last renewed at" in steps[-1].line  # not the deploy's timeout: the lapse

@@ -129,6 +129,9 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     assert done.returncode == 0, done.stderr
     out = done.stderr
     assert "remote: -----> Release phase:" in out, out
+    # the release command's own output, as it printed it, before the outcome
+    said = out.index("remote:        release phase: nothing to migrate")
+    assert said < out.index("remote: -----> Deployed:"), out
     assert "remote: -----> Deployed:" in out, out
     assert f"remote: -----> main is live at http://pyapp.localhost:{port}/" in out, out
     assert get(router, host) == (200, "Hello from Python on branch main!\n")
@@ -159,10 +162,13 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
 
     # 4. a release command that fails: refused, nothing rolls
     dev.git("reset", "-q", "--hard", "HEAD~1")
-    bad_release = procfile.replace(procfile.splitlines()[1], "release: exit 4")
+    bad_release = procfile.replace(
+        procfile.splitlines()[1], "release: echo migrating the orders table; exit 4"
+    )
     dev.commit({"Procfile": bad_release}, "bad release")
     done = dev.push(remote, "main")
     assert done.returncode == 1, done.stderr
+    assert "remote:        migrating the orders table" in done.stderr, done.stderr
     assert "Deploy failed (ReleaseFailed)" in done.stderr, done.stderr
     assert get(router, host)[1].startswith("Hello again")
     dev.git("reset", "-q", "--hard", "HEAD~1")
@@ -173,6 +179,29 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     wait_until(
         lambda: get(router, host, "/config/GREETING") == (200, "bonjour\n"), 60, "new config"
     )
+
+    # ... after running the release phase again with them (as Heroku does); finished release
+    # Jobs nothing points at are gone: the live build's (with the new config) and the failed
+    # newest build's stay.
+    def release_jobs() -> list[tuple[str, str]]:
+        listed = up.kubectl("get", "jobs", "-l", "paas.dev/branch=main", "-o", "json")
+        return sorted(
+            (
+                j["metadata"]["annotations"]["paas.dev/build"],
+                j["metadata"]["annotations"].get("paas.dev/config-hash", ""),
+            )
+            for j in json.loads(listed.stdout)["items"]
+        )
+
+    wait_until(lambda: len(release_jobs()) == 2, 30, "spent release Jobs to go")
+    (failed_build, failed_config), (live_build, live_config) = sorted(
+        release_jobs(), key=lambda j: j[1] != ""
+    )
+    assert failed_config == "" and live_config != "" and failed_build != live_build
+    running = up.kubectl(
+        "get", "deploy", "pyapp-main", "-o", "jsonpath={.spec.template.metadata.annotations}"
+    )
+    assert json.loads(running.stdout)["paas.dev/build"] == live_build
 
     # 6. a preview branch: its own host; deleting it removes its objects
     done = dev.push(remote, "main:feature-x")

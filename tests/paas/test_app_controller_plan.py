@@ -227,7 +227,7 @@ def test_a_first_build_without_release_creates_deployment_service_and_ingress() 
 @pytest.mark.parametrize(
     ("job_conditions", "applied", "condition"),
     [
-        (None, ["Job/shop-main-release-uid-b"], ("Unknown", "Releasing")),
+        (None, ["Job/RELEASE"], ("Unknown", "Releasing")),
         ([], [], ("Unknown", "Releasing")),
         (
             [{"type": "Failed", "status": "True", "message": "exit 1"}],
@@ -246,12 +246,90 @@ def test_a_release_runs_before_the_new_version_and_its_failure_fails_the_deploy(
     job_conditions: list[dict[str, Any]] | None, applied: list[str], condition: tuple[str, str]
 ) -> None:
     build = build_obj("b2", release="python3 migrate.py", result=SLUG_B)
+    job = release_job(build)
     jobs = {}
     if job_conditions is not None:
-        jobs["shop-main-release-uid-b"] = {"status": {"conditions": job_conditions}}
+        jobs[job["metadata"]["name"]] = {**job, "status": {"conditions": job_conditions}}
     plan = plan_app(APP, views(build), Actual(jobs=jobs), S)
-    assert kinds(plan.apply) == applied
+    assert kinds(plan.apply) == [a.replace("RELEASE", job["metadata"]["name"]) for a in applied]
     assert conditions(plan)["b2"] == condition
+
+
+def release_job(build: dict[str, Any], config: str = "", outcome: str = "") -> dict[str, Any]:
+    """The release Job of ``build`` (with config hash ``config``), finished as ``outcome``."""
+    view = BuildView.of(build)
+    job = desired.release_job(desired.Target(APP, view.branch, view, config), S)
+    if outcome:
+        job["status"] = {"conditions": [{"type": outcome, "status": "True"}]}
+    return job
+
+
+def with_config(actual: Actual, data: dict[str, str], **jobs: dict[str, Any]) -> Actual:
+    secret = {"metadata": {"name": "shop-config"}, "data": data}
+    return Actual(
+        deployments=actual.deployments,
+        services=actual.services,
+        ingresses=actual.ingresses,
+        secrets={"shop-config": secret},
+        jobs={j["metadata"]["name"]: j for j in jobs.values()},
+    )
+
+
+def test_a_config_change_runs_the_release_again_before_the_pods_roll() -> None:
+    build = build_obj("b1", release="migrate", deployed=("True", "Available"))
+    actual = with_config(served(build), {"A": "MQ=="})
+    config = desired.config_hash([actual.secrets["shop-config"]])
+    job = release_job(build, config)
+    first = plan_app(APP, views(build), actual, S)
+    assert kinds(first.apply) == [f"Job/{job['metadata']['name']}"]
+    assert job["metadata"]["name"] != release_job(build)["metadata"]["name"]
+    assert first.conditions == []  # the build is not judged again: it did not change
+    assert first.status["conditions"][0]["reason"] == "Deploying"
+    done = plan_app(
+        APP,
+        views(build),
+        with_config(
+            actual,
+            {"A": "MQ=="},
+            j=job | {"status": {"conditions": [{"type": "Complete", "status": "True"}]}},
+        ),
+        S,
+    )
+    assert kinds(done.apply) == ["Deployment/shop-main"]
+
+
+def test_a_release_failing_on_new_config_keeps_the_build_live_and_says_why() -> None:
+    build = build_obj("b1", release="migrate", deployed=("True", "Available"))
+    actual = with_config(served(build), {"A": "MQ=="})
+    config = desired.config_hash([actual.secrets["shop-config"]])
+    failed = release_job(build, config, "Failed")
+    plan = plan_app(APP, views(build), with_config(actual, {"A": "MQ=="}, j=failed), S)
+    assert plan.apply == [] and plan.conditions == [] and plan.settled
+    [entry] = plan.status["branches"]
+    assert entry["build"] == "b1"
+    assert "failed with the new config vars" in entry["lastFailure"]
+    assert f"kubectl logs job/{failed['metadata']['name']}" in entry["lastFailure"]
+
+
+def test_finished_release_jobs_nothing_points_at_are_deleted() -> None:
+    b1 = build_obj("b1", release="migrate", deployed=("True", "Available"))
+    b2 = build_obj("b2", created="2026-01-01T00:00:02Z", release="migrate", result=SLUG_B)
+    b3 = build_obj(
+        "b3", created="2026-01-01T00:00:03Z", release="migrate", deployed=("False", "ReleaseFailed")
+    )
+    old = release_job(b1, outcome="Complete")
+    running_old = release_job(b1, "c0ffee")  # still running: never cut off
+    current = release_job(b2)
+    newest_failed = release_job(b3, outcome="Failed")
+    actual = served(b1)
+    actual = Actual(
+        deployments=actual.deployments,
+        services=actual.services,
+        ingresses=actual.ingresses,
+        jobs={j["metadata"]["name"]: j for j in (old, running_old, current, newest_failed)},
+    )
+    plan = plan_app(APP, views(b1, b2, b3), actual, S)
+    assert plan.deletions == [("Job", old["metadata"]["name"])]
 
 
 def test_a_live_build_is_not_released_again() -> None:
@@ -328,6 +406,13 @@ def test_objects_of_a_deleted_branch_are_deleted() -> None:
         ("Ingress", "shop-feature-x"),
         ("Service", "shop-feature-x"),
     ]
+
+
+def test_release_jobs_of_a_deleted_branch_are_deleted() -> None:
+    gone = build_obj("b1", "feature-x", release="migrate")
+    job = release_job(gone, outcome="Complete")
+    plan = plan_app(APP, views(build_obj("b2")), Actual(jobs={job["metadata"]["name"]: job}), S)
+    assert plan.deletions == [("Job", job["metadata"]["name"])]
 
 
 def test_app_status_lists_live_branches_main_first_with_urls() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from paas.autoscaler.kpa import KPAState, decide
+from paas.autoscaler.observed import Observed, parse_reading
 from paas.autoscaler.settings import AutoscalerSettings
 from paas.autoscaler.spec import ScalingSpec, parse_duration, scaling_spec
 from paas.autoscaler.window import Buckets
@@ -226,3 +227,28 @@ def test_a_wake_up_that_never_gets_a_ready_pod_gives_up() -> None:
     assert scale(spec, state, now=0.0, **args) == (1, "Activating")
     assert scale(spec, state, now=30.0, **args) == (1, "Activating")
     assert scale(spec, state, now=31.0, **args) == (0, "TimedOut")
+
+
+def reading(**by_service: tuple[float, float]) -> str:
+    lines = ["# TYPE paas_router_concurrency_seconds_total counter"]
+    for svc, (seconds, _) in by_service.items():
+        lines.append(
+            f'paas_router_concurrency_seconds_total{{namespace="ns",service="{svc}"}} {seconds}'
+        )
+    lines.append("# TYPE paas_router_held gauge")
+    for svc, (_, held) in by_service.items():
+        lines.append(f'paas_router_held{{namespace="ns",service="{svc}"}} {held}')
+    return "\n".join(lines) + "\n"
+
+
+def test_router_counters_become_average_concurrency_summed_over_routers() -> None:
+    seen = Observed()
+    first = {"r1": parse_reading(reading(a=(10.0, 0))), "r2": parse_reading(reading(a=(4.0, 1)))}
+    assert seen.take(first, 100.0) == {}  # base lines only
+    later = {"r1": parse_reading(reading(a=(13.0, 0))), "r2": parse_reading(reading(a=(5.0, 2)))}
+    assert seen.take(later, 102.0) == {("ns", "a"): pytest.approx(2.0)}  # (3 + 1) / 2 s
+    assert seen.held() == {("ns", "a"): 2.0}
+    restarted = {"r1": parse_reading(reading(a=(1.0, 0)))}  # r1's counter went back: restarted
+    assert seen.take(restarted, 103.0) == {("ns", "a"): pytest.approx(1.0)}
+    seen.forget({"r1"})
+    assert seen.held() == {("ns", "a"): 0.0}  # r2 and its two held requests are gone

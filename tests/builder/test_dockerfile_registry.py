@@ -12,13 +12,12 @@ push fails it with the registry's address and docker's own words.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support.registry import RunningRegistry, dead_address, start_registry
+from support.registry import RunningRegistry, dead_address, forget_images, start_registry
 
 from builder.build import BuildFailed, BuildResult, BuildSettings, build
 
@@ -36,24 +35,6 @@ def registry(tmp_path: Path, stack_image: str) -> Iterator[RunningRegistry]:
     finally:
         running.stop()
         forget_images(running.address)
-
-
-def forget_images(address: str) -> None:
-    """Remove from the engine every image reference of this test's registry."""
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    refs = []
-    for line in listed.stdout.splitlines():
-        repo, tag, digest = line.split()
-        if repo.startswith(address + "/"):
-            refs += [f"{repo}:{tag}"] if tag != "<none>" else []
-            refs += [f"{repo}@{digest}"] if digest != "<none>" else []
-    if refs:
-        subprocess.run(["docker", "rmi", "-f", *refs], capture_output=True, check=False)
 
 
 def pushing(build_settings: BuildSettings, address: str) -> BuildSettings:

@@ -271,6 +271,8 @@ def up_argv(data_dir: Path, *flags: str) -> list[str]:
         "0",
         "--dns-port",
         "0",
+        "--registry-port",
+        "0",
         *flags,
     ]
 

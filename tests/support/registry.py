@@ -3,7 +3,8 @@
 Run from the same config ``paas up`` writes (``paas.up.registry``), its
 storage in the test's own directory (optionally read-only, to refuse
 pushes). ``start_registry(root)`` returns once
-``GET /v2/`` answers; ``stop()`` ends it by its pid. Without the binary a
+``GET /v2/`` answers; ``stop()`` ends it by its pid. ``forget_images``
+removes from the engine what a test pushed to or pulled from a registry. Without the binary a
 test is skipped, or fails where CI requires its engines.
 """
 
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import httpx
 import yaml
-from support.engines import require_engine
-from support.wait import wait_until
 
 from paas.up.registry import HOST, RegistryFiles, free_port, write_config
+from support.engines import require_engine
+from support.wait import wait_until
 
 
 @dataclass
@@ -91,3 +92,21 @@ def start_registry(root: Path, *, read_only: bool = False) -> RunningRegistry:
 def dead_address() -> str:
     """A loopback HOST:PORT where nothing listens (a registry that is down)."""
     return f"{HOST}:{free_port()}"
+
+
+def forget_images(address: str) -> None:
+    """Remove from the engine every image reference of this test's registry."""
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    refs = []
+    for line in listed.stdout.splitlines():
+        repo, tag, digest = line.split()
+        if repo.startswith(address + "/"):
+            refs += [f"{repo}:{tag}"] if tag != "<none>" else []
+            refs += [f"{repo}@{digest}"] if digest != "<none>" else []
+    if refs:
+        subprocess.run(["docker", "rmi", "-f", *refs], capture_output=True, check=False)

@@ -8,7 +8,6 @@ supervisor and asks it the readiness question ``paas up`` asks.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 from typing import Any, cast
 
@@ -98,14 +97,16 @@ def test_the_builder_refuses_a_registry_given_as_a_url() -> None:
         settings_from_args(parser.parse_args(["--registry", "http://127.0.0.1:5000"]))
 
 
-def test_the_registry_runs_from_our_config_and_is_ready_when_v2_answers(tmp_path: Path) -> None:
+async def test_the_registry_runs_from_our_config_and_is_ready_when_v2_answers(
+    tmp_path: Path,
+) -> None:
     comps = components(tmp_path, "docker", registry_binary=registry_binary(), registry_port=0)
     [registry] = [c for c in comps.all() if c.name == "registry"]
     supervisor = Supervisor()
     supervisor.add(registry)
     try:
-        asyncio.run(supervisor.start(registry, timeout=20))
-        assert asyncio.run(registry.ready())
+        await supervisor.start(registry, timeout=20)
+        assert await registry.ready()
     finally:
         supervisor.stop()
     assert registry.process is not None and registry.process.returncode is not None

@@ -15,9 +15,12 @@ Outcomes:
   ``slug_route``); ``reused`` when the same source and dependencies gave
   that slug before (then nothing was built) or packing gave bytes already
   stored;
-- a Docker image for a Dockerfile, ``<image_name>:<digest prefix>``, or,
-  where the nodes run slugs only (``dockerfile_builds`` False: the process
-  runtime), BuildFailed saying so before anything is built;
+- a Docker image for a Dockerfile: pushed to ``settings.registry`` and
+  pinned by digest, ``<registry>/<image_name>@sha256:<hex>``, or without a
+  registry ``<image_name>:<digest prefix>`` on the building engine only
+  (builder/dockerfile.py); where the nodes run slugs only
+  (``dockerfile_builds`` False: the process runtime), BuildFailed saying so
+  before anything is built;
 - ``BuildFailed`` with the reason to show the pusher: what the buildpack
   said, "took longer than its time limit", or "ran out of memory".
 
@@ -59,9 +62,8 @@ class BuildSettings:
     node: str = "node"  # versions are part of the dependency cache key
     npm: str = "npm"
     docker: str = "docker"  # the CLI for Dockerfile builds (its engine from DOCKER_HOST)
-    image_name: str = (
-        "paas/app"  # Dockerfile images: <image_name>:<digest[:12]>; add the registry here
-    )
+    image_name: str = "paas/app"  # Dockerfile images' repository: <namespace>/<app> in a registry
+    registry: str = ""  # host:port Dockerfile images are pushed to ("": kept on the engine only)
     max_slug_bytes: int = 1 << 30  # Heroku's compressed slug limit since 2026
     dockerfile_builds: bool = True  # False: the nodes run slugs only (the process runtime)
     worker_python: str = sys.executable  # runs builder.worker: must import this package
@@ -105,6 +107,7 @@ def build(
             "tools": asdict(Tools(settings.python, settings.node, settings.npm)),
             "docker": settings.docker,
             "image_name": settings.image_name,
+            "registry": settings.registry,
             "dockerfile_builds": settings.dockerfile_builds,
             "max_slug_bytes": settings.max_slug_bytes,
             "result": str(result_file),

@@ -49,6 +49,7 @@ class BuildContext:
     time_limit_s: float = 900.0  # the builder's time limit for the whole build (its own kill)
     memory_bytes: int = 2 << 30  # what the build's process tree may use, in bytes
     dockerfile_builds: bool = True  # False: the nodes run slugs only, a Dockerfile is refused
+    registry: str = ""  # host:port Dockerfile images are pushed to ("": kept on the engine only)
 
 
 def load_function(spec: str) -> Callable[..., Any]:

@@ -4,7 +4,8 @@
 child (``builder.buildrun``), with the push's ``BuildContext``. Slugs go to
 the builder's slug store (``<data_dir>/slugs``, served at ``/slugs/``, where
 nodes fetch them) and dependency caches to ``<data_dir>/cache``, shared by
-every app. The outer child already enforces the push's time limit; the
+every app; Dockerfile images to the registry the builder was given
+(``<registry>/<namespace>/<app>``). The outer child already enforces the push's time limit; the
 build's own limits apply inside it: the builder's memory limit (in a cgroup
 where root, which tells an OOM kill apart), and a time limit a little past
 the builder's, as a backstop.
@@ -30,11 +31,18 @@ def settings_for(context: BuildContext) -> BuildSettings:
         slug_dir=slug_dir(data),
         cache_dir=data / "cache",
         work_dir=data / "work",
-        image_name=f"paas/{context.app}",
+        image_name=image_name(context),
+        registry=context.registry,
         time_limit_s=context.time_limit_s + TIME_BACKSTOP_S,
         memory_limit_bytes=context.memory_bytes,
         dockerfile_builds=context.dockerfile_builds,
     )
+
+
+def image_name(context: BuildContext) -> str:
+    """A Dockerfile image's repository: ``<namespace>/<app>`` (``paas/...`` on the engine only)."""
+    repository = f"{context.namespace}/{context.app}"
+    return repository if context.registry else f"paas/{repository}"
 
 
 def slug_dir(data_dir: Path) -> Path:

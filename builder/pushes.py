@@ -130,6 +130,7 @@ class BuildService:
             time_limit_s=self.settings.build_timeout,
             memory_bytes=self.settings.build_memory,
             dockerfile_builds=self.settings.dockerfile_builds,
+            registry=self.settings.registry,
         )
         process = BuildProcess(self.settings, source, context)
         key = (namespace, app_name, branch)

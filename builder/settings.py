@@ -23,6 +23,9 @@ class BuilderSettings:
     # False where every node runs the process runtime, which runs slugs only: a Dockerfile is
     # refused saying so, rather than built into an image that no node can run.
     dockerfile_builds: bool = True
+    # host:port of the image registry Dockerfile images are pushed to, for every node to pull
+    # ("": the image stays on the engine that built it, enough for a single node).
+    registry: str = ""
     cancel_grace: float = 3.0  # SIGTERM, then SIGKILL after this long
     # A push waits this long for its deploy (release, rollout) after the build: more than the
     # App controller's release timeout plus its progress deadline, so they fail first.

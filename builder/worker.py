@@ -10,8 +10,9 @@ the request's ``result`` file: ``{"image", "digest", "detected", "reused"}``
 or ``{"error"}``. Whatever kills it (the time limit, the OOM killer) leaves
 no result, and the parent says why.
 
-Steps: detect; a Dockerfile goes to ``docker build`` (or is refused where
-the nodes run slugs only); else the build key
+Steps: detect; a Dockerfile goes to ``docker build`` and ``docker push``
+to the registry when there is one (or is refused where the nodes run slugs
+only); else the build key
 (source tree digest, detected kind, tool versions) may name a slug stored
 before (reused, nothing built); else the source is copied to a staging
 directory without ``.git``, the buildpack compiles it, and the staging
@@ -84,7 +85,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         if not request.get("dockerfile_builds", True):
             raise BuildFailed(NO_DOCKERFILE_BUILDS)
         ctx = BuildContext(source, source, cache, tools, log, env)
-        image = build_image(ctx, request["docker"], request["image_name"], digest)
+        image = build_image(
+            ctx, request["docker"], request["image_name"], digest, request.get("registry", "")
+        )
         return {"image": image.image, "digest": digest, "detected": kind, "reused": image.reused}
     work = Path(tempfile.mkdtemp(prefix="build-", dir=request.get("work_dir") or None))
     try:

@@ -161,12 +161,14 @@ def _env_from(target: Target) -> list[Obj]:
 def pull_policy(image: str) -> dict[str, str]:
     """``imagePullPolicy`` for a build's result: IfNotPresent for a Dockerfile's image.
 
-    No registry of the platform's own runs yet (DESIGN's Debian
-    docker-registry is not built), so a Dockerfile's image exists only on
-    the engine that built it, the single node's; IfNotPresent runs it from
-    there and never asks a registry (a tag the defaults would call
-    ``Always``, like ``latest``, included). A slug keeps the defaults: the
-    node fetches it from the builder when absent.
+    On Docker the builder pushes it to the platform's registry and the
+    result is pinned by digest (``<registry>/<ns>/<app>@sha256:...``): a
+    node pulls it when absent, and one that has it runs it unasked, as the
+    digest cannot name anything else. Without a registry the image exists
+    only on the engine that built it, and IfNotPresent runs it from there
+    (a tag the defaults would call ``Always``, like ``latest``, included).
+    A slug keeps the defaults: the node fetches it from the builder when
+    absent.
     """
     return {} if image.startswith("slug:") else {"imagePullPolicy": "IfNotPresent"}
 

@@ -63,6 +63,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="the nodes run slugs only (process runtime): refuse repositories with a Dockerfile",
     )
+    p.add_argument(
+        "--registry",
+        default=d.registry,
+        metavar="HOST:PORT",
+        help="push Dockerfile images to this registry (paas up runs one on Docker); "
+        "none: an image stays on the engine that built it",
+    )
     p.add_argument("--address-file", type=Path, help="write http://HOST:PORT here once serving")
     p.set_defaults(func=run_builder)
 
@@ -87,7 +94,16 @@ def settings_from_args(args: argparse.Namespace) -> BuilderSettings:
         build_timeout=args.build_timeout,
         build_memory=args.build_memory << 20,
         dockerfile_builds=args.dockerfile_builds,
+        registry=registry_flag(args.registry),
     )
+
+
+def registry_flag(text: str) -> str:
+    """``HOST:PORT`` as image references name a registry (a scheme or path is refused)."""
+    host, _, port = text.rpartition(":")
+    if text and (not host or not port.isdigit() or "/" in text):
+        raise ValueError(f"--registry {text}: give HOST:PORT, as in 127.0.0.1:5000")
+    return text
 
 
 def run_builder(args: argparse.Namespace) -> int:

@@ -8,6 +8,10 @@ that cannot work is refused here, with exit 2, before anything is made.
 ``paas/up/components.py`` in order, prints the banner, supervises them and,
 on Ctrl-C, stops them and cleans up after the node agent.
 
+On the Docker runtime ``paas up`` also runs the image registry Dockerfile
+builds push to (``docker-registry``, paas/up/registry.py); without it
+installed, a note says that images stay on the engine that built them.
+
 On the Docker runtime the stack image (``paas/stack:bookworm``) is built
 first when missing (mmdebstrap + docker import, its progress shown), so
 that the README's example runs on a new machine.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -30,6 +35,7 @@ from paas.up.settings import UpSettings
 from router.dnsforward import parse_upstream
 
 log = logging.getLogger("paas.up")
+REGISTRY_BINARY = "docker-registry"  # Debian's distribution 2.8: the Docker runtime's registry
 
 
 def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -44,6 +50,13 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="the router's port (app URLs); 0 picks a free one",
     )
     p.add_argument("--dns-port", type=int, default=5353)
+    p.add_argument(
+        "--registry-port",
+        type=int,
+        default=5000,
+        help="the image registry's port on 127.0.0.1 (Docker runtime: Dockerfile images are "
+        "pushed there for the nodes to pull); 0 picks a free one",
+    )
     p.add_argument(
         "--runtime",
         choices=RUNTIMES,
@@ -114,6 +127,7 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
     if args.runtime != "simulated" and args.nodes != 1:
         raise PreflightError("--nodes is for --runtime simulated; a real node runs per machine")
     chosen = machine_plan(args.runtime, args.network)
+    registry, notes = registry_binary(chosen.runtime)
     return UpSettings(
         data_dir=args.data_dir.expanduser().resolve(),
         host=args.host,
@@ -122,7 +136,7 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         dns_port=args.dns_port,
         runtime=chosen.runtime,
         network=chosen.network,
-        notes=chosen.notes,
+        notes=(*chosen.notes, *notes),
         dns_upstreams=tuple(args.dns_upstream),
         nodes=args.nodes,
         node_name=args.node_name,
@@ -131,6 +145,21 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         domain=args.domain,
         docker_url=docker_url(),
         example=args.example,
+        registry_port=args.registry_port,
+        registry_binary=registry,
+    )
+
+
+def registry_binary(runtime: str) -> tuple[str, tuple[str, ...]]:
+    """docker-registry's path on the Docker runtime, or "" and a note saying what that means."""
+    if runtime != "docker":
+        return "", ()
+    found = shutil.which(REGISTRY_BINARY)
+    if found:
+        return found, ()
+    return "", (
+        f"{REGISTRY_BINARY} is not installed: Dockerfile images stay on the engine that built "
+        "them, so only this node can run them (Debian: apt-get install docker-registry)",
     )
 
 

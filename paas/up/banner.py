@@ -48,6 +48,9 @@ def banner(s: UpSettings, addresses: Addresses, seconds: float, *, root: bool) -
     git = addresses.endpoints.get("git", "")
     if git:
         lines.append(f"  git:        {git}/<app>.git  (in a repository: paas git-remote APP)")
+    registry = addresses.endpoints.get("registry", "")
+    if registry:
+        lines.append(f"  registry:   {registry}  (Dockerfile images, pulled by the nodes)")
     lines += [
         f"  DNS:        {addresses.dns}  ({dig})",
         f"  logs:       {s.logs}",

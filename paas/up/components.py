@@ -10,6 +10,11 @@ Readiness is asked of the API through the project's own client:
 
 - apiserver: it wrote its URL and ``/readyz`` answers 200;
 - dns: it wrote its address (it serves before it writes);
+- registry (Docker runtime only): the image registry Dockerfile builds
+  push to (paas/up/registry.py); ready when ``GET /v2/`` answers 200 at
+  the address ``paas up`` chose and wrote to ``run/registry.url``;
+  endpoints.json ``registry`` is ``http://127.0.0.1:PORT``, and the builder
+  is given ``--registry 127.0.0.1:PORT``;
 - router: it wrote its address (it writes once its first lists are in and
   its port is bound; it creates the default IngressClass ``paas`` itself);
 - controller-manager, scheduler: started (they wait for the API themselves);
@@ -42,6 +47,8 @@ from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from paas.supervisor import Component
 from paas.up.datadir import Credentials
+from paas.up.registry import HOST as REGISTRY_HOST
+from paas.up.registry import RegistryFiles, free_port, write_config
 from paas.up.settings import UpSettings
 
 NODES = BUILTIN_TYPES.require("", "Node")
@@ -55,6 +62,7 @@ class Addresses:
     api: str = ""  # https://HOST:PORT
     dns: str = ""  # udp://HOST:PORT
     builder: str = ""  # http://HOST:PORT, the builder itself (nodes fetch slugs there)
+    registry: str = ""  # HOST:PORT, the image registry (as image references name it)
     endpoints: dict[str, str] = field(default_factory=dict)  # endpoints.json, key -> URL
 
     @staticmethod
@@ -122,9 +130,18 @@ class UpComponents:
         )
         builder.ready = lambda: self._healthy(builder.address_file)
         kubeconfig = str(s.kubeconfig)
+        registry = UpComponent(
+            "registry",
+            self._registry_argv,
+            logs / "registry.log",
+            endpoint="registry",
+            address_file=s.run_dir / "registry.url",
+        )
+        registry.ready = lambda: self._registry_ready(registry.address_file)
         return [
             apiserver,
             dns,
+            *([registry] if s.runs_registry else []),  # before the builder, which pushes there
             UpComponent(
                 "controller-manager",
                 lambda: [
@@ -220,6 +237,18 @@ class UpComponents:
             str(s.run_dir / "router.url"),
         ]
 
+    def _registry_argv(self) -> list[str]:
+        """``docker-registry serve CONFIG``, its config (and URL file) written for this start."""
+        s = self.settings
+        if not self.addresses.registry:
+            port = s.registry_port or free_port()
+            self.addresses.registry = f"{REGISTRY_HOST}:{port}"
+        config = write_config(RegistryFiles(s.data_dir / "registry"), self.addresses.registry)
+        url_file = s.run_dir / "registry.url"
+        url_file.parent.mkdir(parents=True, exist_ok=True)
+        url_file.write_text(f"http://{self.addresses.registry}")
+        return [s.registry_binary, "serve", str(config)]
+
     def _builder_argv(self) -> list[str]:
         s = self.settings
         return [
@@ -241,6 +270,7 @@ class UpComponents:
             str(s.run_dir / "builder.url"),
             # only the Docker runtime runs images: elsewhere a Dockerfile is refused at once
             *([] if s.runtime == "docker" else ["--no-dockerfile-builds"]),
+            *(["--registry", self.addresses.registry] if self.addresses.registry else []),
         ]
 
     def _app_controller_argv(self) -> list[str]:
@@ -303,6 +333,17 @@ class UpComponents:
         try:
             async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
                 return (await http.get(url + "/healthz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def _registry_ready(self, path: Path | None) -> bool:
+        """The registry answers ``GET /v2/`` (the API's version check) with 200."""
+        url = read_address(path)
+        if not url:
+            return False
+        try:
+            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+                return (await http.get(url + "/v2/")).status_code == 200
         except httpx.HTTPError:
             return False
 

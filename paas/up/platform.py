@@ -69,6 +69,7 @@ class Platform:
             run / "apiserver.url",
             run / "dns.url",
             run / "router.url",
+            run / "registry.url",
             self.endpoints_path,
         ):
             stale.unlink(missing_ok=True)

@@ -34,6 +34,15 @@ class UpSettings:
     docker_url: str = "unix:///var/run/docker.sock"
     ready_timeout: float = 60.0  # a component not ready by then stops `paas up`
     example: Path | None = None  # pushed once up (`make run`): a new user's first live URL
+    registry_port: int = 5000  # the image registry's (distribution's default); 0 picks a free one
+    # docker-registry's path, found by the CLI on the Docker runtime ("": no registry is run and
+    # Dockerfile images stay on the engine that built them, this single node's).
+    registry_binary: str = ""
+
+    @property
+    def runs_registry(self) -> bool:
+        """Only the Docker runtime runs Dockerfile images, so only it needs the registry."""
+        return self.runtime == "docker" and bool(self.registry_binary)
 
     @property
     def service_cidr(self) -> str:

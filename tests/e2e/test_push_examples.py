@@ -13,8 +13,9 @@ side by side, each going through its own cycle:
    pods, Service, Ingress and Builds go, and its host answers 404.
 
 The Dockerfile example runs the cycle on Docker (``docker build``, the image
-run from the engine that built it); on the process runtime its push is
-refused saying that only buildpack apps run there.
+pushed to the registry ``paas up`` runs and deployed pinned by digest; its
+pull from there is test_push_dockerfile_registry.py's); on the process
+runtime its push is refused saying that only buildpack apps run there.
 """
 
 from __future__ import annotations

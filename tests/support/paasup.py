@@ -2,7 +2,8 @@
 
 ``start_up(data_dir, runtime, *flags)`` starts ``python -m paas up`` on free
 ports and yields an ``Up`` once it prints "Press Ctrl-C"; leaving the
-context stops it with Ctrl-C (SIGINT) and removes what a Docker node left.
+context stops it with Ctrl-C (SIGINT) and removes what a Docker node left,
+and the engine's references to images of its registry.
 ``Load`` keeps HTTP requests going against one URL and counts failures;
 ``web_manifest`` is the Deployment + NodePort Service every mode's test
 applies, ``run_client`` runs a one-shot pod and returns what it printed, and
@@ -29,6 +30,7 @@ from pathlib import Path
 from orchestrator.api.conditions import condition_status
 from support.engines import require_engine
 from support.kubelet import free_pod_cidr
+from support.registry import forget_images
 from support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,6 +273,8 @@ def up_argv(data_dir: Path, *flags: str) -> list[str]:
         "0",
         "--dns-port",
         "0",
+        "--registry-port",
+        "0",
         *flags,
     ]
 
@@ -317,6 +321,7 @@ def start_up(
         assert process.poll() is None, running.log()
         yield running
     finally:
+        registry = pushed_to(data_dir)  # endpoints.json goes when paas up stops
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
@@ -328,3 +333,14 @@ def start_up(
             from orchestrator.kubelet.runtimes.docker import purge_node
 
             purge_node(node)
+        if registry:
+            forget_images(registry)  # the engine keeps what was pushed and pulled: not ours to keep
+
+
+def pushed_to(data_dir: Path) -> str:
+    """HOST:PORT of the registry this ``paas up`` runs ("" for none)."""
+    try:
+        endpoints = json.loads((data_dir / "endpoints.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    return str(endpoints.get("registry", "")).removeprefix("http://")

@@ -3,8 +3,10 @@
 A kind's conditions are its dependents plus ``Ready``
 (``knative.dev/pkg/apis/condition_set.go``): Ready is False with the reason
 and message of the first False dependent, else Unknown with those of the
-first Unknown one, else True. A condition's ``lastTransitionTime`` moves
-only when its status changes (``orchestrator.api.conditions``).
+last Unknown one that gives a reason (Knative's last ``MarkUnknown`` wins:
+a Service being deployed reads ``RevisionMissing``), else True. A
+condition's ``lastTransitionTime`` moves only when its status changes
+(``orchestrator.api.conditions``).
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ def cond(type_: str, status: str, reason: str = "", message: str = "") -> Condit
 
 def ready_of(dependents: Iterable[Condition]) -> Condition:
     listed = list(dependents)
-    for status in ("False", "Unknown"):
-        for c in listed:
-            if c.get("status") == status:
-                return cond("Ready", status, c.get("reason", ""), c.get("message", ""))
+    for c in listed:
+        if c.get("status") == "False":
+            return cond("Ready", "False", c.get("reason", ""), c.get("message", ""))
+    unknown = [c for c in listed if c.get("status") == "Unknown"]
+    if unknown:  # Knative's last MarkUnknown wins: the one furthest along that says why
+        said = [c for c in unknown if c.get("reason")] or unknown
+        c = said[-1]
+        return cond("Ready", "Unknown", c.get("reason", ""), c.get("message", ""))
     return cond("Ready", "True")
 
 

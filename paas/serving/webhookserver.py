@@ -182,6 +182,10 @@ class ServingWebhook:
                 raise RuntimeError("the serving webhook stopped")
             finally:
                 server.should_exit = True
+                for conn in list(server.server_state.connections):  # the API server keeps them
+                    transport = getattr(conn, "transport", None)
+                    if transport is not None:
+                        transport.abort()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(serving, 5)
                 sock.close()

@@ -9,9 +9,9 @@ HTTPRoutes the router will implement.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from conftest import Kubectl
 from support.controlplane import ControlPlane
 from support.wait import eventually_async
 
@@ -27,6 +27,7 @@ from paas.serving.kinds import (
 )
 
 NS = "default"
+Kubectl = Callable[..., Awaitable[Any]]  # the ``kubectl`` fixture of conftest.py
 HELLO = """
 apiVersion: serving.knative.dev/v1
 kind: Service

@@ -24,6 +24,7 @@ from paas.cli.resources import add_resource_parsers
 from paas.cli.rollout import add_rollout_parser
 from paas.cli.router import add_router_parser
 from paas.cli.scheduler import add_scheduler_parser
+from paas.cli.servingcontroller import add_serving_controller_parser
 from paas.cli.stack import add_stack_parser
 from paas.cli.tokens import add_token_parser
 from paas.cli.up import add_up_parser
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_apiserver_parser(sub)
     add_controller_manager_parser(sub)
     add_app_controller_parser(sub)
+    add_serving_controller_parser(sub)
     add_scheduler_parser(sub)
     add_dns_parser(sub)
     add_router_parser(sub)

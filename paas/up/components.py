@@ -26,7 +26,9 @@ Readiness is asked of the API through the project's own client:
   publishes it at ``git.<domain>`` through the router (``gitroute``) and
   endpoints.json ``git`` is ``http://git.<domain>:HTTP_PORT`` when that
   answers (the builder's own URL otherwise);
-- app-controller: started (it deploys pushed branches; a push waits for it).
+- app-controller: started (it deploys pushed branches; a push waits for it);
+- serving-controller: started (Knative Services; it registers its own admission
+  webhook, listening on HOST, once it leads).
 
 Later components are one more entry in ``UpComponents.all``.
 """
@@ -162,6 +164,11 @@ class UpComponents:
             router,
             builder,  # before the node: the node fetches slugs from it (--slug-source)
             UpComponent("app-controller", self._app_controller_argv, logs / "app-controller.log"),
+            UpComponent(
+                "serving-controller",
+                self._serving_controller_argv,
+                logs / "serving-controller.log",
+            ),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
         ]
 
@@ -284,6 +291,23 @@ class UpComponents:
             s.domain,
             "--http-port",
             str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+        ]
+
+    def _serving_controller_argv(self) -> list[str]:
+        s = self.settings
+        return [
+            *self._py,
+            "serving-controller",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--domain",
+            s.domain,
+            "--http-port",
+            str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+            "--webhook-host",  # the API server calls its admission webhook there
+            s.host,
+            "--advertise-address",
+            s.reachable_ip,
         ]
 
     def node_argv(self, *extra: str) -> list[str]:

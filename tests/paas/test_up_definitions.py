@@ -55,14 +55,22 @@ def kubectl(api: RunningAPI, tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
-def test_the_platform_ships_app_and_build_definitions() -> None:
+SERVING = [
+    "configurations.serving.knative.dev",
+    "revisions.serving.knative.dev",
+    "routes.serving.knative.dev",
+    "services.serving.knative.dev",
+]
+
+
+def test_the_platform_ships_app_build_and_knative_serving_definitions() -> None:
     names = [crd["metadata"]["name"] for crd in platform_definitions()]
-    assert names == ["apps.paas.dev", "builds.paas.dev"]
+    assert names == ["apps.paas.dev", "builds.paas.dev", *SERVING]
 
 
 async def test_the_definitions_are_accepted_and_established(sqlite_api: RunningAPI) -> None:
     crds = await install(sqlite_api)
-    assert sorted(crds) == ["apps.paas.dev", "builds.paas.dev"]
+    assert sorted(crds) == ["apps.paas.dev", "builds.paas.dev", *SERVING]
     for crd in crds.values():
         assert condition_status(crd, "NamesAccepted") == "True"
         assert condition_status(crd, "Established") == "True"

@@ -2,10 +2,11 @@
 
 Read from the Revision (``spec.containerConcurrency`` and the annotations
 ``autoscaling.knative.dev/<key>`` of its metadata, Knative's camelCase
-aliases ``minScale``/``maxScale``/``initialScale`` too). The serving
-webhook has refused invalid values at write time; a value that is still
-unreadable (an object written before the webhook ran) falls back to the
-default instead of stopping the autoscaler.
+aliases too: the keys and Go's number and duration forms are
+``paas.serving.autoscaling``'s, which the serving webhook validates with).
+The webhook has refused invalid values at write time; a value that is
+still unreadable (an object written before the webhook ran) falls back to
+the default instead of stopping the autoscaler.
 
 Per-pod target (Knative's ``resources/target.go``): for concurrency, the
 total is ``containerConcurrency`` when set, else the cluster's 100; a
@@ -17,41 +18,14 @@ is that total times the utilisation (70%), at least 0.01.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from paas.autoscaler.settings import AutoscalerSettings
+from paas.serving import autoscaling as keys
 
-PREFIX = "autoscaling.knative.dev/"
-ALIASES = {"minScale": "min-scale", "maxScale": "max-scale", "initialScale": "initial-scale"}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
-_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-
-
-def parse_duration(text: str) -> float | None:
-    """Seconds of a Go duration (``60s``, ``1m30s``, ``500ms``); None if it is not one."""
-    text = text.strip()
-    if text in ("0", ""):
-        return 0.0 if text == "0" else None
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            return None
-        total += float(match.group(1)) * _UNIT[match.group(2)]
-        pos = match.end()
-    return total if pos == len(text) else None
-
-
-def autoscaling_annotations(meta: Mapping[str, Any]) -> dict[str, str]:
-    """``autoscaling.knative.dev/*`` of ``meta`` by short key, aliases resolved."""
-    found: dict[str, str] = {}
-    for key, value in (meta.get("annotations") or {}).items():
-        if key.startswith(PREFIX) and isinstance(value, str):
-            short = key[len(PREFIX) :]
-            found[ALIASES.get(short, short)] = value
-    return found
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,66 +51,76 @@ class ScalingSpec:
         return max(desired, self.min_scale)
 
 
-def _number(raw: str | None, default: float, *, low: float = -math.inf) -> float:
-    if raw is None:
+def _read(
+    notes: Mapping[str, str], names: tuple[str, ...], parse: Callable[[str], T], default: T
+) -> T:
+    """The annotation under the first of ``names`` present, parsed; ``default`` if unreadable."""
+    found = keys.get(notes, names)
+    if found is None:
         return default
     try:
-        value = float(raw)
+        return parse(found[1])
     except ValueError:
         return default
-    return value if math.isfinite(value) and value >= low else default
 
 
-def _integer(raw: str | None, default: int) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        return default
-    return value if value >= 0 else default
+def _at_least(low: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = keys.parse_float(text)
+        if not (math.isfinite(value) and value >= low):
+            raise ValueError(text)
+        return value
+
+    return parse
 
 
-def _seconds(raw: str | None, default: float) -> float:
-    value = parse_duration(raw) if raw is not None else None
-    return default if value is None else value
+def _count(text: str) -> int:
+    value = keys.parse_int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = keys.parse_duration(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
 
 
 def scaling_spec(revision: Mapping[str, Any], settings: AutoscalerSettings) -> ScalingSpec:
     """The ScalingSpec of a Revision object."""
-    meta = revision.get("metadata") or {}
-    notes = autoscaling_annotations(meta)
+    notes = (revision.get("metadata") or {}).get("annotations") or {}
     cc = int((revision.get("spec") or {}).get("containerConcurrency") or 0)
-    metric = notes.get("metric", "concurrency")
+    metric = _read(notes, keys.METRIC, str, "concurrency")
     if metric == "rps":
-        total = _number(notes.get("target"), settings.target_rps, low=0.01)
+        total = _read(notes, keys.TARGET, _at_least(0.01), settings.target_rps)
     else:
         metric = "concurrency"
         total = float(cc) if cc > 0 else settings.target_concurrency
-        if "target" in notes:
-            total = _number(notes.get("target"), total, low=0.01)
-            if cc > 0:
-                total = min(total, float(cc))
-    utilisation = _number(
-        notes.get("target-utilization-percentage"), settings.target_utilization_percentage
+        total = _read(notes, keys.TARGET, _at_least(0.01), total)
+        if cc > 0:
+            total = min(total, float(cc))
+    utilisation = _read(
+        notes, keys.TARGET_UTILIZATION, _at_least(1), settings.target_utilization_percentage
     )
-    stable = _seconds(notes.get("window"), settings.stable_window)
-    panic_pct = _number(notes.get("panic-window-percentage"), settings.panic_window_percentage)
+    stable = _read(notes, keys.WINDOW, _seconds, settings.stable_window)
+    panic_pct = _read(notes, keys.PANIC_WINDOW, _at_least(1), settings.panic_window_percentage)
+    threshold = _read(
+        notes, keys.PANIC_THRESHOLD, _at_least(1), settings.panic_threshold_percentage
+    )
     return ScalingSpec(
         metric=metric,
         target=max(0.01, total * utilisation / 100.0),
         total=total,
         container_concurrency=cc,
-        min_scale=_integer(notes.get("min-scale"), settings.min_scale),
-        max_scale=_integer(notes.get("max-scale"), settings.max_scale),
-        initial_scale=_integer(notes.get("initial-scale"), settings.initial_scale),
-        activation_scale=max(1, _integer(notes.get("activation-scale"), 1)),
+        min_scale=_read(notes, keys.MIN_SCALE, _count, settings.min_scale),
+        max_scale=_read(notes, keys.MAX_SCALE, _count, settings.max_scale),
+        initial_scale=_read(notes, keys.INITIAL_SCALE, _count, settings.initial_scale),
+        activation_scale=max(1, _read(notes, keys.ACTIVATION_SCALE, _count, 1)),
         stable_window=stable,
         panic_window=max(1.0, round(stable * panic_pct / 100.0)),
-        panic_threshold=_number(
-            notes.get("panic-threshold-percentage"), settings.panic_threshold_percentage
-        )
-        / 100.0,
-        scale_down_delay=_seconds(notes.get("scale-down-delay"), 0.0),
-        retention=_seconds(notes.get("scale-to-zero-pod-retention-period"), 0.0),
+        panic_threshold=threshold / 100.0,
+        scale_down_delay=_read(notes, keys.SCALE_DOWN_DELAY, _seconds, 0.0),
+        retention=_read(notes, keys.RETENTION, _seconds, 0.0),
     )

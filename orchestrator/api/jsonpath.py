@@ -272,7 +272,7 @@ def _split_outside_quotes(text: str, separator: str) -> list[str]:
     return parts
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", ".": "."}
 
 
 def _unescape(text: str) -> str:

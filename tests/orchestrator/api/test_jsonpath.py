@@ -55,6 +55,7 @@ def find(expression: str, obj: Any = CRONTAB) -> list[Any]:
         (".spec.ports[::2]", [80, 8080]),
         (".spec.ports[0,2]", [80, 8080]),
         (".metadata.labels['app.kubernetes.io/name']", ["cron"]),
+        (".metadata.labels['app\\.kubernetes\\.io/name']", ["cron"]),  # Knative's CRDs write it so
         ('.metadata.labels["tier"]', ["web"]),
         (".metadata.labels.app\\.kubernetes\\.io/name", ["cron"]),
         (".metadata.annotations['a.b']", ["dotted"]),

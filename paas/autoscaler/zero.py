@@ -5,11 +5,16 @@ After ``kpa.decide`` (Knative's PodAutoscaler reconciler and its scaler):
 1. The count is clamped to ``[min-scale, max-scale]``; min-scale binds
    only while the revision is routed (a revision no route sends traffic to
    goes to zero whatever its min-scale). While routed and before the
-   revision has once had ``initial-scale`` pods ready, that is the floor.
+   revision has once had ``initial-scale`` pods ready (``initialized``:
+   its Ready condition was True once, which survives restarts of this
+   process), that is the floor: a new revision is not scaled away before
+   it has served.
 2. A 0 with scale to zero turned off cluster-wide becomes 1.
-3. A 0 while pods run starts the idle clock: the last pod stays for
+3. A 0 while pods run starts the idle clock once the revision has had a
+   ready pod for a stable window (Knative keeps a PodAutoscaler Active
+   that long): the last pod stays for
    ``max(scale_to_zero_grace_period, scale-to-zero-pod-retention-period)``
-   after the decision, then goes. The router holds requests for a revision
+   after that, then goes. The router holds requests for a revision
    with no pod (it is always the activator here, so Knative's switch of the
    data path to the activator has nothing to wait for; the grace keeps the
    timing users know: pods go 60-90 s after the last request by default).
@@ -31,6 +36,7 @@ from paas.autoscaler.spec import ScalingSpec
 class ZeroState:
     idle_since: float | None = None  # when the decision first went to 0 with pods running
     waking_since: float | None = None  # when pods were first wanted with none ready
+    ready_since: float | None = None  # when this instance first saw a ready pod (None: none)
     reached_initial: bool = False  # initial-scale pods were ready once
 
 
@@ -51,12 +57,17 @@ def bound(
     ready_pods: int,
     routed: bool,
     now: float,
+    initialized: bool = False,
 ) -> Scale:
     """The replicas to set for a revision whose KPA decision is ``desired``."""
-    if ready_pods >= max(1, spec.initial_scale):
+    if ready_pods >= max(1, spec.initial_scale) or initialized:
         state.reached_initial = True
+    if ready_pods == 0:
+        state.ready_since = None
+    elif state.ready_since is None:
+        state.ready_since = now
     floor = spec.min_scale if routed else 0
-    if routed and not state.reached_initial and spec.initial_scale > 1:
+    if routed and not state.reached_initial:
         floor = max(floor, spec.initial_scale)
     wanted = max(desired, floor)
     if spec.max_scale > 0:
@@ -82,6 +93,8 @@ def bound(
     if current == 0:
         state.idle_since = None
         return Scale(0, "NoTraffic")
+    if routed and (state.ready_since is None or now - state.ready_since < spec.stable_window):
+        return Scale(1, "Idle", "no traffic; kept for a stable window after it became ready")
     if state.idle_since is None:
         state.idle_since = now
     hold = max(settings.scale_to_zero_grace_period, spec.retention)

@@ -153,6 +153,7 @@ def scale(
     now: float,
     routed: bool = True,
     settings: AutoscalerSettings = S,
+    initialized: bool = False,
 ) -> tuple[int, str]:
     s = bound(
         state,
@@ -163,27 +164,42 @@ def scale(
         ready_pods=ready,
         routed=routed,
         now=now,
+        initialized=initialized,
     )
     return s.replicas, s.reason
 
 
-def test_the_last_pod_stays_for_the_grace_period_then_goes() -> None:
-    spec, state = ScalingSpec(), ZeroState()
-    assert scale(spec, state, desired=0, current=1, ready=1, now=100.0) == (1, "Idle")
-    assert scale(spec, state, desired=0, current=1, ready=1, now=129.0) == (1, "Idle")
-    assert scale(spec, state, desired=0, current=1, ready=1, now=130.0) == (0, "NoTraffic")
-    assert scale(spec, state, desired=0, current=0, ready=0, now=131.0) == (0, "NoTraffic")
+def test_the_last_pod_stays_a_stable_window_and_the_grace_period_then_goes() -> None:
+    spec, state = ScalingSpec(stable_window=60.0), ZeroState()
+    idle = {"desired": 0, "current": 1, "ready": 1}
+    assert scale(spec, state, now=0.0, **idle) == (1, "Idle")  # ready since 0
+    assert scale(spec, state, now=59.0, **idle) == (1, "Idle")  # a stable window not over
+    assert scale(spec, state, now=60.0, **idle) == (1, "Idle")  # the grace starts
+    assert scale(spec, state, now=89.0, **idle) == (1, "Idle")
+    assert scale(spec, state, now=90.0, **idle) == (0, "NoTraffic")
+    assert scale(spec, state, desired=0, current=0, ready=0, now=91.0) == (0, "NoTraffic")
 
 
 def test_retention_longer_than_the_grace_keeps_the_pod_longer() -> None:
-    spec, state = ScalingSpec(retention=120.0), ZeroState()
-    assert scale(spec, state, desired=0, current=1, ready=1, now=0.0)[0] == 1
-    assert scale(spec, state, desired=0, current=1, ready=1, now=100.0)[0] == 1
-    assert scale(spec, state, desired=0, current=1, ready=1, now=120.0)[0] == 0
+    spec, state = ScalingSpec(stable_window=10.0, retention=120.0), ZeroState()
+    idle = {"desired": 0, "current": 1, "ready": 1}
+    scale(spec, state, now=0.0, **idle)
+    assert scale(spec, state, now=10.0, **idle)[0] == 1
+    assert scale(spec, state, now=129.0, **idle)[0] == 1
+    assert scale(spec, state, now=130.0, **idle)[0] == 0
+
+
+def test_a_revision_never_ready_is_held_at_its_initial_scale_until_it_serves() -> None:
+    spec, state = ScalingSpec(stable_window=6.0), ZeroState()
+    assert scale(spec, state, desired=0, current=1, ready=0, now=0.0) == (1, "Activating")
+    assert scale(spec, state, desired=0, current=1, ready=0, now=50.0) == (1, "Activating")
+    restarted = ZeroState()  # a new autoscaler: the Revision's Ready condition says it served
+    got = scale(spec, restarted, desired=0, current=0, ready=0, now=0.0, initialized=True)
+    assert got == (0, "NoTraffic")
 
 
 def test_traffic_resets_the_idle_clock() -> None:
-    spec, state = ScalingSpec(), ZeroState()
+    spec, state = ScalingSpec(stable_window=10.0), ZeroState()
     scale(spec, state, desired=0, current=1, ready=1, now=0.0)
     assert scale(spec, state, desired=1, current=1, ready=1, now=20.0) == (1, "Active")
     assert scale(spec, state, desired=0, current=1, ready=1, now=40.0) == (1, "Idle")

@@ -29,3 +29,5 @@ class AutoscalerSettings:
     min_scale: int = 0  # cluster default lower bound
     max_scale: int = 0  # cluster default upper bound (0: none)
     activation_timeout: float = 630.0  # waking longer than this (600 s deadline + 30 s): give up
+    scrape_timeout: float = 2.0  # a router slower than this to answer is skipped for one scrape
+    signal_retry: float = 1.0  # seconds before following a router's signals again after a break

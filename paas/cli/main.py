@@ -11,6 +11,7 @@ import sys
 
 from paas.cli.appcontroller import add_app_controller_parser
 from paas.cli.apps import add_apps_parsers
+from paas.cli.autoscaler import add_autoscaler_parser
 from paas.cli.builder import add_builder_parser
 from paas.cli.builds import add_builds_parser
 from paas.cli.components import add_apiserver_parser
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_controller_manager_parser(sub)
     add_app_controller_parser(sub)
     add_serving_controller_parser(sub)
+    add_autoscaler_parser(sub)
     add_scheduler_parser(sub)
     add_dns_parser(sub)
     add_router_parser(sub)

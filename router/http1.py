@@ -226,9 +226,12 @@ class ClientConnection(asyncio.Protocol):
         self.in_head = False
         parser = self.parser
         method = parser.get_method().decode("ascii", "replace")
+        target = self.url
+        if target[:1] != b"/" and target != b"*":
+            target = _origin_form(target)
         request = Request(
             method,
-            self.url,
+            target,
             parser.get_http_version(),
             self.headers,
             parser.should_keep_alive() and not self.closing,
@@ -360,6 +363,16 @@ class ClientConnection(asyncio.Protocol):
             self._close()
             return None
         return deadline
+
+
+def _origin_form(target: bytes) -> bytes:
+    """``http://host/p?q`` (absolute form, as sent to proxies) as ``/p?q``, what pods expect."""
+    try:
+        url = httptools.parse_url(target)
+    except httptools.HttpParserInvalidURLError:
+        return target
+    path = url.path or b"/"
+    return path + b"?" + url.query if url.query else path
 
 
 class Splicing(Protocol):

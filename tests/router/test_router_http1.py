@@ -228,6 +228,13 @@ async def test_hop_by_hop_headers_are_dropped_and_forwarded_headers_set(site: Si
     assert headers["x-forwarded-port"] == str(site.port)
 
 
+async def test_absolute_form_target_reaches_the_pod_as_a_path(site: Site) -> None:
+    reader, writer = await open_raw(site)
+    writer.write(b"GET http://web.localhost/echo/abs?x=1 HTTP/1.1\r\nHost: web.localhost\r\n\r\n")
+    status, _, body = await read_answer(reader)
+    assert status == 200 and json.loads(body)["path"] == "/echo/abs?x=1"
+
+
 async def test_oversized_request_head_is_answered_431_and_closed(start_site: Start) -> None:
     site = await start_site(max_head_bytes=4096)
     reader, writer = await open_raw(site)

@@ -24,6 +24,9 @@ Run with ``make bench`` (or ``python -m bench.router [--quick]``). In one run it
    (target >= 50%), the latency the router adds over the direct connection
    at moderate load (target p99 <= 2 ms), and the router's CPU per request.
 
+Like for like: the router is one process on one thread, and so is each
+nginx anchor (``worker_processes 1``); the router writes an access-log line
+per request (batched, ``router.accesslog``), the nginx anchors log nothing.
 Everything shares the machine's cores (two here): wrk, the backend and the
 proxy under test. Everything it started is stopped at the end, also on Ctrl-C.
 """
@@ -171,7 +174,14 @@ def figures(
     return out
 
 
+COMPARED = (
+    "router: one process, one thread, access log on (batched); "
+    "nginx anchors: worker_processes 1, access_log off"
+)
+
+
 def report(figs: list[Figure]) -> None:
+    print(COMPARED)
     print(f"{'figure':<66} {'value':>10}  {'anchor':>10}  target")
     for f in figs:
         anchor = f"{f.anchor:10.1f}" if f.anchor is not None else " " * 10

@@ -33,8 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-
 from orchestrator.api import errors
 from orchestrator.api.copying import copy_json
 from orchestrator.api.objects import Obj
@@ -42,8 +40,10 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
+from router.http1 import ServerSettings
 from router.ingressroutes import DEFAULT_CLASS_ANNOTATION, build_routes, is_ours, our_classes
 from router.proxy import Backends, Proxy, ProxySettings
+from router.server import HTTPServer
 from router.upstream import PoolSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class RouterSettings:
     proxy: ProxySettings = field(default_factory=ProxySettings)
     pool: PoolSettings = field(default_factory=PoolSettings)
     informer: InformerSettings = field(default_factory=InformerSettings)
-    keep_alive_timeout: float = 75.0  # seconds an idle client connection is kept (nginx: 75)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    shutdown_grace: float = 2.0  # seconds for answers in flight at shutdown (a restart waits)
 
     @property
     def address(self) -> str:
@@ -204,25 +205,8 @@ async def run_router(
             )
         sock = bind_socket(settings.host, settings.port)
         controller.port = sock.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(
-                controller.proxy,
-                http="httptools",
-                lifespan="off",
-                access_log=False,
-                log_level="warning",
-                proxy_headers=False,  # X-Forwarded-* are ours to set, never the client's
-                server_header=False,  # the pod's own Server and Date headers go through
-                date_header=False,
-                timeout_keep_alive=int(settings.keep_alive_timeout),
-                timeout_graceful_shutdown=1,
-            )
-        )
-        serving = tg.create_task(server.serve(sockets=[sock]), name="http")
-        while not server.started:
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.01)
+        server = HTTPServer(controller.proxy, settings.server)
+        await server.start(sock)
         controller.rebuild()
         tg.create_task(controller.write_statuses(), name="ingress-status")
         if on_serving is not None:
@@ -230,9 +214,6 @@ async def run_router(
         try:
             await asyncio.Event().wait()
         finally:
-            # Stop uvicorn itself (its sockets and client connections closed), not by
-            # cancelling it: a cancelled serve() leaves both open.
-            server.should_exit = True
-            await asyncio.wait([serving], timeout=3)
+            await server.shutdown(settings.shutdown_grace)
             controller.proxy.close()
             sock.close()

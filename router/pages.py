@@ -13,6 +13,10 @@ from html import escape
 from router.ingressroutes import Route
 
 TITLES = {
+    400: "Bad request",
+    405: "Method not allowed",
+    408: "Request timeout",
+    431: "Request headers too large",
     404: "No app here",
     500: "Misconfigured route",
     502: "Bad gateway",
@@ -52,3 +56,8 @@ def error_page(status: int, heading: str, reason: str, route: Route) -> bytes:
         f"Service <code>{escape(service)}</code>.</p>"
     )
     return _document(status, heading, detail)
+
+
+def client_error_page(status: int, reason: str) -> bytes:
+    """4xx the router answers itself: the request could not be read as HTTP."""
+    return _document(status, f"The router could not serve this request: {reason}.", "")

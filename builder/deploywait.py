@@ -60,6 +60,7 @@ class Step:
     ok: bool | None = None  # set on the last step: did the deploy succeed
     live: bool = True  # False when the push succeeds with nothing deployed yet
     releasing: bool = False  # the release phase started: its output follows
+    output: bool = False  # a line the release command printed
 
 
 def lease_lapsed(lease: dict[str, Any], now: datetime) -> str:
@@ -225,32 +226,39 @@ async def follow_deploy(
     async def output() -> None:
         try:
             async for line in release_output(client, namespace, name):
-                await queue.put(Step(INDENT + line))
+                await queue.put(Step(INDENT + line, output=True))
         except errors.APIError as exc:  # the output is a courtesy: the deploy goes on
             log.warning("release output of build %s/%s: %s", namespace, name, exc)
 
     start(feed(_conditions(client, namespace, name)))
     start(feed(_watch_lease(client, lease_check)))
     released: asyncio.Task[None] | None = None
+    pending: list[Step | BaseException] = []
+    tailed = False  # the release's output was waited for once the deploy moved on
     try:
         async with asyncio.timeout(timeout):
             while True:
-                item = await queue.get()
+                item = pending.pop(0) if pending else await queue.get()
                 if isinstance(item, BaseException):
                     raise item
                 if item.releasing and released is None:
                     released = start(output())
-                if item.ok is not None:  # the release's last lines come before the outcome
-                    if released is not None and not released.done():
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(asyncio.shield(released), OUTPUT_TAIL)
+                elif not item.output and released is not None and not tailed:
+                    # The deploy moved on: the release's last lines come first, in order.
+                    tailed = True
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(released), OUTPUT_TAIL)
+                    later = [item, *pending]
                     while not queue.empty():
-                        early = queue.get_nowait()
-                        if isinstance(early, Step) and early.ok is None:
+                        later.append(queue.get_nowait())
+                    for early in later:
+                        if isinstance(early, Step) and early.output:
                             yield early
-                    yield item
-                    return
+                    pending = [x for x in later if not (isinstance(x, Step) and x.output)]
+                    continue
                 yield item
+                if item.ok is not None:
+                    return
     except TimeoutError:
         message = f"not deployed within {timeout:.0f}s; the build will not go live"
         await fail_build(client, namespace, name, "DeployTimeout", message)

@@ -131,7 +131,7 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     assert "remote: -----> Release phase:" in out, out
     # the release command's own output, as it printed it, before the outcome
     said = out.index("remote:        release phase: nothing to migrate")
-    assert said < out.index("remote: -----> Deployed:"), out
+    assert said < out.index("remote: -----> Deploying:"), out  # before the rollout it allowed
     assert "remote: -----> Deployed:" in out, out
     assert f"remote: -----> main is live at http://pyapp.localhost:{port}/" in out, out
     assert get(router, host) == (200, "Hello from Python on branch main!\n")

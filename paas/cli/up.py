@@ -98,6 +98,20 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="once up, git push DIR (e.g. examples/python-flask) as the app named after it and "
         "print its live URL; DIR is copied into DATA_DIR/example/, never changed",
     )
+    p.add_argument(
+        "--autoscale-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="the autoscaler's stable window: load is averaged over it (Knative's 60 s)",
+    )
+    p.add_argument(
+        "--scale-to-zero-grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="an idle revision keeps its last pod this long after the window (Knative's 30 s)",
+    )
     p.set_defaults(func=run_up)
 
 
@@ -147,6 +161,8 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         example=args.example,
         registry_port=args.registry_port,
         registry_binary=registry,
+        autoscale_window=args.autoscale_window,
+        scale_to_zero_grace=args.scale_to_zero_grace,
     )
 
 

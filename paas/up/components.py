@@ -28,7 +28,9 @@ Readiness is asked of the API through the project's own client:
   answers (the builder's own URL otherwise);
 - app-controller: started (it deploys pushed branches; a push waits for it);
 - serving-controller: started (Knative Services; it registers its own admission
-  webhook, listening on HOST, once it leads).
+  webhook, listening on HOST, once it leads);
+- autoscaler: started (it scales revisions on the load the routers report,
+  to and from zero, with ``--autoscale-window`` and ``--scale-to-zero-grace``).
 
 Later components are one more entry in ``UpComponents.all``.
 """
@@ -169,6 +171,7 @@ class UpComponents:
                 self._serving_controller_argv,
                 logs / "serving-controller.log",
             ),
+            UpComponent("autoscaler", self._autoscaler_argv, logs / "autoscaler.log"),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
         ]
 
@@ -291,6 +294,22 @@ class UpComponents:
             s.domain,
             "--http-port",
             str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+        ]
+
+    def _autoscaler_argv(self) -> list[str]:
+        s = self.settings
+        tick = min(2.0, max(0.2, s.autoscale_window / 10))  # Knative: 2 s; less in short windows
+        return [
+            *self._py,
+            "autoscaler",
+            "--kubeconfig",
+            str(s.kubeconfig),
+            "--stable-window",
+            str(s.autoscale_window),
+            "--scale-to-zero-grace-period",
+            str(s.scale_to_zero_grace),
+            "--tick",
+            str(tick),
         ]
 
     def _serving_controller_argv(self) -> list[str]:

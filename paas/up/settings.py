@@ -38,6 +38,8 @@ class UpSettings:
     # docker-registry's path, found by the CLI on the Docker runtime ("": no registry is run and
     # Dockerfile images stay on the engine that built them, this single node's).
     registry_binary: str = ""
+    autoscale_window: float = 60.0  # the autoscaler's stable window (Knative's); tests shorten it
+    scale_to_zero_grace: float = 30.0  # an idle revision's last pod stays this long (Knative's)
 
     @property
     def runs_registry(self) -> bool:

@@ -167,12 +167,12 @@ class Repo:
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)
 
-    def push(self, router: str, host: str, text: str) -> Push:
-        """``git push paas main`` timed to the first 200 that shows ``text``."""
+    def push(self, router: str, host: str, text: str, refspec: str = "main") -> Push:
+        """``git push paas REFSPEC`` timed to the first 200 that shows ``text``."""
         push = Push()
         started = time.monotonic()
         proc = subprocess.Popen(
-            ["git", "push", "paas", "main"],
+            ["git", "push", "paas", refspec],
             cwd=self.tree,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -251,11 +251,12 @@ def serve_once(tree: Path, web: str, started: float) -> float:
 
 
 @contextlib.contextmanager
-def paas_up(data_dir: Path, runtime: str) -> Iterator[dict[str, str]]:
+def paas_up(data_dir: Path, runtime: str, *extra: str) -> Iterator[dict[str, str]]:
     """``paas up`` on free ports in ``data_dir``; its endpoints.json once it says it is up."""
     log_path = data_dir / "up.log"
     argv = [sys.executable, "-m", "paas", "up", "--data-dir", str(data_dir), "--runtime", runtime]
-    argv += ["--api-port", "0", "--dns-port", "0", "--http-port", "0"]
+    argv += ["--api-port", "0", "--dns-port", "0", "--http-port", "0", "--registry-port", "0"]
+    argv += extra
     argv += ["--node-name", f"bench-push-{uuid.uuid4().hex[:6]}"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(

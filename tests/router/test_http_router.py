@@ -23,6 +23,7 @@ from support.wait import eventually, eventually_async
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
 from orchestrator.client.rest import APIClient
+from paas.up.definitions import install_definitions, platform_definitions
 from router.ingresscontroller import (
     ENDPOINTS,
     INGRESS_CLASSES,
@@ -32,7 +33,6 @@ from router.ingresscontroller import (
     RouterSettings,
     run_router,
 )
-from paas.up.definitions import install_definitions, platform_definitions
 from router.proxy import ProxySettings
 
 MB = 1024 * 1024

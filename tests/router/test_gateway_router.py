@@ -158,6 +158,12 @@ def httproute(name: str, host: str, *backends: tuple[str, int], timeout: str = "
     }
 
 
+def served(running: Running, host: str) -> bool:
+    """Whether the router's table has an HTTPRoute for ``host`` (for backends that hold)."""
+    gateway = running.controller.proxy.table.gateway
+    return gateway is not None and host in gateway.exact
+
+
 async def routed(running: Running, host: str) -> httpx.Response:
     async def answered() -> httpx.Response | None:
         r = await running.http.get("/", headers={"Host": host})
@@ -330,7 +336,7 @@ async def test_held_request_is_answered_once_a_pod_becomes_ready_after_a_signal(
     await router.client.create(
         HTTPROUTES, httproute("cold", "cold.default.localhost", ("cold-00001", 100)), "default"
     )
-    await eventually(lambda: router.controller.proxy.table.gateway is not None)
+    await eventually(lambda: served(router, "cold.default.localhost"))
     signals: list[dict[str, Any]] = []
     follower = asyncio.create_task(read_signals(router.metrics, signals))
     await eventually(lambda: router.controller.signals.subscribers, message="/signals not open")
@@ -368,7 +374,7 @@ async def test_requests_beyond_the_queue_bound_get_a_503_that_says_so(router: Ru
     await router.client.create(
         HTTPROUTES, httproute("cold", "cold.localhost", ("cold", 1)), "default"
     )
-    await eventually(lambda: router.controller.proxy.table.gateway is not None)
+    await eventually(lambda: served(router, "cold.localhost"))
     held = [
         asyncio.create_task(router.http.get("/", headers={"Host": "cold.localhost"}))
         for _ in range(3)
@@ -388,7 +394,7 @@ async def test_a_request_held_past_the_route_timeout_gets_a_504_page(router: Run
     await router.client.create(
         HTTPROUTES, httproute("cold", "cold.localhost", ("cold", 1), timeout="1s"), "default"
     )
-    await eventually(lambda: router.controller.proxy.table.gateway is not None)
+    await eventually(lambda: served(router, "cold.localhost"))
     r = await router.http.get("/", headers={"Host": "cold.localhost"})
     assert r.status_code == 504
     assert "No pod became ready in time" in r.text
@@ -417,6 +423,7 @@ async def test_metrics_parse_and_concurrency_grows_while_requests_are_in_flight(
         HTTPROUTES, httproute("cold", "cold.localhost", ("cold", 1)), "default"
     )
     await routed(router, "web.localhost")
+    await eventually(lambda: served(router, "cold.localhost"), message="cold.localhost not routed")
     held = asyncio.create_task(router.http.get("/", headers={"Host": "cold.localhost"}))
     activator = router.controller.proxy.activator
     await eventually(lambda: activator.queues)

@@ -20,7 +20,14 @@ Run with ``make bench`` (or ``python -m bench.router [--quick]``). In one run it
 4. drives each path with ``wrk`` twice per run: ``--connections`` (32) for
    requests/s, then ``--latency-connections`` (4, moderate load) for p50/p99,
    ``--runs`` times with the order rotated;
-5. reports medians: requests/s of each path and its share of nginx-proxy's
+5. adds the Gateway API paths (``bench/routergateway.py``): ``router-split``,
+   an HTTPRoute splitting 90/10 between two Services of the same python pod
+   (driven and reported like the other paths, router CPU included), and the
+   activator: ``--wakes`` times, the backend at zero gets a request, which is
+   held, then its Endpoints list the pod again; requests/s through that
+   held-then-forwarded route and the time from the Endpoints write to the
+   answer;
+6. reports medians: requests/s of each path and its share of nginx-proxy's
    (target >= 50%), the latency the router adds over the direct connection
    at moderate load (target p99 <= 2 ms), and the router's CPU per request.
 
@@ -52,13 +59,15 @@ from bench.net_proxy import (
     wait_answering,
 )
 from bench.report import Figure, save_if_asked
+from bench.routergateway import measure_wakes, publish_gateway
 from bench.stats import Latency
 
 POD = "127.206.252.2"  # a loopback-mode pod's address (127.206/16 is this work's own)
 PROXIES = "127.206.252.3"  # where the router and the anchors listen, each on its own port
-PATHS = ("direct", "router", "nginx-proxy", "aiohttp-proxy")
+PATHS = ("direct", "router", "router-split", "nginx-proxy", "aiohttp-proxy")
 BACKEND_PORTS = {"python": 8080, "nginx": 8081}
 ROUTER_PORT, NGINX_PROXY_OFFSET, AIOHTTP_OFFSET = 18080, 1000, 2000
+METRICS_PORT = 19090
 
 
 def start_backends(stack: ExitStack, data: Path) -> list[str]:
@@ -174,6 +183,15 @@ def figures(
     return out
 
 
+def wake_figures(rate: float, p50: float, p99: float) -> list[Figure]:
+    """The activator: one request held per wake, released by an Endpoints write (0 -> 1)."""
+    return [
+        Figure("router", "activator: held-then-forwarded requests/s (one wake each)", rate, "/s"),
+        Figure("router", "activator: Endpoints ready -> answer, p50", p50, "ms"),
+        Figure("router", "activator: Endpoints ready -> answer, p99", p99, "ms"),
+    ]
+
+
 COMPARED = (
     "router: one process, one thread, access log on (batched); "
     "nginx anchors: worker_processes 1, access_log off"
@@ -200,11 +218,12 @@ def run(args: argparse.Namespace, data: Path) -> None:
         stack.callback(api.stop)
         api.start()
         publish(api, backends)
+        publish_gateway(api, POD, BACKEND_PORTS["python"])
         router = ComponentProcess(
             "router",
             [
                 *("router", "--kubeconfig", str(api.kubeconfig()), "--host", PROXIES),
-                *("--http-port", str(ROUTER_PORT)),
+                *("--http-port", str(ROUTER_PORT), "--metrics-port", str(METRICS_PORT)),
             ],
             data,
         )
@@ -219,11 +238,15 @@ def run(args: argparse.Namespace, data: Path) -> None:
             if shutil.which("nginx"):
                 urls[(name, "nginx-proxy")] = f"http://{PROXIES}:{port + NGINX_PROXY_OFFSET}/{name}"
             urls[(name, "aiohttp-proxy")] = f"http://{PROXIES}:{port + AIOHTTP_OFFSET}/{name}"
+        # the weighted split (HTTPRoute, 90/10 between two Services of the same python pod)
+        urls[("python", "router-split")] = f"http://{PROXIES}:{ROUTER_PORT}/split"
         for url in urls.values():
             wait_answering(url)
         rates: dict[tuple[str, str], list[Latency]] = {key: [] for key in urls}
         latencies: dict[tuple[str, str], list[Latency]] = {key: [] for key in urls}
-        cpu: dict[str, list[float]] = {name: [] for name in backends}
+        cpu: dict[str, list[float]] = {
+            f"{name}, {path}": [] for name, path in urls if path.startswith("router")
+        }
         for i in range(args.runs):
             order = PATHS[i % len(PATHS) :] + PATHS[: i % len(PATHS)]
             for name in backends:
@@ -233,15 +256,24 @@ def run(args: argparse.Namespace, data: Path) -> None:
                     url = urls[(name, path)]
                     before = cpu_seconds(router.pid)
                     got = run_wrk(url, "plain.lua", args.seconds, args.connections)
-                    if path == "router":
+                    if path in ("router", "router-split"):
                         after = cpu_seconds(router.pid)
                         used = after[0] + after[1] - before[0] - before[1]
-                        cpu[name].append(used / max(got.count, 1) * 1e6)
+                        cpu[f"{name}, {path}"].append(used / max(got.count, 1) * 1e6)
                     rates[(name, path)].append(got)
                     latency = run_wrk(url, "plain.lua", args.seconds, args.latency_connections)
                     latencies[(name, path)].append(latency)
             print(f"  run {i + 1}/{args.runs}: done", flush=True)
-        figs = figures(rates, latencies, cpu)
+        router_url = f"http://{PROXIES}:{ROUTER_PORT}"
+        wakes = measure_wakes(
+            api,
+            router_url,
+            f"http://{PROXIES}:{METRICS_PORT}",
+            POD,
+            BACKEND_PORTS["python"],
+            args.wakes,
+        )
+        figs = figures(rates, latencies, cpu) + wake_figures(*wakes)
         report(figs)
         save_if_asked(args.results, figs)
 
@@ -254,11 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--latency-connections", type=int, default=4, help="for added latency (moderate load)"
     )
+    p.add_argument("--wakes", type=int, default=50, help="activator wakes (0 -> 1) timed")
     p.add_argument("--quick", action="store_true", help="1 run of 2 s a measure")
     p.add_argument("--results", type=Path, help="write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.quick:
-        args.runs, args.seconds = 1, 2.0
+        args.runs, args.seconds, args.wakes = 1, 2.0, 10
     if shutil.which("wrk") is None:
         print("bench.router needs wrk: apt-get install wrk", file=sys.stderr)
         return 2

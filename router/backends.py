@@ -29,6 +29,7 @@ from router.ingressroutes import ServiceRef
 class Resolution:
     addresses: tuple[tuple[str, int], ...]  # (ip, port) of ready endpoints
     problem: str = ""  # why there are none
+    waiting: bool = False  # the Service and port exist, only no endpoint is ready (yet)
 
 
 def resolve(ref: ServiceRef, service: Obj | None, endpoints: Obj | None) -> Resolution:
@@ -55,7 +56,9 @@ def resolve(ref: ServiceRef, service: Obj | None, endpoints: Obj | None) -> Reso
         not_ready += len(_list(subset.get("notReadyAddresses")))
     if not ready:
         waiting = f" ({not_ready} not ready)" if not_ready else ""
-        return Resolution((), f"Service {ref.namespace}/{ref.name} has no ready endpoint{waiting}")
+        return Resolution(
+            (), f"Service {ref.namespace}/{ref.name} has no ready endpoint{waiting}", True
+        )
     return Resolution(tuple(ready))
 
 

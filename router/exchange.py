@@ -5,7 +5,11 @@
 1. ``RouteTable.match(host, path)``; no route: the 404 page listing the
    hosts served. A route to something other than a Service: 500.
 2. ``Backends.resolve`` gives the Service's ready pod addresses; none: 503
-   page saying why. Addresses are taken in turn (round robin).
+   page saying why, or, when the Service only has no ready pod yet and the
+   route is an HTTPRoute, the request is held by the activator
+   (``router.activator``) and continues from here once a pod is ready
+   (``released``). Addresses are taken in turn (round robin). The backend's
+   stats (``router.metrics``) count the request from here to its end.
 3. A pooled connection to the pod (or one dialled: the only awaited step,
    in a task of its own) gets the head (``router.headers``) and the body
    as it arrives, re-chunked when the client sent it chunked; a body that
@@ -15,8 +19,9 @@
 4. The answer streams back as the pod sends it, each read's share written
    in one go; the client's full socket pauses the pod's, and the pod's full
    socket pauses the client's uploads. Failures before the answer started
-   give 502 (refused, reset, garbage) or 504 (no head within
-   ``header_timeout``) pages naming the pod and Ingress; after it started,
+   give 502 (refused, reset, garbage) or 504 (no head within the route's
+   request timeout, counted from the request's arrival, else
+   ``header_timeout``) pages naming the pod and route; after it started,
    the client's connection is cut (the status is gone).
 5. A 101 to an upgrade request hands both sockets to ``router.splice``.
 
@@ -31,12 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from router.accesslog import log_request
 from router.headers import Headers, request_head, response_head
 from router.http1 import ClientConnection, Request
-from router.ingressroutes import Route
+from router.ingressroutes import Route, ServiceRef
+from router.metrics import BackendStats
 from router.pages import error_page, not_found_page
 from router.splice import Splice
 from router.upstream import Address, Connection, UpstreamClosed, UpstreamError, UpstreamTimeout
@@ -53,6 +60,7 @@ class ProxyExchange:
     __slots__ = (
         "address",
         "answered",
+        "backend",
         "chunked_out",
         "client",
         "finished",
@@ -68,6 +76,7 @@ class ProxyExchange:
         "retried",
         "route",
         "sent",
+        "stats",
         "status",
         "upstream",
         "upstream_name",
@@ -87,6 +96,8 @@ class ProxyExchange:
             upgrade=request.upgrade,
         )
         self.route: Route | None = None
+        self.backend: ServiceRef | None = None  # set while held, for ``client_lost``
+        self.stats: BackendStats | None = None
         self.address: Address = ("", 0)
         self.upstream: Connection | None = None
         self.upstream_name = "-"
@@ -109,26 +120,81 @@ class ProxyExchange:
         proxy, request = self.proxy, self.request
         host = self.head.host.decode("latin-1")
         path = request.target.partition(b"?")[0].decode("latin-1")
-        route = self.route = proxy.table.match(host, path)
+        route = self.route = proxy.table.match(host, path, request.headers)
         if route is None:
             self._page(404, not_found_page(host, proxy.table.hosts()))
             return
-        if route.service is None:
+        ref = route.service
+        if ref is None:
             reason = route.unsupported
             self._page(500, error_page(500, "The route's backend is not a Service", reason, route))
             return
-        resolution = proxy.backends.resolve(route.service)
-        if not resolution.addresses:
+        stats = self.stats = proxy.stats.of(ref)
+        stats.begin()
+        resolution = proxy.backends.resolve(ref)
+        if resolution.addresses:
+            self.released(resolution.addresses)
+        elif resolution.waiting and proxy.holds(route):
+            self._hold(ref, route)
+        else:
             self._page(
                 503, error_page(503, "No pod can take this request", resolution.problem, route)
             )
+
+    def _hold(self, ref: ServiceRef, route: Route) -> None:
+        activator = self.proxy.activator
+        timeout = route.timeout or activator.settings.hold_timeout
+        if not activator.hold(self, ref, timeout):
+            limit = activator.settings.queue_limit
+            self._page(
+                503,
+                error_page(
+                    503,
+                    "Too many requests are waiting for this app to start",
+                    f"{limit} requests already wait for a ready pod of Service "
+                    f"{ref.namespace}/{ref.name}; try again in a moment",
+                    route,
+                ),
+            )
             return
-        address = self.address = proxy.balancer.pick(route.service, resolution.addresses)
+        self.backend = ref
+        assert self.stats is not None
+        self.stats.held += 1
+
+    def released(self, addresses: tuple[Address, ...]) -> None:
+        """Forward to one of ``addresses`` (at once, or when the activator lets it go)."""
+        if self.backend is not None:
+            self.backend = None
+            if self.stats is not None:
+                self.stats.held -= 1
+        if self.gone or self.answered:
+            return
+        proxy = self.proxy
+        assert self.route is not None and self.route.service is not None
+        address = self.address = proxy.balancer.pick(self.route.service, addresses)
         conn = proxy.pool.take(address)
         if conn is None:
             self._dial()
         else:
             self._attach(conn)
+
+    def hold_expired(self) -> None:
+        route, ref = self.route, self.backend
+        self.backend = None
+        if self.stats is not None:
+            self.stats.held -= 1
+        if self.gone or self.answered or route is None or ref is None:
+            return
+        waited = time.monotonic() - self.request.started
+        self._page(
+            504,
+            error_page(
+                504,
+                "No pod became ready in time for this request",
+                f"Service {ref.namespace}/{ref.name} had no ready endpoint for {waited:.0f}s",
+                route,
+            ),
+        )
 
     def request_body(self, data: bytes) -> None:
         if self.answered or self.gone:
@@ -156,6 +222,11 @@ class ProxyExchange:
 
     def client_lost(self) -> None:
         self.gone = True
+        if self.backend is not None:
+            ref, self.backend = self.backend, None
+            self.proxy.activator.forget(self, ref)
+            if self.stats is not None:
+                self.stats.held -= 1
         upstream, self.upstream = self.upstream, None
         if upstream is not None:
             upstream.close()
@@ -196,12 +267,16 @@ class ProxyExchange:
             data += b"".join(self.pending)
             self.pending.clear()
         settings = self.proxy.settings
+        header_timeout = settings.header_timeout
+        route = self.route
+        if route is not None and route.timeout:
+            header_timeout = max(route.timeout - (time.monotonic() - self.request.started), 0.001)
         conn.begin(
             self,
             data,
             head_only=self.request.method == "HEAD",
             request_done=self.request_done or not self.head.has_body,
-            header_timeout=settings.header_timeout,
+            header_timeout=header_timeout,
             body_idle_timeout=settings.body_idle_timeout,
         )
         if self.pending_bytes > PENDING_LIMIT:
@@ -339,6 +414,10 @@ class ProxyExchange:
 
     def _log(self, status: int) -> None:
         request = self.request
+        stats = self.stats
+        if stats is not None:
+            self.stats = None
+            stats.end(status, request.started)
         log_request(
             self.client.peer,
             self.head.host.decode("latin-1"),

@@ -1,4 +1,4 @@
-"""The HTTP router as one component: watches, the route table, the server, Ingress status.
+"""The HTTP router as one component: watches, the route table, the server, statuses.
 
 ``run_router(client, settings)``:
 
@@ -18,6 +18,17 @@
    Ingress that stops being ours keeps what it had (another controller owns
    it now and writes its own).
 
+5. implements Gateway API beside Ingress (``router.gatewaycontroller``):
+   creates GatewayClass ``paas`` and Gateway ``paas-system/paas`` (HTTP on
+   its port), merges the attached HTTPRoutes into the route table, and
+   writes their statuses;
+6. wakes the activator's held requests (``router.activator``) on every
+   Endpoints or Service event of a backend that has some;
+7. serves ``/metrics`` and ``/signals`` on the metrics port
+   (``router.metricsserver``) and lists itself (address, ``http`` and
+   ``metrics`` ports) in the Endpoints of ``paas-system/paas-router``
+   (``router.publish``), removing itself when stopped.
+
 It runs until cancelled; an informer that dies ends it with that error, for
 the supervisor to restart the process.
 """
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 import socket
@@ -40,9 +52,20 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
+from router.activator import ActivatorSettings
+from router.gatewaycontroller import GatewayController
 from router.http1 import ServerSettings
-from router.ingressroutes import DEFAULT_CLASS_ANNOTATION, build_routes, is_ours, our_classes
+from router.httproutes import GatewayTable
+from router.ingressroutes import (
+    DEFAULT_CLASS_ANNOTATION,
+    RouteTable,
+    build_routes,
+    is_ours,
+    our_classes,
+)
+from router.metricsserver import Signals, serve_metrics
 from router.proxy import Backends, Proxy, ProxySettings
+from router.publish import publish, unpublish
 from router.server import HTTPServer
 from router.upstream import PoolSettings
 
@@ -62,6 +85,13 @@ class RouterSettings:
     controller: str = "paas.dev/router"  # IngressClasses naming this are ours
     ingress_class: str = "paas"  # created at start as the default class ("" = create none)
     sync_timeout: float = 5.0  # seconds to wait for the first lists before serving anyway
+    gateway_class: str = "paas"  # GatewayClass created at start ("" = create none)
+    gateway_namespace: str = "paas-system"  # where our Gateway lives (the platform's namespace)
+    gateway_name: str = "paas"  # Gateway created at start, HTTP on our port ("" = create none)
+    metrics_port: int = 0  # /metrics and /signals; 0 picks a free one, -1 serves none
+    signal_keepalive: float = 15.0  # seconds between blank lines on /signals (proxies cut idle)
+    publish_as: tuple[str, str] = ("paas-system", "paas-router")  # our Endpoints ("" = none)
+    activator: ActivatorSettings = field(default_factory=ActivatorSettings)
     proxy: ProxySettings = field(default_factory=ProxySettings)
     pool: PoolSettings = field(default_factory=PoolSettings)
     informer: InformerSettings = field(default_factory=InformerSettings)
@@ -120,10 +150,20 @@ class IngressController:
         self.classes = self.informers.informer(INGRESS_CLASSES)
         services = self.informers.informer(SERVICES)
         endpoints = self.informers.informer(ENDPOINTS)
-        self.proxy = Proxy(Backends(services.get_by_name, endpoints.get_by_name), settings.proxy)
+        self.signals = Signals()
+        self.proxy = Proxy(
+            Backends(services.get_by_name, endpoints.get_by_name),
+            settings.proxy,
+            settings.activator,
+            self.signals.held,
+        )
         self.proxy.pool.settings = settings.pool
         self.port = 0
+        self.metrics_port = 0
+        self._published = False
         self._status_wanted = asyncio.Event()
+        self._ingress_table = RouteTable()
+        self._gateway_table: GatewayTable | None = None
         rebuild = Handler(
             on_add=lambda _o: self.rebuild(),
             on_update=lambda _o, _n: self.rebuild(),
@@ -131,12 +171,35 @@ class IngressController:
         )
         self.ingresses.add_handler(rebuild)
         self.classes.add_handler(rebuild)
+        self.gateway = GatewayController(
+            client, self.informers, settings.controller, self._gateway_changed
+        )
+        # Held requests go as soon as their Service has a ready endpoint: watch-driven.
+        wake = Handler(
+            on_add=self._wake,
+            on_update=lambda _o, new: self._wake(new),
+        )
+        endpoints.add_handler(wake)
+        services.add_handler(wake)
+
+    def _wake(self, obj: Obj) -> None:
+        if self.proxy.activator.queues:
+            meta = obj["metadata"]
+            self.proxy.activator.endpoints_changed(meta.get("namespace", ""), meta["name"])
 
     def rebuild(self) -> None:
-        self.proxy.table = build_routes(
+        self._ingress_table = build_routes(
             self.ingresses.list(), self.classes.list(), self.settings.controller
         )
+        self._swap()
         self._status_wanted.set()
+
+    def _gateway_changed(self, table: GatewayTable | None) -> None:
+        self._gateway_table = table
+        self._swap()
+
+    def _swap(self) -> None:
+        self.proxy.table = dataclasses.replace(self._ingress_table, gateway=self._gateway_table)
 
     @property
     def url(self) -> str:
@@ -150,6 +213,42 @@ class IngressController:
         with contextlib.suppress(errors.AlreadyExists):
             await self.client.create(INGRESS_CLASSES, ingress_class(s.ingress_class, s.controller))
             log.info("created IngressClass %s (default class)", s.ingress_class)
+
+    async def start_gateway(self) -> None:
+        """Our GatewayClass and Gateway, and our address among the routers' Endpoints."""
+        s = self.settings
+        try:
+            await self.gateway.ensure(
+                s.gateway_class, s.gateway_namespace, s.gateway_name, self.port
+            )
+        except errors.APIError as exc:
+            log.warning("cannot create the Gateway API objects: %s", exc)
+        namespace, name = s.publish_as
+        if name and self.metrics_port:
+            try:
+                await publish(self.client, namespace, name, s.address, self.port, self.metrics_port)
+                self._published = True
+            except errors.APIError as exc:
+                log.warning("cannot publish the router in %s/%s: %s", namespace, name, exc)
+
+    async def stop_publishing(self) -> None:
+        if not self._published:
+            return
+        namespace, name = self.settings.publish_as
+        try:
+            await asyncio.wait_for(
+                unpublish(
+                    self.client,
+                    namespace,
+                    name,
+                    self.settings.address,
+                    self.port,
+                    self.metrics_port,
+                ),
+                5,
+            )
+        except (errors.APIError, TimeoutError, OSError) as exc:
+            log.warning("cannot remove the router from %s/%s: %s", namespace, name, exc)
 
     async def write_statuses(self) -> None:
         """Keep every served Ingress's status at our address (woken by table rebuilds)."""
@@ -208,12 +307,29 @@ async def run_router(
         server = HTTPServer(controller.proxy, settings.server)
         await server.start(sock)
         controller.rebuild()
+        controller.gateway.address = settings.address
+        controller.gateway.port = controller.port
+        controller.gateway.rebuild()
         tg.create_task(controller.write_statuses(), name="ingress-status")
-        if on_serving is not None:
-            on_serving(controller)
+        tg.create_task(controller.gateway.write_statuses(), name="gateway-status")
+        runner = None
         try:
+            if settings.metrics_port >= 0:
+                runner, controller.metrics_port = await serve_metrics(
+                    controller.proxy.stats,
+                    controller.signals,
+                    settings.host,
+                    settings.metrics_port,
+                    settings.signal_keepalive,
+                )
+            await controller.start_gateway()
+            if on_serving is not None:
+                on_serving(controller)
             await asyncio.Event().wait()
         finally:
+            await controller.stop_publishing()
             await server.shutdown(settings.shutdown_grace)
             controller.proxy.close()
             sock.close()
+            if runner is not None:
+                await runner.cleanup()

@@ -6,6 +6,18 @@ each host's paths once, so that ``RouteTable.match`` is a dict lookup and a
 short scan. The table is rebuilt whole on every Ingress or IngressClass
 event (a frozen value swapped in one assignment: a request sees one table).
 
+HTTPRoutes (``router.httproutes``) live in the same table, and precedence
+between the two APIs goes by how specifically each names the request's host:
+an HTTPRoute naming the exact host, then an Ingress naming it, then
+HTTPRoute wildcards (longest suffix first), then the Ingress wildcard, then
+host-less HTTPRoutes, then host-less Ingress rules and default backends. At
+the same specificity the HTTPRoute wins when one of its rules matches the
+request (path and headers); if none does, the Ingress is used as before. So
+an App's branch can move from an Ingress to an HTTPRoute for the same host
+with no failed request: create the HTTPRoute, wait for ``Accepted`` in its
+status, then delete the Ingress. A more specific Ingress host (``git.<domain>``)
+is never shadowed by a wildcard or host-less HTTPRoute.
+
 Which Ingresses are ours (Kubernetes' rules, reference 1.3): ``spec.ingressClassName``
 or the legacy ``kubernetes.io/ingress.class`` annotation names an IngressClass
 whose ``spec.controller`` is ours. An Ingress with no class at all is ours
@@ -39,9 +51,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.api.objects import Obj
+
+if TYPE_CHECKING:
+    from router.httproutes import GatewayTable
 
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -66,9 +81,11 @@ class Route:
 
     path: str  # as written; "" for a default backend
     path_type: str  # Exact, Prefix, ImplementationSpecific, or "default"
-    service: ServiceRef | None  # None: a resource backend we do not serve
-    ingress: str  # namespace/name, for logs and error pages
+    service: ServiceRef | None  # None: a backend we do not serve (the request gets a 500)
+    source: str  # namespace/name of the Ingress or HTTPRoute, for logs and error pages
     unsupported: str = ""  # why service is None
+    kind: str = "Ingress"  # or "HTTPRoute"
+    timeout: float = 0.0  # the route's request timeout in seconds (0: the router's defaults)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,22 +115,45 @@ class RouteTable:
     any_host: HostRoutes | None = None
     default: Route | None = None  # the cluster-wide default backend
     ingresses: int = 0  # how many Ingresses are served
+    gateway: GatewayTable | None = None  # the HTTPRoutes' candidates (router.httproutes)
 
-    def match(self, host: str, path: str) -> Route | None:
-        """The route for a request, or None: nothing matches and there is no default."""
+    def match(self, host: str, path: str, headers: Any = ()) -> Route | None:
+        """The route for a request, or None: nothing matches and there is no default.
+
+        ``headers`` (the request's, as received) are read only by HTTPRoute header matches.
+        """
         host = normalize_host(host)
+        path = path.split("?", 1)[0]
+        gateway = self.gateway
+        if gateway is not None:
+            route = gateway.match_exact(host, path, headers)
+            if route is not None:
+                return route
         routes = self.exact.get(host)
-        if routes is None and "." in host:
+        if routes is not None:
+            return routes.match(path)
+        if gateway is not None:
+            route = gateway.match_wildcard(host, path, headers)
+            if route is not None:
+                return route
+        if "." in host:
             routes = self.wildcard.get(host.split(".", 1)[1])
+        if routes is None and gateway is not None:
+            route = gateway.match_any(path, headers)
+            if route is not None:
+                return route
         if routes is None:
             routes = self.any_host
         if routes is None:
             return self.default
-        return routes.match(path.split("?", 1)[0])
+        return routes.match(path)
 
     def hosts(self) -> list[str]:
         """The hosts with rules, for the 404 page: exact ones, then ``*.suffix``."""
-        return sorted(self.exact) + [f"*.{s}" for s in sorted(self.wildcard)]
+        hosts = sorted(self.exact) + [f"*.{s}" for s in sorted(self.wildcard)]
+        if self.gateway is not None:
+            hosts += [h for h in self.gateway.hosts() if h not in hosts]
+        return hosts
 
 
 def normalize_host(host: str) -> str:

@@ -51,7 +51,7 @@ def error_page(status: int, heading: str, reason: str, route: Route) -> bytes:
     service = str(route.service) if route.service is not None else "-"
     detail = (
         f"<p>Reason: <code>{escape(reason)}</code></p>"
-        f"<p>Ingress <code>{escape(route.ingress)}</code>, path "
+        f"<p>{escape(route.kind)} <code>{escape(route.source)}</code>, path "
         f"<code>{escape(route.path or '(default backend)')}</code>, "
         f"Service <code>{escape(service)}</code>.</p>"
     )

@@ -1,8 +1,9 @@
 """The reverse proxy: routes each request to a pod of the matched Service.
 
 ``Proxy`` holds what every request reads: the route table (replaced whole
-whenever the Ingresses change), the Service and Endpoints lookups, the
-round-robin balancer and the pool of connections to pods. The HTTP server
+whenever the Ingresses or HTTPRoutes change), the Service and Endpoints
+lookups, the round-robin balancer, the pool of connections to pods, the
+activator's queues and the per-backend stats. The HTTP server
 (``router.http1``) asks it for one ``ProxyExchange`` per request
 (``router.exchange``), which does the work: match, resolve, forward, relay.
 There is no ASGI layer in between: the router's CPU per request was mostly
@@ -15,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from router.activator import Activator, ActivatorSettings
 from router.backends import Resolution, RoundRobin, resolve
 from router.exchange import ProxyExchange
 from router.http1 import ClientConnection, Request
-from router.ingressroutes import RouteTable, ServiceRef
+from router.ingressroutes import Route, RouteTable, ServiceRef
+from router.metrics import RouterStats
 from router.upstream import Pool
 
 MEMO_LIMIT = 10_000  # backends whose resolution is remembered before the memo restarts
@@ -60,17 +63,30 @@ class Backends:
 
 
 class Proxy:
-    """Creates the exchanges; ``table`` is replaced whole whenever the Ingresses change."""
+    """Creates the exchanges; ``table`` is replaced whole whenever the routes change."""
 
-    def __init__(self, backends: Backends, settings: ProxySettings | None = None) -> None:
+    def __init__(
+        self,
+        backends: Backends,
+        settings: ProxySettings | None = None,
+        activator: ActivatorSettings | None = None,
+        on_held: Callable[[ServiceRef, int], None] | None = None,
+    ) -> None:
         self.settings = settings or ProxySettings()
         self.backends = backends
         self.table = RouteTable()
         self.pool = Pool()
         self.balancer = RoundRobin()
+        self.stats = RouterStats()
+        self.activator = Activator(backends.resolve, activator, on_held)
+
+    def holds(self, route: Route) -> bool:
+        """Whether a request for ``route``'s backend waits for a pod rather than getting 503."""
+        return route.kind != "Ingress" or self.activator.settings.hold_ingress
 
     def exchange(self, request: Request, client: ClientConnection) -> ProxyExchange:
         return ProxyExchange(self, client, request)
 
     def close(self) -> None:
+        self.activator.close()
         self.pool.close()

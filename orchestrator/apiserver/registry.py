@@ -475,7 +475,10 @@ class Registry:
             if not pending and graceful == 0:
                 if opts.dry_run:
                     return current, True
-                return await self._remove(rt, key, kv, current), True
+                try:
+                    return await self._remove(rt, key, kv, current), True
+                except errors.Conflict:
+                    continue  # written meanwhile (a status): read it again, as Kubernetes does
             if not nmeta.get("deletionTimestamp"):
                 when = datetime.now(UTC) + timedelta(seconds=graceful)
                 nmeta["deletionTimestamp"] = objectmeta.now_rfc3339(when)

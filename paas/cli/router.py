@@ -1,9 +1,12 @@
-"""``paas router``: the HTTP entry point (an ingress controller) as its own process.
+"""``paas router``: the HTTP entry point (Ingress and Gateway API) as its own process.
 
 It serves every ``networking.k8s.io/v1`` Ingress of class ``paas`` (created
-at start as the default class, so class-less Ingresses are served too) on
-``--host``/``--http-port``, proxying to the ready pods of the backend
-Services; ``--address-file`` receives ``http://h:p`` once serving (port 0
+at start as the default class, so class-less Ingresses are served too) and
+every HTTPRoute attached to Gateway ``paas-system/paas`` (class ``paas``,
+both created at start) on ``--host``/``--http-port``, proxying to the ready
+pods of the backend Services and holding requests for backends with none
+ready yet (the activator); ``/metrics`` and ``/signals`` on
+``--metrics-port``; ``--address-file`` receives ``http://h:p`` once serving (port 0
 picks a free one). One access-log line per request on stderr, written in
 batches once a second (``router.accesslog``).
 SIGTERM/SIGINT stop it (exit 0); losing an informer for good exits 1 for the
@@ -24,6 +27,7 @@ from paas.cli.logs import setup_logging
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 from paas.cli.signals import until_signal
 from router.accesslog import BufferedLines, access_log
+from router.activator import ActivatorSettings
 from router.ingresscontroller import IngressController, RouterSettings, run_router
 from router.proxy import ProxySettings
 from router.upstream import PoolSettings
@@ -37,7 +41,7 @@ def add_router_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
-    d, proxy, pool = RouterSettings(), ProxySettings(), PoolSettings()
+    d, proxy, pool, act = RouterSettings(), ProxySettings(), PoolSettings(), ActivatorSettings()
     add_kubeconfig_flags(p)
     p.add_argument("--host", default=d.host, help="address to listen on")
     p.add_argument("--http-port", type=int, default=d.port, help="0 picks a free one")
@@ -70,6 +74,29 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         default=pool.connect_timeout,
         help="seconds to connect to a pod before 504",
     )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=d.metrics_port,
+        help="/metrics and /signals for the autoscaler (0 picks a free one, -1 serves none)",
+    )
+    p.add_argument(
+        "--gateway-class",
+        default=d.gateway_class,
+        help="GatewayClass created at start, and Gateway paas-system/<it> ('' creates none)",
+    )
+    p.add_argument(
+        "--queue-limit",
+        type=int,
+        default=act.queue_limit,
+        help="requests held per backend with no ready pod before 503",
+    )
+    p.add_argument(
+        "--hold-timeout",
+        type=float,
+        default=act.hold_timeout,
+        help="seconds a request is held when its route sets no timeout, then 504",
+    )
     p.add_argument("--address-file", type=Path, help="write http://HOST:PORT here once serving")
     p.set_defaults(func=run_router_command)
 
@@ -77,6 +104,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> RouterSettings:
     if not 0 <= args.http_port < 65536:
         raise ValueError(f"--http-port {args.http_port}: must be from 0 to 65535")
+    if not -1 <= args.metrics_port < 65536:
+        raise ValueError(f"--metrics-port {args.metrics_port}: must be from -1 to 65535")
+    if args.queue_limit < 0 or args.hold_timeout <= 0:
+        raise ValueError("--queue-limit must be 0 or more and --hold-timeout more than 0")
     for flag in ("header_timeout", "body_idle_timeout", "connect_timeout"):
         if getattr(args, flag) <= 0:
             raise ValueError(f"--{flag.replace('_', '-')} must be more than 0 seconds")
@@ -90,6 +121,10 @@ def settings_from_args(args: argparse.Namespace) -> RouterSettings:
             header_timeout=args.header_timeout, body_idle_timeout=args.body_idle_timeout
         ),
         pool=PoolSettings(connect_timeout=args.connect_timeout),
+        metrics_port=args.metrics_port,
+        gateway_class=args.gateway_class,
+        gateway_name=args.gateway_class,
+        activator=ActivatorSettings(queue_limit=args.queue_limit, hold_timeout=args.hold_timeout),
     )
 
 
@@ -117,7 +152,10 @@ async def _serve(
 ) -> int:
     def serving(controller: IngressController) -> None:
         log.info(
-            "serving Ingresses of class controller %s at %s", settings.controller, controller.url
+            "serving Ingresses and HTTPRoutes of controller %s at %s (metrics port %d)",
+            settings.controller,
+            controller.url,
+            controller.metrics_port,
         )
         if address_file is not None:
             address_file.parent.mkdir(parents=True, exist_ok=True)

@@ -245,6 +245,10 @@ class UpComponents:
             s.reachable_ip,
             "--address-file",
             str(s.run_dir / "router.url"),
+            # any free port: the router lists it in paas-system/paas-router's Endpoints,
+            # where the autoscaler looks, so nothing else needs to know it
+            "--metrics-port",
+            "0",
         ]
 
     def _registry_argv(self) -> list[str]:

@@ -22,7 +22,7 @@ from orchestrator.api.conditions import condition_status
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
 
-OWNERS = ("builder", "paas.serving")  # packages whose crds/ directory holds CRD manifests
+OWNERS = ("builder", "paas.serving", "router")  # packages whose crds/ directory holds CRD manifests
 FIELD_MANAGER = "paas-up"
 CRDS = BUILTIN_TYPES.require("apiextensions.k8s.io", "CustomResourceDefinition")
 

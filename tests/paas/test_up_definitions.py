@@ -61,16 +61,21 @@ SERVING = [
     "routes.serving.knative.dev",
     "services.serving.knative.dev",
 ]
+GATEWAY_API = [  # the router's (sorted as their files: gateway, gatewayclass, httproute)
+    "gateways.gateway.networking.k8s.io",
+    "gatewayclasses.gateway.networking.k8s.io",
+    "httproutes.gateway.networking.k8s.io",
+]
 
 
-def test_the_platform_ships_app_build_and_knative_serving_definitions() -> None:
+def test_the_platform_ships_app_build_knative_serving_and_gateway_api_definitions() -> None:
     names = [crd["metadata"]["name"] for crd in platform_definitions()]
-    assert names == ["apps.paas.dev", "builds.paas.dev", *SERVING]
+    assert names == ["apps.paas.dev", "builds.paas.dev", *SERVING, *GATEWAY_API]
 
 
 async def test_the_definitions_are_accepted_and_established(sqlite_api: RunningAPI) -> None:
     crds = await install(sqlite_api)
-    assert sorted(crds) == ["apps.paas.dev", "builds.paas.dev", *SERVING]
+    assert sorted(crds) == sorted(["apps.paas.dev", "builds.paas.dev", *SERVING, *GATEWAY_API])
     for crd in crds.values():
         assert condition_status(crd, "NamesAccepted") == "True"
         assert condition_status(crd, "Established") == "True"

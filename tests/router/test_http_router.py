@@ -23,6 +23,7 @@ from support.wait import eventually, eventually_async
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
 from orchestrator.client.rest import APIClient
+from paas.up.definitions import install_definitions, platform_definitions
 from router.ingresscontroller import (
     ENDPOINTS,
     INGRESS_CLASSES,
@@ -113,6 +114,7 @@ async def backend_port() -> AsyncIterator[int]:
 async def router(sqlite_api: RunningAPI, backend_port: int) -> AsyncIterator[Running]:
     settings = RouterSettings(port=0, proxy=ProxySettings(header_timeout=0.5))
     async with APIClient(sqlite_api.client_config()) as client:
+        await install_definitions(client, platform_definitions(("router",)))
         serving: asyncio.Future[IngressController] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(run_router(client, settings, serving.set_result))
         try:

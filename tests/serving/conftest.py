@@ -1,7 +1,7 @@
 """The serving controller against a real API server, for the tests in this directory.
 
-``serving`` installs the platform's CRDs (and a placeholder HTTPRoute CRD:
-the real one is the router's), then runs in this event loop the serving
+``serving`` installs the platform's CRDs (the router's Gateway API ones
+included, as ``paas up`` does), then runs in this event loop the serving
 webhook and loops with the Deployment and ReplicaSet controllers and
 ``support.podready`` standing in for scheduler and node, so Revisions
 become Ready without a node. ``kubectl`` runs the real binary without
@@ -37,40 +37,6 @@ from paas.serving.settings import ServingSettings
 from paas.serving.webhookserver import ServingWebhook, WebhookSettings
 from paas.up.definitions import install_definitions, platform_definitions
 
-# Only what the serving controller needs to write HTTPRoutes; the router owns the real CRD.
-HTTPROUTE_PLACEHOLDER = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "httproutes.gateway.networking.k8s.io"},
-    "spec": {
-        "group": "gateway.networking.k8s.io",
-        "scope": "Namespaced",
-        "names": {"plural": "httproutes", "singular": "httproute", "kind": "HTTPRoute"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            },
-                            "status": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            },
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
 SETTINGS = ServingSettings(domain="example.test", http_port=8080)
 
 
@@ -87,7 +53,7 @@ Kubectl = Callable[..., Awaitable[Result]]
 @pytest.fixture
 async def serving(sqlite_api: RunningAPI) -> AsyncIterator[ControlPlane]:
     async with APIClient(sqlite_api.client_config()) as client:
-        await install_definitions(client, [*platform_definitions(), HTTPROUTE_PLACEHOLDER])
+        await install_definitions(client, platform_definitions())
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(pods_become_ready(sqlite_api))
         cp = await stack.enter_async_context(

@@ -14,6 +14,8 @@ For a branch B of app A, with the build that should serve it:
   ``min-scale`` the App asks for the branch (main 1, previews 0 unless
   ``spec.main.minScale`` / ``spec.previews.minScale`` say otherwise) and
   the progress deadline after which a revision that never got ready fails.
+  All traffic follows the latest ready revision (Knative's default, written
+  out so that it holds even if the serving webhook was not up to default it).
   The serving controller turns it into Revisions (a Deployment and a
   ClusterIP Service each), a Route and the HTTPRoute of Knative's own host
   ``<app>-<slug>.<ns>.<domain>``;
@@ -242,6 +244,9 @@ def knative_service(target: Target, settings: AppControllerSettings) -> Obj:
                 "metadata": {"labels": target.labels, "annotations": annotations},
                 "spec": {"containers": [container]},
             },
+            # Knative's default, written out: the serving webhook may not be up yet when the
+            # Service is created, and without traffic the branch would never be routed
+            "traffic": [{"latestRevision": True, "percent": 100}],
         },
     }
     return with_hash(obj)

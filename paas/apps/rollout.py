@@ -69,16 +69,18 @@ def live_revision(service: Mapping[str, Any] | None, revisions: Mapping[str, Obj
 def failure(revision: Mapping[str, Any]) -> tuple[str, str]:
     """(reason, message) of the Deployed condition for a revision that is Ready False."""
     ready = condition_of(revision, "Ready") or {}
-    reason, said = str(ready.get("reason") or ""), str(ready.get("message") or "")
+    reason, said = str(ready.get("reason") or ""), str(ready.get("message") or "").strip()
+    # Knative's "Container failed with: <the termination message>", which may be empty
+    tail = "" if not said or said.endswith(":") else f": {said}"
     if reason.startswith("ExitCode"):
         code = reason.removeprefix("ExitCode")
-        return "StartFailed", f"the new version keeps crashing (exit code {code}): {said}"
+        return "StartFailed", f"the new version keeps crashing (exit code {code}){tail}"
     if reason == "ContainerMissing":
-        return "StartFailed", f"the new version cannot get its image: {said}"
+        return "StartFailed", f"the new version cannot get its image{tail}"
     if reason == "ProgressDeadlineExceeded":
         deadline = annotation(revision, PROGRESS_DEADLINE_ANNOTATION) or "its progress deadline"
         return "ProgressDeadlineExceeded", f"the new version did not become ready within {deadline}"
-    return "StartFailed", f"the new version cannot start ({reason or 'Unknown'}): {said}"
+    return "StartFailed", f"the new version cannot start ({reason or 'Unknown'}){tail}"
 
 
 def rollout_state(

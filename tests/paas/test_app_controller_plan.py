@@ -464,6 +464,15 @@ def test_a_new_build_is_judged_from_its_revision_and_the_services_traffic(
     assert all(o["kind"] != "Service" for o in plan.apply)  # the template is not touched
 
 
+def test_a_crash_without_a_termination_message_says_the_exit_code_alone() -> None:
+    old = build_obj("b1", deployed=("True", "Available"))
+    new = build_obj("b2", created="2026-01-01T00:00:02Z", result=SLUG_B)
+    crashed = {"status": "False", "reason": "ExitCode3", "message": "Container failed with: "}
+    plan = plan_app(APP, views(old, new), rolling(old, new, crashed), S)
+    [(_, condition)] = plan.conditions
+    assert condition["message"] == "the new version keeps crashing (exit code 3)"
+
+
 def test_a_failed_deploy_puts_the_template_back_to_the_live_build() -> None:
     old = build_obj("b1", deployed=("True", "Available"))
     new = build_obj(

@@ -31,11 +31,25 @@ BUILD_ANNOTATION = "paas.dev/build"  # the Build a pod template (or release Job)
 # serves, False when its deploy failed (or a newer build took its place) and it never will.
 DEPLOYED = "Deployed"
 
+# The App controller's kinds for a branch (paas/serving and the router define them; a kind
+# not served yet is skipped when a branch goes).
+KNATIVE_SERVICES = ResourceType(
+    "serving.knative.dev", "v1", "Service", "services", namespaced=True, subresources=("status",)
+)
+HTTPROUTES = ResourceType(
+    "gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", namespaced=True
+)
+
 # What `git push paas :branch` removes: the branch's objects, by label (the builder's Builds,
-# and the App controller's Deployment, Service, Ingress and release Jobs). Builds go first:
-# the App controller deploys a branch that still has a successful Build.
+# and the App controller's Knative Service, HTTPRoute and release Jobs; the Deployment,
+# Service and Ingress of a branch deployed before Knative Services, and a revision's
+# Deployment and Service, which carry the branch's labels too). Builds go first: the App
+# controller deploys a branch that still has a successful Build; then the Knative Service,
+# whose revisions go with it.
 BRANCH_KINDS = (
     BUILDS,
+    KNATIVE_SERVICES,
+    HTTPROUTES,
     BUILTIN_TYPES.require("apps", "Deployment"),
     BUILTIN_TYPES.require("", "Service"),
     INGRESSES,

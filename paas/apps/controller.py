@@ -1,25 +1,31 @@
 """The App controller loop: informers enqueue App keys, workers carry out ``plan_app``.
 
 Every event of an App, of its Builds, or of an object labelled
-``paas.dev/app`` (Deployments, Services, Ingresses, release Jobs, pods,
-config Secrets) enqueues ``<namespace>/<app>``. A worker reads the App and
-its objects from the caches (only objects the App controls: a user's own
-object that happens to carry the label is never touched), asks
-``plan.plan_app`` for one step and writes it in this order:
+``paas.dev/app`` (Knative Services, their Revisions and the revisions'
+Deployments, which carry the template's labels; release Jobs; config
+Secrets; and the first version's Deployments, Services and Ingresses)
+enqueues ``<namespace>/<app>``. A worker reads the App and its objects
+from the caches (only objects the App controls: a user's own object that
+happens to carry the label is never touched; Revisions and their
+Deployments are read, never written), lists the App's HTTPRoutes from the
+API (the kind is the router's and may not be served yet, so no informer
+waits on it), asks ``plan.plan_app`` for one step and writes it in this
+order:
 
-1. release Jobs, Deployments, Services and Ingresses: created, or replaced
-   (the cached resourceVersion makes it a compare-and-swap) keeping the
-   fields the server owns (a Service's cluster IP);
+1. release Jobs, Knative Services and HTTPRoutes: created, or replaced
+   (the cached resourceVersion makes it a compare-and-swap);
 2. each Build's ``Deployed`` condition (the builder's pre-receive waits on
    it to finish the push);
-3. deletions of the objects of branches that are gone, and of release
-   Jobs nothing points at any more;
+3. deletions: the objects of branches that are gone, a moved branch's
+   first-version Ingress, Service and Deployment, release Jobs nothing
+   points at any more;
 4. the App's status, when it changed.
 
 Errors re-queue the key with backoff (``run_workers``); while a branch is
 still deploying the key is also re-queued after ``resync`` as a guard
-against a missed event. Each write is idempotent, so a restarted
-controller converges to the same objects.
+against a missed event, and after ``route_poll`` while a branch waits for
+the router to accept its HTTPRoute. Each write is idempotent, so a
+restarted controller converges to the same objects.
 """
 
 from __future__ import annotations
@@ -42,20 +48,30 @@ from orchestrator.controllers.ownership import controller_uid
 from paas.apps.plan import Actual, plan_app
 from paas.apps.settings import AppControllerSettings
 from paas.apps.views import AppView, BuildView
+from paas.serving.kinds import HTTPROUTES, REVISION_LABEL, REVISIONS
+from paas.serving.kinds import SERVICES as KNATIVE_SERVICES
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 _rt = BUILTIN_TYPES.require
+# What the plan names by these keys ("KService": a Knative Service, "Service": a core one)
 KINDS: dict[str, ResourceType] = {
+    "KService": KNATIVE_SERVICES,
+    "HTTPRoute": HTTPROUTES,
     "Deployment": _rt("apps", "Deployment"),
     "Service": _rt("", "Service"),
     "Ingress": _rt("networking.k8s.io", "Ingress"),
     "Job": _rt("batch", "Job"),
 }
-PODS = _rt("", "Pod")
 SECRETS = _rt("", "Secret")
 BY_APP = "paas-app"
-SERVER_OWNED = {"Service": ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")}
+
+
+def kind_key(obj: Mapping[str, Any]) -> str:
+    """The ``KINDS`` key of an object the plan wants written."""
+    if str(obj.get("apiVersion", "")).startswith(KNATIVE_SERVICES.group + "/"):
+        return "KService"
+    return str(obj["kind"])
 
 
 def now() -> str:
@@ -79,11 +95,7 @@ def merged(current: Mapping[str, Any], wanted: Obj) -> Obj:
     meta["labels"] = {**(meta.get("labels") or {}), **want["labels"]}
     meta["annotations"] = {**(meta.get("annotations") or {}), **want["annotations"]}
     meta["ownerReferences"] = want["ownerReferences"]
-    spec = copy.deepcopy(wanted["spec"])
-    for key in SERVER_OWNED.get(wanted["kind"], ()):
-        if key in (current.get("spec") or {}):
-            spec[key] = current["spec"][key]
-    out["spec"] = spec
+    out["spec"] = copy.deepcopy(wanted["spec"])
     return out
 
 
@@ -101,7 +113,8 @@ class AppController:
         self.builds.add_index(BY_APP, app_of_build)
         self.builds.add_handler(self._enqueue(app_of_build))
         self.owned: dict[str, Informer] = {}
-        for kind, rt in [*KINDS.items(), ("Pod", PODS), ("Secret", SECRETS)]:
+        watched = [(k, rt) for k, rt in KINDS.items() if k != "HTTPRoute"]
+        for kind, rt in [*watched, ("Revision", REVISIONS), ("Secret", SECRETS)]:
             informer = informers.informer(rt, label_selector=APP_LABEL)
             informer.add_index(BY_APP, app_of_labelled)
             informer.add_handler(self._enqueue(app_of_labelled))
@@ -135,28 +148,35 @@ class AppController:
         app = AppView.of(app_obj)
         namespace = app.namespace
         builds = {b["metadata"]["name"]: b for b in self.builds.by_index(BY_APP, key)}
+        routes, served = await self._httproutes(namespace, app)
         actual = Actual(
+            kservices=self._controlled("KService", key, app.uid),
+            httproutes=routes,
+            routes_served=served,
+            revisions={
+                o["metadata"]["name"]: o for o in self.owned["Revision"].by_index(BY_APP, key)
+            },
+            revision_deployments=self._revision_deployments(key),
+            jobs=self._controlled("Job", key, app.uid),
+            secrets={o["metadata"]["name"]: o for o in self.owned["Secret"].by_index(BY_APP, key)},
             deployments=self._controlled("Deployment", key, app.uid),
             services=self._controlled("Service", key, app.uid),
             ingresses=self._controlled("Ingress", key, app.uid),
-            jobs=self._controlled("Job", key, app.uid),
-            secrets={o["metadata"]["name"]: o for o in self.owned["Secret"].by_index(BY_APP, key)},
-            pods=self.owned["Pod"].by_index(BY_APP, key),
         )
         plan = plan_app(app, [BuildView.of(b) for b in builds.values()], actual, self.settings)
         existing = {
-            "Deployment": actual.deployments,
-            "Service": actual.services,
-            "Ingress": actual.ingresses,
+            "KService": actual.kservices,
+            "HTTPRoute": actual.httproutes,
             "Job": actual.jobs,
         }
         for obj in plan.apply:
-            await self._apply(obj, existing[obj["kind"]].get(obj["metadata"]["name"]))
+            kind = kind_key(obj)
+            await self._apply(kind, obj, existing[kind].get(obj["metadata"]["name"]))
         for name, condition in plan.conditions:
             if name in builds:
                 await self._set_deployed(builds[name], condition)
         for kind, name in plan.deletions:
-            log.info("deleting %s %s/%s: nothing needs it any more", kind, namespace, name)
+            log.info("deleting %s %s/%s", kind, namespace, name)
             try:  # a Job's pods go with it (the API's default for Jobs is to orphan them)
                 await self.ctx.client.delete(
                     KINDS[kind], name, namespace, propagation_policy="Background"
@@ -164,19 +184,44 @@ class AppController:
             except errors.NotFound:
                 pass
         await self._write_status(app_obj, plan.status)
+        if plan.awaits_router:
+            return self.settings.route_poll
         return None if plan.settled else self.settings.resync
 
-    async def _apply(self, wanted: Obj, current: Obj | None) -> None:
-        rt, ns = KINDS[wanted["kind"]], wanted["metadata"]["namespace"]
+    async def _httproutes(self, namespace: str, app: AppView) -> tuple[dict[str, Obj], bool]:
+        """The App's HTTPRoutes, and whether the API serves the kind at all."""
+        try:
+            listed = await self.ctx.client.list(
+                HTTPROUTES, namespace, label_selector=f"{APP_LABEL}={app.name}"
+            )
+        except errors.NotFound:
+            return {}, False
+        return {
+            o["metadata"]["name"]: o
+            for o in listed.get("items") or []
+            if controller_uid(o, "App") == [app.uid]
+        }, True
+
+    def _revision_deployments(self, key: str) -> dict[str, Obj]:
+        """The App's revisions' Deployments (the serving controller's), by revision name."""
+        out = {}
+        for o in self.owned["Deployment"].by_index(BY_APP, key):
+            revision = ((o.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL)
+            if revision and controller_uid(o, "Revision"):
+                out[str(revision)] = o
+        return out
+
+    async def _apply(self, kind: str, wanted: Obj, current: Obj | None) -> None:
+        rt, ns = KINDS[kind], wanted["metadata"]["namespace"]
         name = wanted["metadata"]["name"]
         if current is None:
-            log.info("creating %s %s/%s", wanted["kind"], ns, name)
+            log.info("creating %s %s/%s", kind, ns, name)
             try:
                 await self.ctx.client.create(rt, wanted, ns)
             except errors.AlreadyExists as exc:  # the cache is behind: plan again
-                raise errors.Conflict(f"{wanted['kind']} {name} exists") from exc
+                raise errors.Conflict(f"{kind} {name} exists") from exc
             return
-        log.info("updating %s %s/%s", wanted["kind"], ns, name)
+        log.info("updating %s %s/%s", kind, ns, name)
         await self.ctx.client.replace(rt, merged(current, wanted), ns)
 
     async def _set_deployed(self, build: Obj, wanted: Condition) -> None:

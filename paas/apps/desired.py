@@ -2,30 +2,42 @@
 
 For a branch B of app A, with the build that should serve it:
 
-- a Deployment ``<app>-<branch-slug>`` (builder/names.py) running the
-  build's image (a Dockerfile's with pull policy IfNotPresent: no registry
-  yet, the node's engine built it) with one replica, ``PORT`` and the ``PAAS_*`` variables,
-  the App's ``spec.env``, then the config Secrets through ``envFrom``
-  (``<app>-config`` then ``<app>-<slug>-config``: later ones win, so a
-  branch's value beats the app's), a TCP readiness probe on the port, and
-  a rolling update that never takes the serving pod away before the new
-  one is ready (maxUnavailable 0, maxSurge 1) plus a short preStop sleep
-  so that the old pod still answers while its endpoint leaves the router;
-- a ClusterIP Service of the same name, port 80 to the container's port;
-- an Ingress of the same name for the branch's host, class ``paas``;
+- a Knative Service (``serving.knative.dev/v1``) ``<app>-<branch-slug>``
+  (builder/names.py) whose template runs the build's image (a
+  Dockerfile's with pull policy IfNotPresent: the node's engine or the
+  registry has it), the ``PAAS_*`` variables and the App's ``spec.env``,
+  then the config Secrets through ``envFrom`` (``<app>-config`` then
+  ``<app>-<slug>-config``: later ones win, so a branch's value beats the
+  app's), the container port (Knative sets ``PORT`` from it) and a TCP
+  readiness probe on it. The template's annotations name the build, its
+  commit and the config hash (each change is a new Revision), the
+  ``min-scale`` the App asks for the branch (main 1, previews 0 unless
+  ``spec.main.minScale`` / ``spec.previews.minScale`` say otherwise) and
+  the progress deadline after which a revision that never got ready fails.
+  All traffic follows the latest ready revision (Knative's default, written
+  out so that it holds even if the serving webhook was not up to default it).
+  The serving controller turns it into Revisions (a Deployment and a
+  ClusterIP Service each), a Route and the HTTPRoute of Knative's own host
+  ``<app>-<slug>.<ns>.<domain>``;
+- an HTTPRoute ``<app>-<slug>-app`` for the branch's own host
+  (``<app>.<domain>``, ``<slug>--<app>.<domain>``) on the router's Gateway,
+  its backends copied from the Knative Service's ``status.traffic`` (each
+  revision's Service, port 80, weighted by its percent);
 - a release Job (``<app>-<slug>-release-<hash of build and config>``) when
   the slug has a ``release:`` command: the build's image, the command as
   ``args`` (the slug's launcher runs args through ``sh -c``), the same
-  environment as the app, no retries, a deadline. A config change makes a
-  new one, as Heroku runs its release phase again when config vars change.
+  environment as the app (``PORT`` included), no retries, a deadline. A
+  config change makes a new one, as Heroku runs its release phase again
+  when config vars change.
 
 Every object is labelled ``paas.dev/app`` and ``paas.dev/branch`` and
 owned by the App (controller: true), so deleting the App removes it all;
-the release Job's pods carry a label of their own instead of the branch's,
-so the Service never selects a release. Each object carries
-``paas.dev/spec-hash``, the hash of what this module made: the controller
-rewrites an object only when the hash differs, which keeps server-side
-defaults out of the comparison.
+the template carries the labels too, so Revisions, their Deployments and
+pods are found by them. The release Job's pods carry a label of their own
+instead of the branch's. Each object carries ``paas.dev/spec-hash``, the
+hash of what this module made: the controller rewrites an object only
+when the hash differs, which keeps server-side defaults (Knative's
+webhook fills many) out of the comparison.
 """
 
 from __future__ import annotations
@@ -48,8 +60,26 @@ from builder.kinds import (
 )
 from paas.apps.settings import AppControllerSettings
 from paas.apps.views import AppView, BuildView
+from paas.serving import autoscaling
+from paas.serving.kinds import API_VERSION as KNATIVE_API_VERSION
+from paas.serving.kinds import (
+    GATEWAY_NAME,
+    GATEWAY_NAMESPACE,
+    HTTPROUTES,
+    PROGRESS_DEADLINE_ANNOTATION,
+)
+from paas.serving.resources import SERVICE_PORT as REVISION_PORT
 
 Obj = dict[str, Any]
+GATEWAY_API_VERSION = f"{HTTPROUTES.group}/{HTTPROUTES.version}"
+GATEWAY_REF = {  # the Gateway the router implements, as the serving controller attaches to it
+    "group": HTTPROUTES.group,
+    "kind": "Gateway",
+    "namespace": GATEWAY_NAMESPACE,
+    "name": GATEWAY_NAME,
+}
+ROUTE_SUFFIX = "-app"
+MIN_SCALE_ANNOTATION = autoscaling.MIN_SCALE[0]
 HASH_ANNOTATION = "paas.dev/spec-hash"
 COMMIT_ANNOTATION = "paas.dev/commit"
 CONFIG_ANNOTATION = "paas.dev/config-hash"  # changes when a config Secret does: pods roll
@@ -138,15 +168,24 @@ def _meta(target: Target, name: str, labels: Mapping[str, str] | None = None) ->
     }
 
 
-def _env(target: Target, settings: AppControllerSettings) -> list[Obj]:
+RESERVED_ENV = ("PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION")  # Knative sets these
+
+
+def _env(target: Target, settings: AppControllerSettings, *, port: bool = False) -> list[Obj]:
+    """``PAAS_*`` then the App's ``spec.env``; ``PORT`` first when ``port`` (a release Job).
+
+    A revision's ``PORT`` is Knative's to set (from the container port; its
+    webhook refuses it in a template), so the App's own value for it, or
+    for ``K_*``, is left out.
+    """
     a = target.app
-    env = [
-        {"name": "PORT", "value": str(settings.container_port)},
+    env = [{"name": "PORT", "value": str(settings.container_port)}] if port else []
+    env += [
         {"name": "PAAS_APP", "value": a.name},
         {"name": "PAAS_BRANCH", "value": target.branch},
         {"name": "PAAS_URL", "value": url(a, target.branch, settings)},
     ]
-    ours = {e["name"] for e in env}
+    ours = {e["name"] for e in env} | set(RESERVED_ENV)
     env += [{"name": k, "value": v} for k, v in a.env if k not in ours]
     return env
 
@@ -173,7 +212,8 @@ def pull_policy(image: str) -> dict[str, str]:
     return {} if image.startswith("slug:") else {"imagePullPolicy": "IfNotPresent"}
 
 
-def deployment(target: Target, settings: AppControllerSettings) -> Obj:
+def knative_service(target: Target, settings: AppControllerSettings) -> Obj:
+    """The branch's ``serving.knative.dev/v1`` Service: the build's image as its template."""
     b = target.build
     container = {
         "name": CONTAINER,
@@ -181,68 +221,81 @@ def deployment(target: Target, settings: AppControllerSettings) -> Obj:
         **pull_policy(b.result),
         "env": _env(target, settings),
         "envFrom": _env_from(target),
-        "ports": [{"name": "http", "containerPort": settings.container_port}],
+        "ports": [{"containerPort": settings.container_port}],
         "readinessProbe": {
             "tcpSocket": {"port": settings.container_port},
             "periodSeconds": settings.readiness_period,
         },
-        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(settings.prestop_seconds)]}}},
     }
-    annotations = {BUILD_ANNOTATION: b.name, COMMIT_ANNOTATION: b.commit}
+    annotations = {
+        BUILD_ANNOTATION: b.name,
+        COMMIT_ANNOTATION: b.commit,
+        MIN_SCALE_ANNOTATION: str(target.app.min_scale(target.branch)),
+        PROGRESS_DEADLINE_ANNOTATION: f"{settings.progress_deadline}s",
+    }
     if target.config_hash:
         annotations[CONFIG_ANNOTATION] = target.config_hash
     obj = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
+        "apiVersion": KNATIVE_API_VERSION,
+        "kind": "Service",
         "metadata": _meta(target, target.name),
         "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": target.labels},
-            "progressDeadlineSeconds": settings.progress_deadline,
-            "revisionHistoryLimit": 3,
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
             "template": {
                 "metadata": {"labels": target.labels, "annotations": annotations},
-                "spec": {
-                    "terminationGracePeriodSeconds": settings.termination_grace,
-                    "containers": [container],
-                },
+                "spec": {"containers": [container]},
             },
+            # Knative's default, written out: the serving webhook may not be up yet when the
+            # Service is created, and without traffic the branch would never be routed
+            "traffic": [{"latestRevision": True, "percent": 100}],
         },
     }
     return with_hash(obj)
 
 
-def service(target: Target, settings: AppControllerSettings) -> Obj:
-    port = {
-        "name": "http",
-        "port": settings.service_port,
-        "targetPort": settings.container_port,
-        "protocol": "TCP",
-    }
-    obj = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(target, target.name),
-        "spec": {"type": "ClusterIP", "selector": target.labels, "ports": [port]},
-    }
-    return with_hash(obj)
+def route_name(app: str, branch: str) -> str:
+    """``<app>-<slug>-app``: Knative's Route of the Service already names its HTTPRoute
+    ``<app>-<slug>`` (for ``<app>-<slug>.<ns>.<domain>``), and tag routes ``<app>-<slug>-<tag>``
+    (the App writes no tags)."""
+    return f"{names.object_name(app, branch)}{ROUTE_SUFFIX}"
 
 
-def ingress(target: Target, settings: AppControllerSettings) -> Obj:
-    backend = {"service": {"name": target.name, "port": {"number": settings.service_port}}}
-    rule = {
-        "host": host(target, settings),
-        "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+def backends(traffic: Sequence[Mapping[str, Any]]) -> list[Obj]:
+    """``backendRefs`` for a Knative Service's ``status.traffic``: a revision's Service, port 80,
+    weighted by its percent (targets with no percent, a tag's, carry nothing here)."""
+    weights: dict[str, int] = {}
+    for t in traffic:
+        percent, revision = int(t.get("percent") or 0), str(t.get("revisionName") or "")
+        if percent > 0 and revision:
+            weights[revision] = weights.get(revision, 0) + percent
+    return [
+        {"group": "", "kind": "Service", "name": r, "port": REVISION_PORT, "weight": w}
+        for r, w in weights.items()
+    ]
+
+
+def app_route(
+    target: Target,
+    settings: AppControllerSettings,
+    refs: Sequence[Obj],
+    timeout: int = 0,
+) -> Obj:
+    """The HTTPRoute of the branch's host (``<app>.<domain>``, ``<slug>--<app>.<domain>``),
+    to the revisions ``refs`` with their weights, attached to the router's Gateway."""
+    rule: Obj = {
+        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+        "backendRefs": [dict(r) for r in refs],
     }
+    if timeout:
+        rule["timeouts"] = {"request": f"{timeout}s"}
     obj = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": _meta(target, target.name),
-        "spec": {"ingressClassName": settings.ingress_class, "rules": [rule]},
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": "HTTPRoute",
+        "metadata": _meta(target, route_name(target.app.name, target.branch)),
+        "spec": {
+            "parentRefs": [dict(GATEWAY_REF)],
+            "hostnames": [host(target, settings)],
+            "rules": [rule],
+        },
     }
     return with_hash(obj)
 
@@ -261,7 +314,7 @@ def release_job(target: Target, settings: AppControllerSettings) -> Obj:
         "image": b.result,
         **pull_policy(b.result),
         "args": [b.release],
-        "env": _env(target, settings),
+        "env": _env(target, settings, port=True),
         "envFrom": _env_from(target),
     }
     meta = _meta(target, release_job_name(target))

@@ -4,33 +4,44 @@ Per branch (every branch with a Build):
 
 1. **Which build.** The target is the newest Succeeded Build (by creation)
    whose ``Deployed`` condition is not False: a build whose deploy failed
-   never serves, so the branch falls back to the one before it, which is
-   what keeps the old version live (the Deployment's template is put back
-   and the Deployment controller scales the old ReplicaSet up again).
-2. **Release.** If the target has a release command and the Deployment
-   does not run it yet, or runs it with other config vars (Heroku runs its
-   release phase again when they change), its release Job comes first:
-   created if missing, waited for while it runs. A failed Job leaves the
-   Deployment untouched; for a new build it fails the deploy (``Deployed``
-   False, ReleaseFailed), for a config change the branch says so and keeps
-   serving (the build itself did not fail, and the next change retries).
-   Finished release Jobs are deleted once they are neither the target's
-   nor the newest build's (whose failure the push and status point at).
-3. **Roll.** The Deployment, Service and Ingress are written when their
-   ``paas.dev/spec-hash`` differs from the desired one.
-4. **Judge.** Once the Deployment's controller has seen the new template:
-   complete (every replica updated, none old, one available) is
-   ``Deployed`` True; ``ProgressDeadlineExceeded``, or a new pod that
-   crash-loops or cannot start, is ``Deployed`` False with the reason;
-   otherwise ``Deployed`` Unknown with what it waits for.
+   never serves, so the branch falls back to the one before it, and the
+   Knative Service's template is put back to it (a new Revision of the
+   live build; traffic never left the live one meanwhile).
+2. **Release.** If the target has a release command and the branch's
+   template does not run it yet, or runs it with other config vars (Heroku
+   runs its release phase again when they change), its release Job comes
+   first: created if missing, waited for while it runs. A failed Job leaves
+   the template untouched; for a new build it fails the deploy
+   (``Deployed`` False, ReleaseFailed), for a config change the branch says
+   so and keeps serving (the build itself did not fail, and the next change
+   retries). Finished release Jobs are deleted once they are neither the
+   target's nor the newest build's (whose failure the push and status point
+   at).
+3. **Roll.** The Knative Service is written when its ``paas.dev/spec-hash``
+   differs from the desired one; the branch's HTTPRoute when the Service's
+   ``status.traffic`` (which the serving controller moves to a revision
+   once it is Ready) differs from its backends.
+4. **Judge** (``rollout.rollout_state``). The template's revision Ready,
+   latest ready, and the branch's host routed to it is ``Deployed`` True;
+   that revision Ready False is ``Deployed`` False with Knative's reason
+   and message; otherwise Unknown with what it waits for. A live build is
+   not judged again: a config change its new revision does not start with
+   is the branch's failure, while the old revision keeps serving.
 5. Older Succeeded builds the branch never judged are marked Superseded
    (False): a newer one took their place.
+6. **Move.** A branch the builder's first version deployed still has its
+   Deployment, Service and Ingress ``<app>-<slug>``; they keep serving
+   until the Knative Service is Ready and the router accepted the branch's
+   HTTPRoute (which it prefers to the Ingress), then they are deleted,
+   Ingress first. Nothing watches HTTPRoutes here (the kind is the
+   router's), so such a branch asks for another pass soon.
 
 Objects labelled with a branch that has no Build any more (deleted by
 ``git push paas :b``, or left by a crash), release Jobs included, are
-deleted. The App's status
-lists the branches that have a Deployment (URL, the build it runs, and
-whether it is live), the main branch's URL, and a Ready condition.
+deleted. The App's status lists the branches that have a Knative Service
+or a first-version Deployment (URL, the build that serves, whether it is
+live, and how many instances run: 0 is an idle preview scaled to zero,
+not a broken one), the main branch's URL, and a Ready condition.
 """
 
 from __future__ import annotations
@@ -43,31 +54,36 @@ from builder import names
 from builder.kinds import BRANCH_LABEL, DEPLOYED
 from orchestrator.api.conditions import Condition, condition_of
 from paas.apps import desired
+from paas.apps.rollout import (
+    Rollout,
+    annotation,
+    live_revision,
+    rollout_state,
+    route_accepted,
+)
+from paas.apps.rollout import instances as rollout_instances
 from paas.apps.settings import AppControllerSettings
 from paas.apps.views import AppView, BuildView
+from paas.serving.kinds import SERVICE_LABEL
 
 Obj = dict[str, Any]
-START_FAILURES = {  # waiting reasons of a new pod that mean it will not come up by itself
-    "CrashLoopBackOff": "keeps crashing",
-    "ImagePullBackOff": "cannot get its image",
-    "ErrImageNeverPull": "cannot get its image",
-    "InvalidImageName": "has an invalid image",
-    "CreateContainerConfigError": "cannot be configured",
-    "CreateContainerError": "cannot be created",
-    "RunContainerError": "cannot start",
-}
 
 
 @dataclass(frozen=True)
 class Actual:
     """What exists of an App's branch objects (from the informer caches), by name."""
 
+    kservices: Mapping[str, Obj] = field(default_factory=dict)  # Knative Services
+    httproutes: Mapping[str, Obj] = field(default_factory=dict)
+    routes_served: bool = True  # False while the API does not serve HTTPRoutes (no router yet)
+    revisions: Mapping[str, Obj] = field(default_factory=dict)  # the App's Revisions
+    revision_deployments: Mapping[str, Obj] = field(default_factory=dict)  # by revision name
+    jobs: Mapping[str, Obj] = field(default_factory=dict)
+    secrets: Mapping[str, Obj] = field(default_factory=dict)
+    # The first version's objects of a branch (Deployment, Service, Ingress), until retired
     deployments: Mapping[str, Obj] = field(default_factory=dict)
     services: Mapping[str, Obj] = field(default_factory=dict)
     ingresses: Mapping[str, Obj] = field(default_factory=dict)
-    jobs: Mapping[str, Obj] = field(default_factory=dict)
-    secrets: Mapping[str, Obj] = field(default_factory=dict)
-    pods: Sequence[Obj] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,8 @@ class BranchPlan:
     ready: str = ""  # "True" live, "False" failed, "Unknown" deploying
     failure: str = ""  # why the branch's newest build (or config change) did not deploy
     delete_jobs: tuple[str, ...] = ()  # finished release Jobs nothing points at any more
+    retire: tuple[tuple[str, str], ...] = ()  # (kind, name): the first version's objects
+    awaits_router: bool = False  # they stay until the router accepts the branch's HTTPRoute
 
 
 @dataclass(frozen=True)
@@ -93,8 +111,13 @@ class AppPlan:
 
     @property
     def deletions(self) -> list[tuple[str, str]]:
-        """(kind, name) of what goes: gone branches' objects, then spent release Jobs."""
-        return [*self.delete, *(("Job", j) for b in self.branches for j in b.delete_jobs)]
+        """(kind, name) of what goes: gone branches' objects, retired first-version objects,
+        then spent release Jobs."""
+        return [
+            *self.delete,
+            *(r for b in self.branches for r in b.retire),
+            *(("Job", j) for b in self.branches for j in b.delete_jobs),
+        ]
 
     @property
     def conditions(self) -> list[tuple[str, Condition]]:
@@ -104,6 +127,11 @@ class AppPlan:
     def settled(self) -> bool:
         """Nothing is still deploying (no pass is due before the next event)."""
         return all(b.ready != "Unknown" for b in self.branches)
+
+    @property
+    def awaits_router(self) -> bool:
+        """A branch waits for the router's verdict on its HTTPRoute (no event will say)."""
+        return any(b.awaits_router for b in self.branches)
 
 
 def deployed(status: str, reason: str, message: str) -> Condition:
@@ -139,59 +167,70 @@ def _job_outcome(job: Mapping[str, Any] | None) -> tuple[str, str]:
     return "Running", ""
 
 
-def start_failure(pods: Sequence[Obj], build: str, restarts: int) -> str:
-    """Why a pod of ``build`` will not come up ("" when none is failing)."""
-    for pod in pods:
-        meta = pod.get("metadata") or {}
-        if (
-            meta.get("deletionTimestamp")
-            or desired.RELEASE_LABEL in (meta.get("labels") or {})
-            or (meta.get("annotations") or {}).get(desired.BUILD_ANNOTATION) != build
-        ):
-            continue
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-            waiting = (cs.get("state") or {}).get("waiting") or {}
-            last = (cs.get("lastState") or {}).get("terminated") or {}
-            exit_code = last.get("exitCode")
-            how = f" (exit code {exit_code})" if exit_code is not None else ""
-            reason = str(waiting.get("reason") or "")
-            if reason in START_FAILURES:
-                detail = str(waiting.get("message") or "")
-                tail = f": {detail}" if detail and reason != "CrashLoopBackOff" else ""
-                return f"the new version {START_FAILURES[reason]}{how}{tail}"
-            if int(cs.get("restartCount") or 0) >= restarts:
-                return f"the new version keeps crashing{how}: restarted {cs['restartCount']} times"
-    return ""
+def _revisions_of(actual: Actual, service: str) -> dict[str, Obj]:
+    return {
+        name: r
+        for name, r in actual.revisions.items()
+        if ((r.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL) == service
+    }
 
 
-def rollout_state(
-    deployment: Mapping[str, Any], pods: Sequence[Obj], build: str, restarts: int
-) -> tuple[str, str, str]:
-    """(status, reason, message) of the Deployed condition for a Deployment running ``build``."""
-    meta, spec = deployment.get("metadata") or {}, deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
-        return "Unknown", "RollingOut", "waiting for the rollout to start"
-    failure = start_failure(pods, build, restarts)
-    if failure:
-        return "False", "StartFailed", failure
-    progressing = condition_of(deployment, "Progressing") or {}
-    if progressing.get("reason") == "ProgressDeadlineExceeded":
-        deadline = spec.get("progressDeadlineSeconds")
-        return (
-            "False",
-            "ProgressDeadlineExceeded",
-            f"the new version did not become ready within {deadline}s",
+def _route(
+    target: desired.Target,
+    service: Mapping[str, Any] | None,
+    revisions: Mapping[str, Obj],
+    actual: Actual,
+    settings: AppControllerSettings,
+) -> tuple[Obj | None, set[str]]:
+    """The branch's HTTPRoute when it must be written, and the revisions it routes to.
+
+    Its backends are the Service's ``status.traffic``; nothing is routed
+    before a revision has traffic, nor while the API serves no HTTPRoutes.
+    """
+    traffic = ((service or {}).get("status") or {}).get("traffic") or []
+    refs = desired.backends(traffic)
+    if not refs or not actual.routes_served:
+        return None, set()
+    timeout = max(
+        (
+            int(((revisions.get(r["name"]) or {}).get("spec") or {}).get("timeoutSeconds") or 0)
+            for r in refs
+        ),
+        default=0,
+    )
+    wanted = desired.app_route(target, settings, refs, timeout)
+    have = actual.httproutes.get(wanted["metadata"]["name"])
+    routed = {str(r["name"]) for r in refs}
+    return (None if desired.spec_hash(have) == desired.spec_hash(wanted) else wanted), routed
+
+
+def _retire(
+    app: AppView, branch: str, service: Mapping[str, Any] | None, actual: Actual
+) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """The first version's objects of the branch that can go now, and whether they wait.
+
+    They serve until the Knative Service is Ready and the branch's HTTPRoute,
+    already written, is accepted by the router (which prefers an HTTPRoute
+    to an Ingress for the same host): then the Ingress goes first, the
+    Deployment last, and no request meets a host that nothing serves.
+    """
+    name = names.object_name(app.name, branch)
+    old = tuple(
+        (kind, name)
+        for kind, objs in (
+            ("Ingress", actual.ingresses),
+            ("Service", actual.services),
+            ("Deployment", actual.deployments),
         )
-    wanted = int(spec.get("replicas", 1))
-    updated = int(status.get("updatedReplicas") or 0)
-    total = int(status.get("replicas") or 0)
-    available = int(status.get("availableReplicas") or 0)
-    if updated >= wanted and total == updated and available >= min(wanted, 1):
-        return "True", "Available", f"{available} of {wanted} instances available"
-    if total > updated:  # availableReplicas counts the old pods too: say what is known
-        return "Unknown", "RollingOut", "starting the new version; the old one serves meanwhile"
-    return "Unknown", "RollingOut", f"{min(available, updated)} of {wanted} instances ready"
+        if name in objs
+    )
+    if not old:
+        return (), False
+    ready = (condition_of(service, "Ready") or {}).get("status") if service else None
+    route = actual.httproutes.get(desired.route_name(app.name, branch))
+    if ready == "True" and route_accepted(route):
+        return old, False
+    return (), True
 
 
 def plan_branch(
@@ -202,8 +241,11 @@ def plan_branch(
     settings: AppControllerSettings,
 ) -> BranchPlan:
     name = names.object_name(app.name, branch)
-    current = actual.deployments.get(name)
+    service = actual.kservices.get(name)
+    old = actual.deployments.get(name)  # the first version's, while the branch moves
+    current = service if service is not None else old  # its template says what runs
     running = _template_annotation(current, desired.BUILD_ANNOTATION)
+    revisions = _revisions_of(actual, name)
     target_build = choose_target(builds)
     conditions: list[tuple[str, Condition]] = []
 
@@ -215,6 +257,8 @@ def plan_branch(
     apply: list[Obj] = []
     ready, config_failure = "", ""
     keep_jobs: set[str] = set()
+    retire: tuple[tuple[str, str], ...] = ()
+    awaits_router = False
     if target_build is not None:
         secrets = [actual.secrets.get(s) for s in desired.config_secret_names(app.name, branch)]
         target = desired.Target(app, branch, target_build, desired.config_hash(secrets))
@@ -247,34 +291,49 @@ def plan_branch(
                 judge(target_build, "Unknown", "Releasing", message)
             ready = "Unknown"
         else:
-            for obj in (
-                desired.deployment(target, settings),
-                desired.service(target, settings),
-                desired.ingress(target, settings),
-            ):
-                have = {
-                    "Deployment": actual.deployments,
-                    "Service": actual.services,
-                    "Ingress": actual.ingresses,
-                }[obj["kind"]].get(name)
-                if desired.spec_hash(have) != desired.spec_hash(obj):
-                    apply.append(obj)
-            if any(o["kind"] == "Deployment" for o in apply) or current is None:
-                judge(target_build, "Unknown", "RollingOut", "rolling out the new version")
-                ready = "Unknown"
-            else:
-                ready, reason, message = rollout_state(
-                    current, actual.pods, target_build.name, settings.crash_restarts
+            wanted = desired.knative_service(target, settings)
+            rewritten = desired.spec_hash(service) != desired.spec_hash(wanted)
+            if rewritten:
+                apply.append(wanted)
+            route, routed = _route(target, service, revisions, actual, settings)
+            if route is not None:
+                apply.append(route)
+            state = rollout_state(None if rewritten else service, revisions, target_build.name)
+            if state.status == "True" and state.revision not in routed:
+                why = (
+                    "routing the branch's host to the new version"
+                    if actual.routes_served
+                    else "waiting for the router: the API serves no HTTPRoutes yet"
                 )
-                if not (ready == "True" and target_build.deploy_state == "True"):
-                    judge(target_build, ready, reason, message)
+                state = Rollout("Unknown", "RollingOut", why, state.revision)
+            ready = state.status
+            live = target_build.deploy_state == "True"
+            if live and state.status == "False":
+                # the live build with new config vars it does not start with: the revision
+                # that serves keeps the old ones, as a failed release does
+                config_failure = f"the new config vars do not start: {state.message}"
+            elif not (live and state.status != "False"):
+                judge(target_build, state.status, state.reason, state.message)
+            retire, awaits_router = _retire(app, branch, service, actual)
         for b in builds:  # older builds this branch will never deploy
             if b.succeeded and b.order < target_build.order and b.deploy_state in ("", "Unknown"):
                 judge(b, "False", "Superseded", f"{target_build.name} is newer")
     failure = _last_failure(builds, dict(conditions)) or config_failure
-    entry = _entry(app, branch, current, running, settings, ready, failure) if current else None
+    entry = None
+    if service is not None or old is not None:
+        entry = _entry(app, branch, service, old, revisions, actual, settings, ready, failure)
     spent = _spent_release_jobs(app, branch, builds, actual, keep_jobs)
-    return BranchPlan(branch, tuple(apply), tuple(conditions), entry, ready, failure, spent)
+    return BranchPlan(
+        branch,
+        tuple(apply),
+        tuple(conditions),
+        entry,
+        ready,
+        failure,
+        spent,
+        retire,
+        awaits_router,
+    )
 
 
 def _spent_release_jobs(
@@ -315,18 +374,34 @@ def _last_failure(builds: Sequence[BuildView], planned: Mapping[str, Condition])
 def _entry(
     app: AppView,
     branch: str,
-    current: Mapping[str, Any],
-    running: str,
+    service: Mapping[str, Any] | None,
+    old: Mapping[str, Any] | None,
+    revisions: Mapping[str, Obj],
+    actual: Actual,
     settings: AppControllerSettings,
     ready: str,
     failure: str,
 ) -> Obj:
+    """The branch in App status: what serves it (the live revision's build, else the first
+    version's Deployment's, else the one on its way) and how many instances run."""
+    live = live_revision(service, revisions)
+    if live is not None:
+        build = annotation(live, desired.BUILD_ANNOTATION)
+        commit = annotation(live, desired.COMMIT_ANNOTATION)
+    else:
+        source = old if old is not None else service
+        build = _template_annotation(source, desired.BUILD_ANNOTATION)
+        commit = _template_annotation(source, desired.COMMIT_ANNOTATION)
+    running = rollout_instances(service, actual.revision_deployments)
+    if old is not None:
+        running += int((old.get("status") or {}).get("readyReplicas") or 0)
     entry = {
         "name": branch,
         "url": desired.url(app, branch, settings),
-        "commit": _template_annotation(current, desired.COMMIT_ANNOTATION),
-        "build": running,
+        "commit": commit,
+        "build": build,
         "phase": {"False": "Failed", "Unknown": "Deploying"}.get(ready, "Live"),
+        "instances": running,
     }
     if failure:
         entry["lastFailure"] = failure
@@ -351,9 +426,11 @@ def plan_app(
     delete = tuple(
         (kind, obj["metadata"]["name"])
         for kind, objs in (
-            ("Deployment", actual.deployments),
-            ("Service", actual.services),
+            ("HTTPRoute", actual.httproutes),
+            ("KService", actual.kservices),
             ("Ingress", actual.ingresses),
+            ("Service", actual.services),
+            ("Deployment", actual.deployments),
             ("Job", actual.jobs),
         )
         for obj in objs.values()

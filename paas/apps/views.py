@@ -15,6 +15,16 @@ from builder.kinds import DEPLOYED, RELEASE_ANNOTATION, main_branch
 from orchestrator.api.conditions import Condition, condition_of
 
 Obj = dict[str, Any]
+# The App CRD's defaults (builder/crds/app.yaml), for an App read before they applied.
+MAIN_MIN_SCALE = 1  # production answers its first request without a cold start
+PREVIEW_MIN_SCALE = 0  # an idle preview costs nothing
+
+
+def _min_scale(part: Any, default: int) -> int:
+    value = part.get("minScale") if isinstance(part, Mapping) else None
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,8 @@ class AppView:
     main_branch: str
     env: tuple[tuple[str, str], ...]  # spec.env, in order
     generation: int
+    main_min_scale: int  # spec.main.minScale: instances the main branch keeps when idle
+    preview_min_scale: int  # spec.previews.minScale: 0 lets previews scale to zero
     obj: Mapping[str, Any]
 
     @classmethod
@@ -43,8 +55,13 @@ class AppView:
             main_branch=main_branch(dict(app)),
             env=env,
             generation=int(meta.get("generation") or 0),
+            main_min_scale=_min_scale(spec.get("main"), MAIN_MIN_SCALE),
+            preview_min_scale=_min_scale(spec.get("previews"), PREVIEW_MIN_SCALE),
             obj=app,
         )
+
+    def min_scale(self, branch: str) -> int:
+        return self.main_min_scale if branch == self.main_branch else self.preview_min_scale
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``paas app-controller``: the App controller (``paas.apps``) as its own process.
 
-It deploys each App's branches from their successful Builds (Deployment,
-Service, Ingress, release Job) and holds the Lease
+It deploys each App's branches from their successful Builds (a Knative
+Service, the HTTPRoute of the branch's host, release Jobs) and holds the Lease
 ``kube-system/paas-app-controller`` while it acts, like the
 controller-manager (``paas.cli.control``). The builder reads that Lease to
 know whether a push should wait for its deploy.
@@ -28,7 +28,7 @@ def add_app_controller_parser(sub: argparse._SubParsersAction) -> None:  # type:
         "--progress-deadline",
         type=int,
         default=d.progress_deadline,
-        help="seconds a rollout may make no progress before its deploy fails",
+        help="seconds a new revision may take to become ready before its deploy fails",
     )
     p.add_argument(
         "--release-timeout",

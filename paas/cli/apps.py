@@ -1,9 +1,12 @@
-"""``paas apps create|list|delete``, ``paas git-remote APP`` and git's credential helper.
+"""``paas apps create|list|branches|delete``, ``paas git-remote APP`` and git's credential helper.
 
 An App is what ``git push`` deploys (``paas.dev/v1``); the first push to an
 unknown app creates it, and these commands manage them directly. Deleting
 an App deletes what it owns (its Builds, later its branches' objects)
 through the garbage collector; its repository goes with the next push.
+``paas apps branches APP`` lists the deployed branches from the App's
+status: URL, the build that serves, and the state, where a preview with
+no instance running reads as idle (scaled to zero), not as broken.
 
 ``paas git-remote APP`` adds (or points) the ``paas`` remote of the current
 repository at ``<git>/<app>.git`` (``<git>/<ns>/<app>.git`` outside
@@ -22,6 +25,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from builder.kinds import API_VERSION, APPS
 from builder.names import DEFAULT_NAMESPACE, InvalidName, check_app_name
@@ -42,6 +46,11 @@ def add_apps_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     listing = asub.add_parser("list", parents=[conn], help="list apps")
     listing.add_argument("-A", "--all-namespaces", action="store_true")
     listing.set_defaults(func=lambda a: run_command(list_apps, a))
+    branches = asub.add_parser(
+        "branches", parents=[conn], help="list an app's deployed branches and their state"
+    )
+    branches.add_argument("name")
+    branches.set_defaults(func=lambda a: run_command(list_branches, a))
     delete = asub.add_parser("delete", parents=[conn], help="delete an app and what it owns")
     delete.add_argument("name")
     delete.set_defaults(func=lambda a: run_command(delete_app, a))
@@ -84,6 +93,44 @@ async def list_apps(session: Session, args: argparse.Namespace) -> int:
     view = TableView(namespace_column=args.all_namespaces)
     for line in format_lines([table_header(table, view), *table_rows(table, view)]):
         print(line)
+    return 0
+
+
+def branch_state(entry: dict[str, Any]) -> str:
+    """A branch's state in words: an idle preview (scaled to zero) is not a broken one."""
+    phase = str(entry.get("phase") or "")
+    running = entry.get("instances")
+    if phase != "Live" or not isinstance(running, int):
+        return phase or "Unknown"
+    if running == 0:
+        return "Idle (scaled to zero; the next request starts it)"
+    return f"Live ({running} instance{'s' if running != 1 else ''})"
+
+
+def branch_lines(app: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    """BRANCH, URL, BUILD, STATE rows of the App's status, and each branch's last failure."""
+    rows, failures = [], []
+    for entry in (app.get("status") or {}).get("branches") or []:
+        name = str(entry.get("name") or "")
+        rows.append(
+            [name, str(entry.get("url") or ""), str(entry.get("build") or ""), branch_state(entry)]
+        )
+        if entry.get("lastFailure"):
+            failures.append(f"{name}: last failure: {entry['lastFailure']}")
+    return rows, failures
+
+
+async def list_branches(session: Session, args: argparse.Namespace) -> int:
+    async with session.client() as client:
+        app = await client.get(APPS, args.name, session.namespace)
+    rows, failures = branch_lines(app)
+    if not rows:
+        print(f"No branch of {args.name} is deployed yet.", file=sys.stderr)
+        return 0
+    for line in format_lines([["BRANCH", "URL", "BUILD", "STATE"], *rows]):
+        print(line)
+    for failure in failures:
+        print(failure)
     return 0
 
 

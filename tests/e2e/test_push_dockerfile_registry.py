@@ -3,7 +3,7 @@
 One ``paas up --runtime docker`` (it runs ``docker-registry`` on loopback
 and says where in endpoints.json), the real git client, the real engine:
 
-1. ``git push`` of ``examples/dockerfile-app``: the Deployment runs
+1. ``git push`` of ``examples/dockerfile-app``: the branch's Knative Service runs
    ``<registry>/default/dockerfile-app@sha256:...``, the pushed image
    pinned by digest;
 2. the image is removed from the engine (``docker rmi``) and the pod
@@ -56,11 +56,9 @@ def served(site: Site, text: str) -> bool:
 
 
 def deployed_image(up: Up) -> str:
-    found = up.kubectl(
-        "get", "deploy", "-l", f"paas.dev/app={APP},paas.dev/branch=main", "-o", "json"
-    )
-    [deploy] = json.loads(found.stdout)["items"]
-    return str(deploy["spec"]["template"]["spec"]["containers"][0]["image"])
+    found = up.kubectl("get", "ksvc", f"{APP}-main", "-o", "json")
+    ksvc = json.loads(found.stdout)
+    return str(ksvc["spec"]["template"]["spec"]["containers"][0]["image"])
 
 
 def engine_has(ref: str) -> bool:

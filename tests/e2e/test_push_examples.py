@@ -9,8 +9,9 @@ side by side, each going through its own cycle:
 3. push a broken commit: the push fails with the reason, the change stays
    served;
 4. push the same code to a preview branch, which gets its own host; delete
-   the branch (``git push paas :preview``): its Deployment, ReplicaSet,
-   pods, Service, Ingress and Builds go, and its host answers 404.
+   the branch (``git push paas :preview``): its Knative Service (with its
+   Revisions and their Deployments, ReplicaSets, pods and Services), the
+   HTTPRoute of its host and its Builds go, and its host answers 404.
 
 The Dockerfile example runs the cycle on Docker (``docker build``, the image
 pushed to the registry ``paas up`` runs and deployed pinned by digest; its

@@ -6,10 +6,13 @@ release phase and the rollout, and ends with the URL, which answers 200 at
 once. A second push rolls to the new code while requests keep coming
 through the router, none failing. A commit whose web process crashes, and
 one whose release command fails, are refused with the reason while the old
-version keeps answering. ``paas config set`` rolls the pods with the new
-value. A preview branch gets its own host; deleting the branch, then the
-App, removes what they had. Times from push start to the first 200 are
-printed (cold: first push, no dependency cache; warm: a code change).
+version keeps answering. ``paas config set`` rolls a new revision with the
+new value. Each branch is a Knative Service with an HTTPRoute for its host
+(``pyapp-main``, ``pyapp-main-app``); Knative's own host
+``pyapp-main.default.localhost`` answers too. A preview branch gets its own
+host; deleting the branch, then the App, removes what they had. Times from
+push start to the first 200 are printed (cold: first push, no dependency
+cache; warm: a code change).
 """
 
 from __future__ import annotations
@@ -31,6 +34,17 @@ from support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "python-flask"
+# A branch's objects: its Knative Service and what it became, its host's HTTPRoute
+KINDS = ",".join(
+    (
+        "ksvc",
+        "revisions.serving.knative.dev",
+        "httproutes.gateway.networking.k8s.io",
+        "deploy",
+        "svc",
+        "ingress",
+    )
+)
 SHOW_CONFIG = """
 
 @app.get("/config/<key>")
@@ -135,6 +149,14 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     assert "remote: -----> Deployed:" in out, out
     assert f"remote: -----> main is live at http://pyapp.localhost:{port}/" in out, out
     assert get(router, host) == (200, "Hello from Python on branch main!\n")
+    assert get(router, "pyapp-main.default.localhost")[0] == 200  # Knative's own host
+    ksvc = json.loads(up.kubectl("get", "ksvc", "pyapp-main", "-o", "json").stdout)
+    route = json.loads(up.kubectl("get", "httproute", "pyapp-main-app", "-o", "json").stdout)
+    assert route["spec"]["hostnames"] == [host]
+    [backend] = route["spec"]["rules"][0]["backendRefs"]
+    assert backend["name"] == ksvc["status"]["latestReadyRevisionName"]
+    # no Ingress: the app's hosts are HTTPRoutes
+    assert up.kubectl("get", "ingress", "-l", "paas.dev/app=pyapp", "-o", "name").stdout == ""
 
     # 2. a code change (warm) rolls with no failed request
     with Traffic(router, host) as traffic:
@@ -199,7 +221,7 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     )
     assert failed_config == "" and live_config != "" and failed_build != live_build
     running = up.kubectl(
-        "get", "deploy", "pyapp-main", "-o", "jsonpath={.spec.template.metadata.annotations}"
+        "get", "ksvc", "pyapp-main", "-o", "jsonpath={.spec.template.metadata.annotations}"
     )
     assert json.loads(running.stdout)["paas.dev/build"] == live_build
 
@@ -214,12 +236,10 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     assert done.returncode == 0, done.stderr
     wait_until(
         lambda: (
-            up.kubectl(
-                "get", "deploy,svc,ingress", "-l", "paas.dev/branch=feature-x", "-o", "name"
-            ).stdout.strip()
+            up.kubectl("get", KINDS, "-l", "paas.dev/branch=feature-x", "-o", "name").stdout.strip()
             == ""
         ),
-        10,
+        30,
         "the branch's objects to go",
     )
 
@@ -228,7 +248,7 @@ def test_git_push_deploys_to_a_url_rolls_without_errors_and_refuses_broken_deplo
     wait_until(
         lambda: (
             up.kubectl(
-                "get", "deploy,svc,ingress,jobs,secrets", "-l", "paas.dev/app=pyapp", "-o", "name"
+                "get", f"{KINDS},jobs,secrets", "-l", "paas.dev/app=pyapp", "-o", "name"
             ).stdout.strip()
             == ""
         ),

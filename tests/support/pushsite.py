@@ -14,8 +14,26 @@ import json
 
 from support.paasup import Up
 
-# What a branch owns, by the labels the App controller and the builder put on them.
-BRANCH_KINDS = "deploy,rs,pods,svc,ingress,builds"
+# What a branch owns, by the labels the App controller and the builder put on them: its
+# Knative Service and what the serving controller made of it (the template's labels reach
+# the Configuration, Route, Revisions and their Deployments, ReplicaSets, pods and Services),
+# the HTTPRoute of its host, its Builds, and the first version's Ingress. Full names: a
+# short name like "services" or "routes" could be another group's.
+BRANCH_KINDS = ",".join(
+    (
+        "services.serving.knative.dev",
+        "configurations.serving.knative.dev",
+        "revisions.serving.knative.dev",
+        "routes.serving.knative.dev",
+        "httproutes.gateway.networking.k8s.io",
+        "deployments.apps",
+        "replicasets.apps",
+        "pods",
+        "services",
+        "ingresses.networking.k8s.io",
+        "builds.paas.dev",
+    )
+)
 
 
 class Site:

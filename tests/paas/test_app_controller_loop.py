@@ -454,7 +454,15 @@ async def test_a_first_version_branch_keeps_its_objects_until_the_router_accepts
                 "name": "paas",
             },
             "controllerName": "paas.dev/router",
-            "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}],
+            "conditions": [
+                {
+                    "type": "Accepted",
+                    "status": "True",
+                    "reason": "Accepted",
+                    "message": "Accepted by the paas router",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
         }
         await cp.client.patch(
             KINDS["HTTPRoute"],

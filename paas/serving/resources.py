@@ -245,6 +245,9 @@ def make_deployment(revision: Obj, settings: ServingSettings) -> Obj:
             for field in ("readinessProbe", "livenessProbe", "startupProbe"):
                 if field in container:
                     container[field] = _aimed(container[field], port, settings.readiness_period)
+            lifecycle = container.setdefault("lifecycle", {})
+            if "preStop" not in lifecycle:  # drain, as the queue-proxy does: no binary needed
+                lifecycle["preStop"] = {"sleep": {"seconds": settings.drain_seconds}}
         container["env"] = env
         container.setdefault("terminationMessagePolicy", "FallbackToLogsOnError")
         containers.append(container)

@@ -112,6 +112,12 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         metavar="SECONDS",
         help="an idle revision keeps its last pod this long after the window (Knative's 30 s)",
     )
+    p.add_argument(
+        "--scale-to-zero",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="let idle previews and Knative Services go to zero pods (default: on)",
+    )
     p.set_defaults(func=run_up)
 
 
@@ -163,6 +169,7 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         registry_binary=registry,
         autoscale_window=args.autoscale_window,
         scale_to_zero_grace=args.scale_to_zero_grace,
+        scale_to_zero=args.scale_to_zero,
     )
 
 

@@ -314,6 +314,7 @@ class UpComponents:
             str(s.scale_to_zero_grace),
             "--tick",
             str(tick),
+            "--enable-scale-to-zero" if s.scale_to_zero else "--no-enable-scale-to-zero",
         ]
 
     def _serving_controller_argv(self) -> list[str]:

@@ -40,6 +40,7 @@ class UpSettings:
     registry_binary: str = ""
     autoscale_window: float = 60.0  # the autoscaler's stable window (Knative's); tests shorten it
     scale_to_zero_grace: float = 30.0  # an idle revision's last pod stays this long (Knative's)
+    scale_to_zero: bool = True  # cluster-wide switch (Knative's enable-scale-to-zero)
 
     @property
     def runs_registry(self) -> bool:

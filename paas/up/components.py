@@ -287,11 +287,12 @@ class UpComponents:
             *(["--registry", self.addresses.registry] if self.addresses.registry else []),
         ]
 
-    def _app_controller_argv(self) -> list[str]:
+    def _url_maker_argv(self, command: str) -> list[str]:
+        """A controller that writes app URLs: it needs the domain and the router's real port."""
         s = self.settings
         return [
             *self._py,
-            "app-controller",
+            command,
             "--kubeconfig",
             str(s.kubeconfig),
             "--domain",
@@ -299,6 +300,9 @@ class UpComponents:
             "--http-port",
             str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
         ]
+
+    def _app_controller_argv(self) -> list[str]:
+        return self._url_maker_argv("app-controller")
 
     def _autoscaler_argv(self) -> list[str]:
         s = self.settings
@@ -320,14 +324,7 @@ class UpComponents:
     def _serving_controller_argv(self) -> list[str]:
         s = self.settings
         return [
-            *self._py,
-            "serving-controller",
-            "--kubeconfig",
-            str(s.kubeconfig),
-            "--domain",
-            s.domain,
-            "--http-port",
-            str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+            *self._url_maker_argv("serving-controller"),
             "--webhook-host",  # the API server calls its admission webhook there
             s.host,
             "--advertise-address",

@@ -49,53 +49,9 @@ SLUG_1 = "slug:sha256:" + "1" * 64
 SLUG_2 = "slug:sha256:" + "2" * 64
 BROKEN = "slug:sha256:" + "e" * 64
 NS = "default"
-# Only what is needed to write HTTPRoutes and their status, while the router's CRD is not
-# among the platform's definitions.
-HTTPROUTE_PLACEHOLDER = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "httproutes.gateway.networking.k8s.io"},
-    "spec": {
-        "group": "gateway.networking.k8s.io",
-        "scope": "Namespaced",
-        "names": {"plural": "httproutes", "singular": "httproute", "kind": "HTTPRoute"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            part: {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                            for part in ("spec", "status")
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
-
-
 async def prepare(api: RunningAPI) -> None:
     async with APIClient(api.client_config()) as client:
-        await install_definitions(client, platform_definitions())
-        try:
-            await client.list(KINDS["HTTPRoute"], NS)
-        except errors.NotFound:
-            await install_definitions(client, [HTTPROUTE_PLACEHOLDER])
-
-            async def served() -> bool:
-                try:
-                    await client.list(KINDS["HTTPRoute"], NS)
-                    return True
-                except errors.NotFound:
-                    return False
-
-            await eventually_async(served, 10, "HTTPRoutes to be served")
+        await install_definitions(client, platform_definitions())  # the router's HTTPRoute too
 
 
 class CountingAppController(AppController):

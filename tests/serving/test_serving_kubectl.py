@@ -108,7 +108,7 @@ async def test_a_knative_hello_world_applies_unchanged_and_kubectl_shows_knative
         "DESIRED", "REPLICAS",
     ]  # fmt: skip
     assert rev[1].split() == ["hello-00001", "hello", "1", "True", "1", "1"]
-    for short in ("kservice", "configuration", "cfg", "config", "rt", "revision"):
+    for short in ("kservice", "configuration", "cfg", "config", "kcfg", "rt", "revision"):
         await kubectl("get", short)
     route = (await kubectl("get", "rt")).stdout.splitlines()
     assert route[0].split() == ["NAME", "URL", "READY", "REASON"]

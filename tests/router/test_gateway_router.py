@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
@@ -559,6 +560,36 @@ async def test_requests_waiting_for_a_slot_beyond_the_queue_bound_get_a_503(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_websocket_holds_its_slot_until_it_closes(router: Running) -> None:
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            await ws.send_str(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", socket)
+    app.router.add_get("/", named("plain"))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        host = await capped_route(router, "ws-00001", runner.addresses[0][1], cap=1)
+        activator = router.controller.proxy.activator
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(f"{router.controller.url}/ws", headers={"Host": host})
+            await ws.send_str("hi")
+            assert (await ws.receive_str()) == "hi"
+            plain = asyncio.create_task(router.http.get("/", headers={"Host": host}))
+            await eventually(lambda: sum(len(q) for q in activator.queues.values()) == 1)
+            await ws.close()
+            r = await asyncio.wait_for(plain, 10)
+            assert (r.status_code, r.text) == (200, "plain")
+    finally:
+        await runner.cleanup()
 
 
 # -- metrics and publishing -------------------------------------------------------------------

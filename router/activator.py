@@ -17,8 +17,15 @@ Held requests leave the queue three ways:
 
 A queue holds at most ``queue_limit`` requests; one more is refused with a
 503 page that says the queue is full (Knative's nominal bound never bites,
-reference 4.3; ours does). ``containerConcurrency`` is not enforced here:
-the router sees Services and Endpoints, not Revisions.
+reference 4.3; ours does).
+
+The same queue holds requests for a capped backend (a Service with
+``paas.dev/max-requests-per-endpoint``, ``router.capacity``) whose ready
+endpoints are all full; the autoscaler hears of them the same way. ``drain``
+admits them in arrival order, one per free slot, when a slot frees (an
+answer ended: ``Proxy.free``) or an endpoint appears (``endpoints_changed``).
+The router sees Services and Endpoints, not Revisions: the serving
+controller turns ``containerConcurrency`` into that annotation.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from router.backends import Resolution
+from router.capacity import Capacity
 from router.ingressroutes import ServiceRef
 
 if TYPE_CHECKING:
@@ -49,8 +57,10 @@ class Activator:
         resolve: Callable[[ServiceRef], Resolution],
         settings: ActivatorSettings | None = None,
         on_held: Callable[[ServiceRef, int], None] | None = None,
+        capacity: Capacity | None = None,
     ) -> None:
         self.resolve = resolve
+        self.capacity = capacity or Capacity()
         self.settings = settings or ActivatorSettings()
         self.on_held = on_held
         self.queues: dict[ServiceRef, collections.deque[ProxyExchange]] = {}
@@ -79,14 +89,32 @@ class Activator:
     def endpoints_changed(self, namespace: str, name: str) -> None:
         """Release the held requests of that Service's backends that now have ready pods."""
         for ref in [r for r in self.queues if r.name == name and r.namespace == namespace]:
-            resolution = self.resolve(ref)
-            if not resolution.addresses:
-                continue
-            queue = self.queues.pop(ref)
+            self.drain(ref)
+
+    def drain(self, ref: ServiceRef) -> None:
+        """Forward what ``ref``'s queue may send now: all of it, or one per free slot."""
+        queue = self.queues.get(ref)
+        if not queue:
+            return
+        resolution = self.resolve(ref)
+        if not resolution.addresses:
+            return
+        if not resolution.limit:
+            del self.queues[ref]
             for exchange in queue:
                 self._untime(exchange)
             for exchange in queue:
                 exchange.released(resolution.addresses)
+            return
+        while queue:
+            address = self.capacity.take(ref, resolution)
+            if address is None:
+                break
+            exchange = queue.popleft()
+            self._untime(exchange)
+            exchange.admitted(ref, address)
+        if not queue:
+            del self.queues[ref]
 
     def forget(self, exchange: ProxyExchange, ref: ServiceRef) -> None:
         """The client left while held."""

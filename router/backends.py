@@ -13,6 +13,14 @@ target ports under the Service port's name (an unnamed single port: ""). An
 empty answer carries the reason, which the 503 page shows: the Service is
 missing, has no such port, is an ExternalName, or has no ready endpoint
 (and how many are not ready).
+
+A Service annotated ``paas.dev/max-requests-per-endpoint: "<n>"`` (n > 0)
+caps the requests each of its ready endpoints carries at once: the
+resolution says ``limit`` n, and the proxy admits a request only to an
+endpoint with a free slot (``router.capacity``), holding it in the
+activator's queue while every endpoint is full. The serving controller sets
+it from a Revision's ``containerConcurrency``; anyone may set it on any
+Service. A value that is not a positive integer means no cap.
 """
 
 from __future__ import annotations
@@ -24,12 +32,15 @@ from typing import Any
 from orchestrator.api.objects import Obj
 from router.ingressroutes import ServiceRef
 
+MAX_REQUESTS_ANNOTATION = "paas.dev/max-requests-per-endpoint"
+
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
     addresses: tuple[tuple[str, int], ...]  # (ip, port) of ready endpoints
     problem: str = ""  # why there are none
     waiting: bool = False  # the Service and port exist, only no endpoint is ready (yet)
+    limit: int = 0  # requests each endpoint carries at once (0: no cap)
 
 
 def resolve(ref: ServiceRef, service: Obj | None, endpoints: Obj | None) -> Resolution:
@@ -59,7 +70,16 @@ def resolve(ref: ServiceRef, service: Obj | None, endpoints: Obj | None) -> Reso
         return Resolution(
             (), f"Service {ref.namespace}/{ref.name} has no ready endpoint{waiting}", True
         )
-    return Resolution(tuple(ready))
+    return Resolution(tuple(ready), limit=_limit(service))
+
+
+def _limit(service: Obj) -> int:
+    value = _dict(_dict(service.get("metadata")).get("annotations")).get(MAX_REQUESTS_ANNOTATION)
+    try:
+        limit = int(str(value))
+    except ValueError:
+        return 0
+    return max(limit, 0)
 
 
 def _service_port_name(spec: dict[str, Any], wanted: int | str) -> str | None:

@@ -10,6 +10,10 @@
    (``router.activator``) and continues from here once a pod is ready
    (``released``). Addresses are taken in turn (round robin). The backend's
    stats (``router.metrics``) count the request from here to its end.
+   A capped backend (``router.capacity``) takes a pod with a free slot in
+   turn instead; when all are full, or requests already wait, the request
+   is held likewise and ``admitted`` to a slot in order. Its slot is freed
+   when its answer ends (``_log``), or when its splice closes.
 3. A pooled connection to the pod (or one dialled: the only awaited step,
    in a task of its own) gets the head (``router.headers``) and the body
    as it arrives, re-chunked when the client sent it chunked; a body that
@@ -61,6 +65,7 @@ class ProxyExchange:
         "address",
         "answered",
         "backend",
+        "capped",
         "chunked_out",
         "client",
         "finished",
@@ -98,6 +103,7 @@ class ProxyExchange:
         self.route: Route | None = None
         self.backend: ServiceRef | None = None  # set while held, for ``client_lost``
         self.stats: BackendStats | None = None
+        self.capped = False  # holds a slot of its backend (``router.capacity``)
         self.address: Address = ("", 0)
         self.upstream: Connection | None = None
         self.upstream_name = "-"
@@ -133,7 +139,17 @@ class ProxyExchange:
         stats.begin()
         resolution = proxy.backends.resolve(ref)
         if resolution.addresses:
-            self.released(resolution.addresses)
+            if not resolution.limit:
+                self.released(resolution.addresses)
+                return
+            address = (
+                None if proxy.activator.queues.get(ref) else proxy.capacity.take(ref, resolution)
+            )
+            if address is None:
+                self._hold(ref, route, resolution.limit)
+            else:
+                self.capped = True
+                self._forward(address)
         elif resolution.waiting and proxy.holds(route):
             self._hold(ref, route)
         else:
@@ -141,17 +157,22 @@ class ProxyExchange:
                 503, error_page(503, "No pod can take this request", resolution.problem, route)
             )
 
-    def _hold(self, ref: ServiceRef, route: Route) -> None:
+    def _hold(self, ref: ServiceRef, route: Route, full: int = 0) -> None:
+        """Wait for a ready pod, or (``full``: the per-pod cap) for a free slot of one."""
         activator = self.proxy.activator
         timeout = route.timeout or activator.settings.hold_timeout
         if not activator.hold(self, ref, timeout):
             limit = activator.settings.queue_limit
+            heading, want = "Too many requests are waiting for this app to start", "a ready pod"
+            if full:
+                heading = "Too many requests are waiting for this app"
+                want = f"a free slot (at most {full} requests per pod)"
             self._page(
                 503,
                 error_page(
                     503,
-                    "Too many requests are waiting for this app to start",
-                    f"{limit} requests already wait for a ready pod of Service "
+                    heading,
+                    f"{limit} requests already wait for {want} of Service "
                     f"{ref.namespace}/{ref.name}; try again in a moment",
                     route,
                 ),
@@ -164,14 +185,29 @@ class ProxyExchange:
     def released(self, addresses: tuple[Address, ...]) -> None:
         """Forward to one of ``addresses`` (at once, or when the activator lets it go)."""
         if self.backend is not None:
-            self.backend = None
-            if self.stats is not None:
-                self.stats.held -= 1
+            self._unhold()
         if self.gone or self.answered:
             return
-        proxy = self.proxy
         assert self.route is not None and self.route.service is not None
-        address = self.address = proxy.balancer.pick(self.route.service, addresses)
+        self._forward(self.proxy.balancer.pick(self.route.service, addresses))
+
+    def admitted(self, ref: ServiceRef, address: Address) -> None:
+        """Forward to ``address``, whose slot the activator took for this held request."""
+        self._unhold()
+        if self.gone or self.answered:
+            self.proxy.free(ref, address)
+            return
+        self.capped = True
+        self._forward(address)
+
+    def _unhold(self) -> None:
+        self.backend = None
+        if self.stats is not None:
+            self.stats.held -= 1
+
+    def _forward(self, address: Address) -> None:
+        proxy = self.proxy
+        self.address = address
         conn = proxy.pool.take(address)
         if conn is None:
             self._dial()
@@ -186,12 +222,17 @@ class ProxyExchange:
         if self.gone or self.answered or route is None or ref is None:
             return
         waited = time.monotonic() - self.request.started
+        heading, had = "No pod became ready in time for this request", "no ready endpoint"
+        resolution = self.proxy.backends.resolve(ref)
+        if resolution.addresses and resolution.limit:
+            heading = "No pod had a free slot in time for this request"
+            had = f"every ready endpoint busy with {resolution.limit} requests"
         self._page(
             504,
             error_page(
                 504,
-                "No pod became ready in time for this request",
-                f"Service {ref.namespace}/{ref.name} had no ready endpoint for {waited:.0f}s",
+                heading,
+                f"Service {ref.namespace}/{ref.name} had {had} for {waited:.0f}s",
                 route,
             ),
         )
@@ -339,6 +380,11 @@ class ProxyExchange:
         if rest:
             client.write(rest)
         splice = Splice(client.transport, upstream.transport)
+        if self.capped:  # an upgraded request keeps its slot while its splice lasts
+            self.capped = False
+            ref, address = self.route.service if self.route else None, self.address
+            if ref is not None:
+                splice.on_close = lambda: self.proxy.free(ref, address)
         upstream.detach(splice)
         early = client.detach(splice)
         self.answered = self.finished = True
@@ -413,6 +459,10 @@ class ProxyExchange:
             self.client.finish(self.keep_alive)
 
     def _log(self, status: int) -> None:
+        if self.capped:
+            self.capped = False
+            assert self.route is not None and self.route.service is not None
+            self.proxy.free(self.route.service, self.address)
         request = self.request
         stats = self.stats
         if stats is not None:

@@ -7,7 +7,8 @@ Per backend Service (labels ``namespace``, ``service``), the contract of
   of the requests in flight, held ones included, computed up to the moment
   of the scrape, so the autoscaler's difference of two scrapes divided by
   the time between them is the average concurrency, whatever the interval;
-- ``paas_router_held`` (gauge): requests held for want of a ready pod;
+- ``paas_router_held`` (gauge): requests held for want of a ready pod, or
+  of a free slot on a backend that caps requests per pod (``router.capacity``);
 - ``paas_router_in_flight`` (gauge), ``paas_router_requests_total{code}``
   (counter) and ``paas_router_request_duration_seconds`` (histogram).
 
@@ -97,7 +98,9 @@ class RouterStats:
             labels=labels,
         )
         held = GaugeMetricFamily(
-            "paas_router_held", "Requests held for want of a ready endpoint", labels=labels
+            "paas_router_held",
+            "Requests held for want of a ready endpoint or a free slot on one",
+            labels=labels,
         )
         in_flight = GaugeMetricFamily(
             "paas_router_in_flight", "Requests in flight, held ones included", labels=labels

@@ -8,11 +8,12 @@ path. What both say is the contract of ``paas.autoscaler.routers``:
 - ``/metrics``: ``RouterStats.text()`` (Prometheus' text format);
 - ``/signals``: one JSON object per line, ``{"namespace", "service",
   "held"}``, written the moment a request is held for a backend with no
-  ready pod, and a blank line every ``keepalive`` seconds. ``Signals.held``
-  sends the first hold of a backend at once, then at most one line per
-  backend every ``interval`` seconds while a burst lasts (the autoscaler
-  only needs to know that the backend is wanted). A subscriber that does not
-  read loses lines beyond ``QUEUE`` rather than growing the router's memory.
+  ready pod (or, capped per pod, no free slot), and a blank line every
+  ``keepalive`` seconds. ``Signals.held`` sends the first hold of a backend
+  at once, then at most one line per backend every ``interval`` seconds
+  while a burst lasts (the autoscaler only needs to know that the backend
+  is wanted). A subscriber that does not read loses lines beyond ``QUEUE``
+  rather than growing the router's memory.
 """
 
 from __future__ import annotations

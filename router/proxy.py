@@ -2,8 +2,9 @@
 
 ``Proxy`` holds what every request reads: the route table (replaced whole
 whenever the Ingresses or HTTPRoutes change), the Service and Endpoints
-lookups, the round-robin balancer, the pool of connections to pods, the
-activator's queues and the per-backend stats. The HTTP server
+lookups, the round-robin balancer, the slots of capped backends
+(``router.capacity``), the pool of connections to pods, the activator's
+queues and the per-backend stats. The HTTP server
 (``router.http1``) asks it for one ``ProxyExchange`` per request
 (``router.exchange``), which does the work: match, resolve, forward, relay.
 There is no ASGI layer in between: the router's CPU per request was mostly
@@ -12,17 +13,19 @@ uvicorn's ASGI machinery (a task, a scope dict, message dicts per request).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from router.activator import Activator, ActivatorSettings
 from router.backends import Resolution, RoundRobin, resolve
+from router.capacity import Capacity
 from router.exchange import ProxyExchange
 from router.http1 import ClientConnection, Request
 from router.ingressroutes import Route, RouteTable, ServiceRef
 from router.metrics import RouterStats
-from router.upstream import Pool
+from router.upstream import Address, Pool
 
 MEMO_LIMIT = 10_000  # backends whose resolution is remembered before the memo restarts
 
@@ -78,11 +81,19 @@ class Proxy:
         self.pool = Pool()
         self.balancer = RoundRobin()
         self.stats = RouterStats()
-        self.activator = Activator(backends.resolve, activator, on_held)
+        self.capacity = Capacity()
+        self.activator = Activator(backends.resolve, activator, on_held, self.capacity)
 
     def holds(self, route: Route) -> bool:
         """Whether a request for ``route``'s backend waits for a pod rather than getting 503."""
         return route.kind != "Ingress" or self.activator.settings.hold_ingress
+
+    def free(self, ref: ServiceRef, address: Address) -> None:
+        """A capped backend's request ended: its slot goes to the next held one, if any."""
+        self.capacity.give(ref, address)
+        if self.activator.queues.get(ref):
+            # Soon, not now: the ending exchange is still inside its connection's callbacks.
+            asyncio.get_running_loop().call_soon(self.activator.drain, ref)
 
     def exchange(self, request: Request, client: ClientConnection) -> ProxyExchange:
         return ProxyExchange(self, client, request)

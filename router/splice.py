@@ -18,6 +18,7 @@ at the end of its grace period.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 class Splice:
@@ -26,6 +27,7 @@ class Splice:
         self.pod = pod
         self.ended: set[str] = set()
         self.closed = False
+        self.on_close: Callable[[], None] | None = None  # e.g. frees the request's slot
 
     # what the client's connection reports
 
@@ -70,6 +72,9 @@ class Splice:
         self.closed = True
         self.client.close()
         self.pod.close()
+        if self.on_close is not None:
+            on_close, self.on_close = self.on_close, None
+            on_close()
 
 
 def _pause(transport: asyncio.Transport, paused: bool) -> None:

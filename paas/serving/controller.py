@@ -64,6 +64,7 @@ from paas.serving.plan import (
 )
 from paas.serving.resources import make_deployment, make_revision_service
 from paas.serving.settings import ServingSettings
+from router.backends import MAX_REQUESTS_ANNOTATION
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -250,8 +251,13 @@ class RevisionReconciler(_Loop):
             )
         service = self._controlled("Service", key, uid)
         wanted = make_revision_service(revision)
-        if service is None or any(
-            (service.get("spec") or {}).get(k) != wanted["spec"][k] for k in ("selector", "ports")
+        if (
+            service is None
+            or any(
+                (service.get("spec") or {}).get(k) != wanted["spec"][k]
+                for k in ("selector", "ports")
+            )
+            or _cap(service) != _cap(wanted)
         ):
             await self.create_or_replace(K8S_SERVICES, wanted, service)
         pods = [p for p in self.owned["Pod"].by_index("revision", key)]
@@ -336,3 +342,8 @@ def serving_controllers(ctx: ControllerContext, settings: ServingSettings) -> li
         RevisionReconciler(ctx, settings),
         RouteReconciler(ctx, settings),
     ]
+
+
+def _cap(service: Obj) -> object:
+    """The router's per-pod cap on a revision's Service (older Services lack it)."""
+    return (service["metadata"].get("annotations") or {}).get(MAX_REQUESTS_ANNOTATION)

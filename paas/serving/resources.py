@@ -53,6 +53,7 @@ from paas.serving.kinds import (
 )
 from paas.serving.podspec import DEFAULT_PORT
 from paas.serving.settings import ServingSettings
+from router.backends import MAX_REQUESTS_ANNOTATION
 
 Obj = dict[str, Any]
 SERVICE_PORT = 80  # what the router dials on a revision's Service
@@ -301,11 +302,17 @@ def make_deployment(revision: Obj, settings: ServingSettings) -> Obj:
 
 def make_revision_service(revision: Obj) -> Obj:
     meta = revision["metadata"]
-    _, port = serving_container(revision.get("spec") or {})
+    spec = revision.get("spec") or {}
+    _, port = serving_container(spec)
+    annotations: Obj = {}
+    concurrency = spec.get("containerConcurrency")
+    if isinstance(concurrency, int) and concurrency > 0:
+        # The router enforces it per pod: it knows Services, not Revisions.
+        annotations[MAX_REQUESTS_ANNOTATION] = str(concurrency)
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _child_meta(revision, meta["name"], revision_labels(revision), {}),
+        "metadata": _child_meta(revision, meta["name"], revision_labels(revision), annotations),
         "spec": {
             "type": "ClusterIP",
             "selector": {REVISION_UID_LABEL: meta["uid"]},

@@ -16,11 +16,12 @@ import socket
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
@@ -33,6 +34,7 @@ from orchestrator.api.objects import Obj
 from orchestrator.client.rest import APIClient
 from paas.up.definitions import install_definitions, platform_definitions
 from router.activator import ActivatorSettings
+from router.backends import MAX_REQUESTS_ANNOTATION
 from router.gatewaycontroller import GATEWAY_CLASSES, GATEWAYS, HTTPROUTES
 from router.ingresscontroller import (
     ENDPOINTS,
@@ -104,15 +106,20 @@ async def router(sqlite_api: RunningAPI) -> AsyncIterator[Running]:
 
 
 async def publish(
-    running: Running, name: str, port: int | None, namespace: str = "default"
+    running: Running, name: str, port: int | None, namespace: str = "default", cap: int = 0
 ) -> None:
-    """Service ``name`` (port 80, "http"); its Endpoints list 127.0.0.1:port, or nothing ready."""
-    service = {
+    """Service ``name`` (port 80, "http"); its Endpoints list 127.0.0.1:port, or nothing ready.
+
+    ``cap``: at most that many requests per endpoint at once (the router's annotation).
+    """
+    service: Obj = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": name},
         "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
     }
+    if cap:
+        service["metadata"]["annotations"] = {MAX_REQUESTS_ANNOTATION: str(cap)}
     await running.client.create(SERVICES, service, namespace)
     await running.client.create(ENDPOINTS, endpoints(name, port), namespace)
 
@@ -400,6 +407,189 @@ async def test_a_request_held_past_the_route_timeout_gets_a_504_page(router: Run
     assert "No pod became ready in time" in r.text
     assert "Service default/cold had no ready endpoint for 1s" in r.text
     assert router.controller.proxy.activator.queues == {}
+
+
+# -- at most n requests per endpoint (containerConcurrency) -----------------------------------
+
+POD = """
+import sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+name, delay = sys.argv[1], float(sys.argv[2])
+lock = threading.Lock()
+now = most = 0
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        global now, most
+        if self.path == "/most":
+            body = str(most).encode()
+        else:
+            with lock:
+                now += 1
+                most = max(most, now)
+            time.sleep(delay)
+            with lock:
+                now -= 1
+            body = name.encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.fixture
+async def pods(tmp_path: Path) -> AsyncIterator[Callable[[str, float], Awaitable[int]]]:
+    """Starts pod processes answering their name after ``delay`` seconds; gives their port."""
+    script = tmp_path / "pod.py"
+    script.write_text(POD)
+    started: list[asyncio.subprocess.Process] = []
+
+    async def pod(name: str, delay: float) -> int:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(script), name, str(delay), stdout=subprocess.PIPE
+        )
+        started.append(process)
+        assert process.stdout is not None
+        return int(await asyncio.wait_for(process.stdout.readline(), 10))
+
+    yield pod
+    for process in started:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+
+
+def endpoints_at(name: str, *ports: int) -> Obj:
+    """Endpoints with one ready 127.0.0.1 address per port (one subset each)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": name},
+        "subsets": [
+            {"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": p}]}
+            for p in ports
+        ],
+    }
+
+
+async def capped_route(running: Running, name: str, port: int, cap: int) -> str:
+    await publish(running, name, port, cap=cap)
+    host = f"{name}.default.localhost"
+    await running.client.create(HTTPROUTES, httproute(name, host, (name, 100)), "default")
+    await eventually(lambda: served(running, host), message=f"{host} never routed")
+    return host
+
+
+async def test_with_one_request_per_pod_four_at_once_all_succeed_one_at_a_time(
+    router: Running, pods: Callable[[str, float], Awaitable[int]]
+) -> None:
+    port = await pods("slow", 0.5)
+    host = await capped_route(router, "slow-00001", port, cap=1)
+    signals: list[dict[str, Any]] = []
+    follower = asyncio.create_task(read_signals(router.metrics, signals))
+    await eventually(lambda: router.controller.signals.subscribers, message="/signals not open")
+    try:
+        requests = [
+            asyncio.create_task(router.http.get("/", headers={"Host": host})) for _ in range(4)
+        ]
+        key = (("namespace", "default"), ("service", "slow-00001"))
+
+        async def held() -> float:
+            async with httpx.AsyncClient() as client:
+                text = (await client.get(f"{router.metrics}/metrics")).text
+            return samples(text).get(("paas_router_held", key), 0)
+
+        assert await eventually_async(held, message="waiting requests never counted as held")
+        answers = await asyncio.wait_for(asyncio.gather(*requests), 20)
+        assert [(r.status_code, r.text) for r in answers] == [(200, "slow")] * 4
+        async with httpx.AsyncClient() as direct:
+            assert (await direct.get(f"http://127.0.0.1:{port}/most")).text == "1"
+        await eventually(lambda: signals, message="no signal for requests waiting for a slot")
+        assert signals[0]["service"] == "slow-00001"
+        capacity = router.controller.proxy.capacity
+        assert all(not slots.busy for slots in capacity.backends.values())  # every slot freed
+        assert router.controller.proxy.activator.queues == {}
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+
+
+async def test_a_new_endpoint_takes_the_requests_waiting_for_a_slot_at_once(
+    router: Running, pods: Callable[[str, float], Awaitable[int]]
+) -> None:
+    busy = await pods("busy", 60)
+    host = await capped_route(router, "pair-00001", busy, cap=1)
+    stuck = asyncio.create_task(router.http.get("/", headers={"Host": host}))
+    activator = router.controller.proxy.activator
+    capacity = router.controller.proxy.capacity
+    await eventually(lambda: capacity.backends and any(s.busy for s in capacity.backends.values()))
+    waiting = [asyncio.create_task(router.http.get("/", headers={"Host": host})) for _ in range(2)]
+    await eventually(lambda: sum(len(q) for q in activator.queues.values()) == 2)
+    fresh = await pods("fresh", 0)
+    await router.client.replace(ENDPOINTS, endpoints_at("pair-00001", busy, fresh), "default")
+    answers = await asyncio.wait_for(asyncio.gather(*waiting), 10)
+    assert [(r.status_code, r.text) for r in answers] == [(200, "fresh")] * 2
+    assert not stuck.done()  # the busy pod still holds its one request
+    stuck.cancel()
+    await asyncio.gather(stuck, return_exceptions=True)
+
+
+async def test_requests_waiting_for_a_slot_beyond_the_queue_bound_get_a_503(
+    router: Running, pods: Callable[[str, float], Awaitable[int]]
+) -> None:
+    port = await pods("busy", 60)
+    host = await capped_route(router, "full-00001", port, cap=1)
+    tasks = [asyncio.create_task(router.http.get("/", headers={"Host": host})) for _ in range(4)]
+    activator = router.controller.proxy.activator
+    await eventually(lambda: sum(len(q) for q in activator.queues.values()) == 3)
+    r = await router.http.get("/", headers={"Host": host})
+    assert r.status_code == 503
+    assert "3 requests already wait for a free slot (at most 1 requests per pod)" in r.text
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_websocket_holds_its_slot_until_it_closes(router: Running) -> None:
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            await ws.send_str(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", socket)
+    app.router.add_get("/", named("plain"))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        host = await capped_route(router, "ws-00001", runner.addresses[0][1], cap=1)
+        activator = router.controller.proxy.activator
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(f"{router.controller.url}/ws", headers={"Host": host})
+            await ws.send_str("hi")
+            assert (await ws.receive_str()) == "hi"
+            plain = asyncio.create_task(router.http.get("/", headers={"Host": host}))
+            await eventually(lambda: sum(len(q) for q in activator.queues.values()) == 1)
+            await ws.close()
+            r = await asyncio.wait_for(plain, 10)
+            assert (r.status_code, r.text) == (200, "plain")
+    finally:
+        await runner.cleanup()
 
 
 # -- metrics and publishing -------------------------------------------------------------------

@@ -157,6 +157,8 @@ async def test_the_object_graph_has_knatives_names_labels_and_owners(
     assert service["spec"]["selector"] == {
         "serving.knative.dev/revisionUID": rev["metadata"]["uid"]
     }
+    # containerConcurrency 10: the router lets each pod carry 10 requests at once
+    assert service["metadata"]["annotations"] == {"paas.dev/max-requests-per-endpoint": "10"}
 
     httproute = await c.get(HTTPROUTES, "hello", NS)
     assert httproute["spec"]["hostnames"] == ["hello.default.example.test"]

@@ -8,7 +8,7 @@ import pytest
 
 from paas.serving.names import child_name, deployment_name, revision_name
 from paas.serving.plan import plan_revision, plan_route, route_status
-from paas.serving.resources import make_deployment, make_httproutes
+from paas.serving.resources import make_deployment, make_httproutes, make_revision_service
 from paas.serving.settings import ServingSettings
 
 S = ServingSettings(domain="example.test", http_port=8080)
@@ -229,6 +229,18 @@ def test_the_deployment_runs_the_users_container_with_port_and_initial_scale() -
     assert labels["serving.knative.dev/revision"] == "hello-00001"
     assert labels["app"] == "hello-00001"
     assert make_deployment(revision(), S)["spec"]["replicas"] == 1
+
+
+def test_a_revision_with_container_concurrency_caps_requests_per_pod_on_its_service() -> None:
+    unlimited = make_revision_service(revision())
+    assert unlimited["metadata"]["annotations"] == {}
+    assert unlimited["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": 9000, "protocol": "TCP"}
+    ]
+    capped = revision()
+    capped["spec"]["containerConcurrency"] = 4
+    annotations = make_revision_service(capped)["metadata"]["annotations"]
+    assert annotations == {"paas.dev/max-requests-per-endpoint": "4"}
 
 
 def readiness(status: dict[str, Any]) -> dict[str, Any]:

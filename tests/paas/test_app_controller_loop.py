@@ -49,6 +49,8 @@ SLUG_1 = "slug:sha256:" + "1" * 64
 SLUG_2 = "slug:sha256:" + "2" * 64
 BROKEN = "slug:sha256:" + "e" * 64
 NS = "default"
+
+
 async def prepare(api: RunningAPI) -> None:
     async with APIClient(api.client_config()) as client:
         await install_definitions(client, platform_definitions())  # the router's HTTPRoute too

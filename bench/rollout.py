@@ -173,7 +173,8 @@ class Platform:
 def paas_up(data_dir: Path, runtime: str) -> Iterator[Platform]:
     log = (data_dir / "up.log").open("wb")
     argv = [sys.executable, "-m", "paas", "up", "--data-dir", str(data_dir), "--runtime", runtime]
-    argv += ["--api-port", "0", "--dns-port", "0", "--http-port", "0", "--network", "root"]
+    argv += ["--api-port", "0", "--dns-port", "0", "--http-port", "0", "--registry-port", "0"]
+    argv += ["--network", "root"]
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     platform = Platform(data_dir, process)
     try:

@@ -97,11 +97,13 @@ ThreadingHTTPServer(ADDRESS, H).serve_forever()
 """
 
 
-def ksvc(env: str = "1", traffic: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def ksvc(
+    env: str = "1", traffic: list[dict[str, Any]] | None = None, name: str = "echo"
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
-        "metadata": {"name": "echo"},
+        "metadata": {"name": name},
         "spec": {
             "template": {
                 "metadata": {
@@ -223,7 +225,15 @@ def test_a_knative_service_scales_to_zero_wakes_and_scales_out_and_in(up: Up) ->
     assert "Traffic targets sum to 90, want 100: spec.traffic" in refused.stderr, refused.stderr
 
     apply(up, ksvc())
+    apply(up, ksvc(name="stream"))  # a second service: its long stream keeps it busy meanwhile
     wait_until(lambda: site.get(host)[0] == 200, 120, "echo to answer")
+    wait_until(lambda: site.get("stream.default.localhost")[0] == 200, 120, "stream to answer")
+    # a server-sent-events stream lasting two minutes, through the router, all along
+    events: list[str] = []
+    stream = threading.Thread(
+        target=sse_events, args=(site.router, "stream.default.localhost", SSE_SECONDS, events)
+    )
+    stream.start()
     listed = up.kubectl("get", "ksvc", "echo").stdout
     assert f"http://{host}:{site.port}" in listed and "True" in listed, listed
 
@@ -239,10 +249,6 @@ def test_a_knative_service_scales_to_zero_wakes_and_scales_out_and_in(up: Up) ->
         burst = list(pool.map(lambda _: site.get(host)[0], range(20)))
     assert burst == [200] * 20, Counter(burst)
 
-    # long streams and upgrades pass through, started together with a load
-    events: list[str] = []
-    stream = threading.Thread(target=sse_events, args=(site.router, host, SSE_SECONDS, events))
-    stream.start()
     assert asyncio.run(websocket_echo(site.router, host)) == [
         "echo one",
         "echo two",
@@ -260,9 +266,9 @@ def test_a_knative_service_scales_to_zero_wakes_and_scales_out_and_in(up: Up) ->
     assert most > 1, f"never scaled out: at most {most} ready pods"
     print(f"{up.runtime}: 50 clients: {sum(clients.answers.values())} answers, {most} pods")
 
+    gone_to_zero(up, selector)  # and back in once the load is over
     stream.join(SSE_SECONDS + 60)
     assert events[0] == "status 200" and len(events) == SSE_SECONDS + 1, events[-3:]
-    gone_to_zero(up, selector)  # and back in once the load and the stream are over
 
 
 def test_a_90_10_split_and_a_tag_url_reach_their_revisions(up: Up) -> None:

@@ -30,6 +30,7 @@ from support.paasup import (
 from support.wait import wait_until
 
 from orchestrator.api.conditions import condition_status
+from paas.up.definitions import platform_definitions
 
 COMMAND = ["python3", "-m", "http.server", "$(PORT)", "--bind", "$(HOST)"]
 
@@ -43,7 +44,13 @@ def up(tmp_path: Path) -> Iterator[Up]:
 def test_the_platform_kinds_are_established_when_up_says_it_is_up(up: Up) -> None:
     crds = json.loads(up.kubectl("get", "crd", "-o", "json").stdout)["items"]
     established = {c["metadata"]["name"]: condition_status(c, "Established") for c in crds}
-    assert established == {"apps.paas.dev": "True", "builds.paas.dev": "True"}, up.log()
+    platform = {crd["metadata"]["name"]: "True" for crd in platform_definitions()}
+    assert {
+        "apps.paas.dev",
+        "services.serving.knative.dev",
+        "httproutes.gateway.networking.k8s.io",
+    } <= set(platform)
+    assert established == platform, up.log()
     listed = up.kubectl("get", "apps")  # served at once: no error, an empty list
     assert listed.stdout == ""
     assert listed.stderr.strip() == "No resources found in default namespace."

@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import httpx
@@ -50,15 +51,27 @@ def hook_script(python: str) -> str:
 
 
 def install_hooks(repo: Path, python: str) -> None:
-    """Write the hooks into a bare repository, executable (git skips them otherwise)."""
+    """Write the hooks into a bare repository, executable (git skips them otherwise).
+
+    Every push calls this, and pushes run at once: a hook already as wanted
+    is left alone, and a new one is written beside it and renamed over it,
+    so a git running the old file never meets a half-written one (or
+    ETXTBSY, "Text file busy", when it executes a file open for writing).
+    """
     hooks = repo / "hooks"
     hooks.mkdir(exist_ok=True)
     for sample in hooks.glob("*.sample"):
-        sample.unlink()
+        sample.unlink(missing_ok=True)
+    script = hook_script(python)
     for name in HOOKS:
         path = hooks / name
-        path.write_text(hook_script(python))
-        path.chmod(0o755)
+        with contextlib.suppress(OSError):
+            if path.read_text() == script and os.access(path, os.X_OK):
+                continue
+        fresh = hooks / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fresh.write_text(script)
+        fresh.chmod(0o755)
+        fresh.replace(path)
 
 
 def say(text: str) -> None:

@@ -176,12 +176,14 @@ class Clients:
         self.site, self.host, self.n = site, host, n
         self.answers: Counter[int] = Counter()
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(n)]
 
     def _run(self) -> None:
         while not self._stop.is_set():
             status, _ = self.site.get(self.host)
-            self.answers[status] += 1
+            with self._lock:  # Counter's += is a read and a write: threads would lose counts
+                self.answers[status] += 1
 
     def __enter__(self) -> Clients:
         for t in self._threads:

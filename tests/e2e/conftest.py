@@ -1,7 +1,9 @@
 """Helpers for end-to-end tests with the real clients: kubectl in a subprocess.
 
-``kubectl`` runs the binary on PATH against a ``RunningAPI`` with its kubeconfig,
-a fresh discovery cache (a stale one can hide resources), stdin from /dev/null
+``kubectl`` runs ``kubectl_binary`` (the dispatcher on PATH unless a test
+module overrides that fixture with one of the machine's versioned binaries,
+``KUBECTL_VERSIONS``) against a ``RunningAPI`` with its kubeconfig, a fresh
+discovery cache (a stale one can hide resources), stdin from /dev/null
 (kubectl may prompt for credentials otherwise) and a timeout.
 """
 
@@ -25,8 +27,10 @@ KUBECTL_TIMEOUT = 30.0
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def kubectl_args(api: RunningAPI, cache_dir: Path, *args: str) -> list[str]:
-    return ["kubectl", "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(cache_dir), *args]
+def kubectl_args(
+    api: RunningAPI, cache_dir: Path, *args: str, binary: str = "kubectl"
+) -> list[str]:
+    return [binary, "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(cache_dir), *args]
 
 
 def kubectl_env(home: Path) -> dict[str, str]:
@@ -36,12 +40,18 @@ def kubectl_env(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def kubectl(api: RunningAPI, tmp_path: Path) -> Kubectl:
+def kubectl_binary() -> str:
+    """The kubectl a test runs: the dispatcher on PATH, which picks by the server's version."""
+    return "kubectl"
+
+
+@pytest.fixture
+def kubectl(api: RunningAPI, tmp_path: Path, kubectl_binary: str) -> Kubectl:
     """``kubectl(*args, check=True)`` runs kubectl against ``api`` and returns the result.
 
     With ``check`` (the default) a non-zero exit fails the test with kubectl's output.
     """
-    require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
+    require_engine("kubectl", shutil.which(kubectl_binary) is not None, f"{kubectl_binary} missing")
     cache_dir = tmp_path / "kube-cache"
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -50,7 +60,7 @@ def kubectl(api: RunningAPI, tmp_path: Path) -> Kubectl:
         *args: str, check: bool = True, timeout: float = KUBECTL_TIMEOUT
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            kubectl_args(api, cache_dir, *args),
+            kubectl_args(api, cache_dir, *args, binary=kubectl_binary),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -66,6 +76,7 @@ def kubectl(api: RunningAPI, tmp_path: Path) -> Kubectl:
             )
         return result
 
+    run.binary = kubectl_binary  # type: ignore[attr-defined]
     run.cache_dir = cache_dir  # type: ignore[attr-defined]
     run.home = home  # type: ignore[attr-defined]
     return run
@@ -134,7 +145,12 @@ def kubectl_stream(
         stderr = tmp_path / f"kubectl-stream-{len(readers)}.err"
         with stderr.open("w") as err:
             proc = subprocess.Popen(
-                kubectl_args(api, kubectl.cache_dir, *args),  # type: ignore[attr-defined]
+                kubectl_args(
+                    api,
+                    kubectl.cache_dir,  # type: ignore[attr-defined]
+                    *args,
+                    binary=kubectl.binary,  # type: ignore[attr-defined]
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=err,

@@ -147,7 +147,7 @@ class APIServer:
             # httptools plus SPDY/3.1 upgrades for exec/attach/port-forward, which uvicorn's own
             # protocols cannot answer with a 101 (streams/upgrade.py)
             http=spdy_protocol(state, state.streams),
-            ws="websockets-sansio",  # answers pings with pongs, as kubectl requires
+            ws="wsproto",  # answers pings with pongs, as kubectl requires; see pyproject.toml
             timeout_graceful_shutdown=1,
             ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,

@@ -1,6 +1,6 @@
 """The WebSocket side for clients: exec/attach channels and the port-forward tunnel.
 
-uvicorn (with the ``websockets`` package) does the framing, answers every
+uvicorn (with the ``wsproto`` package) does the framing, answers every
 ping with a pong (kubectl pings each 5 s and gives up after 61 s without a
 pong) and sends a close frame when we close (a bare TCP close makes
 kubectl exit 1 even after a Success status). This module decides:

@@ -66,6 +66,7 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
+PR_SET_PDEATHSIG = 1
 READY_FD = 3
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1)
 DRAIN_SECONDS = 2.0  # how long output still held by killed stragglers is awaited
@@ -527,13 +528,12 @@ def exec_in(container_dir: str, argv: list[str], tty: bool = False) -> int:
     """Run ``argv`` in the container's cgroups, namespaces, env and working dir.
 
     With ``tty`` our stdin is a terminal that becomes the controlling one of
-    the session we lead (the node agent started us with ``setsid``).
+    the session that runs ``argv``: ours (the node agent started us with
+    ``setsid``), or, when a PID namespace was entered, a session of the
+    forked command's own, so that a shell's job control finds its process
+    groups inside the namespace. That child dies with us (PDEATHSIG), so
+    the agent killing our group ends it too.
     """
-    if tty:
-        import fcntl
-        import termios
-
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     with open(os.path.join(container_dir, "spec.json")) as f:
         spec = json.load(f)
     with open(os.path.join(container_dir, "pid.json")) as f:
@@ -550,9 +550,15 @@ def exec_in(container_dir: str, argv: list[str], tty: bool = False) -> int:
         setns(theirs, CLONE_NEWNS)
     os.chdir(spec["cwd"])
     env = dict(spec["env"])
+    if tty and not entered_pid:
+        _take_terminal()
     if entered_pid:  # a PID namespace applies to children only
         child = os.fork()
         if child == 0:
+            _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if tty:
+                os.setsid()
+                _take_terminal()
             _default_signals()
             _exec_or_die(argv, env)
         for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTSTP):
@@ -561,6 +567,14 @@ def exec_in(container_dir: str, argv: list[str], tty: bool = False) -> int:
         return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     _exec_or_die(argv, env)
     return 127
+
+
+def _take_terminal() -> None:
+    """Make stdin, a terminal, the controlling one of the session we lead."""
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _exec_or_die(argv: list[str], env: dict[str, str]) -> None:

@@ -215,7 +215,7 @@ async def test_a_tty_shell_sees_its_size_change_after_a_resize(node: Node) -> No
         await ws.send_bytes(b"\x00exit 7\r")
 
     result = await node.exec(["sh"], tty=True, talk=talk)
-    assert result.status["details"]["causes"][0]["message"] == "7"
+    assert result.status["details"]["causes"][0]["message"] == "7", (result.out, result.status)
 
 
 async def test_a_file_copies_in_and_out_with_tar(node: Node, tmp_path: Path) -> None:

@@ -1,0 +1,278 @@
+"""``kubectl exec``, ``attach``, ``cp`` and ``port-forward`` as they come, 1.27 to 1.33.
+
+A real API server relays to a real node agent (``support.kubelet``: the
+kubelet with its pod workers on the process runtime, root mode with
+network namespaces when run as root; Docker for a smaller set). Each
+kubectl version stands for a transport (reference section 0, item 5):
+
+- 1.27: SPDY/3.1 for everything (offers v4..v1 for exec);
+- 1.30: WebSocket ``v5.channel.k8s.io`` for exec, SPDY for port-forward;
+- 1.33: WebSocket for exec and the SPDY-in-WebSocket port-forward tunnel;
+  with ``KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`` SPDY with v5 chosen.
+
+kubectl runs as a subprocess of the test's event loop (the node agent runs
+on that loop, so nothing here may block it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import termios
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from support.apiserver import RunningAPI
+from support.engines import require_engine
+from support.kubelet import KubeletNode, kubelet_node_for
+from support.wait import eventually_async
+
+from orchestrator.api.resources import BUILTIN_TYPES
+
+pytestmark = pytest.mark.kubectl
+PODS = BUILTIN_TYPES.require("", "Pod")
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+SERVE = (
+    "import http.server as h, os, sys; os.chdir(sys.argv[1]); "
+    "h.ThreadingHTTPServer(('0.0.0.0', 8080), h.SimpleHTTPRequestHandler).serve_forever()"
+)
+
+LISTENING = {"tcpSocket": {"port": 8080}, "periodSeconds": 1}
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: bytes
+    err: str
+
+
+class Kubectl:
+    """One kubectl minor version against the test API server."""
+
+    def __init__(self, api: RunningAPI, minor: int, home: Path) -> None:
+        self.binary = KUBECTL_DIR / f"kubectl.1.{minor}"
+        require_engine("kubectl", self.binary.exists(), f"{self.binary} is missing")
+        self.minor = minor
+        self.api = api
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+        self.env["HOME"] = str(home)
+
+    def argv(self, *args: str) -> list[str]:
+        return [str(self.binary), "--kubeconfig", str(self.api.kubeconfig), *args]
+
+    async def run(
+        self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    ) -> Ran:
+        proc = await asyncio.create_subprocess_exec(
+            *self.argv(*args),
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**self.env, **(env or {})},
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise AssertionError(f"kubectl {' '.join(args)} did not finish in 60s") from None
+        return Ran(proc.returncode or 0, out, err.decode(errors="replace"))
+
+    @contextlib.asynccontextmanager
+    async def background(self, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+        proc = await asyncio.create_subprocess_exec(
+            *self.argv(*args),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+
+
+@pytest.fixture
+async def node(
+    request: pytest.FixtureRequest, sqlite_api: RunningAPI, tmp_path: Path
+) -> AsyncIterator[KubeletNode]:
+    async with kubelet_node_for(request, sqlite_api, "process", tmp_path) as running:
+        yield running
+
+
+async def run_pod(node: KubeletNode, name: str, command: list[str], **container: object) -> None:
+    await node.create_pod(
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "paas/stack:bookworm", "command": command, **container}
+                ]
+            },
+        }
+    )
+    await node.wait_running(name)
+
+
+async def forwarded_port(proc: asyncio.subprocess.Process) -> int:
+    """The local port ``kubectl port-forward`` printed it listens on."""
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    match = re.search(rb"Forwarding from 127\.0\.0\.1:(\d+)", line)
+    assert match, line
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("minor", "env"),
+    [
+        (27, {}),
+        (30, {}),
+        (33, {}),
+        (33, {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}),
+    ],
+    ids=["1.27-spdy", "1.30-websocket", "1.33-websocket", "1.33-spdy-v5"],
+)
+async def test_exec_exit_code_stdin_and_cp_both_ways(
+    node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path, minor: int, env: dict[str, str]
+) -> None:
+    kubectl = Kubectl(sqlite_api, minor, tmp_path / "home")
+    await run_pod(node, "box", ["sleep", "3600"])
+
+    failed = await kubectl.run(
+        "exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3", env=env
+    )
+    assert failed.code == 3, failed.err
+    assert failed.out == b"out\n"
+    assert "err\n" in failed.err and "command terminated with exit code 3" in failed.err
+
+    text = b"line one\nline two\n" * 1000
+    echoed = await kubectl.run("exec", "-i", "box", "--", "cat", stdin=text, env=env)
+    assert (echoed.code, echoed.out) == (0, text), echoed.err
+
+    payload = os.urandom(300_000)
+    (tmp_path / "in.bin").write_bytes(payload)
+    put = await kubectl.run("cp", str(tmp_path / "in.bin"), "box:/tmp/copied.bin", env=env)
+    assert put.code == 0, put.err
+    got = await kubectl.run("cp", "box:/tmp/copied.bin", str(tmp_path / "out.bin"), env=env)
+    assert got.code == 0, got.err
+    assert (tmp_path / "out.bin").read_bytes() == payload
+
+
+def _drive_shell(argv: list[str], env: dict[str, str]) -> tuple[bytes, int]:
+    """Run kubectl under a 30x100 pty: ask the shell its size, then leave with exit 5."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: kubectl on the pty
+        os.execve(argv[0], argv, env)
+    try:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        seen = b""
+
+        def read_until(token: bytes, deadline: float) -> None:
+            nonlocal seen
+            while token not in seen and time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    seen += chunk
+
+        os.write(fd, b"stty size; echo MARK$((40+2))\r")
+        read_until(b"MARK42", time.monotonic() + 30)
+        os.write(fd, b"exit 5\r")
+        read_until(b"exit code 5", time.monotonic() + 30)
+    finally:
+        deadline = time.monotonic() + 30
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            select.select([], [], [], 0.05)
+        if not done:
+            os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return seen, os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.parametrize("minor", [27, 33])
+async def test_exec_it_runs_an_interactive_shell_with_the_terminal_size(
+    node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path, minor: int
+) -> None:
+    kubectl = Kubectl(sqlite_api, minor, tmp_path / "home")
+    await run_pod(node, "box", ["sleep", "3600"])
+    seen, code = await asyncio.to_thread(
+        _drive_shell, kubectl.argv("exec", "-it", "box", "--", "sh"), kubectl.env
+    )
+    assert b"30 100" in seen and b"MARK42" in seen, seen
+    assert code == 5, seen
+
+
+@pytest.mark.parametrize("minor", [27, 33])
+async def test_attach_shows_what_the_container_writes(
+    node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path, minor: int
+) -> None:
+    kubectl = Kubectl(sqlite_api, minor, tmp_path / "home")
+    ticker = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"
+    await run_pod(node, "ticker", ["sh", "-c", ticker])
+    async with kubectl.background("attach", "ticker") as proc:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert re.fullmatch(rb"tick \d+\n", line), line
+
+
+@pytest.mark.parametrize("minor", [27, 30, 33])
+async def test_port_forward_serves_and_ends_when_the_pod_is_replaced(
+    node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path, minor: int
+) -> None:
+    kubectl = Kubectl(sqlite_api, minor, tmp_path / "home")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.txt").write_text("first pod\n")
+    await run_pod(node, "web", ["python3", "-c", SERVE, str(site)], readinessProbe=LISTENING)
+    async with kubectl.background("port-forward", "pod/web", ":8080") as proc:
+        port = await forwarded_port(proc)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(3):  # three connections, three stream pairs
+                answer = await http.get("/index.txt", headers={"Connection": "close"})
+                assert answer.text == "first pod\n"
+            await node.client.delete(PODS, "web", "default")
+            await eventually_async(lambda: _gone(node, "web"), 30)
+            (site / "index.txt").write_text("second pod\n")
+            await run_pod(
+                node, "web", ["python3", "-c", SERVE, str(site)], readinessProbe=LISTENING
+            )
+            with contextlib.suppress(httpx.HTTPError):
+                await http.get("/index.txt", headers={"Connection": "close"})
+        code = await asyncio.wait_for(proc.wait(), 30)
+        assert proc.stderr is not None
+        err = (await proc.stderr.read()).decode()
+        assert code == 1 and "lost connection to pod" in err, err
+    async with kubectl.background("port-forward", "pod/web", ":8080") as proc:
+        port = await forwarded_port(proc)
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(f"http://127.0.0.1:{port}/index.txt")
+            assert answer.text == "second pod\n"
+
+
+async def _gone(node: KubeletNode, name: str) -> bool:
+    return await node.pod(name) is None

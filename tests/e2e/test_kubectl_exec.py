@@ -34,7 +34,7 @@ import httpx
 import pytest
 from support.apiserver import RunningAPI
 from support.engines import require_engine
-from support.kubelet import KubeletNode, kubelet_node_for
+from support.kubelet import RUNTIMES, KubeletNode, kubelet_node_for
 from support.wait import eventually_async
 
 from orchestrator.api.resources import BUILTIN_TYPES
@@ -42,10 +42,18 @@ from orchestrator.api.resources import BUILTIN_TYPES
 pytestmark = pytest.mark.kubectl
 PODS = BUILTIN_TYPES.require("", "Pod")
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
-SERVE = (
-    "import http.server as h, os, sys; os.chdir(sys.argv[1]); "
-    "h.ThreadingHTTPServer(('0.0.0.0', 8080), h.SimpleHTTPRequestHandler).serve_forever()"
-)
+# An HTTP server in the pod answering every GET with its first argument (runs in either runtime).
+SERVE = """
+import http.server, sys
+class Answer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = sys.argv[1].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("0.0.0.0", 8080), Answer).serve_forever()
+"""
 
 LISTENING = {"tcpSocket": {"port": 8080}, "periodSeconds": 1}
 
@@ -115,6 +123,15 @@ async def node(
         yield running
 
 
+@pytest.fixture(params=RUNTIMES)
+async def any_node(
+    request: pytest.FixtureRequest, sqlite_api: RunningAPI, tmp_path: Path
+) -> AsyncIterator[KubeletNode]:
+    """Both runtimes, for the smaller set that Docker runs too."""
+    async with kubelet_node_for(request, sqlite_api, request.param, tmp_path) as running:
+        yield running
+
+
 async def run_pod(node: KubeletNode, name: str, command: list[str], **container: object) -> None:
     await node.create_pod(
         {
@@ -153,23 +170,31 @@ async def test_exec_exit_code_stdin_and_cp_both_ways(
 ) -> None:
     kubectl = Kubectl(sqlite_api, minor, tmp_path / "home")
     await run_pod(node, "box", ["sleep", "3600"])
+    await check_exec_and_cp(kubectl, "box", tmp_path, env)
+
+
+async def check_exec_and_cp(
+    kubectl: Kubectl, pod: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> None:
+    """A command's exit code and output, piped stdin, and a file copied in and back out."""
+    env = env or {}
 
     failed = await kubectl.run(
-        "exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3", env=env
+        "exec", pod, "--", "sh", "-c", "echo out; echo err >&2; exit 3", env=env
     )
     assert failed.code == 3, failed.err
     assert failed.out == b"out\n"
     assert "err\n" in failed.err and "command terminated with exit code 3" in failed.err
 
     text = b"line one\nline two\n" * 1000
-    echoed = await kubectl.run("exec", "-i", "box", "--", "cat", stdin=text, env=env)
+    echoed = await kubectl.run("exec", "-i", pod, "--", "cat", stdin=text, env=env)
     assert (echoed.code, echoed.out) == (0, text), echoed.err
 
     payload = os.urandom(300_000)
     (tmp_path / "in.bin").write_bytes(payload)
-    put = await kubectl.run("cp", str(tmp_path / "in.bin"), "box:/tmp/copied.bin", env=env)
+    put = await kubectl.run("cp", str(tmp_path / "in.bin"), f"{pod}:/tmp/copied.bin", env=env)
     assert put.code == 0, put.err
-    got = await kubectl.run("cp", "box:/tmp/copied.bin", str(tmp_path / "out.bin"), env=env)
+    got = await kubectl.run("cp", f"{pod}:/tmp/copied.bin", str(tmp_path / "out.bin"), env=env)
     assert got.code == 0, got.err
     assert (tmp_path / "out.bin").read_bytes() == payload
 
@@ -245,24 +270,27 @@ async def test_port_forward_serves_and_ends_when_the_pod_is_replaced(
     node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path, minor: int
 ) -> None:
     kubectl = Kubectl(sqlite_api, minor, tmp_path / "home")
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.txt").write_text("first pod\n")
-    await run_pod(node, "web", ["python3", "-c", SERVE, str(site)], readinessProbe=LISTENING)
+    await check_port_forward_through_replacement(kubectl, node)
+
+
+async def run_web(node: KubeletNode, answer: str) -> None:
+    await run_pod(node, "web", ["python3", "-c", SERVE, answer], readinessProbe=LISTENING)
+
+
+async def check_port_forward_through_replacement(kubectl: Kubectl, node: KubeletNode) -> None:
+    """Three connections answered; the pod replaced, kubectl ends; a new one reaches the new pod."""
+    await run_web(node, "first pod")
     async with kubectl.background("port-forward", "pod/web", ":8080") as proc:
         port = await forwarded_port(proc)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(3):  # three connections, three stream pairs
-                answer = await http.get("/index.txt", headers={"Connection": "close"})
-                assert answer.text == "first pod\n"
+                answer = await http.get("/", headers={"Connection": "close"})
+                assert answer.text == "first pod"
             await node.client.delete(PODS, "web", "default")
             await eventually_async(lambda: _gone(node, "web"), 30)
-            (site / "index.txt").write_text("second pod\n")
-            await run_pod(
-                node, "web", ["python3", "-c", SERVE, str(site)], readinessProbe=LISTENING
-            )
-            with contextlib.suppress(httpx.HTTPError):
-                await http.get("/index.txt", headers={"Connection": "close"})
+            await run_web(node, "second pod")
+            with contextlib.suppress(httpx.HTTPError):  # this connection meets the old pod's end
+                await http.get("/", headers={"Connection": "close"})
         code = await asyncio.wait_for(proc.wait(), 30)
         assert proc.stderr is not None
         err = (await proc.stderr.read()).decode()
@@ -270,8 +298,17 @@ async def test_port_forward_serves_and_ends_when_the_pod_is_replaced(
     async with kubectl.background("port-forward", "pod/web", ":8080") as proc:
         port = await forwarded_port(proc)
         async with httpx.AsyncClient() as http:
-            answer = await http.get(f"http://127.0.0.1:{port}/index.txt")
-            assert answer.text == "second pod\n"
+            answer = await http.get(f"http://127.0.0.1:{port}/")
+            assert answer.text == "second pod"
+
+
+async def test_exec_cp_and_port_forward_on_each_runtime(
+    any_node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path
+) -> None:
+    kubectl = Kubectl(sqlite_api, 33, tmp_path / "home")
+    await run_pod(any_node, "box", ["sleep", "3600"])
+    await check_exec_and_cp(kubectl, "box", tmp_path)
+    await check_port_forward_through_replacement(kubectl, any_node)
 
 
 async def _gone(node: KubeletNode, name: str) -> bool:

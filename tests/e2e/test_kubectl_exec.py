@@ -38,13 +38,14 @@ from support.kubelet import RUNTIMES, KubeletNode, kubelet_node_for
 from support.wait import eventually_async
 
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.kubelet.runtimes.processsettings import ProcessRuntimeSettings
 
 pytestmark = pytest.mark.kubectl
 PODS = BUILTIN_TYPES.require("", "Pod")
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
 # An HTTP server in the pod answering every GET with its first argument (runs in either runtime).
 SERVE = """
-import http.server, sys
+import http.server, os, sys
 class Answer(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = sys.argv[1].encode()
@@ -52,7 +53,11 @@ class Answer(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), Answer).serve_forever()
+# All addresses, as port-forward reaches localhost in the pod's network (as on Kubernetes);
+# in loopback mode pods share the node's network and each binds only its own 127.x address.
+host = os.environ.get("HOST", "")
+bind = host if host.startswith("127.") else "0.0.0.0"
+http.server.ThreadingHTTPServer((bind, 8080), Answer).serve_forever()
 """
 
 LISTENING = {"tcpSocket": {"port": 8080}, "periodSeconds": 1}
@@ -123,12 +128,20 @@ async def node(
         yield running
 
 
-@pytest.fixture(params=RUNTIMES)
+LOOPBACK = ProcessRuntimeSettings(
+    network="loopback", isolation="off", exit_poll_interval=0.1, log_follow_interval=0.02
+)
+
+
+@pytest.fixture(params=[*RUNTIMES, "process-loopback"])
 async def any_node(
     request: pytest.FixtureRequest, sqlite_api: RunningAPI, tmp_path: Path
 ) -> AsyncIterator[KubeletNode]:
-    """Both runtimes, for the smaller set that Docker runs too."""
-    async with kubelet_node_for(request, sqlite_api, request.param, tmp_path) as running:
+    """Both runtimes, and the process runtime as a node without root runs it (loopback)."""
+    kind, loopback = str(request.param).removesuffix("-loopback"), "loopback" in request.param
+    async with kubelet_node_for(
+        request, sqlite_api, kind, tmp_path, process_settings=LOOPBACK if loopback else None
+    ) as running:
         yield running
 
 

@@ -182,8 +182,13 @@ class NodeProxy:
                 self.settings.answer_timeout,
             )
         except aiohttp.WSServerHandshakeError as exc:
+            # aiohttp drops the refusal's body, so the node's own words are not at hand here.
             await session.close()
-            raise _node_error(endpoint, exc.status, f"{exc.status} {exc.message}".strip()) from exc
+            found = {404: "found no such pod or container", 400: "refused the request"}
+            what = found.get(exc.status, f"answered {exc.status} ({exc.message})")
+            raise _node_error(
+                endpoint, exc.status, f'the node agent of node "{endpoint.node}" {what}'
+            ) from exc
         except aiohttp.ClientConnectorCertificateError as exc:
             await session.close()
             raise errors.ServiceUnavailable(

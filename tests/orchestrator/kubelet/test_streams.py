@@ -36,7 +36,10 @@ from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntime
 from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 
 V5 = "v5.channel.k8s.io"
-SERVE = "import http.server as h, os; h.test(HandlerClass=h.SimpleHTTPRequestHandler, port={port}, bind=os.environ.get('HOST', '0.0.0.0'))"
+SERVE = (
+    "import http.server as h, os; h.test(HandlerClass=h.SimpleHTTPRequestHandler, "
+    "port={port}, bind=os.environ.get('HOST', '0.0.0.0'))"
+)
 
 
 @dataclass
@@ -91,9 +94,10 @@ class Node:
         query += [("output", "1")] + ([("error", "1")] if not tty else [("tty", "1")])
         if stdin is not None or talk is not None:
             query.append(("input", "1"))
-        async with self.session() as http, http.ws_connect(
-            "/exec/default/web/app", params=query, protocols=(V5,)
-        ) as ws:
+        async with (
+            self.session() as http,
+            http.ws_connect("/exec/default/web/app", params=query, protocols=(V5,)) as ws,
+        ):
             assert ws.protocol == V5
             if stdin is not None:
                 await ws.send_bytes(b"\x00" + stdin)
@@ -146,7 +150,17 @@ async def _node(tmp_path: Path, runtime: Runtime) -> AsyncIterator[Node]:
 @pytest.fixture(params=["loopback", "root"])
 async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Node]:
     """A node on the process runtime, in loopback mode or (as root) with namespaces."""
-    mode = request.param
+    async for node in _process_node(request.param, tmp_path):
+        yield node
+
+
+@pytest.fixture
+async def root_node(tmp_path: Path) -> AsyncIterator[Node]:
+    async for node in _process_node("root", tmp_path):
+        yield node
+
+
+async def _process_node(mode: str, tmp_path: Path) -> AsyncIterator[Node]:
     if mode == "root":
         require_engine("root", os.geteuid() == 0, "root mode needs root")
         settings = ProcessRuntimeSettings(network="root", log_follow_interval=0.02)
@@ -291,6 +305,18 @@ async def test_attach_to_a_stdin_tty_container_talks_to_its_process(node: Node) 
         assert b"hello" in seen
 
 
+async def test_attach_without_a_tty_feeds_stdin_and_reads_stdout(node: Node) -> None:
+    await node.start("app", ("cat",), stdin=True)
+    query = {"input": "1", "output": "1", "error": "1"}
+    async with node.session() as http, http.ws_connect(
+        "/attach/default/web/app", params=query, protocols=(V5,)
+    ) as ws:  # fmt: skip
+        await ws.send_bytes(b"\x00first line\n")
+        assert await read_until(ws, b"first line\n") == b"first line\n"
+        await ws.send_bytes(b"\x00second\n")
+        assert await read_until(ws, b"second\n") == b"second\n"
+
+
 async def test_attach_with_stdin_to_a_container_without_it_is_refused(node: Node) -> None:
     await node.start("app", SLEEPER)
     async with node.session() as http, http.ws_connect(
@@ -317,7 +343,10 @@ async def forward(node: Node, port: int, payload: bytes) -> tuple[bytes, bytes]:
         "/portForward/default/web", params={"port": str(port)}, protocols=("v4.channel.k8s.io",)
     ) as ws:  # fmt: skip
         firsts = [await ws.receive_bytes(), await ws.receive_bytes()]
-        assert firsts == [b"\x00" + port.to_bytes(2, "little"), b"\x01" + port.to_bytes(2, "little")]
+        assert firsts == [
+            b"\x00" + port.to_bytes(2, "little"),
+            b"\x01" + port.to_bytes(2, "little"),
+        ]
         await ws.send_bytes(b"\x00" + payload)
         async for msg in ws:
             if msg.data[0] == 0:
@@ -339,6 +368,23 @@ async def test_port_forward_reaches_a_server_in_the_pod(node: Node) -> None:
     await eventually_async(answered, timeout=20)
     data, error = await forward(node, port, request)
     assert b"Directory listing" in data and error == b""
+
+
+@pytest.mark.root
+async def test_port_forward_reaches_the_pods_own_localhost_in_root_mode(root_node: Node) -> None:
+    node = root_node
+    port = free_port()
+    serve = SERVE.format(port=port).replace("os.environ.get('HOST', '0.0.0.0')", "'127.0.0.1'")
+    await node.start("app", ("python3", "-c", serve))
+    request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+    async def answered() -> bool:
+        data, _ = await forward(node, port, request)
+        return data.startswith(b"HTTP/1.0 200")
+
+    await eventually_async(answered, timeout=20)
+    with pytest.raises(OSError):  # not from the node: only inside the pod's namespace
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
 async def test_port_forward_to_a_closed_port_sends_the_error_text(node: Node) -> None:

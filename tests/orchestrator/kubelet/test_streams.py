@@ -449,3 +449,39 @@ async def test_docker_attach_and_port_forward(docker_node: Node) -> None:
     await eventually_async(answered, timeout=20)
     _, error = await forward(node, 9999, b"x")
     assert b"connection refused" in error
+
+
+async def test_pings_are_answered_with_pongs_while_a_command_runs(node: Node) -> None:
+    await node.start("app", SLEEPER)
+    query = [("command", "sleep"), ("command", "30"), ("output", "1")]
+    async with node.session() as http, http.ws_connect(
+        "/exec/default/web/app", params=query, protocols=(V5,), autoping=False
+    ) as ws:  # fmt: skip
+        await ws.ping(b"")  # kubectl pings every 5 s; only pongs extend its read deadline
+        pong = await asyncio.wait_for(ws.receive(), 10)
+        assert pong.type == aiohttp.WSMsgType.PONG
+
+
+async def test_one_socket_forwards_several_ports_on_pairs_of_channels(node: Node) -> None:
+    first, second = free_port(), free_port()
+    for name, port in (("one", first), ("two", second)):
+        await node.start(name, ("python3", "-c", SERVE.format(port=port)))
+    request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+    async def both_answer() -> bool:
+        answers = [(await forward(node, p, request))[0] for p in (first, second)]
+        return all(a.startswith(b"HTTP/1.0 200") for a in answers)
+
+    await eventually_async(both_answer, timeout=20)
+    query = [("port", str(first)), ("port", str(second))]
+    async with node.session() as http, http.ws_connect(
+        "/portForward/default/web", params=query, protocols=("v4.channel.k8s.io",)
+    ) as ws:  # fmt: skip
+        firsts = {(await ws.receive_bytes())[0] for _ in range(4)}
+        assert firsts == {0, 1, 2, 3}
+        await ws.send_bytes(b"\x02" + request)  # the second port's data channel
+        answer = b""
+        while b"Directory listing" not in answer:
+            msg = await asyncio.wait_for(ws.receive_bytes(), 10)
+            assert msg[0] == 2, msg
+            answer += msg[1:]

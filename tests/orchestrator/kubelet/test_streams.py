@@ -31,7 +31,14 @@ from support.kubelet import free_pod_cidr
 from support.wait import eventually_async
 
 from orchestrator import pki
-from orchestrator.kubelet.runtimes.base import STACK_IMAGE, ContainerSpec, Runtime, SandboxSpec
+from orchestrator.kubelet.containerspec import container_spec
+from orchestrator.kubelet.runtimes.base import (
+    STACK_IMAGE,
+    ContainerSpec,
+    LogOptions,
+    Runtime,
+    SandboxSpec,
+)
 from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 
@@ -294,7 +301,7 @@ def _running(marker: str) -> bool:
 
 async def test_attach_to_a_stdin_tty_container_talks_to_its_process(node: Node) -> None:
     script = "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)\n"
-    await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
+    cid = await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
     query = {"input": "1", "output": "1", "tty": "1"}
     async with node.session() as http, http.ws_connect(
         "/attach/default/web/app", params=query, protocols=(V5,)
@@ -303,6 +310,8 @@ async def test_attach_to_a_stdin_tty_container_talks_to_its_process(node: Node) 
         await ws.send_bytes(b"\x00hello\r")
         seen = await read_until(ws, b"got hello")
         assert b"hello" in seen
+    logged = b"".join([line async for line in node.runtime.logs(cid, LogOptions())])
+    assert b"got hello\r\n" in logged  # a terminal's output is the container's log too
 
 
 async def test_attach_without_a_tty_feeds_stdin_and_reads_stdout(node: Node) -> None:
@@ -432,13 +441,15 @@ async def test_docker_exec_codes_stdin_and_tty_resize(docker_node: Node) -> None
 async def test_docker_attach_and_port_forward(docker_node: Node) -> None:
     node = docker_node
     script = "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)\n"
-    await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
+    cid = await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
     query = {"input": "1", "output": "1", "tty": "1"}
     async with node.session() as http, http.ws_connect(
         "/attach/default/web/app", params=query, protocols=(V5,)
     ) as ws:  # fmt: skip
         await ws.send_bytes(b"\x00hello\r")
         await read_until(ws, b"got hello")
+    logged = b"".join([line async for line in node.runtime.logs(cid, LogOptions())])
+    assert b"got hello" in logged
     await node.start("web", ("python3", "-c", SERVE.format(port=8080)))
     request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
 
@@ -485,3 +496,15 @@ async def test_one_socket_forwards_several_ports_on_pairs_of_channels(node: Node
             msg = await asyncio.wait_for(ws.receive_bytes(), 10)
             assert msg[0] == 2, msg
             answer += msg[1:]
+
+
+def test_a_pods_stdin_and_tty_reach_the_runtime_spec() -> None:
+    pod = {"metadata": {"name": "p", "namespace": "default", "uid": "u1"}, "spec": {}}
+    plain = container_spec(pod, {"name": "c", "image": STACK_IMAGE}, **SPEC_ARGS)
+    assert (plain.stdin, plain.tty) == (False, False)
+    both = {"name": "c", "image": STACK_IMAGE, "stdin": True, "tty": True}
+    interactive = container_spec(pod, both, **SPEC_ARGS)
+    assert (interactive.stdin, interactive.tty) == (True, True)
+
+
+SPEC_ARGS: dict[str, Any] = {"attempt": 0, "init": False, "env": [], "mounts": ()}

@@ -210,8 +210,7 @@ async def test_exec_of_a_missing_command_is_a_failure_naming_it(node: Node) -> N
     await node.start("app", SLEEPER)
     result = await node.exec(["no-such-command-here"])
     assert result.status["status"] == "Failure"
-    assert "no-such-command-here" in result.status["message"]
-    assert "executable file not found" in result.status["message"]
+    assert 'exec: "no-such-command-here": executable file not found' in result.status["message"]
 
 
 async def test_stdin_reaches_cat_and_its_end_ends_cat(node: Node) -> None:
@@ -424,6 +423,9 @@ async def test_docker_exec_codes_stdin_and_tty_resize(docker_node: Node) -> None
     assert (ok.out, ok.err) == (b"out\n", b"err\n")
     assert ok.status["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
     assert ok.closed_cleanly
+    missing = await node.exec(["no-such-command-here"])
+    assert missing.status["status"] == "Failure"
+    assert 'exec: "no-such-command-here": executable file not found' in missing.status["message"]
     piped = await node.exec(["cat"], stdin=b"through the engine\n")
     assert piped.out == b"through the engine\n" and piped.status["status"] == "Success"
 

@@ -93,7 +93,12 @@ from orchestrator.kubelet.runtimes.base import (
     StreamOptions,
     StreamSession,
 )
-from orchestrator.kubelet.runtimes.dockerexec import ENGINE_ERRORS, check_executable, run_exec
+from orchestrator.kubelet.runtimes.dockerexec import (
+    ENGINE_ERRORS,
+    check_executable,
+    missing_command,
+    run_exec,
+)
 from orchestrator.kubelet.runtimes.dockerlogs import OwnStream, own_client, read_logs
 from orchestrator.kubelet.runtimes.dockersession import DockerSession, hijack
 from orchestrator.kubelet.runtimes.dockerslugs import (
@@ -669,6 +674,14 @@ class DockerRuntime:
         cid = strip_scheme(container_id)
         call = functools.partial(self._call, f"exec in {container_id}")
         try:
+            info = await call(self.api.inspect_container, cid)
+            if not info["State"].get("Running"):
+                raise StreamError(f"container {container_id} is not running")
+            if not argv:
+                raise StreamError("you must specify at least one command for the container")
+            missing = await call(missing_command, self.api, cid, argv[0], info.get("Config") or {})
+            if missing:
+                raise StreamError(f"error executing command in container: {missing}")
             created = await call(
                 self.api.exec_create,
                 cid,

@@ -56,11 +56,10 @@ def check_command(cdir: Path, argv: list[str]) -> None:
     env = dict(launch.get("env", []))
     mounts = [Mount(source, target) for source, target, _ in launch.get("binds", [])]
     if find_executable(argv[0], env.get("PATH", ""), launch.get("cwd", "/"), mounts) is None:
-        where = "no such file or directory" if "/" in argv[0] else "executable file not found"
-        raise StreamError(
-            f"error executing command in container: exec: {argv[0]!r}: {where}"
-            + (" in $PATH" if "/" not in argv[0] else "")
+        where = (
+            "no such file or directory" if "/" in argv[0] else "executable file not found in $PATH"
         )
+        raise StreamError(f'error executing command in container: exec: "{argv[0]}": {where}')
 
 
 class ProcessExecSession:

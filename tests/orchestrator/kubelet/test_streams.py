@@ -31,12 +31,22 @@ from support.kubelet import free_pod_cidr
 from support.wait import eventually_async
 
 from orchestrator import pki
-from orchestrator.kubelet.runtimes.base import STACK_IMAGE, ContainerSpec, Runtime, SandboxSpec
+from orchestrator.kubelet.containerspec import container_spec
+from orchestrator.kubelet.runtimes.base import (
+    STACK_IMAGE,
+    ContainerSpec,
+    LogOptions,
+    Runtime,
+    SandboxSpec,
+)
 from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 
 V5 = "v5.channel.k8s.io"
-SERVE = "import http.server as h, os; h.test(HandlerClass=h.SimpleHTTPRequestHandler, port={port}, bind=os.environ.get('HOST', '0.0.0.0'))"
+SERVE = (
+    "import http.server as h, os; h.test(HandlerClass=h.SimpleHTTPRequestHandler, "
+    "port={port}, bind=os.environ.get('HOST', '0.0.0.0'))"
+)
 
 
 @dataclass
@@ -91,9 +101,10 @@ class Node:
         query += [("output", "1")] + ([("error", "1")] if not tty else [("tty", "1")])
         if stdin is not None or talk is not None:
             query.append(("input", "1"))
-        async with self.session() as http, http.ws_connect(
-            "/exec/default/web/app", params=query, protocols=(V5,)
-        ) as ws:
+        async with (
+            self.session() as http,
+            http.ws_connect("/exec/default/web/app", params=query, protocols=(V5,)) as ws,
+        ):
             assert ws.protocol == V5
             if stdin is not None:
                 await ws.send_bytes(b"\x00" + stdin)
@@ -146,7 +157,17 @@ async def _node(tmp_path: Path, runtime: Runtime) -> AsyncIterator[Node]:
 @pytest.fixture(params=["loopback", "root"])
 async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Node]:
     """A node on the process runtime, in loopback mode or (as root) with namespaces."""
-    mode = request.param
+    async for node in _process_node(request.param, tmp_path):
+        yield node
+
+
+@pytest.fixture
+async def root_node(tmp_path: Path) -> AsyncIterator[Node]:
+    async for node in _process_node("root", tmp_path):
+        yield node
+
+
+async def _process_node(mode: str, tmp_path: Path) -> AsyncIterator[Node]:
     if mode == "root":
         require_engine("root", os.geteuid() == 0, "root mode needs root")
         settings = ProcessRuntimeSettings(network="root", log_follow_interval=0.02)
@@ -189,8 +210,7 @@ async def test_exec_of_a_missing_command_is_a_failure_naming_it(node: Node) -> N
     await node.start("app", SLEEPER)
     result = await node.exec(["no-such-command-here"])
     assert result.status["status"] == "Failure"
-    assert "no-such-command-here" in result.status["message"]
-    assert "executable file not found" in result.status["message"]
+    assert 'exec: "no-such-command-here": executable file not found' in result.status["message"]
 
 
 async def test_stdin_reaches_cat_and_its_end_ends_cat(node: Node) -> None:
@@ -280,7 +300,7 @@ def _running(marker: str) -> bool:
 
 async def test_attach_to_a_stdin_tty_container_talks_to_its_process(node: Node) -> None:
     script = "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)\n"
-    await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
+    cid = await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
     query = {"input": "1", "output": "1", "tty": "1"}
     async with node.session() as http, http.ws_connect(
         "/attach/default/web/app", params=query, protocols=(V5,)
@@ -289,6 +309,20 @@ async def test_attach_to_a_stdin_tty_container_talks_to_its_process(node: Node) 
         await ws.send_bytes(b"\x00hello\r")
         seen = await read_until(ws, b"got hello")
         assert b"hello" in seen
+    logged = b"".join([line async for line in node.runtime.logs(cid, LogOptions())])
+    assert b"got hello\r\n" in logged  # a terminal's output is the container's log too
+
+
+async def test_attach_without_a_tty_feeds_stdin_and_reads_stdout(node: Node) -> None:
+    await node.start("app", ("cat",), stdin=True)
+    query = {"input": "1", "output": "1", "error": "1"}
+    async with node.session() as http, http.ws_connect(
+        "/attach/default/web/app", params=query, protocols=(V5,)
+    ) as ws:  # fmt: skip
+        await ws.send_bytes(b"\x00first line\n")
+        assert await read_until(ws, b"first line\n") == b"first line\n"
+        await ws.send_bytes(b"\x00second\n")
+        assert await read_until(ws, b"second\n") == b"second\n"
 
 
 async def test_attach_with_stdin_to_a_container_without_it_is_refused(node: Node) -> None:
@@ -317,7 +351,10 @@ async def forward(node: Node, port: int, payload: bytes) -> tuple[bytes, bytes]:
         "/portForward/default/web", params={"port": str(port)}, protocols=("v4.channel.k8s.io",)
     ) as ws:  # fmt: skip
         firsts = [await ws.receive_bytes(), await ws.receive_bytes()]
-        assert firsts == [b"\x00" + port.to_bytes(2, "little"), b"\x01" + port.to_bytes(2, "little")]
+        assert firsts == [
+            b"\x00" + port.to_bytes(2, "little"),
+            b"\x01" + port.to_bytes(2, "little"),
+        ]
         await ws.send_bytes(b"\x00" + payload)
         async for msg in ws:
             if msg.data[0] == 0:
@@ -339,6 +376,23 @@ async def test_port_forward_reaches_a_server_in_the_pod(node: Node) -> None:
     await eventually_async(answered, timeout=20)
     data, error = await forward(node, port, request)
     assert b"Directory listing" in data and error == b""
+
+
+@pytest.mark.root
+async def test_port_forward_reaches_the_pods_own_localhost_in_root_mode(root_node: Node) -> None:
+    node = root_node
+    port = free_port()
+    serve = SERVE.format(port=port).replace("os.environ.get('HOST', '0.0.0.0')", "'127.0.0.1'")
+    await node.start("app", ("python3", "-c", serve))
+    request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+    async def answered() -> bool:
+        data, _ = await forward(node, port, request)
+        return data.startswith(b"HTTP/1.0 200")
+
+    await eventually_async(answered, timeout=20)
+    with pytest.raises(OSError):  # not from the node: only inside the pod's namespace
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
 async def test_port_forward_to_a_closed_port_sends_the_error_text(node: Node) -> None:
@@ -369,6 +423,9 @@ async def test_docker_exec_codes_stdin_and_tty_resize(docker_node: Node) -> None
     assert (ok.out, ok.err) == (b"out\n", b"err\n")
     assert ok.status["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
     assert ok.closed_cleanly
+    missing = await node.exec(["no-such-command-here"])
+    assert missing.status["status"] == "Failure"
+    assert 'exec: "no-such-command-here": executable file not found' in missing.status["message"]
     piped = await node.exec(["cat"], stdin=b"through the engine\n")
     assert piped.out == b"through the engine\n" and piped.status["status"] == "Success"
 
@@ -386,13 +443,15 @@ async def test_docker_exec_codes_stdin_and_tty_resize(docker_node: Node) -> None
 async def test_docker_attach_and_port_forward(docker_node: Node) -> None:
     node = docker_node
     script = "import sys\nfor line in sys.stdin:\n    print('got', line.strip(), flush=True)\n"
-    await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
+    cid = await node.start("app", ("python3", "-u", "-c", script), stdin=True, tty=True)
     query = {"input": "1", "output": "1", "tty": "1"}
     async with node.session() as http, http.ws_connect(
         "/attach/default/web/app", params=query, protocols=(V5,)
     ) as ws:  # fmt: skip
         await ws.send_bytes(b"\x00hello\r")
         await read_until(ws, b"got hello")
+    logged = b"".join([line async for line in node.runtime.logs(cid, LogOptions())])
+    assert b"got hello" in logged
     await node.start("web", ("python3", "-c", SERVE.format(port=8080)))
     request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
 
@@ -403,3 +462,51 @@ async def test_docker_attach_and_port_forward(docker_node: Node) -> None:
     await eventually_async(answered, timeout=20)
     _, error = await forward(node, 9999, b"x")
     assert b"connection refused" in error
+
+
+async def test_pings_are_answered_with_pongs_while_a_command_runs(node: Node) -> None:
+    await node.start("app", SLEEPER)
+    query = [("command", "sleep"), ("command", "30"), ("output", "1")]
+    async with node.session() as http, http.ws_connect(
+        "/exec/default/web/app", params=query, protocols=(V5,), autoping=False
+    ) as ws:  # fmt: skip
+        await ws.ping(b"")  # kubectl pings every 5 s; only pongs extend its read deadline
+        pong = await asyncio.wait_for(ws.receive(), 10)
+        assert pong.type == aiohttp.WSMsgType.PONG
+
+
+async def test_one_socket_forwards_several_ports_on_pairs_of_channels(node: Node) -> None:
+    first, second = free_port(), free_port()
+    for name, port in (("one", first), ("two", second)):
+        await node.start(name, ("python3", "-c", SERVE.format(port=port)))
+    request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+    async def both_answer() -> bool:
+        answers = [(await forward(node, p, request))[0] for p in (first, second)]
+        return all(a.startswith(b"HTTP/1.0 200") for a in answers)
+
+    await eventually_async(both_answer, timeout=20)
+    query = [("port", str(first)), ("port", str(second))]
+    async with node.session() as http, http.ws_connect(
+        "/portForward/default/web", params=query, protocols=("v4.channel.k8s.io",)
+    ) as ws:  # fmt: skip
+        firsts = {(await ws.receive_bytes())[0] for _ in range(4)}
+        assert firsts == {0, 1, 2, 3}
+        await ws.send_bytes(b"\x02" + request)  # the second port's data channel
+        answer = b""
+        while b"Directory listing" not in answer:
+            msg = await asyncio.wait_for(ws.receive_bytes(), 10)
+            assert msg[0] == 2, msg
+            answer += msg[1:]
+
+
+def test_a_pods_stdin_and_tty_reach_the_runtime_spec() -> None:
+    pod = {"metadata": {"name": "p", "namespace": "default", "uid": "u1"}, "spec": {}}
+    plain = container_spec(pod, {"name": "c", "image": STACK_IMAGE}, **SPEC_ARGS)
+    assert (plain.stdin, plain.tty) == (False, False)
+    both = {"name": "c", "image": STACK_IMAGE, "stdin": True, "tty": True}
+    interactive = container_spec(pod, both, **SPEC_ARGS)
+    assert (interactive.stdin, interactive.tty) == (True, True)
+
+
+SPEC_ARGS: dict[str, Any] = {"attempt": 0, "init": False, "env": [], "mounts": ()}

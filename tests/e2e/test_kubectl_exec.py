@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import re
 import select
+import ssl
 import struct
 import termios
 import time
@@ -30,6 +32,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
 from support.apiserver import RunningAPI
@@ -326,3 +329,43 @@ async def test_exec_cp_and_port_forward_on_each_runtime(
 
 async def _gone(node: KubeletNode, name: str) -> bool:
     return await node.pod(name) is None
+
+
+@pytest.mark.parametrize("protocol", ["v5.channel.k8s.io", "v4.channel.k8s.io"])
+async def test_websocket_exec_answers_pings_and_ends_with_status_and_close_frame(
+    node: KubeletNode, sqlite_api: RunningAPI, protocol: str
+) -> None:
+    """What kubectl's WebSocket client depends on, seen by a plain WebSocket client."""
+    await run_pod(node, "box", ["sleep", "3600"])
+    context = ssl.create_default_context(cafile=str(sqlite_api.ca))
+    query = [("command", "sh"), ("command", "-c"), ("command", "read x; echo got $x; exit 7")]
+    query += [("stdin", "true"), ("stdout", "true"), ("stderr", "true")]
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {sqlite_api.token}"}) as http,
+        http.ws_connect(
+            f"{sqlite_api.url}/api/v1/namespaces/default/pods/box/exec",
+            params=query,
+            protocols=(protocol,),
+            ssl=context,
+            autoping=False,
+        ) as ws,
+    ):
+        assert ws.protocol == protocol
+        await ws.ping(b"are you there")
+        pong = await ws.receive(timeout=10)
+        assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"are you there")
+        await ws.send_bytes(b"\x00hello\n")
+        out, status = b"", {}
+        while True:
+            msg = await ws.receive(timeout=30)
+            if msg.type != aiohttp.WSMsgType.BINARY:
+                break
+            assert msg.data[0] != 255 or protocol.startswith("v5"), "a close note under v4"
+            if msg.data[0] == 1:
+                out += msg.data[1:]
+            elif msg.data[0] == 3:
+                status = json.loads(msg.data[1:])
+        assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 1000
+    assert out == b"got hello\n"
+    assert status["reason"] == "NonZeroExitCode"
+    assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "7"}]

@@ -182,7 +182,7 @@ BUILTIN_TYPES = ResourceTypes(
             "pods",
             short_names=("po",),
             categories=("all",),
-            subresources=("status", "binding", "log"),
+            subresources=("status", "binding", "log", "exec", "attach", "portforward"),
             has_generation=False,
         ),
         _rt(

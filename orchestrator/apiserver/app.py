@@ -44,6 +44,9 @@ from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.routes import Discovery, Target, parse_path
+from orchestrator.apiserver.streams.sessions import StreamSettings
+from orchestrator.apiserver.streams.target import SUBRESOURCES as STREAM_SUBRESOURCES
+from orchestrator.apiserver.streams.websocket import serve_websocket
 from orchestrator.apiserver.watchcache import WatchHub
 from orchestrator.apiserver.wire import (
     MAX_OBJECT,
@@ -79,6 +82,7 @@ class APIState:
     ready: bool = True
     nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
     openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
+    streams: StreamSettings = field(default_factory=StreamSettings)  # exec, attach, port-forward
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -110,8 +114,8 @@ def create_app(state: APIState) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1000})
+            if scope["type"] == "websocket":  # exec, attach and port-forward (streams/)
+                await serve_websocket(state, scope, receive, send, state.streams)
             return
         request = Request(scope, receive, send)
         if request.method in _METHODS:
@@ -317,6 +321,8 @@ async def _resource(
         return await podlogs.serve_pod_log(
             reg, state.nodes, rt, t.namespace, t.name, request.query_params
         )
+    if t.subresource in STREAM_SUBRESOURCES:  # upgrades never get here (streams/)
+        raise errors.BadRequest("Upgrade request required")
     if method in ("GET", "HEAD"):
         obj = await reg.get(rt, t.namespace, t.name)
         return json_response(_render(request, rt, q)(obj))

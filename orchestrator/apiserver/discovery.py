@@ -36,6 +36,16 @@ _SUBRESOURCE_VERBS = {
     "binding": ["create"],
     "log": ["get"],
     "finalize": ["update"],
+    "exec": ["create", "get"],
+    "attach": ["create", "get"],
+    "portforward": ["create", "get"],
+}
+# Kinds of the streaming subresources' options, as Kubernetes' discovery names them.
+_SUBRESOURCE_KINDS = {
+    "binding": "Binding",
+    "exec": "PodExecOptions",
+    "attach": "PodAttachOptions",
+    "portforward": "PodPortForwardOptions",
 }
 
 
@@ -103,8 +113,8 @@ def resource_list(types: ResourceTypes, group: str, version: str) -> dict[str, A
             }
             if sub == "scale":
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
-            elif sub == "binding":
-                sub_entry["kind"] = "Binding"
+            elif sub in _SUBRESOURCE_KINDS:
+                sub_entry["kind"] = _SUBRESOURCE_KINDS[sub]
             resources.append(sub_entry)
     group_version = f"{group}/{version}" if group else version
     return {

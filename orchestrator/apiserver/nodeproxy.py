@@ -11,6 +11,10 @@ call and whom to trust come from the Node object the agent registered:
 - the API server authenticates with its client certificate signed by the
   cluster CA (``NodeProxySettings.client_cert``).
 
+Exec, attach and port-forward open a WebSocket to the node
+(``open_websocket``), in the kubelet's own channel protocol; the caller
+relays it (``orchestrator.apiserver.streams``).
+
 Each request opens its own connection (logs are rare and long; a pool
 would hold TLS sessions for nothing) and the caller gets the response
 body as an async iterator that closes the connection when it ends, is
@@ -24,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -152,6 +156,89 @@ class NodeProxy:
                 await session.close()
             raise _node_error(endpoint, response.status, body.decode(errors="replace").strip())
         return _body(session, response)
+
+    async def open_websocket(
+        self,
+        endpoint: NodeEndpoint,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        protocols: tuple[str, ...],
+    ) -> NodeSocket:
+        """A WebSocket to ``path`` on the node; API errors as ``stream`` raises them."""
+        context = self._context(endpoint, True)
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context, force_close=True),
+            timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
+        )
+        try:
+            ws = await asyncio.wait_for(
+                session.ws_connect(
+                    endpoint.url + path,
+                    params=list(params),
+                    protocols=protocols,
+                    autoping=True,
+                    max_msg_size=0,
+                ),
+                self.settings.answer_timeout,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            # aiohttp drops the refusal's body, so the node's own words are not at hand here.
+            await session.close()
+            found = {404: "found no such pod or container", 400: "refused the request"}
+            what = found.get(exc.status, f"answered {exc.status} ({exc.message})")
+            raise _node_error(
+                endpoint, exc.status, f'the node agent of node "{endpoint.node}" {what}'
+            ) from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            await session.close()
+            raise errors.ServiceUnavailable(
+                f'the node agent of node "{endpoint.node}" at {endpoint.url} presented a '
+                "certificate other than the one its Node publishes "
+                f"({pki.KUBELET_SERVING_CERT_ANNOTATION}): {exc.certificate_error}"
+            ) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await session.close()
+            raise errors.ServiceUnavailable(
+                f'cannot reach the node agent of node "{endpoint.node}" at {endpoint.url}: '
+                f"{exc or type(exc).__name__}"
+            ) from exc
+        except BaseException:
+            await session.close()
+            raise
+        return NodeSocket(session, ws)
+
+
+@dataclass
+class NodeSocket:
+    """A WebSocket to a node agent and the session that owns it; ``close()`` ends both."""
+
+    session: aiohttp.ClientSession
+    ws: aiohttp.ClientWebSocketResponse
+
+    @property
+    def protocol(self) -> str:
+        return self.ws.protocol or ""
+
+    async def send(self, message: bytes) -> None:
+        await self.ws.send_bytes(message)
+
+    async def receive(self) -> bytes | None:
+        """The next binary message; None once the node closed (text messages are skipped)."""
+        while True:
+            msg = await self.ws.receive()
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                return bytes(msg.data)
+            if msg.type in (aiohttp.WSMsgType.TEXT,):
+                continue
+            return None
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.ws.close(), 2.0)
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            pass
+        finally:
+            await self.session.close()
 
 
 def _node_error(endpoint: NodeEndpoint, status: int, text: str) -> errors.APIError:

@@ -37,6 +37,7 @@ from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintena
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
+from orchestrator.apiserver.streams.upgrade import spdy_protocol
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.apiserver.watchcache import WatchHub
 from orchestrator.apiserver.webhooks import Admission
@@ -143,6 +144,10 @@ class APIServer:
             access_log=False,
             lifespan="off",
             proxy_headers=False,  # nothing proxies the API server: never trust X-Forwarded-*
+            # httptools plus SPDY/3.1 upgrades for exec/attach/port-forward, which uvicorn's own
+            # protocols cannot answer with a 101 (streams/upgrade.py)
+            http=spdy_protocol(state, state.streams),
+            ws="wsproto",  # answers pings with pongs, as kubectl requires; see pyproject.toml
             timeout_graceful_shutdown=1,
             ssl_certfile=str(s.tls_cert) if s.tls_cert else None,
             ssl_keyfile=str(s.tls_key) if s.tls_key else None,

@@ -4,7 +4,7 @@ The pod worker resolves what needs the API (env from ConfigMaps and
 Secrets, volume paths) and hands the results in; this module only maps
 fields: the sandbox (hostname, hostNetwork, hostPorts, DNS config), and
 each container (image and pull policy, command and args with ``$(VAR)``
-expanded, working dir, limits as numbers, container ports).
+expanded, working dir, limits as numbers, container ports, stdin and tty).
 """
 
 from __future__ import annotations
@@ -100,4 +100,6 @@ def container_spec(
         limits=container_limits(container),
         ports=ports,
         init=init,
+        stdin=bool(container.get("stdin")),
+        tty=bool(container.get("tty")),
     )

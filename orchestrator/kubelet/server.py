@@ -1,9 +1,19 @@
-"""The node agent's own HTTPS server: container logs for the API server.
+"""The node agent's own HTTPS server: container logs, exec, attach and port-forward.
 
 Routes, as the real kubelet serves them on its port 10250:
 
     GET /healthz                                          anonymous, "ok"
     GET /containerLogs/{namespace}/{pod}/{container}      text/plain, chunked
+    GET /exec/{namespace}/{pod}/{container}?command=...   WebSocket (``remotecommand``)
+    GET /attach/{namespace}/{pod}/{container}             WebSocket (``remotecommand``)
+    GET /portForward/{namespace}/{pod}?port=P             WebSocket (``portforward``)
+
+The streaming routes find the pod and container as the log route does
+(``podUID`` is taken as a hint there too). What can be refused before the
+upgrade (no client certificate, a bad query, no such pod or container) is
+answered with an HTTP status and plain text; what fails once the socket is
+up (the command is not there, the container has stopped) is a Failure
+Status on the error channel, as from the kubelet.
 
 The log route takes kubelet's query (``follow``, ``previous``,
 ``timestamps``, ``tailLines``, ``sinceSeconds``, ``sinceTime``,
@@ -42,14 +52,25 @@ from typing import Protocol, TypeVar
 from aiohttp import web
 
 from orchestrator import pki
+from orchestrator.kubelet import portforward, remotecommand
 from orchestrator.kubelet.containerlogs import (
+    LogRequest,
     LogRequestError,
     find_pod_uid,
     parse_log_request,
     pick_container,
 )
 from orchestrator.kubelet.registration import NodeSettings
-from orchestrator.kubelet.runtimes.base import ContainerState, LogOptions, Sandbox
+from orchestrator.kubelet.remotecommand import StreamRequestError
+from orchestrator.kubelet.runtimes.base import (
+    ContainerState,
+    LogOptions,
+    PortTarget,
+    Sandbox,
+    StreamError,
+    StreamOptions,
+    StreamSession,
+)
 
 log = logging.getLogger(__name__)
 SettingsT = TypeVar("SettingsT", bound=NodeSettings)
@@ -63,6 +84,18 @@ class LogSource(Protocol):
     async def containers(self, pod_uid: str | None = None) -> list[ContainerState]: ...
 
     def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]: ...
+
+
+class StreamSource(LogSource, Protocol):
+    """What the streaming routes need besides (``runtimes.base.Runtime`` has it all)."""
+
+    async def exec_stream(
+        self, container_id: str, argv: list[str], options: StreamOptions
+    ) -> StreamSession: ...
+
+    async def attach(self, container_id: str, options: StreamOptions) -> StreamSession: ...
+
+    async def port_target(self, pod_uid: str) -> PortTarget: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +115,7 @@ class KubeletServerSettings:
 class KubeletServer:
     """One node agent's HTTPS server; ``start()`` binds, ``close()`` stops."""
 
-    def __init__(self, runtime: LogSource, settings: KubeletServerSettings) -> None:
+    def __init__(self, runtime: StreamSource, settings: KubeletServerSettings) -> None:
         self.runtime = runtime
         self.settings = settings
         self.port = 0
@@ -106,6 +139,9 @@ class KubeletServer:
         app = web.Application()
         app.router.add_get("/healthz", _healthz)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
+        app.router.add_get("/exec/{namespace}/{pod}/{container}", self._exec)
+        app.router.add_get("/attach/{namespace}/{pod}/{container}", self._attach)
+        app.router.add_get("/portForward/{namespace}/{pod}", self._port_forward)
         # handler_cancellation: a log stream whose reader went away is cancelled at once,
         # not when the next line happens to be written.
         runner = web.AppRunner(
@@ -199,6 +235,93 @@ class KubeletServer:
                     await close()
         await response.write_eof()
         return response
+
+    async def _find_container(self, request: web.Request) -> ContainerState:
+        """The container the path names; LogRequestError with the kubelet's status and words."""
+        m = request.match_info
+        wanted = LogRequest(
+            namespace=m["namespace"],
+            pod=m["pod"],
+            container=m["container"],
+            previous=False,
+            options=LogOptions(),
+            pod_uid=request.query.get("podUID", ""),
+        )
+        uid = wanted.pod_uid or find_pod_uid(
+            await self.runtime.sandboxes(), wanted.namespace, wanted.pod
+        )
+        if not uid:
+            raise LogRequestError(404, f'pod "{wanted.pod}" does not exist')
+        containers = [c for c in await self.runtime.containers(uid) if c.name == wanted.container]
+        if not containers:
+            raise LogRequestError(404, f'container "{wanted.container}" not found in pod')
+        return pick_container(wanted, containers)
+
+    async def _exec(self, request: web.Request) -> web.StreamResponse:
+        return await self._remote_command(request, attach=False)
+
+    async def _attach(self, request: web.Request) -> web.StreamResponse:
+        return await self._remote_command(request, attach=True)
+
+    async def _remote_command(self, request: web.Request, *, attach: bool) -> web.StreamResponse:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            options = remotecommand.stream_options(request.query)
+            argv = [] if attach else remotecommand.exec_command(request.query)
+            _require_upgrade(request)
+            state = await self._find_container(request)
+        except (StreamRequestError, LogRequestError) as exc:
+            return web.Response(status=exc.status, text=exc.message)
+        ws = await remotecommand.upgrade(request, remotecommand.PROTOCOLS)
+        runtime = self.runtime
+        try:
+            if attach:
+                session = await runtime.attach(state.id, options)
+            else:
+                session = await runtime.exec_stream(state.id, argv, options)
+        except (StreamError, LookupError) as exc:
+            await remotecommand.send_status(ws, remotecommand.failure(str(exc)))
+            return ws
+        self.streams += 1
+        try:
+            await remotecommand.serve_session(ws, session, argv)
+        finally:
+            self.streams -= 1
+        return ws
+
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        m = request.match_info
+        try:
+            ports = portforward.forward_ports(request.query)
+            _require_upgrade(request)
+            uid = request.query.get("podUID", "") or find_pod_uid(
+                await self.runtime.sandboxes(), m["namespace"], m["pod"]
+            )
+            if not uid:
+                raise LogRequestError(404, f'pod "{m["pod"]}" does not exist')
+            target = await self.runtime.port_target(uid)
+        except (StreamRequestError, LogRequestError) as exc:
+            return web.Response(status=exc.status, text=exc.message)
+        except LookupError:
+            return web.Response(status=404, text=f'pod "{m["pod"]}" does not exist')
+        ws = await remotecommand.upgrade(request, portforward.PROTOCOLS)
+        wanted = portforward.ForwardRequest(m["namespace"], m["pod"], uid, ports)
+        self.streams += 1
+        try:
+            await portforward.serve_forward(ws, wanted, target)
+        finally:
+            self.streams -= 1
+        return ws
+
+
+def _require_upgrade(request: web.Request) -> None:
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise StreamRequestError(400, "Upgrade request required: this endpoint speaks WebSocket")
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -22,6 +22,13 @@ keeps the container's output and exit status while no agent is there.
    guard against PID reuse) and tells the agent "ok" or the error on fd 3.
 3. pumps stdout and stderr into ``container.log`` in CRI's format, rotating
    it by size (``container.log.1`` is the newest rotated file).
+   A container with ``stdin: true`` reads the FIFO ``stdin`` in its dir,
+   which the supervisor holds open (read and write, so it never sees EOF)
+   for ``kubectl attach -i`` to write into later. With ``tty: true`` the
+   app's stdio is a pseudo-terminal whose master the supervisor keeps: its
+   output goes to the log as stdout (a line's start is written at once, as
+   a partial entry, so an attached user sees a prompt), the FIFO's bytes go
+   into it, and its slave's name is in ``pid.json`` for resizes.
 4. when the first process ends, kills what is left of the container (its
    process group and every process in its cgroup), drains the pipes, reads
    the cgroup's OOM-kill count, writes ``exit.json`` atomically (tmp + rename)
@@ -59,6 +66,7 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
+PR_SET_PDEATHSIG = 1
 READY_FD = 3
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1)
 DRAIN_SECONDS = 2.0  # how long output still held by killed stragglers is awaited
@@ -152,13 +160,25 @@ def _default_signals() -> None:
 
 
 def _exec_app(spec: dict[str, Any], out_w: int, err_w: int, errpipe: int) -> None:
-    """Become the container's app: stdio to the pipes, env, working dir, exec. Never returns."""
+    """Become the container's app: stdio to the pipes, env, working dir, exec. Never returns.
+
+    ``out_w`` is the terminal's slave for a tty container; stdin is the FIFO
+    the supervisor opened (a container with ``stdin: true``) or /dev/null.
+    """
     argv = spec["argv"]
     try:
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
+        if spec.get("tty"):
+            import fcntl
+            import termios
+
+            for fd in (0, 1, 2):
+                os.dup2(out_w, fd)
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # we lead a session of our own (setsid)
+        else:
+            stdin = spec.get("_stdin_fd")
+            os.dup2(stdin if stdin is not None else os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
         _default_signals()
         try:
             os.chdir(spec["cwd"])
@@ -213,7 +233,10 @@ def _start_child(spec: dict[str, Any], out_w: int, err_w: int, errpipe: int) -> 
     """In the forked child: enter the pod, then exec (or run init). Never returns."""
     try:
         if not spec.get("pid_namespace"):
-            os.setpgid(0, 0)
+            if spec.get("tty"):
+                os.setsid()  # a terminal's session: the app's group is still its pid
+            else:
+                os.setpgid(0, 0)
         enter_pod(spec, new_proc=bool(spec.get("pid_namespace")))
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -240,10 +263,11 @@ class LogWriter:
         for entry in entries:
             self._append(entry)
 
-    def flush_pending(self) -> None:
+    def flush_pending(self, partial: bool = False) -> None:
+        """Write what waits for its newline; ``partial`` marks it continued by the next entry."""
         for stream, rest in self.pending.items():
             if rest:
-                self._append(format_entry(stream, rest))
+                self._append(format_entry(stream, rest, partial=partial))
         self.pending = {"stdout": b"", "stderr": b""}
 
     def _append(self, entry: bytes) -> None:
@@ -337,8 +361,22 @@ def run(container_dir: str) -> int:
         spec = json.load(f)
     for ignored in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
         signal.signal(ignored, signal.SIG_IGN)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    if spec.get("tty"):
+        out_r, out_w = os.openpty()  # master, slave: one terminal for stdin, stdout and stderr
+        err_r, err_w = os.open(os.devnull, os.O_RDONLY), os.open(os.devnull, os.O_WRONLY)
+    else:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+    stdin_fd = None
+    if spec.get("stdin"):
+        fifo = os.path.join(container_dir, "stdin")
+        if not os.path.exists(fifo):
+            os.mkfifo(fifo, 0o600)
+        stdin_fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a reader and a writer: no EOF
+        if not spec.get("tty"):
+            os.set_blocking(stdin_fd, True)
+            spec["_stdin_fd"] = stdin_fd
+    tty_name = os.ttyname(out_w) if spec.get("tty") else None
     err_pipe_r, err_pipe_w = os.pipe()  # close-on-exec: EOF without data means exec worked
     if spec.get("pid_namespace"):
         unshare(CLONE_NEWPID)  # our next child is pid 1 of a new namespace
@@ -374,6 +412,7 @@ def run(container_dir: str) -> int:
             "supervisor": os.getpid(),
             "supervisor_start": proc_start_ticks(os.getpid()),
             "started_ns": started_ns,
+            "tty": tty_name,
         },
     )
     _tell_agent(b"ok")
@@ -383,7 +422,11 @@ def run(container_dir: str) -> int:
             os.kill(child, signum)
 
     signal.signal(signal.SIGTERM, forward)
-    status, finished_ns = pump(spec, child, pgid, {out_r: "stdout", err_r: "stderr"})
+    pipes = {out_r: "stdout"} if spec.get("tty") else {out_r: "stdout", err_r: "stderr"}
+    if spec.get("tty"):
+        os.close(err_r)
+    feed = (stdin_fd, out_r) if spec.get("tty") and stdin_fd is not None else None
+    status, finished_ns = pump(spec, child, pgid, pipes, feed)
     if os.WIFSIGNALED(status):
         sig: int | None = os.WTERMSIG(status)
         exit_code = 128 + os.WTERMSIG(status)
@@ -400,14 +443,24 @@ def run(container_dir: str) -> int:
 
 
 def pump(
-    spec: dict[str, Any], child: int, pgid: int | None, pipes: dict[int, str]
+    spec: dict[str, Any],
+    child: int,
+    pgid: int | None,
+    pipes: dict[int, str],
+    feed: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
-    """Copy output into the log until the first process ends; its wait status and end time."""
+    """Copy output into the log until the first process ends; its wait status and end time.
+
+    ``feed`` is (the stdin FIFO, the terminal's master) of a tty container: input to pass on.
+    """
     log = LogWriter(spec["log_path"], spec["log_max_bytes"], spec["log_max_files"])
+    tty = bool(spec.get("tty"))
     sel = selectors.DefaultSelector()
     for fd in pipes:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
+    if feed is not None:
+        sel.register(feed[0], selectors.EVENT_READ)
     pidfd: int | None = None
     with contextlib.suppress(AttributeError, OSError):
         pidfd = os.pidfd_open(child)
@@ -424,12 +477,19 @@ def pump(
             fd = int(key.fd)
             if fd == pidfd:
                 continue
+            if feed is not None and fd == feed[0]:
+                _pass_input(*feed)
+                continue
             try:
                 data = os.read(fd, 65536)
             except BlockingIOError:
                 continue
+            except OSError:  # EIO: a terminal whose every slave has closed
+                data = b""
             if data:
                 log.write(pipes[fd], data)
+                if tty:
+                    log.flush_pending(partial=True)
             else:
                 sel.unregister(fd)
                 os.close(fd)
@@ -454,8 +514,26 @@ def pump(
     return status, finished_ns
 
 
-def exec_in(container_dir: str, argv: list[str]) -> int:
-    """Run ``argv`` in the container's cgroups, namespaces, env and working dir."""
+def _pass_input(source: int, terminal: int) -> None:
+    """What ``kubectl attach -i`` wrote to the FIFO, into the terminal (dropped when full)."""
+    try:
+        data = os.read(source, 65536)
+        if data:
+            os.write(terminal, data)
+    except OSError:  # nothing there after all, or a terminal that is full or gone
+        pass
+
+
+def exec_in(container_dir: str, argv: list[str], tty: bool = False) -> int:
+    """Run ``argv`` in the container's cgroups, namespaces, env and working dir.
+
+    With ``tty`` our stdin is a terminal that becomes the controlling one of
+    the session that runs ``argv``: ours (the node agent started us with
+    ``setsid``), or, when a PID namespace was entered, a session of the
+    forked command's own, so that a shell's job control finds its process
+    groups inside the namespace. That child dies with us (PDEATHSIG), so
+    the agent killing our group ends it too.
+    """
     with open(os.path.join(container_dir, "spec.json")) as f:
         spec = json.load(f)
     with open(os.path.join(container_dir, "pid.json")) as f:
@@ -472,15 +550,31 @@ def exec_in(container_dir: str, argv: list[str]) -> int:
         setns(theirs, CLONE_NEWNS)
     os.chdir(spec["cwd"])
     env = dict(spec["env"])
+    if tty and not entered_pid:
+        _take_terminal()
     if entered_pid:  # a PID namespace applies to children only
         child = os.fork()
         if child == 0:
+            _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if tty:
+                os.setsid()
+                _take_terminal()
             _default_signals()
             _exec_or_die(argv, env)
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTSTP):
+            signal.signal(sig, signal.SIG_IGN)  # a terminal's ^C is the command's to take
         _, status = os.waitpid(child, 0)
         return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     _exec_or_die(argv, env)
     return 127
+
+
+def _take_terminal() -> None:
+    """Make stdin, a terminal, the controlling one of the session we lead."""
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _exec_or_die(argv: list[str], env: dict[str, str]) -> None:
@@ -497,7 +591,9 @@ def main(args: list[str]) -> int:
         return run(args[1])
     if len(args) >= 4 and args[0] == "exec" and args[2] == "--":
         return exec_in(args[1], args[3:])
-    sys.stderr.write("usage: supervise run DIR | supervise exec DIR -- ARGV...\n")
+    if len(args) >= 5 and args[0] == "exec" and args[2:4] == ["--tty", "--"]:
+        return exec_in(args[1], args[4:], tty=True)
+    sys.stderr.write("usage: supervise run DIR | supervise exec DIR [--tty] -- ARGV...\n")
     return 2
 
 

@@ -19,6 +19,12 @@ disk (process) or in the engine's labels (docker), never only in memory.
 Values crossing this boundary are frozen dataclasses; the pod object (a JSON
 dict) never does: the pod workers translate it into these specs.
 
+Interactive sessions (``kubectl exec``, ``attach``) are ``StreamSession``s:
+output comes as ``(channel, bytes)`` pairs (1 stdout, 2 stderr, the channel
+numbers of Kubernetes' remote command protocol), input goes in with
+``write``, and ``wait()`` gives the exit code. ``port_target()`` tells the
+node agent where a pod's ports are reached (its network namespace, its IP).
+
 Container logs are files in CRI's format, one line per write of a line:
 ``<RFC 3339 time with nanoseconds> <stdout|stderr> <F|P> <text>`` (``P`` marks
 a partial line continued by the next entry), see ``orchestrator.kubelet.logformat``.
@@ -117,6 +123,8 @@ class ContainerSpec:
     limits: Limits = Limits()
     ports: tuple[int, ...] = ()  # containerPorts, informational
     init: bool = False  # an init container (runs to completion before the others)
+    stdin: bool = False  # the container's stdin stays open for `kubectl attach -i`
+    tty: bool = False  # the container's stdio is a terminal (`kubectl attach -t`)
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,50 @@ class ExecResult:
     exit_code: int
     output: bytes  # stdout and stderr together, cut to a bounded size
     timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """Which streams an interactive exec or attach carries (kubelet's query names)."""
+
+    stdin: bool = False
+    stdout: bool = True
+    stderr: bool = True  # ignored with a tty: a terminal has one output
+    tty: bool = False
+
+
+@dataclass(frozen=True)
+class PortTarget:
+    """Where a pod's ports are reached from the node."""
+
+    netns: str  # a network namespace file to connect from ("" = the node's own network)
+    ip: str  # the pod's address (the fallback, and the address in loopback mode)
+
+
+class StreamError(Exception):
+    """An interactive session cannot start; the message is what the user is shown."""
+
+
+class StreamSession(Protocol):
+    """One running exec or attach: output out, input in, an exit code at the end."""
+
+    async def read(self) -> tuple[int, bytes] | None:
+        """The next output as ``(1 stdout | 2 stderr, data)``; None when output has ended."""
+
+    async def write(self, data: bytes) -> None:
+        """Bytes for the process's stdin (ignored when it has none)."""
+
+    async def close_stdin(self) -> None:
+        """End the process's stdin (it reads EOF)."""
+
+    async def resize(self, width: int, height: int) -> None:
+        """The terminal's new size (ignored without a tty)."""
+
+    async def wait(self) -> int:
+        """The exit code, once output has ended."""
+
+    async def close(self) -> None:
+        """Let go: an exec is killed (its whole process group), an attach detaches."""
 
 
 @dataclass(frozen=True)
@@ -228,3 +280,14 @@ class Runtime(Protocol):
     def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]:
         """The container's output as ``kubectl logs`` shows it, line by line."""
         ...
+
+    async def exec_stream(
+        self, container_id: str, argv: list[str], options: StreamOptions
+    ) -> StreamSession:
+        """Start ``argv`` in the running container, interactively; raises StreamError."""
+
+    async def attach(self, container_id: str, options: StreamOptions) -> StreamSession:
+        """Join the container's main process: its output from now on, its stdin and tty."""
+
+    async def port_target(self, pod_uid: str) -> PortTarget:
+        """Where the pod's ports are reached; LookupError when it has no sandbox here."""

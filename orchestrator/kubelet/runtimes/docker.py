@@ -62,6 +62,7 @@ import ipaddress
 import logging
 import math
 import os
+import signal
 import socket
 import threading
 from collections.abc import AsyncGenerator, Callable
@@ -85,11 +86,21 @@ from orchestrator.kubelet.runtimes.base import (
     ExecResult,
     ImageError,
     LogOptions,
+    PortTarget,
     Sandbox,
     SandboxSpec,
+    StreamError,
+    StreamOptions,
+    StreamSession,
 )
-from orchestrator.kubelet.runtimes.dockerexec import ENGINE_ERRORS, check_executable, run_exec
+from orchestrator.kubelet.runtimes.dockerexec import (
+    ENGINE_ERRORS,
+    check_executable,
+    missing_command,
+    run_exec,
+)
 from orchestrator.kubelet.runtimes.dockerlogs import OwnStream, own_client, read_logs
+from orchestrator.kubelet.runtimes.dockersession import DockerSession, hijack
 from orchestrator.kubelet.runtimes.dockerslugs import (
     SLUG_MOUNT,
     SlugSource,
@@ -98,6 +109,7 @@ from orchestrator.kubelet.runtimes.dockerslugs import (
     slug_container,
 )
 from orchestrator.kubelet.runtimes.dockerspec import (
+    LABEL_CONTAINER_NAME,
     LABEL_NODE,
     LABEL_POD_UID,
     ROLE_CONTAINER,
@@ -580,6 +592,8 @@ class DockerRuntime:
                 name=name,
                 labels=container_labels(self.node_name, spec),
                 host_config=host_config,
+                stdin_open=spec.stdin,
+                tty=spec.tty,
             )
         except docker.errors.APIError as exc:
             raise ContainerStartError("CreateContainerError", _explain(exc)) from exc
@@ -651,6 +665,111 @@ class DockerRuntime:
                     yield line
         except ENGINE_ERRORS as exc:
             raise _engine_error(f"logs of {container_id}", exc) from exc
+
+    # -- interactive sessions and port-forward (``dockersession``) ----------------------------
+
+    async def exec_stream(
+        self, container_id: str, argv: list[str], options: StreamOptions
+    ) -> StreamSession:
+        cid = strip_scheme(container_id)
+        call = functools.partial(self._call, f"exec in {container_id}")
+        try:
+            info = await call(self.api.inspect_container, cid)
+            if not info["State"].get("Running"):
+                raise StreamError(f"container {container_id} is not running")
+            if not argv:
+                raise StreamError("you must specify at least one command for the container")
+            missing = await call(missing_command, self.api, cid, argv[0], info.get("Config") or {})
+            if missing:
+                raise StreamError(f"error executing command in container: {missing}")
+            created = await call(
+                self.api.exec_create,
+                cid,
+                argv,
+                stdin=options.stdin,
+                stdout=options.stdout,
+                stderr=options.stderr,
+                tty=options.tty,
+            )
+        except DockerEngineError as exc:
+            raise StreamError(str(exc)) from exc
+        exec_id = created["Id"]
+        body = {"Detach": False, "Tty": options.tty}
+        reader, writer = await hijack(
+            self.settings.docker_url, self.api.api_version, f"/exec/{exec_id}/start", {}, body
+        )
+
+        async def resize(width: int, height: int) -> None:
+            with contextlib.suppress(DockerEngineError):
+                await call(self.api.exec_resize, exec_id, height=height, width=width)
+
+        async def exit_code() -> int:
+            for _ in range(100):  # the engine reaps the exec a moment after its output ends
+                info = await call(self.api.exec_inspect, exec_id)
+                if not info.get("Running"):
+                    code = info.get("ExitCode")
+                    return code if isinstance(code, int) else 126
+                await asyncio.sleep(0.02)
+            return 126
+
+        async def kill() -> None:
+            with contextlib.suppress(DockerEngineError, OSError):
+                pid = int((await call(self.api.exec_inspect, exec_id)).get("Pid") or 0)
+                if pid > 0:
+                    os.kill(pid, signal.SIGKILL)
+
+        return DockerSession(reader, writer, options, resize=resize, exit_code=exit_code, kill=kill)
+
+    async def attach(self, container_id: str, options: StreamOptions) -> StreamSession:
+        cid = strip_scheme(container_id)
+        call = functools.partial(self._call, f"attach to {container_id}")
+        try:
+            info = await call(self.api.inspect_container, cid)
+        except DockerEngineError as exc:
+            raise StreamError(str(exc)) from exc
+        name = (info.get("Config") or {}).get("Labels", {}).get(LABEL_CONTAINER_NAME, cid)
+        if not info["State"].get("Running"):
+            raise StreamError(f"container {name} is not running")
+        if options.stdin and not info["Config"].get("OpenStdin"):
+            raise StreamError(
+                f"stdin is not enabled for container {name}: attach -i needs stdin: true"
+            )
+        if options.tty and not info["Config"].get("Tty"):
+            raise StreamError(f"tty is not enabled for container {name}: attach -t needs tty: true")
+        query = {"stream": 1, "stdin": int(options.stdin), "stdout": 1, "stderr": 1, "logs": 0}
+        reader, writer = await hijack(
+            self.settings.docker_url, self.api.api_version, f"/containers/{cid}/attach", query, None
+        )
+
+        async def resize(width: int, height: int) -> None:
+            with contextlib.suppress(DockerEngineError):
+                await call(self.api.resize, cid, height=height, width=width)
+
+        async def exit_code() -> int:
+            return 0  # an attach ends well when the container ends, whatever its exit code
+
+        async def detach() -> None:
+            return None
+
+        return DockerSession(
+            reader, writer, options, resize=resize, exit_code=exit_code, kill=detach
+        )
+
+    async def port_target(self, pod_uid: str) -> PortTarget:
+        return await self._call(f"sandbox of pod {pod_uid}", self._port_target, pod_uid)
+
+    def _port_target(self, pod_uid: str) -> PortTarget:
+        """The sandbox's network namespace (its process's, when local) and its address."""
+        infos = self._inspect_all(ROLE_SANDBOX, pod_uid)
+        running = [i for i in infos if i["State"].get("Running")]
+        if not running:
+            raise LookupError(f"no running sandbox of pod {pod_uid}")
+        info = running[0]
+        netns = ""
+        pid = int(info["State"].get("Pid") or 0)
+        if pid > 0 and not is_host_network(info) and os.path.exists(f"/proc/{pid}/ns/net"):
+            netns = f"/proc/{pid}/ns/net"
+        return PortTarget(netns=netns, ip=sandbox_from_inspect(info, self.settings.host_ip).ip)
 
 
 def remove_quietly(api: docker.APIClient, cid: str) -> bool:

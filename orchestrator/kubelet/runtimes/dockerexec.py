@@ -1,5 +1,5 @@
 """Running things inside a container of the engine: exec (probes, preStop hooks), and the check
-that a container's command exists before it starts.
+that a container's command exists before it starts (and before an interactive exec).
 
 An exec inherits the container's env and working dir from the engine. Its
 output (stdout and stderr together) is kept up to a limit and the rest
@@ -102,14 +102,24 @@ def check_executable(api: docker.APIClient, cid: str) -> None:
     argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not argv:
         return  # the engine refused to create it already
+    missing = missing_command(api, cid, argv[0], config)
+    if missing:
+        raise ContainerStartError("RunContainerError", missing)
+
+
+def missing_command(api: docker.APIClient, cid: str, program: str, config: Any) -> str:
+    """Why ``program`` cannot run in the container (exec's words), or "" when it can.
+
+    ``config`` is the container's ``Config`` (its env's PATH and working dir count).
+    """
     env = dict(entry.partition("=")[::2] for entry in config.get("Env") or [])
     candidates = executable_candidates(
-        argv[0], env.get("PATH", ""), config.get("WorkingDir") or "/"
+        program, env.get("PATH", ""), config.get("WorkingDir") or "/"
     )
     if any(path_exists(api, cid, path) for path in candidates):
-        return
-    where = "executable file not found in $PATH" if "/" not in argv[0] else "no such file"
-    raise ContainerStartError("RunContainerError", f'exec: "{argv[0]}": {where}')
+        return ""
+    where = "executable file not found in $PATH" if "/" not in program else "no such file"
+    return f'exec: "{program}": {where}'
 
 
 def path_exists(api: docker.APIClient, cid: str, path: str) -> bool:

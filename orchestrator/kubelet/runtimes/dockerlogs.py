@@ -13,6 +13,11 @@ lines (and more again while long lines leave too few), and the lines kept
 are the last N whole ones. Following then continues from the last entry
 read (entries at or before its time are skipped), so nothing is shown twice
 and nothing written in between is lost.
+
+A container with a tty (``tty: true``) has no stdout and stderr to tell
+apart, and the engine sends its log raw, without frame headers, where the
+SDK would hand it over a character at a time as text; its log is read
+here from the engine's answer, split into entries at each newline.
 """
 
 from __future__ import annotations
@@ -120,9 +125,47 @@ def render(line: Line, timestamps: bool) -> bytes:
     return line[0] + b" " + line[1] if timestamps else line[1]
 
 
+class RawEntries:
+    """The raw log of a tty container, one entry (``<time> <text>\\n``) per item."""
+
+    def __init__(self, client: docker.APIClient, cid: str, params: dict[str, Any]) -> None:
+        query = {"stdout": 1, "stderr": 1, "timestamps": 1, "tail": "all", **params}
+        query["follow"] = int(bool(query.get("follow")))
+        if not query.get("since"):
+            query.pop("since", None)
+        if query.get("tail") is None:
+            query["tail"] = "all"
+        url = client._url("/containers/{0}/logs", cid)
+        self._response = client._get(url, params=query, stream=True)
+        client._raise_for_status(self._response)
+
+    def __iter__(self) -> Iterator[bytes]:
+        rest = b""
+        for chunk in self._response.raw.stream(65536, decode_content=False):
+            *entries, rest = (rest + chunk).split(b"\n")
+            for entry in entries:
+                yield entry + b"\n"
+        if rest:
+            yield rest
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def _is_tty(api: docker.APIClient, cid: str) -> bool:
+    return bool((api.inspect_container(cid).get("Config") or {}).get("Tty"))
+
+
+def _logs(api: docker.APIClient, cid: str, **params: Any) -> Any:
+    """The SDK's log stream, or the raw entries of a tty container."""
+    if _is_tty(api, cid):
+        return RawEntries(api, cid, params)
+    return api.logs(cid, stream=True, timestamps=True, **params)
+
+
 def _collect(api: docker.APIClient, cid: str, **params: Any) -> list[bytes]:
     # follow defaults to the value of stream in the SDK: a tail must not wait for more output
-    stream = api.logs(cid, stream=True, timestamps=True, follow=False, **params)
+    stream = _logs(api, cid, follow=False, **params)
     try:
         return list(stream)
     finally:
@@ -187,7 +230,7 @@ async def _lines(
 
 def _open(client: docker.APIClient, cid: str, *, follow: bool, since: float | None) -> OwnStream:
     try:
-        stream = client.logs(cid, stream=True, timestamps=True, follow=follow, since=since)
+        stream = _logs(client, cid, follow=follow, since=since)
     except BaseException:
         client.close()
         raise

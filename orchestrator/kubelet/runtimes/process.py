@@ -25,7 +25,9 @@ directory and the settings:
   supervisor in the event loop; a poll every ``exit_poll_interval`` where
   pidfds are missing) and reports them through ``on_change`` callbacks with
   the pod's uid;
-- ``processexec``: exec into a running container, and its logs.
+- ``processexec``: exec into a running container, and its logs;
+  ``processsession`` and ``processattach``: interactive exec and attach
+  (``kubectl exec -it``, ``attach``, ``cp``).
 
 This class decides what the node can do (root or not, cgroups or not) and
 hands each part what it needs. Unknown container IDs raise ``LookupError``
@@ -47,14 +49,20 @@ from orchestrator.kubelet.runtimes.base import (
     ContainerState,
     ExecResult,
     LogOptions,
+    PortTarget,
     Sandbox,
     SandboxSpec,
+    StreamError,
+    StreamOptions,
+    StreamSession,
 )
+from orchestrator.kubelet.runtimes.processattach import ProcessAttachSession
 from orchestrator.kubelet.runtimes.processcontainers import ProcessContainers
 from orchestrator.kubelet.runtimes.processexec import ProcessExec
 from orchestrator.kubelet.runtimes.processimages import resolve_image, slug_to_fetch
-from orchestrator.kubelet.runtimes.processlayout import Layout
+from orchestrator.kubelet.runtimes.processlayout import Layout, read_json
 from orchestrator.kubelet.runtimes.processsandboxes import ProcessSandboxes, pod_network
+from orchestrator.kubelet.runtimes.processsession import ProcessExecSession
 from orchestrator.kubelet.runtimes.processsettings import ProcessRuntimeSettings
 from orchestrator.kubelet.runtimes.slugfetch import fetch_slug
 
@@ -87,6 +95,7 @@ class ProcessRuntime:
             layout, node_name, settings, self.network, self._containers
         )
         self._exec = ProcessExec(layout, settings)
+        self._layout = layout
         self._fetching: dict[str, asyncio.Lock] = {}  # one download per slug at a time
 
     def _limitations(self, root: bool) -> tuple[str, ...]:
@@ -188,6 +197,33 @@ class ProcessRuntime:
 
     def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]:
         return self._exec.logs(container_id, options)
+
+    # -- interactive sessions and port-forward ---------------------------------------------
+
+    def _session_dir(self, container_id: str) -> Path:
+        try:
+            return self._layout.container_dir(container_id)
+        except (LookupError, ValueError) as exc:
+            raise StreamError(str(exc)) from exc
+
+    async def exec_stream(
+        self, container_id: str, argv: list[str], options: StreamOptions
+    ) -> StreamSession:
+        cdir = self._session_dir(container_id)
+        return await ProcessExecSession.start(self.settings.python, cdir, argv, options)
+
+    async def attach(self, container_id: str, options: StreamOptions) -> StreamSession:
+        cdir = self._session_dir(container_id)
+        return ProcessAttachSession.start(cdir, options, self.settings.log_follow_interval)
+
+    async def port_target(self, pod_uid: str) -> PortTarget:
+        try:
+            record = read_json(self._layout.pod_dir(pod_uid) / "sandbox.json")
+        except ValueError:
+            record = None
+        if record is None:
+            raise LookupError(f"no sandbox of pod {pod_uid}")
+        return PortTarget(netns=str(record.get("netns") or ""), ip=str(record["ip"]))
 
 
 def purge_node(node_name: str, cgroup_parent: str = "paas") -> None:

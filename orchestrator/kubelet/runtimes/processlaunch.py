@@ -99,6 +99,8 @@ def launch_spec(
         "mount_namespace": isolate,
         "uts_namespace": isolate and not record["host_network"],
         "binds": _binds(pod_dir, spec, isolate),
+        "stdin": spec.stdin,
+        "tty": spec.tty,
     }
 
 

@@ -1,4 +1,5 @@
-"""``kubectl explain`` for the built-in kinds, with the oldest and newest kubectl we support.
+"""``kubectl explain`` for the built-in kinds, with the oldest and newest kubectl we support,
+and ``kubectl apply`` still merging a Deployment's containers now that they are published.
 
 kubectl 1.27+ explains from ``/openapi/v3``: the index, then the document of
 the kind's group-version, found by the ``x-kubernetes-group-version-kind`` of
@@ -31,22 +32,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]:
         api.stop()
 
 
-def explain(api: RunningAPI, version: str, home: Path, *args: str) -> str:
+def run_kubectl(api: RunningAPI, version: str, home: Path, *args: str) -> str:
     binary = KUBECTL_DIR / f"kubectl.{version}"
     require_engine(f"kubectl {version}", binary.exists(), f"{binary} is not installed")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     env["HOME"] = str(home)
     config = ["--kubeconfig", str(api.kubeconfig), "--cache-dir", str(home / "cache")]
     result = subprocess.run(
-        [str(binary), *config, "explain", *args],
+        [str(binary), *config, *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
         env=env,
     )
-    assert result.returncode == 0, f"kubectl {version} explain {args}: {result.stderr}"
+    assert result.returncode == 0, f"kubectl {version} {args}: {result.stderr}"
     return result.stdout
+
+
+def explain(api: RunningAPI, version: str, home: Path, *args: str) -> str:
+    return run_kubectl(api, version, home, "explain", *args)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -80,3 +85,39 @@ def test_explain_recursive_lists_nested_fields(
 ) -> None:
     out = explain(served, version, tmp_path, "cronjob.spec.jobTemplate", "--recursive")
     assert "backoffLimit" in out and "containers" in out
+
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: web
+        image: busybox
+        env: [{{name: COLOUR, value: {colour}}}]
+      - name: sidecar
+        image: busybox
+"""
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_apply_merges_containers_by_name_from_the_published_schema(
+    served: RunningAPI, version: str, tmp_path: Path
+) -> None:
+    name = "web-" + version.replace(".", "-")
+    manifest = tmp_path / "deployment.yaml"
+    manifest.write_text(DEPLOYMENT.format(name=name, colour="blue"))
+    assert "created" in run_kubectl(served, version, tmp_path, "apply", "-f", str(manifest))
+    manifest.write_text(DEPLOYMENT.format(name=name, colour="green"))
+    assert "configured" in run_kubectl(served, version, tmp_path, "apply", "-f", str(manifest))
+    with served.http() as http:
+        got = http.get(f"/apis/apps/v1/namespaces/default/deployments/{name}").json()
+    containers = got["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["web", "sidecar"]
+    assert containers[0]["env"] == [{"name": "COLOUR", "value": "green"}]

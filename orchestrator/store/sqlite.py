@@ -203,12 +203,18 @@ class SQLiteStore:
                 sql += " LIMIT ?"
                 args += (limit + 1,)
             rows = [KeyValue(*r) for r in db.execute(sql, args).fetchall()]
-            # SQLite takes a bare column's values from the row MIN() picked.
-            changed = db.execute(
+            # Only keys up to the last unchanged one kept can make the page: a bound that
+            # lets the (key, revision) index read one page's range of the log, not all of it.
+            changed_sql = (
                 "SELECT key, prev_value, create_revision, prev_revision, MIN(revision) FROM log"
-                f" WHERE revision > ? AND key >= ?{bound} GROUP BY key",
-                (revision, low, *bound_args),
-            ).fetchall()
+                f" WHERE key >= ?{bound} AND revision > ?"
+            )
+            changed_args: tuple[Any, ...] = (low, *bound_args, revision)
+            if limit > 0 and len(rows) > limit:
+                changed_sql += " AND key <= ?"
+                changed_args += (rows[-1].key,)
+            # SQLite takes a bare column's values from the row MIN() picked.
+            changed = db.execute(changed_sql + " GROUP BY key", changed_args).fetchall()
             for key, prev_value, create_revision, prev_revision, _ in changed:
                 if prev_value is None:  # created after the revision: not there then
                     continue

@@ -150,6 +150,7 @@ _BY_CODE: dict[int, type[APIError]] = {
     422: Invalid,
     429: TooManyRequests,
     503: ServiceUnavailable,
+    504: Timeout,
 }
 
 

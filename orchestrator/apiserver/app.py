@@ -99,7 +99,11 @@ def create_app(state: APIState) -> ASGIApp:
         try:
             return await dispatch(state, request)
         except errors.APIError as exc:
-            return error_response(exc)
+            response = error_response(exc)
+            retry = exc.details.get("retryAfterSeconds")
+            if retry:  # Kubernetes says it in a header too; client-go waits and retries
+                response.headers["Retry-After"] = str(retry)
+            return response
         except StoreUnavailable as exc:
             return error_response(errors.ServiceUnavailable(f"storage is unavailable: {exc}"))
         except Exception:

@@ -126,6 +126,7 @@ def test_list_from_a_future_resource_version_times_out_as_too_large(api: Running
     assert status["message"].startswith(f"Timeout: Too large resource version: {future}, current:")
     assert status["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
     assert status["details"]["retryAfterSeconds"] == 1
+    assert r.headers["retry-after"] == "1"
 
 
 def test_list_waits_for_a_resource_version_about_to_be_written(sqlite_api: RunningAPI) -> None:

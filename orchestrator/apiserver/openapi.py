@@ -1,4 +1,4 @@
-"""``/openapi/v3`` for custom resources: what ``kubectl explain`` and ``kubectl apply`` read.
+"""``/openapi/v3``: what ``kubectl explain`` and ``kubectl apply`` read.
 
 Kubernetes publishes one OpenAPI v3 document per group-version and an index
 naming them (kube-openapi ``handler3``)::
@@ -27,8 +27,9 @@ A custom kind's document has what the CRD document of Kubernetes has
   ``x-kubernetes-group-version-kind`` (one map, not a list). ``kubectl
   explain`` finds the kind through these operations and then the schema
   through the components; without them it says ``GVR (...) not found``;
-- PATCH request bodies list json-patch, merge-patch and apply-patch+yaml
-  only. ``kubectl apply`` reads this list: were strategic-merge-patch in it,
+- PATCH request bodies of a custom kind list json-patch, merge-patch and
+  apply-patch+yaml only (a built-in kind's add strategic-merge-patch, with
+  the merge keys in its schema: ``openapi_builtin``). ``kubectl apply`` reads this list: were strategic-merge-patch in it,
   kubectl would send one and get 415 back. PATCH also lists the
   ``fieldValidation`` query parameter, which tells kubectl the server
   validates fields itself (otherwise it validates client-side from

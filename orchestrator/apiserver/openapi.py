@@ -28,9 +28,10 @@ A custom kind's document has what the CRD document of Kubernetes has
   explain`` finds the kind through these operations and then the schema
   through the components; without them it says ``GVR (...) not found``;
 - PATCH request bodies of a custom kind list json-patch, merge-patch and
-  apply-patch+yaml only (a built-in kind's add strategic-merge-patch, with
-  the merge keys in its schema: ``openapi_builtin``). ``kubectl apply`` reads this list: were strategic-merge-patch in it,
-  kubectl would send one and get 415 back. PATCH also lists the
+  apply-patch+yaml only. ``kubectl apply`` reads this list: were
+  strategic-merge-patch in it, kubectl would send one and get 415 back. A
+  built-in kind's list it too, with the merge keys in its schema
+  (``openapi_builtin``), as Kubernetes does. PATCH also lists the
   ``fieldValidation`` query parameter, which tells kubectl the server
   validates fields itself (otherwise it validates client-side from
   ``/openapi/v2``).

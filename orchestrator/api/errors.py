@@ -14,7 +14,8 @@
     ├── Invalid                   422   Invalid   (details.causes lists every bad field)
     ├── TooManyRequests           429   TooManyRequests
     ├── InternalError             500   InternalError
-    └── ServiceUnavailable        503   ServiceUnavailable
+    ├── ServiceUnavailable        503   ServiceUnavailable
+    └── Timeout                   504   Timeout   ("Too large resource version")
 
 Each renders once as a Kubernetes ``Status`` object (``to_status``);
 ``from_status`` turns a Status received over HTTP back into the same class.
@@ -34,16 +35,18 @@ class APIError(Exception):
         message: str,
         *,
         details: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.metadata = metadata or {}  # a ListMeta: an expired list's fresh ``continue``
 
     def to_status(self) -> dict[str, Any]:
         status: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.metadata),
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
@@ -110,6 +113,10 @@ class ServiceUnavailable(APIError):
     code, reason = 503, "ServiceUnavailable"
 
 
+class Timeout(APIError):
+    code, reason = 504, "Timeout"
+
+
 _BY_REASON: dict[str, type[APIError]] = {
     cls.reason: cls
     for cls in (
@@ -127,6 +134,7 @@ _BY_REASON: dict[str, type[APIError]] = {
         TooManyRequests,
         InternalError,
         ServiceUnavailable,
+        Timeout,
     )
 }
 _BY_CODE: dict[int, type[APIError]] = {
@@ -142,6 +150,7 @@ _BY_CODE: dict[int, type[APIError]] = {
     422: Invalid,
     429: TooManyRequests,
     503: ServiceUnavailable,
+    504: Timeout,
 }
 
 

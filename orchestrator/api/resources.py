@@ -241,6 +241,8 @@ BUILTIN_TYPES = ResourceTypes(
             subresources=("status",),
             extra_versions=("v1beta1",),
         ),
+        # Create-only and never stored: binds the pod the body names (subresources.bind_pod).
+        _rt("", "Binding", "bindings", has_generation=False, verbs=("create",)),
         _rt("coordination.k8s.io", "Lease", "leases", has_generation=False),
         # Create-only and never stored: the answer is computed from the token sent (tokenreview.py).
         _rt(

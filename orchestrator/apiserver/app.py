@@ -32,6 +32,7 @@ from orchestrator.api.selectors import (
 from orchestrator.api.strategy import strategy_of
 from orchestrator.apiserver import (
     discovery,
+    listversions,
     openapi,
     patching,
     podlogs,
@@ -70,6 +71,7 @@ log = logging.getLogger(__name__)
 class APISettings:
     server_address: str = "127.0.0.1:6443"  # what /api tells clients to call
     watch: watch.WatchSettings = field(default_factory=watch.WatchSettings)
+    freshness_wait: float = 3.0  # a list waits this long for a future resourceVersion (Kubernetes)
 
 
 @dataclass
@@ -101,7 +103,11 @@ def create_app(state: APIState) -> ASGIApp:
         try:
             return await dispatch(state, request)
         except errors.APIError as exc:
-            return error_response(exc)
+            response = error_response(exc)
+            retry = exc.details.get("retryAfterSeconds")
+            if retry:  # Kubernetes says it in a header too; client-go waits and retries
+                response.headers["Retry-After"] = str(retry)
+            return response
         except StoreUnavailable as exc:
             return error_response(errors.ServiceUnavailable(f"storage is unavailable: {exc}"))
         except Exception:
@@ -163,6 +169,17 @@ async def dispatch(state: APIState, request: Request) -> Response:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
         return json_response(tokenreview.review_token(state.auth, await _body(request)), 201)
+    if not parsed.rt.group and parsed.rt.kind == "Binding":
+        if request.method != "POST" or parsed.name:
+            raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
+        status = await subresources.bind_from_collection(
+            state.registry,
+            state.types.require("", "Pod"),
+            parsed.namespace,
+            await _body(request),
+            _write_options(parse_query(request), who),
+        )
+        return json_response(status, 201)
     if parsed.rt.deprecation_warning:
         try:
             response = await _resource(state, request, parsed, who)
@@ -253,18 +270,22 @@ async def _resource(
     method = request.method
     reg = state.registry
     rt = t.rt
-    opts = WriteOptions(
-        dry_run=q.dry_run,
-        field_validation=q.field_validation or "Warn",
-        user=who[0],
-        groups=who[1] or ("system:authenticated",),
-        field_manager=q.field_manager,
-    )
+    opts = _write_options(q, who)
     if not t.name:
         if method in ("GET", "HEAD"):
             labels, fields = _selectors(rt, q)
             if q.watch:
                 return _watch(state, request, t, q, labels, fields)
+            plan = listversions.plan_list(
+                q.resource_version,
+                request.query_params.get("resourceVersionMatch", ""),
+                q.limit,
+                q.continue_token,
+            )
+            if plan.wait_for:
+                await listversions.wait_for_revision(
+                    reg.store, plan.wait_for, state.settings.freshness_wait
+                )
             items, revision, token = await reg.list(
                 rt,
                 t.namespace,
@@ -272,6 +293,7 @@ async def _resource(
                 fields=fields,
                 limit=q.limit,
                 continue_token=q.continue_token,
+                revision=plan.revision,
             )
             if wants_table(request):
                 return json_response(
@@ -353,6 +375,16 @@ async def _resource(
         obj, gone = await reg.delete(rt, t.namespace, t.name, options, opts)
         return json_response(obj, 200 if gone else 202)  # 202: deletion is pending
     raise errors.MethodNotAllowed(f"{method} is not allowed here")
+
+
+def _write_options(q: Query, who: tuple[str, tuple[str, ...]]) -> WriteOptions:
+    return WriteOptions(
+        dry_run=q.dry_run,
+        field_validation=q.field_validation or "Warn",
+        user=who[0],
+        groups=who[1] or ("system:authenticated",),
+        field_manager=q.field_manager,
+    )
 
 
 async def _body(request: Request) -> Any:
@@ -450,9 +482,8 @@ def _watch(
     labels: LabelSelector | None,
     fields: FieldSelector | None,
 ) -> Response:
-    if q.resource_version not in ("", "0") and not q.resource_version.isdigit():
-        # Checked before streaming: once the 200 is sent, an error can only cut the stream.
-        raise errors.BadRequest(f"invalid resourceVersion: {q.resource_version!r}")
+    # Checked before streaming: once the 200 is sent, an error goes as an ERROR event.
+    listversions.parse(q.resource_version)
     body = watch.stream(
         state.registry,
         state.hub,

@@ -1,4 +1,4 @@
-"""``/openapi/v3`` for custom resources: what ``kubectl explain`` and ``kubectl apply`` read.
+"""``/openapi/v3``: what ``kubectl explain`` and ``kubectl apply`` read.
 
 Kubernetes publishes one OpenAPI v3 document per group-version and an index
 naming them (kube-openapi ``handler3``)::
@@ -27,9 +27,11 @@ A custom kind's document has what the CRD document of Kubernetes has
   ``x-kubernetes-group-version-kind`` (one map, not a list). ``kubectl
   explain`` finds the kind through these operations and then the schema
   through the components; without them it says ``GVR (...) not found``;
-- PATCH request bodies list json-patch, merge-patch and apply-patch+yaml
-  only. ``kubectl apply`` reads this list: were strategic-merge-patch in it,
-  kubectl would send one and get 415 back. PATCH also lists the
+- PATCH request bodies of a custom kind list json-patch, merge-patch and
+  apply-patch+yaml only. ``kubectl apply`` reads this list: were
+  strategic-merge-patch in it, kubectl would send one and get 415 back. A
+  built-in kind's list it too, with the merge keys in its schema
+  (``openapi_builtin``), as Kubernetes does. PATCH also lists the
   ``fieldValidation`` query parameter, which tells kubectl the server
   validates fields itself (otherwise it validates client-side from
   ``/openapi/v2``).
@@ -64,6 +66,7 @@ PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
 )
+STRATEGIC = "application/strategic-merge-patch+json"
 _API_VERSION = {"type": "string", "description": "The versioned schema of this object."}
 _KIND = {"type": "string", "description": "The REST resource this object represents."}
 _METADATA_DOC = "Standard object's metadata."
@@ -81,11 +84,17 @@ class CustomKindDoc:
     schema: Mapping[str, Any] | None  # the version's openAPIV3Schema
     has_status: bool = False
     has_scale: bool = False
+    model_prefix: str = ""  # a built-in kind's (``io.k8s.api.apps``); "" = the reversed group
+    builtin: bool = False  # built-in kinds also take strategic merge patches
 
 
-def model_name(group: str, version: str, kind: str) -> str:
+def model_name(group: str, version: str, kind: str, prefix: str = "") -> str:
     """``com.example.stable.v1.CronTab`` for ``stable.example.com``, ``v1``, ``CronTab``."""
-    return ".".join([*reversed(group.split(".")), version, kind])
+    return ".".join([prefix or ".".join(reversed(group.split("."))), version, kind])
+
+
+def _model(group: str, version: str, doc: CustomKindDoc, kind: str) -> str:
+    return model_name(group, version, kind, doc.model_prefix)
 
 
 # -- schemas ---------------------------------------------------------------------
@@ -137,7 +146,7 @@ def _list_schema(group: str, version: str, doc: CustomKindDoc) -> dict[str, Any]
             "apiVersion": dict(_API_VERSION),
             "items": {
                 "type": "array",
-                "items": ref(model_name(group, version, doc.kind)),
+                "items": ref(_model(group, version, doc, doc.kind)),
                 "description": f"List of {doc.plural}.",
             },
             "kind": dict(_KIND),
@@ -216,6 +225,7 @@ def _operation(
     group: str, version: str, doc: CustomKindDoc, route: _Route, subresource: str, scope: str
 ) -> dict[str, Any]:
     kind = doc.kind
+    group_word = group.removesuffix(".k8s.io") or "core"
     article = "an " if kind[:1].lower() in "aeiou" else "a "
     sub = f" {subresource} of" if subresource else ""
     description = {
@@ -226,10 +236,10 @@ def _operation(
         "patch": f"partially update{sub} the specified {kind}",
     }.get(route.verb, f"{route.verb}{sub} the specified {kind}")
     operation: dict[str, Any] = {
-        "tags": [f"{_camel(group.removesuffix('.k8s.io'), False)}_{version}"],
+        "tags": [f"{_camel(group_word, False)}_{version}"],
         "description": description,
         "operationId": route.verb
-        + _camel(group.removesuffix(".k8s.io"), True)
+        + _camel(group_word, True)
         + _camel(version, True)
         + scope.format(kind=kind + _camel(subresource, True)),
         "parameters": _QUERY[route.action],
@@ -238,7 +248,9 @@ def _operation(
         "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": kind},
     }
     if route.reads:
-        media_types = PATCH_TYPES if route.method == "patch" else JSON_TYPES
+        media_types: tuple[str, ...] = JSON_TYPES
+        if route.method == "patch":
+            media_types = (*PATCH_TYPES, STRATEGIC) if doc.builtin else PATCH_TYPES
         operation["requestBody"] = {"content": _content(route.reads, media_types), "required": True}
     if route.method == "post":
         operation["responses"]["201"] = {"description": "Created", "content": _content(route.model)}
@@ -273,9 +285,9 @@ def _path_parameters(path: str, kind: str) -> list[dict[str, Any]]:
 
 
 def _paths(group: str, version: str, doc: CustomKindDoc) -> dict[str, Any]:
-    one = model_name(group, version, doc.kind)
-    many = model_name(group, version, doc.list_kind)
-    base = f"/apis/{group}/{version}"
+    one = _model(group, version, doc, doc.kind)
+    many = _model(group, version, doc, doc.list_kind)
+    base = f"/apis/{group}/{version}" if group else f"/api/{version}"
     scope = "Namespaced{kind}" if doc.namespaced else "{kind}"
     root = (
         f"{base}/namespaces/{{namespace}}/{doc.plural}"
@@ -335,12 +347,13 @@ def group_version_document(group: str, version: str, kinds: list[CustomKindDoc])
     schemas = meta_schemas(scale=any(doc.has_scale for doc in kinds))
     paths: dict[str, Any] = {}
     for doc in kinds:
-        schemas[model_name(group, version, doc.kind)] = _kind_schema(group, version, doc)
-        schemas[model_name(group, version, doc.list_kind)] = _list_schema(group, version, doc)
+        schemas[_model(group, version, doc, doc.kind)] = _kind_schema(group, version, doc)
+        schemas[_model(group, version, doc, doc.list_kind)] = _list_schema(group, version, doc)
         paths.update(_paths(group, version, doc))
+    title = "Kubernetes" if any(doc.builtin for doc in kinds) else "Kubernetes CRD Swagger"
     return {
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+        "info": {"title": title, "version": "v0.1.0"},
         "paths": paths,
         "components": {"schemas": schemas},
     }

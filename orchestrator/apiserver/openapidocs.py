@@ -1,11 +1,13 @@
-"""``/openapi/v3``: the published schemas of the custom kinds, kept per catalogue.
+"""``/openapi/v3``: the published schemas of the served kinds, kept per catalogue.
 
 The documents are built from the catalogue the server is serving (one per
-custom group-version) the first time they are asked for after the catalogue
-changed, then served as bytes with their hash, so ``kubectl explain`` sees a
-new CRD as soon as discovery does. Built-in kinds publish no OpenAPI v3 (see
-``openapi``: kubectl then leaves validation to the server, as it does with
-the empty ``/openapi/v2``).
+group-version: ``api/v1``, ``apis/apps/v1``, ``apis/<crd group>/<v>``...) the
+first time they are asked for after the catalogue changed, then served as
+bytes with their hash, so ``kubectl explain`` sees a new CRD as soon as
+discovery does. Custom kinds publish their CRD's schema; built-in kinds the
+tables the server validates with (``openapi_builtin``), under each version
+they are served at. Every PATCH lists ``fieldValidation``, so kubectl leaves
+validation to the server.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.api.resources import ResourceType, ResourceTypes
-from orchestrator.apiserver import openapi
+from orchestrator.apiserver import openapi, openapi_builtin
 from orchestrator.apiserver.crds.strategy import CustomStrategy
 
 
@@ -51,12 +53,22 @@ def _doc(rt: ResourceType) -> openapi.CustomKindDoc | None:
 def build_documents(types: ResourceTypes) -> dict[str, bytes]:
     by_group_version: dict[tuple[str, str], list[openapi.CustomKindDoc]] = {}
     for rt in types:
+        if rt.strategy is None:  # built in: under every version it is served at
+            for version in (rt.version, *rt.extra_versions):
+                builtin = openapi_builtin.kind_doc(rt, version)
+                if builtin is not None:
+                    by_group_version.setdefault((rt.group, version), []).append(builtin)
+            continue
         doc = _doc(rt)
         if doc is not None:
             by_group_version.setdefault((rt.group, rt.version), []).append(doc)
     return {
-        f"apis/{group}/{version}": openapi.document_bytes(
+        _index_key(group, version): openapi.document_bytes(
             openapi.group_version_document(group, version, docs)
         )
         for (group, version), docs in by_group_version.items()
     }
+
+
+def _index_key(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"

@@ -19,9 +19,7 @@ the garbage collector resolves.
 
 from __future__ import annotations
 
-import base64
 import builtins
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,10 +32,17 @@ from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.api.strategy import strategy_of
 from orchestrator.api.validation import format_invalid_message
-from orchestrator.apiserver import objectmeta, services
+from orchestrator.apiserver import continuetokens, objectmeta, services
 from orchestrator.apiserver.allocators import Allocators
 from orchestrator.apiserver.wire import check_encoded_size
-from orchestrator.store.base import KeyExists, KeyNotFound, KeyValue, RevisionMismatch, Store
+from orchestrator.store.base import (
+    Compacted,
+    KeyExists,
+    KeyNotFound,
+    KeyValue,
+    RevisionMismatch,
+    Store,
+)
 
 # A change to an object: it gets a deep copy of the stored object, its own to modify
 # and return, and may be called again with a fresh copy if a concurrent write wins.
@@ -46,6 +51,7 @@ Mutation = Callable[[Obj], Obj]
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"  # deleting a CRD's objects
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _MAX_RETRIES = 16
+_SCHEME = "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"
 
 
 @dataclass(frozen=True)
@@ -108,17 +114,6 @@ def decode(kv: KeyValue | bytes, revision: int = 0) -> Obj:
     return obj
 
 
-def encode_continue(key: str, revision: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"k": key, "rv": revision}).encode()).decode()
-
-
-def decode_continue(token: str) -> str:
-    try:
-        return str(json.loads(base64.urlsafe_b64decode(token.encode()))["k"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise errors.BadRequest(f"invalid continue token: {token!r}") from exc
-
-
 class Registry:
     def __init__(self, store: Store, alloc: Allocators) -> None:
         self.store = store
@@ -142,18 +137,32 @@ class Registry:
         fields: FieldSelector | None = None,
         limit: int = 0,
         continue_token: str = "",
+        revision: int = 0,
     ) -> tuple[list[Obj], int, str]:
-        """Matching objects, the list's revision, and a continue token ("" when done)."""
+        """Matching objects, the list's revision, and a continue token ("" when done).
+
+        ``revision`` 0 reads the latest state, N the state as of N (410 once
+        compacted); a continue token reads at its first page's revision.
+        """
         prefix = rt.storage_prefix(namespace)
-        start_after = decode_continue(continue_token) if continue_token else ""
+        start_after = ""
+        if continue_token:
+            start_after, revision = continuetokens.decode(continue_token, prefix)
         out: list[Obj] = []
-        revision = 0
         for_read = strategy_of(rt).for_read
         while True:
-            page = await self.store.list(
-                prefix, start_after=start_after, limit=(limit - len(out)) if limit else 0
-            )
-            revision = revision or page.revision
+            try:
+                page = await self.store.list(
+                    prefix,
+                    start_after=start_after,
+                    limit=(limit - len(out)) if limit else 0,
+                    revision=revision,
+                )
+            except Compacted:
+                if continue_token:
+                    raise continuetokens.expired(start_after, prefix) from None
+                raise errors.Gone(continuetokens.EXPIRED_LIST) from None
+            revision = page.revision  # every further page at the first one's revision
             for kv in page.items:
                 obj = for_read(decode(kv))
                 if matches(obj, labels, fields):
@@ -162,7 +171,7 @@ class Registry:
                 return out, revision, ""
             start_after = page.items[-1].key
             if limit and len(out) >= limit:
-                return out, revision, encode_continue(start_after, revision)
+                return out, revision, continuetokens.encode(start_after, prefix, revision)
 
     # -- create --------------------------------------------------------------
 
@@ -170,6 +179,7 @@ class Registry:
         self, rt: ResourceType, namespace: str, obj: Obj, opts: WriteOptions
     ) -> WriteResult:
         obj = self._admit_body(rt, namespace, obj)
+        sent_version = metadata_of(obj).get("resourceVersion")
         if rt.terminating:
             raise errors.Forbidden(
                 f'{rt.group_resource} "{metadata_of(obj).get("name", "")}" is forbidden: create '
@@ -202,13 +212,18 @@ class Registry:
             request = AdmissionRequest("CREATE", rt, namespace, meta["name"], obj, None, opts)
             warnings += await admission.validate(request)
         data = check_encoded_size(encode(strategy.for_storage(obj)))
-        if opts.dry_run:
-            return WriteResult(obj, warnings, created=True)
         taken: list[tuple[str, Any]] = []
         if rt.kind == "Service" and not rt.group:
             taken = await services.allocate_service(self.alloc, obj, None)
             data = encode(strategy.for_storage(obj))  # with the addresses and ports allocated
+        if opts.dry_run:  # shows the addresses it would get, and gives them back
+            await services.release(self.alloc, taken)
+            return WriteResult(obj, warnings, created=True)
         try:
+            if sent_version:  # Kubernetes' storage checks it, after a dry run has returned
+                raise errors.BadRequest(
+                    "resourceVersion should not be set on objects to be created"
+                )
             revision = await self.store.create(rt.storage_key(namespace, meta["name"]), data)
         except KeyExists:
             await services.release(self.alloc, taken)
@@ -243,6 +258,10 @@ class Registry:
             raise errors.BadRequest(
                 f"the apiVersion of the object ({api_version}) does not match the URL "
                 f"({rt.api_version})"
+            )
+        if api_version.rpartition("/")[2] not in (rt.version, *rt.extra_versions):
+            raise errors.BadRequest(  # Kubernetes' decoder names its scheme in the message
+                f'no kind "{kind}" is registered for version "{api_version}" in scheme "{_SCHEME}"'
             )
         obj["apiVersion"] = rt.api_version
         meta = obj.setdefault("metadata", {})

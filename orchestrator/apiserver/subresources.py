@@ -173,3 +173,34 @@ async def bind_pod(
 
     await registry.guaranteed_update(rt, namespace, name, mutate, opts, check_update=False)
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+async def bind_from_collection(
+    registry: Registry, pods: ResourceType, namespace: str, binding: Any, opts: WriteOptions
+) -> Obj:
+    """``POST .../namespaces/{ns}/bindings``: bind the pod the Binding's name names."""
+    if not isinstance(binding, dict):
+        raise errors.BadRequest("the body must be a Binding object")
+    meta = binding.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    if meta.get("namespace") and meta["namespace"] != namespace:
+        raise errors.BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the "
+            f"request ({meta['namespace']} != {namespace})"
+        )
+    name = meta.get("name")
+    if not name or not isinstance(name, str):
+        raise errors.Invalid(
+            'Binding "" is invalid: metadata.name: Required value: name or generateName is '
+            "required",
+            details={
+                "causes": [
+                    {
+                        "field": "metadata.name",
+                        "reason": "FieldValueRequired",
+                        "message": "Required value: name or generateName is required",
+                    }
+                ]
+            },
+        )
+    return await bind_pod(registry, pods, namespace, name, binding, opts)

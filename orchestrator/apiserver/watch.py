@@ -4,7 +4,11 @@ Semantics (Kubernetes'):
 - ``resourceVersion`` absent or "0": ADDED for every current match (from a
   list at revision R), then every change after R.
 - ``resourceVersion=N``: every change after N; if N is compacted, one ERROR
-  event carrying a 410 ``Expired`` Status, then the stream ends.
+  event carrying a 410 ``Expired`` Status, then the stream ends. An N the
+  store has not reached yet waits for it (Kubernetes' watch cache does too).
+- A store failure once the stream has begun ends it with an ERROR event
+  carrying the failure as a Status (500 InternalError unless it is an API
+  error), as Kubernetes' etcd watcher does, rather than a cut connection.
 - Selectors apply to the old and new state: an object that starts matching
   arrives as ADDED, one that stops matching as DELETED.
 - BOOKMARK events (only when asked), about every ``bookmark_interval``,
@@ -45,6 +49,14 @@ class WatchSettings:
 
 def _gone(requested: int, compacted: int) -> dict[str, Any]:
     return errors.Gone(f"too old resource version: {requested} ({compacted})").to_status()
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """The Status an ERROR event carries for a failure mid-stream (Kubernetes' etcd3 watcher
+    sends API errors as they are and anything else as an InternalError)."""
+    if isinstance(exc, errors.APIError):
+        return exc.to_status()
+    return errors.InternalError(f"Internal error occurred: {exc}").to_status()
 
 
 def classify(
@@ -125,10 +137,10 @@ async def stream(
                     if lines:
                         yield b"".join(lines)
                     return
-                if isinstance(item, BaseException):
-                    if lines:
-                        yield b"".join(lines)
-                    raise item
+                if isinstance(item, BaseException):  # the store failed: say so, then end
+                    lines.append(_line("ERROR", _failure(item)))
+                    yield b"".join(lines)
+                    return
                 if isinstance(item, Progress):  # everything up to it went out before it
                     last = max(last, item.revision)
                     bookmark = {

@@ -24,6 +24,11 @@ that replays from the ring decodes what it replays. Ordering and completeness:
   bookmark at R can never let a client skip a change still on its way
   (one taken from the hub's position while changes were queued could).
 
+- A failure of the hub's store watch ends every subscriber with that error
+  (their streams send it as an ERROR event); the hub resumes from its
+  position and later watchers, resuming from their last revision, miss
+  nothing.
+
 Because the hub reads the store's change log, writes made by other API
 servers on the same etcd reach this one's watchers too.
 """
@@ -114,8 +119,21 @@ class _Subscriber:
     def __init__(self, prefix: str, after: int, capacity: int) -> None:
         self.prefix = prefix
         self.after = after
-        self.queue: asyncio.Queue[Change | None] = asyncio.Queue(capacity)
+        self.queue: asyncio.Queue[Change | Exception | None] = asyncio.Queue(capacity)
         self.dropped = False
+
+    def fail(self, exc: Exception) -> None:
+        """End this subscriber with ``exc`` after what it has queued (or at once, if full)."""
+        try:
+            self.queue.put_nowait(exc)
+        except asyncio.QueueFull:
+            self.drop()
+
+    def drop(self) -> None:
+        self.dropped = True
+        while not self.queue.empty():  # nothing after the change it misses may reach it
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     def offer(self, change: Change) -> bool:
         if change.revision <= self.after or not change.key.startswith(self.prefix):
@@ -123,10 +141,7 @@ class _Subscriber:
         try:
             self.queue.put_nowait(change)
         except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():  # nothing after the change it misses may reach it
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            self.drop()
             return False
         return True
 
@@ -189,8 +204,11 @@ class WatchHub:
                     self._publish(event)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a store hiccup: resume from where we were
+            except Exception as exc:  # the store failed: end the watches it fed, then resume
                 log.exception("watch hub lost its store watch; resuming from %s", self._position)
+                for sub in list(self._subscribers):
+                    sub.fail(exc)
+                    self._subscribers.discard(sub)
                 await asyncio.sleep(0.5)
 
     def _publish(self, event: Event) -> None:
@@ -239,6 +257,8 @@ class WatchHub:
                         continue
                 if queued is None:
                     raise Dropped()
+                if isinstance(queued, Exception):
+                    raise queued
                 yield queued
         finally:
             self._subscribers.discard(sub)

@@ -247,6 +247,7 @@ class Informer:
                     errors.ServiceUnavailable,
                     errors.InternalError,
                     errors.TooManyRequests,
+                    errors.Timeout,
                 ) as exc:
                     failures += 1
                     delay = min(

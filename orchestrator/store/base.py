@@ -10,7 +10,9 @@ revision of its last change (``mod_revision``). Writes are conditional:
   swap), or ``KeyNotFound`` when it is gone;
 - ``watch`` replays every change after a revision, in revision order, then
   follows new ones; a revision older than the compacted history raises
-  ``Compacted`` (the API server turns it into 410 Gone).
+  ``Compacted`` (the API server turns it into 410 Gone);
+- ``list`` reads the latest state or the state as of a past revision, with
+  the same ``Compacted`` rule.
 
 Values are opaque bytes to the store. Only ``orchestrator.apiserver`` talks to
 a store; everything else goes through the API.
@@ -89,10 +91,17 @@ class Store(Protocol):
         """The current value of ``key``, or None."""
         ...
 
-    async def list(self, prefix: str, *, start_after: str = "", limit: int = 0) -> ListResult:
+    async def list(
+        self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0
+    ) -> ListResult:
         """Keys under ``prefix`` in key order, after ``start_after``; ``limit`` 0 = all.
 
-        ``revision`` in the result is the store revision the list reflects.
+        ``revision`` 0 lists the latest state; N lists the state as of revision N
+        (each key with the value and mod_revision it had then), which is how a
+        paged list reads every page at its first page's revision. N below the
+        compacted history raises ``Compacted``; N past the latest write is a
+        ``StoreError`` (callers wait for it first). The result's ``revision`` is
+        the one the list reflects.
         """
         ...
 

@@ -224,21 +224,32 @@ class EtcdStore:
         kv = response.kvs[0]
         return KeyValue(key, kv.value, kv.create_revision, kv.mod_revision)
 
-    async def list(self, prefix: str, *, start_after: str = "", limit: int = 0) -> ListResult:
+    async def list(
+        self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0
+    ) -> ListResult:
         low = prefix.encode()
         if start_after:
             low = max(low, start_after.encode() + b"\x00")
         request = rpc.RangeRequest(
-            key=low or _PROBE_KEY, range_end=_range_end(prefix.encode()), limit=max(limit, 0)
+            key=low or _PROBE_KEY,
+            range_end=_range_end(prefix.encode()),
+            limit=max(limit, 0),
+            revision=max(revision, 0),  # etcd reads its own history at a past revision
         )
         # No sort options: etcd returns a range in key order, and asking for
         # ascending-by-key would only make it sort again.
-        response = await self._call(self._kv().Range, request)
+        try:
+            response = await self._kv().Range(request, timeout=self._request_timeout)
+        except grpc.aio.AioRpcError as exc:
+            if revision and _is_compacted_error(exc):
+                raise Compacted(revision, await self.compacted_revision()) from exc
+            raise self._wrap(exc) from exc
         items = [
             KeyValue(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision)
             for kv in response.kvs
         ]
-        return ListResult(items=items, revision=response.header.revision, more=response.more)
+        listed = revision or response.header.revision
+        return ListResult(items=items, revision=listed, more=response.more)
 
     async def count(self, prefix: str) -> int:
         encoded = prefix.encode()

@@ -11,6 +11,14 @@ Two tables, written in one transaction per change:
 ``compact(rev)`` deletes log rows at or below ``rev`` and records ``rev`` in
 ``meta``; a watch from at or below it raises ``Compacted``.
 
+A list at a past revision R (the later pages of a paged list) is rebuilt from
+the two tables: ``kv`` rows not changed since R, plus, for each key changed
+after R, the value before its first change after R (``prev_value``, with
+``prev_revision``, the mod revision it had). That needs the log after R only,
+which compaction keeps as long as R is not compacted; a compacted R raises
+``Compacted``. Logs written before ``prev_revision`` existed fall back to the
+key's last logged revision at or before R.
+
 Durability: WAL with ``synchronous=FULL``, so a write acknowledged to a client
 survives ``kill -9`` of the process (and a power cut). Group commit keeps
 that affordable: writes that arrive while a commit is in flight wait for the
@@ -65,7 +73,8 @@ CREATE TABLE IF NOT EXISTS log (
     type TEXT NOT NULL,
     value BLOB NOT NULL,
     prev_value BLOB,
-    create_revision INTEGER NOT NULL
+    create_revision INTEGER NOT NULL,
+    prev_revision INTEGER
 );
 CREATE INDEX IF NOT EXISTS log_key ON log (key, revision);
 CREATE TABLE IF NOT EXISTS kv (
@@ -114,6 +123,9 @@ class SQLiteStore:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(log)")}
+        if "prev_revision" not in columns:  # a file from before lists at a revision
+            conn.execute("ALTER TABLE log ADD COLUMN prev_revision INTEGER")
         self._conn = conn
         # busy_timeout 0: a busy reader must not stall the event loop; get falls back instead.
         reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -162,8 +174,62 @@ class SQLiteStore:
         )
         return KeyValue(*row) if row else None
 
-    async def list(self, prefix: str, *, start_after: str = "", limit: int = 0) -> ListResult:
+    async def list(
+        self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0
+    ) -> ListResult:
+        if revision:
+            return await self._run(self._list_at_sync, prefix, start_after, limit, revision)
         return await self._run(self._list_sync, prefix, start_after, limit)
+
+    def _list_at_sync(self, prefix: str, start_after: str, limit: int, revision: int) -> ListResult:
+        """The keys under ``prefix`` as they were at ``revision`` (see the module docstring)."""
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            compacted = self._compacted_sync()
+            if revision < compacted:
+                raise Compacted(revision, compacted)
+            latest = self._revision_sync()
+            if revision > latest:
+                raise StoreError(f"revision {revision} is in the future (latest: {latest})")
+            low = max(prefix, start_after + "\x00") if start_after else prefix
+            bound, bound_args = _prefix_bound(prefix)
+            sql = (
+                "SELECT key, value, create_revision, mod_revision FROM kv"
+                f" WHERE key >= ?{bound} AND mod_revision <= ? ORDER BY key"
+            )
+            args: tuple[Any, ...] = (low, *bound_args, revision)
+            if limit > 0:
+                sql += " LIMIT ?"
+                args += (limit + 1,)
+            rows = [KeyValue(*r) for r in db.execute(sql, args).fetchall()]
+            # Only keys up to the last unchanged one kept can make the page: a bound that
+            # lets the (key, revision) index read one page's range of the log, not all of it.
+            changed_sql = (
+                "SELECT key, prev_value, create_revision, prev_revision, MIN(revision) FROM log"
+                f" WHERE key >= ?{bound} AND revision > ?"
+            )
+            changed_args: tuple[Any, ...] = (low, *bound_args, revision)
+            if limit > 0 and len(rows) > limit:
+                changed_sql += " AND key <= ?"
+                changed_args += (rows[-1].key,)
+            # SQLite takes a bare column's values from the row MIN() picked.
+            changed = db.execute(changed_sql + " GROUP BY key", changed_args).fetchall()
+            for key, prev_value, create_revision, prev_revision, _ in changed:
+                if prev_value is None:  # created after the revision: not there then
+                    continue
+                mod = prev_revision or self._last_logged_sync(key, revision) or create_revision
+                rows.append(KeyValue(key, prev_value, create_revision, mod))
+        finally:
+            db.execute("COMMIT")
+        rows.sort(key=lambda kv: kv.key)
+        more = limit > 0 and len(rows) > limit
+        return ListResult(items=rows[:limit] if more else rows, revision=revision, more=more)
+
+    def _last_logged_sync(self, key: str, revision: int) -> int:
+        sql = "SELECT MAX(revision) FROM log WHERE key = ? AND revision <= ?"
+        row = self._db().execute(sql, (key, revision)).fetchone()
+        return int(row[0] or 0)
 
     def _list_sync(self, prefix: str, start_after: str, limit: int) -> ListResult:
         db = self._db()
@@ -229,8 +295,8 @@ class SQLiteStore:
     def _update_op(
         self, db: sqlite3.Connection, key: str, value: bytes, expected_revision: int
     ) -> int:
-        prev, create_revision, _ = self._current_for_write(db, key, expected_revision)
-        revision = self._append(db, key, "PUT", value, prev, create_revision)
+        prev, create_revision, mod_revision = self._current_for_write(db, key, expected_revision)
+        revision = self._append(db, key, "PUT", value, prev, create_revision, mod_revision)
         db.execute(
             "UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?", (value, revision, key)
         )
@@ -244,7 +310,7 @@ class SQLiteStore:
         self, db: sqlite3.Connection, key: str, expected_revision: int
     ) -> tuple[int, KeyValue]:
         prev, create_revision, mod_revision = self._current_for_write(db, key, expected_revision)
-        revision = self._append(db, key, "DELETE", prev, prev, create_revision)
+        revision = self._append(db, key, "DELETE", prev, prev, create_revision, mod_revision)
         db.execute("DELETE FROM kv WHERE key = ?", (key,))
         return revision, KeyValue(key, prev, create_revision, mod_revision)
 
@@ -332,11 +398,12 @@ class SQLiteStore:
         value: bytes,
         prev: bytes | None,
         create_revision: int,
+        prev_revision: int | None = None,
     ) -> int:
         cur = db.execute(
-            "INSERT INTO log (key, type, value, prev_value, create_revision)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (key, kind, value, prev, create_revision),
+            "INSERT INTO log (key, type, value, prev_value, create_revision, prev_revision)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (key, kind, value, prev, create_revision, prev_revision),
         )
         return int(cur.lastrowid or 0)
 

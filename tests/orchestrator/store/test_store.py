@@ -186,6 +186,41 @@ async def test_list_paging_visits_every_key_exactly_once(store, prefix, total, l
     assert mores == [True] * (pages - 1) + [False]
 
 
+async def test_list_at_a_past_revision_shows_each_key_as_it_was(store, prefix):
+    a = await store.create(prefix + "a", b"a1")
+    b = await store.create(prefix + "b", b"b1")
+    c = await store.create(prefix + "c", b"c1")
+    at = await store.current_revision()
+    await store.update(prefix + "a", b"a2", a)
+    await store.delete(prefix + "b", b)
+    await store.create(prefix + "bb", b"new")
+    await store.create(prefix + "b", b"b2")  # recreated: a different key's life
+
+    then = await store.list(prefix, revision=at)
+    page = await store.list(prefix, revision=at, start_after=prefix + "a", limit=1)
+
+    assert [(kv.key, kv.value, kv.mod_revision) for kv in then.items] == [
+        (prefix + "a", b"a1", a),
+        (prefix + "b", b"b1", b),
+        (prefix + "c", b"c1", c),
+    ]
+    assert then.revision == at
+    assert ([kv.key for kv in page.items], page.more) == ([prefix + "b"], True)
+
+
+async def test_list_at_a_compacted_revision_raises(store, prefix):
+    old = await store.create(prefix + "a", b"v")
+    latest = await store.create(prefix + "b", b"v")
+    await store.compact(latest)
+
+    with pytest.raises(Compacted):
+        await store.list(prefix, revision=old)
+    assert [kv.key for kv in (await store.list(prefix, revision=latest)).items] == [
+        prefix + "a",
+        prefix + "b",
+    ]
+
+
 async def test_list_after_the_last_key_is_empty(store, prefix):
     await store.create(prefix + "a", b"v")
 

@@ -538,3 +538,14 @@ def test_a_pods_stdin_and_tty_reach_the_runtime_spec() -> None:
 
 
 SPEC_ARGS: dict[str, Any] = {"attempt": 0, "init": False, "env": [], "mounts": ()}
+
+
+async def test_a_v4_client_is_answered_in_v4(node: Node) -> None:
+    await node.start("app", SLEEPER)
+    query = [("command", "sh"), ("command", "-c"), ("command", "exit 4"), ("output", "1")]
+    async with node.session() as http, http.ws_connect(
+        "/exec/default/web/app", params=query, protocols=("v4.channel.k8s.io",)
+    ) as ws:  # fmt: skip
+        assert ws.protocol == "v4.channel.k8s.io"
+        result = await collect(ws)
+    assert result.status["details"]["causes"] == [{"reason": "ExitCode", "message": "4"}]

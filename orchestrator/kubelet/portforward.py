@@ -142,11 +142,10 @@ async def connect(
             sock.setblocking(False)
             try:
                 await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-            except OSError:
+                return await asyncio.open_connection(sock=sock)
+            except BaseException:  # refused, or the client went away meanwhile
                 sock.close()
                 raise
-            reader, writer = await asyncio.open_connection(sock=sock)
-            return reader, writer
     return await asyncio.open_connection(target.ip, port)
 
 
@@ -182,8 +181,9 @@ async def serve_forward(
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await asyncio.gather(inbound, *pumps, return_exceptions=True)
     finally:
-        for writer in streams.values():
+        for writer in streams.values():  # all at once: a cancelled wait below leaks none
             writer.close()
+        for writer in streams.values():
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
         with contextlib.suppress(ConnectionError, RuntimeError):

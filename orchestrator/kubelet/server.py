@@ -274,15 +274,24 @@ class KubeletServer:
             state = await self._find_container(request)
         except (StreamRequestError, LogRequestError) as exc:
             return web.Response(status=exc.status, text=exc.message)
-        ws = await remotecommand.upgrade(request, remotecommand.PROTOCOLS)
-        runtime = self.runtime
+        # The session starts before the upgrade is answered, so that an attach follows the
+        # output from the moment the client knows it is attached; its failure is a Status.
+        session: StreamSession | None = None
         try:
             if attach:
-                session = await runtime.attach(state.id, options)
+                session = await self.runtime.attach(state.id, options)
             else:
-                session = await runtime.exec_stream(state.id, argv, options)
+                session = await self.runtime.exec_stream(state.id, argv, options)
         except (StreamError, LookupError) as exc:
-            await remotecommand.send_status(ws, remotecommand.failure(str(exc)))
+            problem = str(exc)
+        try:
+            ws = await remotecommand.upgrade(request, remotecommand.PROTOCOLS)
+        except BaseException:
+            if session is not None:
+                await session.close()
+            raise
+        if session is None:
+            await remotecommand.send_status(ws, remotecommand.failure(problem))
             return ws
         self.streams += 1
         try:

@@ -96,7 +96,7 @@ class ProcessExecSession:
             os.set_blocking(master, False)
             session = cls(proc, master)
             session._readers.append(asyncio.create_task(session._pump_master()))
-            session._readers[0].add_done_callback(lambda _: session._output.put_nowait(None))
+            session._ender = asyncio.create_task(session._end_when_read())
             return session
         pipe, devnull = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
         proc = await asyncio.create_subprocess_exec(
@@ -182,7 +182,7 @@ class ProcessExecSession:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
             await self._proc.wait()
-        for task in self._readers:
+        for task in [*self._readers, *([self._ender] if self._ender else [])]:
             task.cancel()
         if self._master is not None:
             with contextlib.suppress(OSError):

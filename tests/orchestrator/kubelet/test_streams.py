@@ -325,6 +325,34 @@ async def test_attach_without_a_tty_feeds_stdin_and_reads_stdout(node: Node) -> 
         assert await read_until(ws, b"second\n") == b"second\n"
 
 
+async def test_attach_shows_output_from_now_on_and_ends_with_the_container(
+    node: Node, tmp_path: Path
+) -> None:
+    go = tmp_path / f"go-{uuid.uuid4().hex[:6]}"
+    script = (
+        "import os, sys, time\n"
+        "print('before', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "print('after'); print('oops', file=sys.stderr)\n"
+    )
+    cid = await node.start("app", ("python3", "-u", "-c", script))
+    await eventually_async(
+        lambda: _logged(node, cid, b"before"), message="the container did not start"
+    )
+    query = {"output": "1", "error": "1"}
+    async with node.session() as http, http.ws_connect(
+        "/attach/default/web/app", params=query, protocols=(V5,)
+    ) as ws:  # fmt: skip
+        go.touch()
+        result = await collect(ws)
+    assert (result.out, result.err) == (b"after\n", b"oops\n")
+    assert result.status["status"] == "Success" and result.closed_cleanly
+
+
+async def _logged(node: Node, cid: str, text: bytes) -> bool:
+    return text in b"".join([line async for line in node.runtime.logs(cid, LogOptions())])
+
+
 async def test_attach_with_stdin_to_a_container_without_it_is_refused(node: Node) -> None:
     await node.start("app", SLEEPER)
     async with node.session() as http, http.ws_connect(
@@ -510,3 +538,14 @@ def test_a_pods_stdin_and_tty_reach_the_runtime_spec() -> None:
 
 
 SPEC_ARGS: dict[str, Any] = {"attempt": 0, "init": False, "env": [], "mounts": ()}
+
+
+async def test_a_v4_client_is_answered_in_v4(node: Node) -> None:
+    await node.start("app", SLEEPER)
+    query = [("command", "sh"), ("command", "-c"), ("command", "exit 4"), ("output", "1")]
+    async with node.session() as http, http.ws_connect(
+        "/exec/default/web/app", params=query, protocols=("v4.channel.k8s.io",)
+    ) as ws:  # fmt: skip
+        assert ws.protocol == "v4.channel.k8s.io"
+        result = await collect(ws)
+    assert result.status["details"]["causes"] == [{"reason": "ExitCode", "message": "4"}]

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from orchestrator.api import errors
+from orchestrator.api import errors, protobuf
 from orchestrator.api.copying import copy_json
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType, ResourceTypes
 from orchestrator.api.selectors import (
@@ -58,6 +58,7 @@ from orchestrator.apiserver.wire import (
     error_response,
     json_response,
     media_type,
+    object_response,
     parse_query,
     read_body,
     wants_table,
@@ -168,7 +169,8 @@ async def dispatch(state: APIState, request: Request) -> Response:
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
-        return json_response(tokenreview.review_token(state.auth, await _body(request)), 201)
+        body = await _body(request, _protobuf_kind(parsed.rt))
+        return json_response(tokenreview.review_token(state.auth, body), 201)
     if not parsed.rt.group and parsed.rt.kind == "Binding":
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
@@ -176,7 +178,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
             state.registry,
             state.types.require("", "Pod"),
             parsed.namespace,
-            await _body(request),
+            await _body(request, _protobuf_kind(parsed.rt)),
             _write_options(parse_query(request), who),
         )
         return json_response(status, 201)
@@ -269,6 +271,7 @@ async def _resource(
     q = parse_query(request)
     method = request.method
     reg = state.registry
+    accept = request.headers.get("accept", "")
     rt = t.rt
     opts = _write_options(q, who)
     if not t.name:
@@ -308,20 +311,21 @@ async def _resource(
             meta: dict[str, Any] = {"resourceVersion": str(revision)}
             if token:
                 meta["continue"] = token
-            return json_response(
+            return object_response(
+                request.headers.get("accept", ""),
                 {
                     "kind": rt.list_kind,
                     "apiVersion": rt.api_version,
                     "metadata": meta,
                     "items": items,
-                }
+                },
             )
         if method == "POST":
             if rt.namespaced and not t.namespace:
                 raise errors.NotFound("the server could not find the requested resource")
-            body = await _body(request)
+            body = await _body(request, _protobuf_kind(rt))
             result = await reg.create(rt, t.namespace, body, opts)
-            return json_response(result.obj, 201, result.warnings)
+            return object_response(accept, result.obj, 201, result.warnings)
         if method == "DELETE":
             if "deletecollection" not in rt.verbs:
                 raise errors.MethodNotAllowed(f"{rt.plural} cannot be deleted as a collection")
@@ -334,7 +338,7 @@ async def _resource(
         if method != "POST":
             raise errors.MethodNotAllowed("binding accepts only POST")
         status = await subresources.bind_pod(
-            reg, rt, t.namespace, t.name, await _body(request), opts
+            reg, rt, t.namespace, t.name, await _body(request, _protobuf_kind(rt, "Binding")), opts
         )
         return json_response(status, 201)
     if t.subresource == "log":
@@ -347,14 +351,14 @@ async def _resource(
         raise errors.BadRequest("Upgrade request required")
     if method in ("GET", "HEAD"):
         obj = await reg.get(rt, t.namespace, t.name)
-        return json_response(_render(request, rt, q)(obj))
+        return object_response(accept, _render(request, rt, q)(obj))
     sub = "status" if t.subresource in ("status", "finalize") else ""
     if t.subresource == "finalize":
         sub = ""
     if method == "PUT":
-        body = await _body(request)
+        body = await _body(request, _protobuf_kind(rt))
         result = await reg.update(rt, t.namespace, t.name, body, opts, subresource=sub)
-        return json_response(result.obj, 200, result.warnings)
+        return object_response(accept, result.obj, 200, result.warnings)
     if method == "PATCH":
         raw = await read_body(request)
         result = await patching.patch_object(
@@ -368,12 +372,12 @@ async def _resource(
             subresource=sub,
             field_manager=q.field_manager,
         )
-        return json_response(result.obj, 201 if result.created else 200, result.warnings)
+        return object_response(accept, result.obj, 201 if result.created else 200, result.warnings)
     if method == "DELETE":
-        options = await _delete_options(request, q)
+        options = await _delete_options(request, q, _protobuf_kind(rt, "DeleteOptions"))
         opts = _body_dry_run(options, opts)
         obj, gone = await reg.delete(rt, t.namespace, t.name, options, opts)
-        return json_response(obj, 200 if gone else 202)  # 202: deletion is pending
+        return object_response(accept, obj, 200 if gone else 202)  # 202: deletion is pending
     raise errors.MethodNotAllowed(f"{method} is not allowed here")
 
 
@@ -387,20 +391,32 @@ def _write_options(q: Query, who: tuple[str, tuple[str, ...]]) -> WriteOptions:
     )
 
 
-async def _body(request: Request) -> Any:
+def _protobuf_kind(rt: ResourceType, kind: str = "") -> str:
+    """The kind a protobuf body must hold on ``rt``'s paths; "" where protobuf is refused.
+
+    Only built-in kinds have a protobuf form; custom resources are JSON only, as in Kubernetes.
+    """
+    if rt.storage_version or not protobuf.encodable(
+        {"apiVersion": rt.api_version, "kind": rt.kind}
+    ):
+        return ""
+    return kind or rt.kind
+
+
+async def _body(request: Request, protobuf_kind: str = "") -> Any:
     raw = await read_body(request)
     kind = media_type(request)
-    body = decode_body(raw, kind)
+    body = decode_body(raw, kind, protobuf_kind)
     if len(raw) > MAX_OBJECT or "json" not in kind:  # compact JSON is never longer than JSON sent
         check_object_size(body)
     return body
 
 
-async def _delete_options(request: Request, q: Query) -> dict[str, Any]:
+async def _delete_options(request: Request, q: Query, protobuf_kind: str = "") -> dict[str, Any]:
     raw = await read_body(request)
     options: dict[str, Any] = {}
     if raw.strip():
-        decoded = decode_body(raw, media_type(request))
+        decoded = decode_body(raw, media_type(request), protobuf_kind)
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
         options = decoded
@@ -457,7 +473,12 @@ async def _scale(state: APIState, request: Request, t: Target, opts: WriteOption
         return json_response(await subresources.get_scale(reg, rt, t.namespace, t.name))
     if request.method == "PUT":
         result = await subresources.write_scale(
-            reg, rt, t.namespace, t.name, opts, body=await _body(request)
+            reg,
+            rt,
+            t.namespace,
+            t.name,
+            opts,
+            body=await _body(request, _protobuf_kind(rt, "Scale")),
         )
     elif request.method == "PATCH":
         result = await subresources.write_scale(

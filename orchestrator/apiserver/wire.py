@@ -1,10 +1,14 @@
 """Decoding requests and encoding responses in Kubernetes' wire format.
 
 Bodies: JSON (also when Content-Type is absent, as kubectl 1.20 and the
-Python client send), or YAML; protobuf is refused with 415 (we report
-v1.31 so kubectl stays on JSON). Limits: request bodies up to 3 MiB, stored
-objects up to 1.5 MiB (413 beyond). Query booleans parse like Go's
-``strconv.ParseBool`` because the Python client sends ``True``.
+Python client send), YAML, or, for the built-in kinds, Kubernetes' protobuf
+(``orchestrator.api.protobuf``; kubectl 1.32+ sends it for ``create``).
+A protobuf body for a kind without a protobuf form (custom resources) is
+refused with 415, as Kubernetes does. Answers are JSON unless the client's
+Accept prefers protobuf and the object has a protobuf form
+(``object_response``); watches, Tables and errors stay JSON. Limits:
+request bodies up to 3 MiB, stored objects up to 1.5 MiB (413 beyond).
+Query booleans parse like Go's ``strconv.ParseBool`` because the Python client sends ``True``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrator.api import errors, jsoncodec
+from orchestrator.api import errors, jsoncodec, protobuf
 from orchestrator.api.jsoncodec import dumps
 
 MAX_BODY = 3 * 1024 * 1024
@@ -127,8 +131,13 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def decode_body(raw: bytes, content_type: str) -> Any:
-    """An object from a JSON or YAML body; errors name the line and column."""
+def decode_body(raw: bytes, content_type: str, protobuf_kind: str = "") -> Any:
+    """An object from a JSON or YAML body; errors name the line and column.
+
+    ``protobuf_kind``: the kind a protobuf body must hold here ("" = protobuf refused).
+    """
+    if content_type == protobuf.MEDIA_TYPE and protobuf_kind:
+        return decode_protobuf(raw, protobuf_kind)
     if not raw.strip():
         raise errors.BadRequest("the request body is empty; an object was expected")
     if content_type in ("", "application/json", "*/*", "text/plain"):
@@ -151,6 +160,19 @@ def decode_body(raw: bytes, content_type: str) -> Any:
         f"the body of the request was in an unknown format ({content_type}) - accepted media "
         "types include: application/json, application/yaml"
     )
+
+
+def decode_protobuf(raw: bytes, kind: str) -> dict[str, Any]:
+    """The object of a protobuf body; 400 naming the field when the bytes are not one."""
+    try:
+        obj = protobuf.decode_object(raw)
+    except protobuf.ProtobufError as exc:
+        raise errors.BadRequest(f"error decoding protobuf body: {exc}") from exc
+    if obj["kind"] != kind:
+        raise errors.BadRequest(
+            f"the kind of the object ({obj['kind']}) does not match the URL ({kind})"
+        )
+    return obj
 
 
 def check_object_size(obj: Any) -> None:
@@ -177,6 +199,45 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
     if warnings:
         headers["Warning"] = warning_header(warnings)
     return Response(dumps(obj), status_code=status, media_type="application/json", headers=headers)
+
+
+def prefers_protobuf(accept: str) -> bool:
+    """Whether an Accept header ranks bare protobuf above JSON (ties: the first listed)."""
+    if "protobuf" not in accept:
+        return False
+    best, best_q = "", -1.0
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+            elif name.strip() == "as":
+                media = ""  # a Table or partial-object answer: never a protobuf object here
+        if (
+            media in (protobuf.MEDIA_TYPE, "application/json", "*/*", "application/*")
+            and q > best_q
+        ):
+            best, best_q = media, q
+    return best == protobuf.MEDIA_TYPE
+
+
+def object_response(
+    accept: str, obj: Any, status: int = 200, warnings: list[str] | None = None
+) -> Response:
+    """``obj`` in protobuf if ``accept`` prefers it and its kind has a protobuf form; else JSON."""
+    if isinstance(obj, dict) and prefers_protobuf(accept) and protobuf.encodable(obj):
+        try:
+            data = protobuf.encode_object(obj)
+        except protobuf.ProtobufError:
+            return json_response(obj, status, warnings)  # a value JSON holds and protobuf cannot
+        headers = {"Warning": warning_header(warnings)} if warnings else {}
+        return Response(data, status_code=status, media_type=protobuf.MEDIA_TYPE, headers=headers)
+    return json_response(obj, status, warnings)
 
 
 def add_warnings(response: Response, warnings: list[str]) -> Response:

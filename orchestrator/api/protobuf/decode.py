@@ -85,7 +85,10 @@ def _scalar(kind: str, buf: bytes, pos: int, end: int, raw: bool) -> tuple[Any, 
     if kind == "double":
         if pos + 8 > end:
             raise ProtobufError("unexpected end of data inside a double")
-        return _DOUBLE.unpack_from(buf, pos)[0], pos + 8
+        number = _DOUBLE.unpack_from(buf, pos)[0]
+        if number.is_integer() and abs(number) < 2**53:
+            number = int(number)  # Go's JSON writes 100.0 as 100; so does ours after this
+        return number, pos + 8
     value, pos = _varint(buf, pos, end)
     if kind == "bool":
         return value != 0, pos

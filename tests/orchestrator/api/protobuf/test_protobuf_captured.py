@@ -23,16 +23,16 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
-def L(number: int, *parts: bytes) -> bytes:  # noqa: N802 - the reference's notation
+def L(number: int, *parts: bytes) -> bytes:
     payload = b"".join(parts)
     return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
-def S(number: int, text: str) -> bytes:  # noqa: N802
+def S(number: int, text: str) -> bytes:
     return L(number, text.encode())
 
 
-def V(number: int, value: int) -> bytes:  # noqa: N802
+def V(number: int, value: int) -> bytes:
     return varint(number << 3) + varint(value)
 
 

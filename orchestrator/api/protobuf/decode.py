@@ -6,7 +6,9 @@ walks one message at a time and writes JSON names straight into the dict the
 rest of the server handles, applying the zero-value rules of
 ``notation``: a non-pointer field that arrives as ``""``, 0, false or ``{}``
 is "unset" and left out (Go writes every non-pointer field), a pointer's or
-an always-shown (``!``) scalar's zero is kept. Fields the tables do not know
+an always-shown (``!``) scalar's zero is kept. A zero ``Time`` in a
+non-pointer field is ``null``, as kubectl 1.31 sends ``creationTimestamp``
+in JSON, so either way the same object is stored. Fields the tables do not know
 are skipped, as proto2 skips them. Bytes that cannot be a message (a varint
 past ten bytes, a length past its message's end, a field in the wrong wire
 type, a group) raise ``ProtobufError`` naming the field path.
@@ -167,8 +169,11 @@ def decode_message(buf: bytes, pos: int, end: int, msg: Message) -> Any:
             items.append(value)
         elif f.inline:
             out.update(value)
-        elif value is None:
-            out.pop(f.name, None)  # a zero Time, an empty raw JSON value: null, left out
+        elif value is None:  # a zero Time: null, as Go's JSON shows a non-pointer one
+            if f.pointer:
+                out.pop(f.name, None)
+            else:
+                out[f.name] = None
         elif raw or value or f.pointer or f.always:
             out[f.name] = value
         else:

@@ -125,6 +125,8 @@ def encode_message(out: bytearray, msg: Message, value: Any) -> None:
             continue
         item = value.get(f.name)
         if item is None:
+            if f.name in value and f.message is not None and f.message.shaped and not f.pointer:
+                out += f.key + b"\x00"  # null Time: the empty message Go writes for it
             continue
         try:
             _field(out, f, item)

@@ -1,5 +1,8 @@
 """kubectl 1.33's protobuf create bodies (reference §2.7), rebuilt byte by byte, decoded.
 
+They decode to the JSON kubectl 1.31 sends for the same commands: its
+``"creationTimestamp": null`` included (an empty Time on the wire).
+
 Each body is rebuilt from the reference's field-by-field description with the
 builders below; its length and its first 64 bytes must equal what was
 captured from the real binary, so the rebuild is the captured body.
@@ -91,7 +94,7 @@ CAPTURED = {
         {
             "kind": "ConfigMap",
             "apiVersion": "v1",
-            "metadata": {"name": "cm1", "namespace": "default"},
+            "metadata": {"creationTimestamp": None, "name": "cm1", "namespace": "default"},
             "data": {"a": "b", "k2": "v2"},
         },
     ),
@@ -108,7 +111,7 @@ CAPTURED = {
         {
             "kind": "Secret",
             "apiVersion": "v1",
-            "metadata": {"name": "s1", "namespace": "default"},
+            "metadata": {"creationTimestamp": None, "name": "s1", "namespace": "default"},
             "data": {"password": "czNjcjN0"},  # raw bytes on the wire, base64 in JSON
         },
     ),
@@ -117,7 +120,11 @@ CAPTURED = {
         54,
         "6b 38 73 00 0a 0f 0a 02 76 31 12 09 4e 61 6d 65 73 70 61 63 65 12 1b 0a 13 0a 03 6e 73 31"
         " 12 00 1a 00 22 00 2a 00 32 00 38 00 42 00 12 00 1a 02 0a 00 1a 00 22 00",
-        {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "ns1"}},
+        {
+            "kind": "Namespace",
+            "apiVersion": "v1",
+            "metadata": {"creationTimestamp": None, "name": "ns1"},
+        },
     ),
     "deployment": (
         deployment(1, "x", "x"),
@@ -128,12 +135,17 @@ CAPTURED = {
         {
             "kind": "Deployment",
             "apiVersion": "apps/v1",
-            "metadata": {"name": "d1", "namespace": "default", "labels": {"app": "d1"}},
+            "metadata": {
+                "creationTimestamp": None,
+                "name": "d1",
+                "namespace": "default",
+                "labels": {"app": "d1"},
+            },
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": {"app": "d1"}},
                 "template": {
-                    "metadata": {"labels": {"app": "d1"}},
+                    "metadata": {"creationTimestamp": None, "labels": {"app": "d1"}},
                     "spec": {"containers": [{"name": "x", "image": "x"}]},
                 },
             },
@@ -146,12 +158,17 @@ CAPTURED = {
         {
             "kind": "Deployment",
             "apiVersion": "apps/v1",
-            "metadata": {"name": "d1", "namespace": "default", "labels": {"app": "d1"}},
+            "metadata": {
+                "creationTimestamp": None,
+                "name": "d1",
+                "namespace": "default",
+                "labels": {"app": "d1"},
+            },
             "spec": {
                 "replicas": 3,
                 "selector": {"matchLabels": {"app": "d1"}},
                 "template": {
-                    "metadata": {"labels": {"app": "d1"}},
+                    "metadata": {"creationTimestamp": None, "labels": {"app": "d1"}},
                     "spec": {
                         "containers": [
                             {
@@ -186,13 +203,14 @@ CAPTURED = {
         {
             "kind": "Job",
             "apiVersion": "batch/v1",
-            "metadata": {"name": "j1", "namespace": "default"},
+            "metadata": {"creationTimestamp": None, "name": "j1", "namespace": "default"},
             "spec": {
                 "template": {
+                    "metadata": {"creationTimestamp": None},
                     "spec": {
                         "containers": [{"name": "j1", "image": "x", "command": ["echo", "hi"]}],
                         "restartPolicy": "Never",
-                    }
+                    },
                 }
             },
         },
@@ -225,17 +243,18 @@ CAPTURED = {
         {
             "kind": "CronJob",
             "apiVersion": "batch/v1",
-            "metadata": {"name": "cj1", "namespace": "default"},
+            "metadata": {"creationTimestamp": None, "name": "cj1", "namespace": "default"},
             "spec": {
                 "schedule": "*/5 * * * *",
                 "jobTemplate": {
-                    "metadata": {"name": "cj1"},
+                    "metadata": {"creationTimestamp": None, "name": "cj1"},
                     "spec": {
                         "template": {
+                            "metadata": {"creationTimestamp": None},
                             "spec": {
                                 "containers": [{"name": "cj1", "image": "x"}],
                                 "restartPolicy": "OnFailure",
-                            }
+                            },
                         }
                     },
                 },
@@ -273,7 +292,12 @@ CAPTURED = {
         {
             "kind": "Service",
             "apiVersion": "v1",
-            "metadata": {"name": "svc1", "namespace": "default", "labels": {"app": "svc1"}},
+            "metadata": {
+                "creationTimestamp": None,
+                "name": "svc1",
+                "namespace": "default",
+                "labels": {"app": "svc1"},
+            },
             "spec": {
                 "ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}],
                 "selector": {"app": "svc1"},

@@ -99,22 +99,15 @@ def _scalar(kind: str, buf: bytes, pos: int, end: int, raw: bool) -> tuple[Any, 
     return value, pos
 
 
-def _value(f: Field, buf: bytes, pos: int, end: int, raw: bool) -> tuple[Any, int]:
-    if f.kind != "message":
-        return _scalar(f.kind, buf, pos, end, raw)
-    stop, start = _length(buf, pos, end)
-    return decode_message(buf, start, stop, f.message), stop  # type: ignore[arg-type]
-
-
-def _map_entry(f: Field, buf: bytes, pos: int, end: int) -> tuple[str, Any, int]:
-    stop, pos = _length(buf, pos, end)
+def _map_entry(f: Field, buf: bytes, pos: int, stop: int) -> tuple[str, Any]:
     key: str = ""
     value: Any = None
     while pos < stop:
         tag, pos = _varint(buf, pos, stop)
         number, wire = tag >> 3, tag & 7
         if number == 1 and wire == LENGTH:
-            key, pos = _scalar("string", buf, pos, stop, False)
+            end2, start = _length(buf, pos, stop)
+            key, pos = _text(buf, start, end2), end2
         elif number == 2:
             if f.value_kind == "message":
                 if wire != LENGTH:
@@ -132,34 +125,61 @@ def _map_entry(f: Field, buf: bytes, pos: int, end: int) -> tuple[str, Any, int]
         value = "" if f.value_kind in ("string", "bytes") else 0
         if f.value_kind == "message":
             value = decode_message(b"", 0, 0, f.message)  # type: ignore[arg-type]
-    return key, value, stop
+    return key, value
 
 
 def decode_message(buf: bytes, pos: int, end: int, msg: Message) -> Any:
-    """The JSON value of the message in ``buf[pos:end]``."""
+    """The JSON value of the message in ``buf[pos:end]``.
+
+    Keys and lengths under 128 (nearly all) are read inline: a function call
+    per field was a third of the decoding time.
+    """
     out: dict[str, Any] = {}
-    by_number = msg.by_number
+    by_tag = msg.by_tag
     raw = msg.shaped  # a shaped message's fields go to shapes.py as they are
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
-        number, wire = tag >> 3, tag & 7
-        f = by_number.get(number)
+        tag = buf[pos]
+        if tag < 0x80:
+            pos += 1
+        else:
+            tag, pos = _varint(buf, pos, end)
+        f = by_tag.get(tag)
         if f is None:
-            if number == 0:
-                raise ProtobufError("field number 0 is not allowed")
-            pos = _skip(buf, pos, end, wire)
+            pos = _unknown(msg, tag, buf, pos, end)
             continue
+        kind = f.kind
         try:
-            if wire != f.wire:
-                raise ProtobufError(f"wire type {wire}, expected {f.wire}")
-            if f.kind == "map":
-                key, value, pos = _map_entry(f, buf, pos, end)
-                entries = out.get(f.name)
-                if entries is None:
-                    out[f.name] = entries = {}
-                entries[key] = value
-                continue
-            value, pos = _value(f, buf, pos, end, raw)
+            if f.wire == LENGTH:
+                if pos >= end:
+                    raise ProtobufError("unexpected end of data inside a length")
+                n = buf[pos]
+                if n < 0x80:
+                    pos += 1
+                else:
+                    n, pos = _varint(buf, pos, end)
+                stop = pos + n
+                if stop > end:
+                    raise ProtobufError(
+                        f"length {n} runs past the end of its message ({end - pos} left)"
+                    )
+                if kind == "message":
+                    value = decode_message(buf, pos, stop, f.message)  # type: ignore[arg-type]
+                elif kind == "string":
+                    value = _text(buf, pos, stop)
+                elif kind == "map":
+                    key, item = _map_entry(f, buf, pos, stop)
+                    entries = out.get(f.name)
+                    if entries is None:
+                        out[f.name] = entries = {}
+                    entries[key] = item
+                    pos = stop
+                    continue
+                else:  # bytes
+                    data = buf[pos:stop]
+                    value = data if raw else base64.b64encode(data).decode("ascii")
+                pos = stop
+            else:
+                value, pos = _scalar(kind, buf, pos, end, raw)
         except ProtobufError as exc:
             raise ProtobufError(f"{f.name or f.number}: {exc}") from None
         if f.repeated:
@@ -178,11 +198,29 @@ def decode_message(buf: bytes, pos: int, end: int, msg: Message) -> Any:
             out[f.name] = value
         else:
             out.pop(f.name, None)  # a zero after a value: the last occurrence wins
-    if msg.shaped:
+    if raw:
         return SHAPES[msg.name][0](out)
     if msg.list_of:
         return out.get("items", [])
     return out
+
+
+def _text(buf: bytes, pos: int, stop: int) -> str:
+    try:
+        return buf[pos:stop].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtobufError(f"string is not valid UTF-8 ({exc.reason})") from None
+
+
+def _unknown(msg: Message, tag: int, buf: bytes, pos: int, end: int) -> int:
+    """Skip a field the tables do not know; a known field in the wrong wire type is an error."""
+    number, wire = tag >> 3, tag & 7
+    if number == 0:
+        raise ProtobufError("field number 0 is not allowed")
+    known = msg.by_number.get(number)
+    if known is not None:
+        raise ProtobufError(f"{known.name or number}: wire type {wire}, expected {known.wire}")
+    return _skip(buf, pos, end, wire)
 
 
 def decode(buf: bytes, msg: Message) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class Message:
     name: str
     fields: list[Field] = field(default_factory=list)  # ascending numbers: Go's write order
     by_number: dict[int, Field] = field(default_factory=dict)
+    by_tag: dict[int, Field] = field(default_factory=dict)  # number << 3 | wire type
     list_of: bool = False  # a named list: JSON shows field 1 as the bare list
     shaped: bool = False  # shown in JSON by a conversion in shapes.py
 
@@ -108,6 +109,7 @@ def build(specs: list[MessageSpec], shaped: frozenset[str]) -> dict[str, Message
         compiled = [_compile(f, messages, f"{spec.name}.{f.name or f.number}") for f in spec.fields]
         message.fields = sorted(compiled, key=lambda f: f.number)
         message.by_number = {f.number: f for f in compiled}
+        message.by_tag = {f.number << 3 | f.wire: f for f in compiled}
     return messages
 
 

@@ -15,6 +15,9 @@ Run with ``make bench`` (or ``python -m bench.api [--quick]``). In one run it:
      every create is pruned, defaulted and validated (schema and CEL) by it.
      Its rate is compared with the ConfigMaps' of the same store and run
      (target >= 70%);
+   - creates in JSON and in protobuf (as kubectl 1.32+ sends them: protobuf
+     body, protobuf preferred in the answer) of the same ConfigMap and the
+     same Deployment, one run after the other: protobuf / JSON create/s;
    - gets of those objects, same concurrency,
    - watch delivery: time from sending a create to its event reaching each
      of ``--watchers`` open watches (p50, p99; it includes the create's own
@@ -51,6 +54,8 @@ from bench import crdschema
 from bench.cluster import ServerProcess
 from bench.report import Figure, save_if_asked
 from bench.stats import Latency
+from orchestrator.api.protobuf import MEDIA_TYPE as PROTOBUF
+from orchestrator.api.protobuf import encode_object
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test suite's etcd launcher
@@ -128,6 +133,60 @@ def configmap(prefix: str, i: int) -> dict[str, Any]:
     }
 
 
+def deployment(name: str) -> dict[str, Any]:
+    """What ``kubectl create deployment NAME --image=x --port=8080 --replicas=3`` sends."""
+    labels = {"app": "web"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "bench", "labels": labels},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": "x", "image": "x", "ports": [{"containerPort": 8080}]}]
+                },
+            },
+        },
+    }
+
+
+# Protobuf against JSON creates: (results key, kind's path, body maker).
+WIRE_KINDS = (
+    ("configmap", "/api/v1/namespaces/bench/configmaps", lambda n: {
+        **configmap("", 0), "metadata": {"name": n, "namespace": "bench"}}),
+    ("deployment", "/apis/apps/v1/namespaces/bench/deployments", deployment),
+)  # fmt: skip
+
+
+def bench_wire(server: ServerProcess, args: argparse.Namespace) -> dict[str, Latency]:
+    """Creates with JSON and with protobuf bodies, per kind, one after the other."""
+    results = {}
+    for key, path, make in WIRE_KINDS:
+        for wire, data, accept in (
+            ("json", json.dumps(make("__NAME__")).encode(), "application/json"),
+            ("pb", encode_object(make("__NAME__")), f"{PROTOBUF},application/json"),
+        ):
+            body = server.data_dir / f"{key}.{wire}"
+            body.write_bytes(data)
+            results[f"{key}_{wire}"] = run_wrk(
+                server.url,
+                "api_create_body.lua",
+                args.seconds,
+                args.clients,
+                API_TOKEN=server.token,
+                NAME_PREFIX=f"{key[0]}{wire[0]}",
+                FIXED_NAME="1",
+                API_PATH=path,
+                BODY_FILE=str(body),
+                CONTENT_TYPE="application/json" if wire == "json" else PROTOBUF,
+                ACCEPT=accept,
+            )
+    return results
+
+
 def pod(i: int) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -172,6 +231,7 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
             API_PATH=services,
             BODY_FILE=str(body),
         )
+        results["wire"] = bench_wire(server, args)
         low, high = await created_range(http, "cm")
         results["get"] = run_wrk(
             server.url,
@@ -342,6 +402,28 @@ def report(
         [f"{r['cr_create'].rate / max(r['create'].rate, 1e-9):.2f}" for r in stores],
         ">= 0.70",
     )
+    for kind in ("configmap", "deployment"):
+        row(
+            f"{kind} json create/s",
+            "-",
+            [f"{r['wire'][kind + '_json'].rate:.0f}" for r in stores],
+            "",
+        )
+        row(
+            f"{kind} protobuf create/s",
+            "-",
+            [f"{r['wire'][kind + '_pb'].rate:.0f}" for r in stores],
+            "",
+        )
+        row(
+            f"{kind} protobuf / json",
+            "-",
+            [
+                f"{r['wire'][kind + '_pb'].rate / max(r['wire'][kind + '_json'].rate, 1e-9):.2f}"
+                for r in stores
+            ],
+            "",
+        )
     row("get/s", f"{anchor['get'].rate:.0f}", [f"{r['get'].rate:.0f}" for r in stores], "")
     row("get p50 ms", f"{anchor['get'].p50_ms:.2f}", [f"{r['get'].p50_ms:.2f}" for r in stores], "")
     row("get p99 ms", f"{anchor['get'].p99_ms:.2f}", [f"{r['get'].p99_ms:.2f}" for r in stores], "")
@@ -412,6 +494,21 @@ def figures(
             ("watch delivery p99", r["watch"].p99_ms, "ms", {"target": 20.0}),
             (f"list {args.list_size} pods", r["list"]["median_s"], "s", {"target": 1.0}),
         ]
+        for kind in ("configmap", "deployment"):
+            as_json = r["wire"][f"{kind}_json"].rate
+            rows.append(
+                (
+                    f"{kind} protobuf create/s",
+                    r["wire"][f"{kind}_pb"].rate,
+                    "/s",
+                    {
+                        "better": "higher",
+                        "anchor": as_json,
+                        "anchor_name": f"{kind} JSON creates in the same run",
+                        "of_anchor": True,
+                    },
+                )
+            )
         if store == "sqlite":
             rows[0][3]["target"] = 1000.0
         for name, value, unit, kw in rows:

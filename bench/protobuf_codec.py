@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import re
 import statistics
 import sys
@@ -237,10 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         data = encode_object(obj)
         assert upb.decode(data) == decode_object(data), name
         assert decode_object(upb.encode(obj)) == decode_object(data), name
-        dh = per_call_us(lambda d=data: decode_object(d), args.seconds)
-        du = per_call_us(lambda d=data: upb.decode(d), args.seconds)
-        eh = per_call_us(lambda o=obj: encode_object(o), args.seconds)
-        eu = per_call_us(lambda o=obj: upb.encode(o), args.seconds)
+        dh = per_call_us(functools.partial(decode_object, data), args.seconds)
+        du = per_call_us(functools.partial(upb.decode, data), args.seconds)
+        eh = per_call_us(functools.partial(encode_object, obj), args.seconds)
+        eu = per_call_us(functools.partial(upb.encode, obj), args.seconds)
         print(f"{name:30} {len(data):6} {dh:8.1f}u {du:8.1f}u {du / dh:6.2f}"
               f" {eh:8.1f}u {eu:8.1f}u {eu / eh:6.2f}")  # fmt: skip
     return 0

@@ -148,3 +148,30 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
             for d in _diff(x, y, f"{path}[{i}]")
         ]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
+def test_kubectl_commands_reading_protobuf_answers_work(
+    sqlite_api: RunningAPI, tmp_path: Path, version: str
+) -> None:
+    def run(*args: str) -> str:
+        return _run(sqlite_api, tmp_path, version, *args)
+
+    run("create", "deployment", "web", "--image=x", "--port=8080")
+    run("scale", "deployment", "web", "--replicas=4")
+    run("label", "deployment", "web", "tier=front")
+    run("annotate", "deployment", "web", "note=hi")
+    run("expose", "deployment", "web", "--port=80")
+    run("run", "p1", "--image=x", "--labels=app=p1")
+    run("create", "configmap", "c1", "--from-literal=a=b")
+    run("set", "image", "deployment/web", "x=y")
+    described = run("describe", "deployment", "web")
+    assert "Replicas:" in described and "tier=front" in described
+    web = yaml.safe_load(run("get", "deployment", "web", "-o", "yaml"))
+    assert web["spec"]["replicas"] == 4
+    assert web["metadata"]["labels"]["tier"] == "front"
+    assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "y"
+    service = yaml.safe_load(run("get", "service", "web", "-o", "yaml"))
+    assert service["spec"]["ports"][0]["targetPort"] == 80  # defaults to the port
+    assert "deleted" in run("delete", "configmap", "c1")
+    assert "deleted" in run("delete", "pod", "p1", "--wait=false")

@@ -115,6 +115,23 @@ def test_protobuf_scale_and_binding_bodies_are_read(sqlite_api: RunningAPI) -> N
         assert http.get("/api/v1/namespaces/default/pods/p1").json()["spec"]["nodeName"] == "node-1"
 
 
+def test_protobuf_delete_options_are_read(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
+        assert http.post(CONFIGMAPS, json=CM).status_code == 201
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "dryRun": ["All"]}
+        r = http.request(
+            "DELETE", f"{CONFIGMAPS}/cm1", content=encode_object(options), headers=KUBECTL_133
+        )
+        assert r.status_code == 200, r.text
+        assert _names(http, CONFIGMAPS) == ["cm1"]  # a dry run: still there
+        options = {"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0}
+        r = http.request(
+            "DELETE", f"{CONFIGMAPS}/cm1", content=encode_object(options), headers=KUBECTL_133
+        )
+        assert r.status_code == 200, r.text
+        assert _names(http, CONFIGMAPS) == []
+
+
 GOOD = encode_object(CM)
 RAW_AT = GOOD.index(b"\x12", 6 + GOOD[5])  # the envelope's raw field, after typeMeta
 

@@ -312,7 +312,7 @@ async def _resource(
             if token:
                 meta["continue"] = token
             return object_response(
-                request.headers.get("accept", ""),
+                accept,
                 {
                     "kind": rt.list_kind,
                     "apiVersion": rt.api_version,

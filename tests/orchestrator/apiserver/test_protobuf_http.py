@@ -114,6 +114,16 @@ def test_protobuf_scale_and_binding_bodies_are_read(sqlite_api: RunningAPI) -> N
         assert r.status_code == 201, r.text
         assert http.get("/api/v1/namespaces/default/pods/p1").json()["spec"]["nodeName"] == "node-1"
 
+        pod["metadata"]["name"] = binding["metadata"]["name"] = "p2"
+        assert http.post("/api/v1/namespaces/default/pods", json=pod).status_code == 201
+        r = http.post(  # the bindings collection, as the scheduler's client may post
+            "/api/v1/namespaces/default/bindings",
+            content=encode_object(binding),
+            headers={"Content-Type": PB},
+        )
+        assert r.status_code == 201, r.text
+        assert http.get("/api/v1/namespaces/default/pods/p2").json()["spec"]["nodeName"] == "node-1"
+
 
 def test_protobuf_delete_options_are_read(sqlite_api: RunningAPI) -> None:
     with sqlite_api.http() as http:

@@ -19,6 +19,12 @@ def results(configmaps: float, custom: float) -> dict:
         "get": latency(5000.0),
         "watch": latency(100.0),
         "list": {"count": 1000, "median_s": 0.03},
+        "wire": {
+            "configmap_json": latency(configmaps),
+            "configmap_pb": latency(configmaps * 0.9),
+            "deployment_json": latency(configmaps / 2),
+            "deployment_pb": latency(configmaps * 0.4),
+        },
     }
 
 
@@ -33,3 +39,14 @@ def test_custom_resource_creates_meet_their_target_at_70_percent_of_configmap_cr
     assert (sqlite.met, etcd.met) == (True, False)
     assert by_name["sqlite: cr create p99 (16 clients)"].value == 40.0
     assert by_name["sqlite: create/s"].anchor_name.startswith("etcd's own HTTP gateway")
+
+
+def test_protobuf_creates_are_reported_against_json_creates_of_the_same_kind() -> None:
+    anchor = {"put": latency(4000.0), "get": latency(5000.0)}
+    args = argparse.Namespace(clients=16, list_size=1000)
+    out = figures(anchor, {"sqlite": results(2000.0, 1500.0)}, args)
+    by_name = {f.name: f for f in out}
+    deployments = by_name["sqlite: deployment protobuf create/s"]
+    assert (deployments.value, deployments.anchor, deployments.of_anchor) == (800.0, 1000.0, True)
+    assert deployments.anchor_name == "deployment JSON creates in the same run"
+    assert by_name["sqlite: configmap protobuf create/s"].anchor == 2000.0

@@ -169,7 +169,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
-        body = await _body(request, _protobuf_kind(parsed.rt))
+        body = await _body(request, parsed.rt)
         return json_response(tokenreview.review_token(state.auth, body), 201)
     if not parsed.rt.group and parsed.rt.kind == "Binding":
         if request.method != "POST" or parsed.name:
@@ -178,7 +178,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
             state.registry,
             state.types.require("", "Pod"),
             parsed.namespace,
-            await _body(request, _protobuf_kind(parsed.rt)),
+            await _body(request, parsed.rt),
             _write_options(parse_query(request), who),
         )
         return json_response(status, 201)
@@ -323,7 +323,7 @@ async def _resource(
         if method == "POST":
             if rt.namespaced and not t.namespace:
                 raise errors.NotFound("the server could not find the requested resource")
-            body = await _body(request, _protobuf_kind(rt))
+            body = await _body(request, rt)
             result = await reg.create(rt, t.namespace, body, opts)
             return object_response(accept, result.obj, 201, result.warnings)
         if method == "DELETE":
@@ -338,7 +338,7 @@ async def _resource(
         if method != "POST":
             raise errors.MethodNotAllowed("binding accepts only POST")
         status = await subresources.bind_pod(
-            reg, rt, t.namespace, t.name, await _body(request, _protobuf_kind(rt, "Binding")), opts
+            reg, rt, t.namespace, t.name, await _body(request, rt, "Binding"), opts
         )
         return json_response(status, 201)
     if t.subresource == "log":
@@ -356,7 +356,7 @@ async def _resource(
     if t.subresource == "finalize":
         sub = ""
     if method == "PUT":
-        body = await _body(request, _protobuf_kind(rt))
+        body = await _body(request, rt)
         result = await reg.update(rt, t.namespace, t.name, body, opts, subresource=sub)
         return object_response(accept, result.obj, 200, result.warnings)
     if method == "PATCH":
@@ -374,7 +374,7 @@ async def _resource(
         )
         return object_response(accept, result.obj, 201 if result.created else 200, result.warnings)
     if method == "DELETE":
-        options = await _delete_options(request, q, _protobuf_kind(rt, "DeleteOptions"))
+        options = await _delete_options(request, q, rt)
         opts = _body_dry_run(options, opts)
         obj, gone = await reg.delete(rt, t.namespace, t.name, options, opts)
         return object_response(accept, obj, 200 if gone else 202)  # 202: deletion is pending
@@ -391,32 +391,39 @@ def _write_options(q: Query, who: tuple[str, tuple[str, ...]]) -> WriteOptions:
     )
 
 
-def _protobuf_kind(rt: ResourceType, kind: str = "") -> str:
-    """The kind a protobuf body must hold on ``rt``'s paths; "" where protobuf is refused.
+def _protobuf_kind(content_type: str, rt: ResourceType | None, kind: str = "") -> str:
+    """The kind a protobuf body must hold on ``rt``'s path ("" = protobuf refused: 415).
 
     Only built-in kinds have a protobuf form; custom resources are JSON only, as in Kubernetes.
+    Looked at only for protobuf bodies: the tables load on first use.
     """
-    if rt.storage_version or not protobuf.encodable(
-        {"apiVersion": rt.api_version, "kind": rt.kind}
-    ):
+    if content_type != protobuf.MEDIA_TYPE or rt is None or rt.storage_version:
+        return ""
+    if not protobuf.encodable({"apiVersion": rt.api_version, "kind": rt.kind}):
         return ""
     return kind or rt.kind
 
 
-async def _body(request: Request, protobuf_kind: str = "") -> Any:
+async def _body(request: Request, rt: ResourceType | None = None, kind: str = "") -> Any:
+    """The decoded body; a protobuf one must hold ``kind`` (default: ``rt``'s own)."""
     raw = await read_body(request)
-    kind = media_type(request)
-    body = decode_body(raw, kind, protobuf_kind)
-    if len(raw) > MAX_OBJECT or "json" not in kind:  # compact JSON is never longer than JSON sent
+    content_type = media_type(request)
+    body = decode_body(raw, content_type, _protobuf_kind(content_type, rt, kind))
+    if (
+        len(raw) > MAX_OBJECT or "json" not in content_type
+    ):  # compact JSON is never longer than JSON sent
         check_object_size(body)
     return body
 
 
-async def _delete_options(request: Request, q: Query, protobuf_kind: str = "") -> dict[str, Any]:
+async def _delete_options(
+    request: Request, q: Query, rt: ResourceType | None = None
+) -> dict[str, Any]:
     raw = await read_body(request)
     options: dict[str, Any] = {}
     if raw.strip():
-        decoded = decode_body(raw, media_type(request), protobuf_kind)
+        content_type = media_type(request)
+        decoded = decode_body(raw, content_type, _protobuf_kind(content_type, rt, "DeleteOptions"))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
         options = decoded
@@ -444,7 +451,7 @@ async def _delete_collection(
     state: APIState, request: Request, t: Target, q: Query, opts: WriteOptions
 ) -> Response:
     labels, fields = _selectors(t.rt, q)
-    options = await _delete_options(request, q)
+    options = await _delete_options(request, q, t.rt)
     opts = _body_dry_run(options, opts)
     items, revision, _ = await state.registry.list(t.rt, t.namespace, labels=labels, fields=fields)
     deleted = []
@@ -478,7 +485,7 @@ async def _scale(state: APIState, request: Request, t: Target, opts: WriteOption
             t.namespace,
             t.name,
             opts,
-            body=await _body(request, _protobuf_kind(rt, "Scale")),
+            body=await _body(request, rt, "Scale"),
         )
     elif request.method == "PATCH":
         result = await subresources.write_scale(

@@ -15,10 +15,14 @@ bytes Kubernetes would send:
   IntOrString, raw JSON, the JSON-schema "Or" types);
 - ``envelope``: the ``k8s\\0`` magic and ``runtime.Unknown``.
 
-Hand code rather than the ``protobuf`` package: the package parses and
-serialises in C, but building the JSON dict from its messages (or its
-messages from a dict) walks every field in Python anyway, and that walk cost
-more than reading the bytes ourselves (``bench/protobuf_codec.py``).
+Hand code rather than the ``protobuf`` package (upb), measured by
+``bench/protobuf_codec.py`` with upb's classes built from the same tables:
+upb parses and serialises in C, but the JSON dict still has to be built from
+its message (or the message from the dict) field by field in Python. Decoding
+came out even (upb 0.8-1.05x our time: ConfigMap 9 us, kubectl's Deployment
+19 us, a full Pod 138 us), encoding 2.5-6.7x slower with upb (setting fields
+through Python attributes), so one hand codec does both. A test checks that
+each reads what the other writes for every built-in kind.
 """
 
 from orchestrator.api.protobuf.decode import ProtobufError

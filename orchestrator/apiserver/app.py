@@ -33,6 +33,7 @@ from orchestrator.api.strategy import strategy_of
 from orchestrator.apiserver import (
     discovery,
     listversions,
+    managedfields,
     openapi,
     patching,
     podlogs,
@@ -58,6 +59,7 @@ from orchestrator.apiserver.wire import (
     error_response,
     json_response,
     media_type,
+    parse_bool,
     parse_query,
     read_body,
     wants_table,
@@ -177,7 +179,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
             state.types.require("", "Pod"),
             parsed.namespace,
             await _body(request),
-            _write_options(parse_query(request), who),
+            _write_options(parse_query(request), who, request),
         )
         return json_response(status, 201)
     if parsed.rt.deprecation_warning:
@@ -270,7 +272,7 @@ async def _resource(
     method = request.method
     reg = state.registry
     rt = t.rt
-    opts = _write_options(q, who)
+    opts = _write_options(q, who, request)
     if not t.name:
         if method in ("GET", "HEAD"):
             labels, fields = _selectors(rt, q)
@@ -367,6 +369,9 @@ async def _resource(
             opts,
             subresource=sub,
             field_manager=q.field_manager,
+            force=parse_bool("force", request.query_params["force"])
+            if "force" in request.query_params
+            else False,
         )
         return json_response(result.obj, 201 if result.created else 200, result.warnings)
     if method == "DELETE":
@@ -377,13 +382,15 @@ async def _resource(
     raise errors.MethodNotAllowed(f"{method} is not allowed here")
 
 
-def _write_options(q: Query, who: tuple[str, tuple[str, ...]]) -> WriteOptions:
+def _write_options(q: Query, who: tuple[str, tuple[str, ...]], request: Request) -> WriteOptions:
+    """How a write is made; without ``fieldManager`` the client's name from its User-Agent."""
     return WriteOptions(
         dry_run=q.dry_run,
         field_validation=q.field_validation or "Warn",
         user=who[0],
         groups=who[1] or ("system:authenticated",),
-        field_manager=q.field_manager,
+        field_manager=q.field_manager
+        or managedfields.manager_from_user_agent(request.headers.get("user-agent", "")),
     )
 
 

@@ -13,6 +13,16 @@ structured-merge-diff's ``Apply``, in order, over plain JSON:
    every (manager, path) pair unless ``force``, which moves it over; fields
    the apply removed leave every manager.
 
+Client-side apply's successor (Kubernetes' lastAppliedManager and
+lastAppliedUpdater): when the manager is ``kubectl`` and the object carries
+``kubectl.kubernetes.io/last-applied-configuration``, a conflict on a field
+whose live value is still what that annotation says is no conflict (the
+field is taken over, as if forced), and the annotation is rewritten to the
+applied configuration so client-side apply keeps working afterwards.
+kubectl then hands the client-side manager's fields to ``kubectl`` itself
+(a JSON patch of managedFields) and applies again, which prunes what the
+new manifest dropped.
+
 Applying what is already there changes nothing: no field differs, the entry
 is the same set, its time is kept, so the registry sees an identical object
 and writes nothing (no new resourceVersion).
@@ -21,6 +31,7 @@ and writes nothing (no new resourceVersion).
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from orchestrator.api import errors, fieldpath
@@ -28,6 +39,7 @@ from orchestrator.api.applymerge import merge, remove
 from orchestrator.api.copying import copy_json
 from orchestrator.api.fieldpath import FieldSet
 from orchestrator.api.fieldsets import compare, fields_of
+from orchestrator.api.fieldshape import Shape
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
 from orchestrator.apiserver import objectmeta
@@ -39,6 +51,9 @@ from orchestrator.apiserver.managedfields import (
     shape_for,
     stored_entries,
 )
+
+CSA_SUCCESSOR = "kubectl"  # the manager kubectl apply --server-side uses by default
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def check_config(config: Any) -> dict[str, Any]:
@@ -97,6 +112,10 @@ def apply(
     touched = fieldpath.union(changed.added, changed.modified)
     conflicts = [(e, fieldpath.intersection(e.fields, touched)) for e in others]
     conflicts = [(e, c) for e, c in conflicts if c]
+    if conflicts and not force and manager == CSA_SUCCESSOR:
+        allowed = _unchanged_since_last_applied(rt, live, shape)
+        conflicts = [(e, fieldpath.difference(c, allowed)) for e, c in conflicts]
+        conflicts = [(e, c) for e, c in conflicts if c]
     if conflicts and not force:
         raise conflict_error(conflicts)
     kept = []
@@ -109,7 +128,46 @@ def apply(
     encoded = encode(cap_updates(kept))
     if encoded:
         merged["metadata"]["managedFields"] = encoded
+    if manager == CSA_SUCCESSOR and _last_applied(live) is not None:
+        annotations = dict(merged["metadata"].get("annotations") or {})
+        annotations[LAST_APPLIED] = _as_last_applied(config)
+        merged["metadata"]["annotations"] = annotations
     return merged
+
+
+def _last_applied(obj: Obj) -> dict[str, Any] | None:
+    annotations = obj["metadata"].get("annotations")
+    raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _unchanged_since_last_applied(rt: ResourceType, live: Obj, shape: Shape) -> FieldSet:
+    """The fields client-side apply last set that still hold the value it set."""
+    last = _last_applied(live)
+    if last is None:
+        return {}
+    view = owned_view(rt, last, "")
+    changed = compare(owned_view(rt, live, ""), view, shape)
+    return fieldpath.difference(fields_of(view, shape), changed.modified)
+
+
+def _as_last_applied(config: dict[str, Any]) -> str:
+    """The annotation's value for an applied configuration (without the annotation itself)."""
+    body = dict(config)
+    meta = dict(body.get("metadata") or {})
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    body["metadata"] = meta
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _prune(merged: Obj, last: FieldSet, applied: FieldSet, others: list[Entry], shape: Any) -> Obj:

@@ -4,8 +4,10 @@ Each object is sent as a server-side apply (``PATCH`` with
 ``application/apply-patch+yaml``, ``fieldManager=paas``), which creates an
 absent object (201) and merges into a present one, keeping fields other
 writers own (a controller's annotations, an allocated cluster IP). A GET
-first tells ``configured`` from ``unchanged``: the server does not bump the
-resourceVersion of a no-op write, so an equal version means nothing changed.
+first tells ``configured`` from ``unchanged``: the object before and after,
+apart from its resourceVersion and managedFields (an apply that only takes
+ownership of fields, as re-applying a ``paas get -o yaml`` dump does, changes
+no field).
 
 All manifests are read and parsed before anything is sent, so a typo in the
 third file changes nothing. Server errors do not stop the run: every object
@@ -28,6 +30,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.objects import metadata_of
@@ -89,10 +92,9 @@ def locate(catalogue: Catalogue, manifest: Manifest, session: Session) -> Locate
 async def apply_one(client: APIClient, item: Located, *, force: bool = False) -> str:
     """Apply one object; returns ``created``, ``configured`` or ``unchanged``."""
     rt = item.resource.resource_type()
-    before = ""
+    current = None
     try:
         current = await client.get(rt, item.name, item.namespace)
-        before = str(metadata_of(current).get("resourceVersion", ""))
     except errors.NotFound:
         pass
     body = json.loads(json.dumps(item.manifest.obj))
@@ -111,10 +113,17 @@ async def apply_one(client: APIClient, item: Located, *, force: bool = False) ->
     )
     for text in parse_warnings(response.header_list("warning")):
         print(f"Warning: {text}", file=sys.stderr, flush=True)
-    if response.status_code == 201 or not before:
+    if response.status_code == 201 or current is None:
         return "created"
-    after = str(metadata_of(response.json()).get("resourceVersion", ""))
-    return "unchanged" if after == before else "configured"
+    return "unchanged" if _content(response.json()) == _content(current) else "configured"
+
+
+def _content(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object without its version and field ownership: what ``unchanged`` is about."""
+    meta = {
+        k: v for k, v in metadata_of(obj).items() if k not in ("resourceVersion", "managedFields")
+    }
+    return {**obj, "metadata": meta}
 
 
 async def run_apply(session: Session, args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ write costs in proportion to what it changed, not to the object's size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,16 +49,32 @@ class Comparison:
 def item_element(item: Any, lt: ListType, index: int) -> str:
     """The path element of one item of a keyed or set list."""
     if lt.kind == "map" and isinstance(item, dict):
-        keys = {}
+        keys = []
         for k in lt.keys:
-            if k in item:
-                keys[k] = item[k]
-            elif k in lt.defaults:
-                keys[k] = lt.defaults[k]
-        return key_element(keys)
+            value = item[k] if k in item else lt.defaults.get(k, _MISSING)
+            if value is not _MISSING:
+                keys.append((k, type(value).__name__, value))  # 1, 1.0 and True differ in JSON
+        try:
+            return _key_element(tuple(keys))
+        except TypeError:  # a key field holding an object: not cacheable
+            return key_element({k: v for k, _, v in keys})
     if lt.kind == "set":
-        return _value_element(item)
+        try:
+            return _set_element(type(item).__name__, item)
+        except TypeError:
+            return _value_element(item)
     return index_element(index)
+
+
+# The same few names, ports and values recur on every write: their JSON is made once.
+@functools.lru_cache(maxsize=8192)
+def _key_element(keys: tuple[tuple[str, str, Any], ...]) -> str:
+    return key_element({k: v for k, _, v in keys})
+
+
+@functools.lru_cache(maxsize=8192)
+def _set_element(_type: str, value: Any) -> str:
+    return _value_element(value)
 
 
 def fields_of(config: dict[str, Any], shape: Shape) -> FieldSet:

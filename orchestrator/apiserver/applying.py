@@ -95,7 +95,7 @@ def apply(
     entries = stored_entries(live)
     base = {k: v for k, v in live.items()}
     base["metadata"] = {k: v for k, v in live["metadata"].items() if k != "managedFields"}
-    merged = merge(base, copy_json(config), shape)
+    merged = merge(base, config, shape)  # copies what it takes from ``config``
     applied = fields_of(owned_view(rt, config, subresource), shape)
     mine = next(
         (

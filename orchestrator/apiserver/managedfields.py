@@ -128,14 +128,14 @@ def owned_view(rt: ResourceType, obj: Obj | None, subresource: str) -> dict[str,
     return view
 
 
-def decode(value: Any) -> list[Entry]:
-    """Entries from a validated (or stored) ``managedFields`` list."""
+def decode(value: Any, *, stored: bool = False) -> list[Entry]:
+    """Entries from a validated ``managedFields`` list (``stored``: ours, not walked again)."""
     if not isinstance(value, list):
         return []
     entries = []
     for raw in value:
         fields = raw.get("fieldsV1", {}) if isinstance(raw, dict) else None
-        if not isinstance(fields, dict) or not fieldpath.is_valid(fields):
+        if not isinstance(fields, dict) or not (stored or fieldpath.is_valid(fields)):
             raise _Undecodable
         entries.append(
             Entry(
@@ -217,7 +217,7 @@ def stored_entries(obj: Obj | None) -> list[Entry]:
     if not obj:
         return []
     try:
-        return decode(obj.get("metadata", {}).get("managedFields"))
+        return decode(obj.get("metadata", {}).get("managedFields"), stored=True)
     except _Undecodable:
         return []
 

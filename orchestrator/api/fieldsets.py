@@ -86,7 +86,11 @@ def _fields(value: Any, shape: Shape) -> FieldSet:
     if isinstance(value, dict):
         if not value or shape.atomic():
             return {}
-        return {field(k): _fields(v, shape.child(k)) for k, v in value.items() if v is not None}
+        return {
+            "f:" + k: _fields(v, shape.child(k)) if isinstance(v, dict | list) else {}
+            for k, v in value.items()
+            if v is not None
+        }
     if isinstance(value, list) and value:
         lt = shape.list_type()
         if lt.kind == "atomic":
@@ -109,11 +113,13 @@ def whole(value: Any, shape: Shape, mark: bool, *, removed: bool = False) -> Fie
     if isinstance(value, dict):
         if not value or shape.atomic():
             return {}
-        out = {
-            field(k): whole(v, shape.child(k), removed or k not in ALWAYS_PRESENT, removed=removed)
-            for k, v in value.items()
-            if v is not None
-        }
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, dict | list):  # scalars are leaves: no shape needed
+                mark_child = removed or k not in ALWAYS_PRESENT
+                out["f:" + k] = whole(v, shape.child(k), mark_child, removed=removed)
+            elif v is not None:
+                out["f:" + k] = {}
     elif isinstance(value, list) and value:
         lt = shape.list_type()
         if lt.kind == "atomic":

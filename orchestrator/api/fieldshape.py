@@ -26,6 +26,7 @@ default in ``ListType.defaults`` so an item applied without one gets the same
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -86,10 +87,18 @@ _ATOMIC_NAMES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class BuiltinShape:
-    kind: str
-    path: Path = ()  # field names from the root, list positions left out
+    """A built-in kind at one path (field names from the root, list positions left out).
+
+    A plain slotted class, not a frozen dataclass: a walk makes one per field it
+    visits, and the answers are cached per (kind, path).
+    """
+
+    __slots__ = ("kind", "path")
+
+    def __init__(self, kind: str, path: Path = ()) -> None:
+        self.kind = kind
+        self.path = path
 
     def child(self, name: str) -> BuiltinShape:
         return BuiltinShape(self.kind, (*self.path, name))
@@ -98,19 +107,7 @@ class BuiltinShape:
         return self
 
     def list_type(self) -> ListType:
-        path = self.path
-        if self.kind == "Service" and path == ("spec", "ports"):
-            return _SERVICE_PORTS
-        for size in (2, 1):
-            fact = _LIST_FACTS.get(path[-size:]) if len(path) >= size else None
-            if fact is not None:
-                return fact
-        rule = find_list_rule(self.kind, path)
-        if rule is None:
-            return ATOMIC
-        if rule.merge_key is None:
-            return SET
-        return ListType("map", (rule.merge_key,))
+        return _builtin_list_type(self.kind, self.path)
 
     def atomic(self) -> bool:
         path = self.path
@@ -119,6 +116,22 @@ class BuiltinShape:
         if path[-1] == "selector":
             return path[-2:-1] == ("spec",)  # workloads' LabelSelector, Service's selector map
         return path[-1] in _ATOMIC_NAMES
+
+
+@functools.lru_cache(maxsize=4096)
+def _builtin_list_type(kind: str, path: Path) -> ListType:
+    if kind == "Service" and path == ("spec", "ports"):
+        return _SERVICE_PORTS
+    for size in (2, 1):
+        fact = _LIST_FACTS.get(path[-size:]) if len(path) >= size else None
+        if fact is not None:
+            return fact
+    rule = find_list_rule(kind, path)
+    if rule is None:
+        return ATOMIC
+    if rule.merge_key is None:
+        return SET
+    return ListType("map", (rule.merge_key,))
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})

@@ -444,3 +444,23 @@ def test_custom_resource_lists_follow_their_schema_list_types(sqlite_api: Runnin
         "f:order": {},
     }
     assert "f:order" not in owners["alice"]["fieldsV1"]["f:spec"]
+
+
+def test_more_than_ten_updaters_fold_the_oldest_into_ancient_changes(
+    sqlite_api: RunningAPI,
+) -> None:
+    with sqlite_api.http() as http:
+        http.post(CONFIGMAPS, params={"fieldManager": "m0"}, json={"metadata": {"name": "cm"}})
+        for i in range(1, 12):
+            r = http.patch(
+                f"{CONFIGMAPS}/cm",
+                params={"fieldManager": f"m{i}"},
+                headers=MERGE,
+                json={"data": {f"k{i}": "v"}},
+            )
+            assert r.status_code == 200, r.text
+    entries = r.json()["metadata"]["managedFields"]
+    assert len(entries) == 10
+    assert [e["manager"] for e in entries].count("ancient-changes") == 1
+    owned = {k for e in entries for k in e["fieldsV1"].get("f:data", {})}
+    assert owned >= {f"f:k{i}" for i in range(1, 12)}

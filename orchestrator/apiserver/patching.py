@@ -160,6 +160,8 @@ async def patch_object(
         out = new
         if subresource == "status":
             current["status"] = new.get("status", {})
+            if content_type == APPLY:  # the entries the apply computed, on the stored object
+                current["metadata"]["managedFields"] = new["metadata"].get("managedFields", [])
             out = current
         elif rt.has_status:
             keep_status(rt, new, current)

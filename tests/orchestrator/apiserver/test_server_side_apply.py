@@ -464,3 +464,19 @@ def test_more_than_ten_updaters_fold_the_oldest_into_ancient_changes(
     assert [e["manager"] for e in entries].count("ancient-changes") == 1
     owned = {k for e in entries for k in e["fieldsV1"].get("f:data", {})}
     assert owned >= {f"f:k{i}" for i in range(1, 12)}
+
+
+def test_apply_to_the_status_subresource_owns_status_fields_only(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
+        http.post(DEPLOYMENTS, params={"fieldManager": "me"}, json=deployment())
+        body = {**deployment(replicas=7), "status": {"replicas": 1, "readyReplicas": 1}}
+        r = http.patch(
+            f"{DEPLOYMENTS}/web/status", params={"fieldManager": "ctl"}, headers=APPLY, json=body
+        )
+        assert r.status_code == 200, r.text
+        obj = r.json()
+    assert obj["status"]["readyReplicas"] == 1
+    assert "replicas" not in obj["spec"] or obj["spec"]["replicas"] != 7
+    entry = managers(obj)["ctl"]
+    assert (entry["operation"], entry["subresource"]) == ("Apply", "status")
+    assert entry["fieldsV1"] == {"f:status": {"f:readyReplicas": {}, "f:replicas": {}}}

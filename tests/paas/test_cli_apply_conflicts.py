@@ -1,4 +1,4 @@
-"""``paas apply`` against fields another manager owns: listed readably, taken with --force-conflicts."""
+"""``paas apply`` meets fields another manager owns: listed readably, taken by --force-conflicts."""
 
 from __future__ import annotations
 

@@ -19,6 +19,9 @@ Run with ``make bench`` (or ``python -m bench.api [--quick]``). In one run it:
      body, protobuf preferred in the answer) of the same ConfigMap and the
      same Deployment, one run after the other: protobuf / JSON create/s;
    - gets of those objects, same concurrency,
+   - updates of those objects (merge patches that change a value, so each
+     is compared, has its field manager recorded and is stored), same
+     concurrency,
    - watch delivery: time from sending a create to its event reaching each
      of ``--watchers`` open watches (p50, p99; it includes the create's own
      round trip, about a millisecond, since writes go one at a time),
@@ -243,6 +246,16 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
             LOW=str(low),
             HIGH=str(high),
         )
+        results["update"] = run_wrk(
+            server.url,
+            "api_patch.lua",
+            args.seconds,
+            args.clients,
+            API_TOKEN=server.token,
+            NAME_PREFIX="cm",
+            LOW=str(low),
+            HIGH=str(high),
+        )
         results["watch"] = await bench_watch(server, http, args)
 
         pods = "/api/v1/namespaces/bench/pods"
@@ -427,6 +440,19 @@ def report(
     row("get/s", f"{anchor['get'].rate:.0f}", [f"{r['get'].rate:.0f}" for r in stores], "")
     row("get p50 ms", f"{anchor['get'].p50_ms:.2f}", [f"{r['get'].p50_ms:.2f}" for r in stores], "")
     row("get p99 ms", f"{anchor['get'].p99_ms:.2f}", [f"{r['get'].p99_ms:.2f}" for r in stores], "")
+    row("update/s", f"{anchor['put'].rate:.0f}", [f"{r['update'].rate:.0f}" for r in stores], "")
+    row(
+        "update p50 ms",
+        f"{anchor['put'].p50_ms:.2f}",
+        [f"{r['update'].p50_ms:.2f}" for r in stores],
+        "",
+    )
+    row(
+        "update p99 ms",
+        f"{anchor['put'].p99_ms:.2f}",
+        [f"{r['update'].p99_ms:.2f}" for r in stores],
+        "",
+    )
     row("watch delivery p50 ms", "-", [f"{r['watch'].p50_ms:.2f}" for r in stores], "")
     row("watch delivery p99 ms", "-", [f"{r['watch'].p99_ms:.2f}" for r in stores], "<= 20")
     row(
@@ -490,6 +516,8 @@ def figures(
             ("get/s", r["get"].rate, "/s", {"better": "higher", "anchor": get.rate}),
             ("get p50", r["get"].p50_ms, "ms", {"anchor": get.p50_ms}),
             ("get p99", r["get"].p99_ms, "ms", {"anchor": get.p99_ms}),
+            ("update/s", r["update"].rate, "/s", {"better": "higher", "anchor": put.rate}),
+            ("update p50", r["update"].p50_ms, "ms", {"anchor": put.p50_ms}),
             ("watch delivery p50", r["watch"].p50_ms, "ms", {}),
             ("watch delivery p99", r["watch"].p99_ms, "ms", {"target": 20.0}),
             (f"list {args.list_size} pods", r["list"]["median_s"], "s", {"target": 1.0}),

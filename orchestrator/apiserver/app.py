@@ -33,6 +33,7 @@ from orchestrator.api.strategy import strategy_of
 from orchestrator.apiserver import (
     discovery,
     listversions,
+    managedfields,
     openapi,
     patching,
     podlogs,
@@ -59,6 +60,7 @@ from orchestrator.apiserver.wire import (
     json_response,
     media_type,
     object_response,
+    parse_bool,
     parse_query,
     read_body,
     wants_table,
@@ -179,7 +181,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
             state.types.require("", "Pod"),
             parsed.namespace,
             await _body(request, parsed.rt),
-            _write_options(parse_query(request), who),
+            _write_options(parse_query(request), who, request),
         )
         return json_response(status, 201)
     if parsed.rt.deprecation_warning:
@@ -273,7 +275,7 @@ async def _resource(
     reg = state.registry
     accept = request.headers.get("accept", "")
     rt = t.rt
-    opts = _write_options(q, who)
+    opts = _write_options(q, who, request)
     if not t.name:
         if method in ("GET", "HEAD"):
             labels, fields = _selectors(rt, q)
@@ -371,6 +373,9 @@ async def _resource(
             opts,
             subresource=sub,
             field_manager=q.field_manager,
+            force=parse_bool("force", request.query_params["force"])
+            if "force" in request.query_params
+            else False,
         )
         return object_response(accept, result.obj, 201 if result.created else 200, result.warnings)
     if method == "DELETE":
@@ -381,13 +386,15 @@ async def _resource(
     raise errors.MethodNotAllowed(f"{method} is not allowed here")
 
 
-def _write_options(q: Query, who: tuple[str, tuple[str, ...]]) -> WriteOptions:
+def _write_options(q: Query, who: tuple[str, tuple[str, ...]], request: Request) -> WriteOptions:
+    """How a write is made; without ``fieldManager`` the client's name from its User-Agent."""
     return WriteOptions(
         dry_run=q.dry_run,
         field_validation=q.field_validation or "Warn",
         user=who[0],
         groups=who[1] or ("system:authenticated",),
-        field_manager=q.field_manager,
+        field_manager=q.field_manager
+        or managedfields.manager_from_user_agent(request.headers.get("user-agent", "")),
     )
 
 

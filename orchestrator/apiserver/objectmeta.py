@@ -61,7 +61,6 @@ def fill_for_create(obj: dict[str, Any], *, has_generation: bool, now: str) -> N
     meta = obj["metadata"]
     for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
         meta.pop(key, None)
-    meta.pop("managedFields", None)
     meta["uid"] = new_uid()
     meta["creationTimestamp"] = now
     if has_generation:
@@ -84,7 +83,6 @@ def carry_over(
             meta[key] = old_meta[key]
         else:
             meta.pop(key, None)
-    meta.pop("managedFields", None)
     if has_generation and (
         desired_state(new) != desired_state(old)
         or (not status_apart and new.get("status") != old.get("status"))

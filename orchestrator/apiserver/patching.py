@@ -4,13 +4,16 @@ The patch is applied to the object as read, so a retry after a concurrent
 write re-applies it to the fresh object (as Kubernetes does). A patch that
 sets ``metadata.resourceVersion`` to a stale value gets 409.
 
-Server-side apply (``application/apply-patch+yaml``) is the happy path only:
-create when absent (201), else a strategic merge of the manifest. Removing
-fields a manager dropped and manager conflicts need managedFields: later.
+Server-side apply (``application/apply-patch+yaml``) creates an absent
+object (201) and otherwise merges by field ownership (``applying.py``):
+fields the manager dropped are removed, another manager's fields answer 409
+unless ``force``. Every other patch records its writer's fields as an Update
+(``managedfields.py``, called by the registry).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import yaml
@@ -26,6 +29,7 @@ from orchestrator.api.patch import (
 )
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.strategy import strategy_of
+from orchestrator.apiserver import applying
 from orchestrator.apiserver.registry import (
     Registry,
     WriteOptions,
@@ -104,6 +108,7 @@ async def patch_object(
     *,
     subresource: str = "",
     field_manager: str = "",
+    force: bool = False,
 ) -> WriteResult:
     if content_type == STRATEGIC and not strategy_of(rt).strategic_merge:
         raise unsupported_patch_type(CUSTOM_PATCH_TYPES)
@@ -122,10 +127,31 @@ async def patch_object(
             },
         )
 
+    if force and content_type != APPLY:
+        raise errors.Invalid(
+            "force: Forbidden: may not be specified for non-apply patch",
+            details={
+                "causes": [
+                    {
+                        "field": "force",
+                        "reason": "FieldValueForbidden",
+                        "message": "Forbidden: may not be specified for non-apply patch",
+                    }
+                ]
+            },
+        )
+    if content_type == APPLY:
+        patch = applying.check_config(patch)
+        opts = dataclasses.replace(opts, apply=True, field_manager=field_manager)
     warnings: list[str] = []
 
     def mutate(current: Obj) -> Obj:
-        new = patched(rt, current, content_type, patch)
+        if content_type == APPLY:
+            new = applying.apply(
+                rt, current, patch, field_manager, force=force, subresource=subresource
+            )
+        else:
+            new = patched(rt, current, content_type, patch)
         warnings[:] = check_unknown_fields(rt, new, opts, before=current)
         if not isinstance(new.get("metadata"), dict):
             raise errors.Invalid(
@@ -134,6 +160,8 @@ async def patch_object(
         out = new
         if subresource == "status":
             current["status"] = new.get("status", {})
+            if content_type == APPLY:  # the entries the apply computed, on the stored object
+                current["metadata"]["managedFields"] = new["metadata"].get("managedFields", [])
             out = current
         elif rt.has_status:
             keep_status(rt, new, current)
@@ -143,9 +171,7 @@ async def patch_object(
         return out
 
     async def create_applied() -> WriteResult:
-        if not isinstance(patch, dict):
-            raise errors.BadRequest("an applied configuration must be an object")
-        body = dict(patch)
+        body = applying.create_applied(rt, patch, field_manager)
         body.setdefault("metadata", {}).setdefault("name", name)
         return await registry.create(rt, namespace, body, opts)
 

@@ -32,7 +32,7 @@ from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.api.strategy import strategy_of
 from orchestrator.api.validation import format_invalid_message
-from orchestrator.apiserver import continuetokens, objectmeta, services
+from orchestrator.apiserver import continuetokens, managedfields, objectmeta, services
 from orchestrator.apiserver.allocators import Allocators
 from orchestrator.apiserver.wire import check_encoded_size
 from orchestrator.store.base import (
@@ -63,6 +63,8 @@ class WriteOptions:
     user: str = ""  # who writes, as admission webhooks are told ("" = the server itself)
     groups: tuple[str, ...] = ()
     field_manager: str = ""
+    # server-side apply: the object comes with its managedFields computed (applying.py)
+    apply: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,8 @@ class Registry:
         )
         reset_status_on_create(rt, obj)
         obj = strategy.default(obj)  # again with the uid and name (a Job's selector needs them)
+        if not opts.apply:
+            managedfields.record_write(rt, None, obj, opts.field_manager)
         meta = obj["metadata"]
         self._validate(rt, obj)
         if admission is not None:
@@ -400,6 +404,8 @@ class Registry:
             new = strategy.default(new)
             if rt.kind == "Service" and not rt.group:
                 services.drop_type_dependent_fields(new, current)
+            if not opts.apply:
+                managedfields.record_write(rt, current, new, opts.field_manager, subresource)
             if objectmeta.same_content(new, current):
                 return WriteResult(current)
             admission = self._admission()

@@ -4,14 +4,22 @@ Each object is sent as a server-side apply (``PATCH`` with
 ``application/apply-patch+yaml``, ``fieldManager=paas``), which creates an
 absent object (201) and merges into a present one, keeping fields other
 writers own (a controller's annotations, an allocated cluster IP). A GET
-first tells ``configured`` from ``unchanged``: the server does not bump the
-resourceVersion of a no-op write, so an equal version means nothing changed.
+first tells ``configured`` from ``unchanged``: the object before and after,
+apart from its resourceVersion and managedFields (an apply that only takes
+ownership of fields, as re-applying a ``paas get -o yaml`` dump does, changes
+no field).
 
 All manifests are read and parsed before anything is sent, so a typo in the
 third file changes nothing. Server errors do not stop the run: every object
 is tried, each failure is reported on stderr as kubectl does, and the exit
 code is 1 if any failed. ``Warning`` headers (unknown fields, under the
 default ``fieldValidation=Warn``) go to stderr as ``Warning: ...``.
+
+Fields another manager owns with another value are a conflict: the object
+is left alone and each field is listed with its owner, with the ways out
+(``--force-conflicts`` takes them over). ``metadata.managedFields`` in a
+manifest (a ``paas get --show-managed-fields`` dump) is server bookkeeping
+and is not sent.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.objects import metadata_of
@@ -80,38 +89,78 @@ def locate(catalogue: Catalogue, manifest: Manifest, session: Session) -> Locate
     return Located(manifest, resource, own or session.namespace)
 
 
-async def apply_one(client: APIClient, item: Located) -> str:
+async def apply_one(client: APIClient, item: Located, *, force: bool = False) -> str:
     """Apply one object; returns ``created``, ``configured`` or ``unchanged``."""
     rt = item.resource.resource_type()
-    before = ""
+    current = None
     try:
         current = await client.get(rt, item.name, item.namespace)
-        before = str(metadata_of(current).get("resourceVersion", ""))
     except errors.NotFound:
         pass
     body = json.loads(json.dumps(item.manifest.obj))
     if item.namespace:
         body["metadata"]["namespace"] = item.namespace
+    body["metadata"].pop("managedFields", None)
+    params = {"fieldManager": FIELD_MANAGER, "fieldValidation": "Warn"}
+    if force:
+        params["force"] = "true"
     response = await client.request(
         "PATCH",
         resource_path(rt, item.namespace, item.name),
-        params={"fieldManager": FIELD_MANAGER, "fieldValidation": "Warn"},
+        params=params,
         content=json.dumps(body).encode(),
         content_type=APPLY_PATCH,
     )
     for text in parse_warnings(response.header_list("warning")):
         print(f"Warning: {text}", file=sys.stderr, flush=True)
-    if response.status_code == 201 or not before:
+    if response.status_code == 201 or current is None:
         return "created"
-    after = str(metadata_of(response.json()).get("resourceVersion", ""))
-    return "unchanged" if after == before else "configured"
+    return "unchanged" if _content(response.json()) == _content(current) else "configured"
+
+
+def _content(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object without its version and field ownership: what ``unchanged`` is about."""
+    meta = {
+        k: v for k, v in metadata_of(obj).items() if k not in ("resourceVersion", "managedFields")
+    }
+    return {**obj, "metadata": meta}
 
 
 async def run_apply(session: Session, args: argparse.Namespace) -> int:
+    force = bool(getattr(args, "force_conflicts", False))
+
     async def apply(client: APIClient, item: Located) -> None:
-        print(f"{item.display} {await apply_one(client, item)}", flush=True)
+        print(f"{item.display} {await apply_one(client, item, force=force)}", flush=True)
 
     return await each_manifest(session, args.filename, apply, "applying")
+
+
+def conflict_report(exc: errors.APIError, item: Located) -> str | None:
+    """Apply conflicts as a user reads them: each field with its owner, then the ways out."""
+    if not isinstance(exc, errors.Conflict):
+        return None
+    causes = [
+        c
+        for c in (exc.details or {}).get("causes") or []
+        if isinstance(c, dict) and c.get("reason") == "FieldManagerConflict"
+    ]
+    if not causes:
+        return None
+    source = item.manifest.source
+    count = len(causes)
+    lines = [
+        f'error: {item.display} from "{source}": {count} field{"s" if count > 1 else ""} '
+        "managed by others, nothing changed:"
+    ]
+    width = max(len(str(c.get("field", ""))) for c in causes)
+    for c in causes:
+        owner = str(c.get("message", "")).removeprefix("conflict with ")
+        lines.append(f"  {str(c.get('field', '')).ljust(width)}  owned by {owner}")
+    lines += [
+        "To take them over, apply again with --force-conflicts; to leave them to their "
+        "owners, remove them from the manifest; to share them, set them to the live values.",
+    ]
+    return "\n".join(lines)
 
 
 async def each_manifest(
@@ -145,7 +194,8 @@ async def each_manifest(
                     raise
                 if ignore(exc):
                     continue
-                print(write_error(exc, manifest, verb), file=sys.stderr, flush=True)
+                listed = conflict_report(exc, item)
+                print(listed or write_error(exc, manifest, verb), file=sys.stderr, flush=True)
                 failed = True
     return 1 if failed else 0
 

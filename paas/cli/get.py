@@ -5,7 +5,8 @@ maybe names) through discovery; each target is fetched on its own and printed
 in order, a blank line between kinds, as kubectl does. A missing name is
 reported and the rest still print (exit 1 at the end). Table output asks the
 server for ``meta.k8s.io/v1`` Tables; ``-o yaml|json|name`` asks for the
-plain objects, so every field round-trips into ``paas apply``.
+plain objects, so every field round-trips into ``paas apply``
+(``metadata.managedFields`` only with ``--show-managed-fields``, as kubectl).
 
 ``-w`` lists first, prints that, then watches from the list's
 resourceVersion (the server sends only newer events) and prints one row per
@@ -145,6 +146,9 @@ async def run_get(session: Session, args: argparse.Namespace) -> int:
                 objs += found
                 failed |= missing
             single = len(targets) == 1 and len(targets[0].names) == 1
+            if not args.show_managed_fields:  # server bookkeeping: hidden, as kubectl does
+                for obj in objs:
+                    obj.get("metadata", {}).pop("managedFields", None)
             if objs or (not failed and args.output != "name"):
                 print_objects(objs, args.output, single)
             if not objs and not any(t.names for t in targets):

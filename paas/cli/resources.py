@@ -46,6 +46,11 @@ def add_resource_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
         required=True,
         help="file, directory or - (stdin); may repeat",
     )
+    p.add_argument(
+        "--force-conflicts",
+        action="store_true",
+        help="take over fields other managers own instead of failing on them",
+    )
     _bind(p, run_apply)
 
     p = sub.add_parser("get", parents=[common], help="list objects or show some of them")
@@ -58,6 +63,11 @@ def add_resource_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     p.add_argument("--field-selector", default="", help="field selector (metadata.name=web)")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes")
     p.add_argument("--show-labels", action="store_true")
+    p.add_argument(
+        "--show-managed-fields",
+        action="store_true",
+        help="keep metadata.managedFields in -o yaml|json",
+    )
     _bind(p, run_get)
 
     p = sub.add_parser("describe", parents=[common], help="show objects in detail, with events")

@@ -240,11 +240,13 @@ def test_a_crd_serves_its_kind_with_defaults_pruning_columns_and_subresources(
     )
     assert get_json(api, f"{CT_PATH}/nightly")["spec"]["size"] == "large"
 
-    # server-side apply
-    ssa = CLEAN.replace("image: backup:1", "image: backup:3")
-    kubectl(
-        "apply", "--server-side", "--field-manager=ops", "-f", write(tmp_path / "ssa.yaml", ssa)
+    # server-side apply: the image is kubectl-patch's now, so taking it needs --force-conflicts
+    ssa = write(tmp_path / "ssa.yaml", CLEAN.replace("image: backup:1", "image: backup:3"))
+    refused = kubectl("apply", "--server-side", "--field-manager=ops", "-f", ssa, check=False)
+    assert 'conflicts with "kubectl-patch" using stable.example.com/v1:\n- .spec.image' in (
+        refused.stderr
     )
+    kubectl("apply", "--server-side", "--field-manager=ops", "--force-conflicts", "-f", ssa)
     assert get_json(api, f"{CT_PATH}/nightly")["spec"]["image"] == "backup:3"
 
     # explain reads the published OpenAPI schema

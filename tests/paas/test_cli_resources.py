@@ -181,6 +181,7 @@ def test_get_short_names_and_several_kinds(applied: RunningAPI) -> None:
 def test_get_yaml_and_json_round_trip(applied: RunningAPI) -> None:
     with applied.http() as http:
         live = http.get("/api/v1/namespaces/default/configmaps/settings").json()
+    live["metadata"].pop("managedFields")  # hidden unless --show-managed-fields, as kubectl
     assert yaml.safe_load(ok(applied, "get", "cm", "settings", "-o", "yaml")) == live
     assert json.loads(ok(applied, "get", "configmap", "settings", "-o", "json")) == live
     listed = yaml.safe_load(ok(applied, "get", "deploy,cm", "-o", "yaml"))

@@ -277,12 +277,16 @@ class APIClient:
         *,
         propagation_policy: str = "",
         grace_period_seconds: int | None = None,
+        uid: str = "",
     ) -> Obj:
+        """Delete ``name``; with ``uid``, only that object (409 if the name now holds another)."""
         body: Obj = {}
         if propagation_policy:
             body["propagationPolicy"] = propagation_policy
         if grace_period_seconds is not None:
             body["gracePeriodSeconds"] = grace_period_seconds
+        if uid:
+            body["preconditions"] = {"uid": uid}
         r = await self.request("DELETE", resource_path(rt, namespace, name), json_body=body or None)
         return r.json()
 

@@ -274,8 +274,12 @@ class PodWorker:
             await self.runtime.remove_container(s.id)
         await self.runtime.remove_sandbox(uid)
         self.volumes.teardown(uid)
-        with contextlib.suppress(errors.NotFound):
-            await self.client.delete(PODS, meta["name"], meta["namespace"], grace_period_seconds=0)
+        # The uid precondition, as the kubelet's status manager sends it: a second sync of
+        # this pod, still in the cache, must not delete a new pod that took its name.
+        with contextlib.suppress(errors.NotFound, errors.Conflict):
+            await self.client.delete(
+                PODS, meta["name"], meta["namespace"], grace_period_seconds=0, uid=uid
+            )
         self._forget(uid)
 
     async def _sync_terminal(self, pod: Obj) -> None:

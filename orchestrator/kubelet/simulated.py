@@ -145,9 +145,9 @@ class SimulatedNode:
         uid = meta.get("uid", "")
         if meta.get("deletionTimestamp"):
             self._handed_out.pop(uid, None)
-            with contextlib.suppress(errors.NotFound):
+            with contextlib.suppress(errors.NotFound, errors.Conflict):
                 await self.client.delete(
-                    PODS, meta["name"], meta["namespace"], grace_period_seconds=0
+                    PODS, meta["name"], meta["namespace"], grace_period_seconds=0, uid=uid
                 )
             return None
         phase = (pod.get("status") or {}).get("phase")

@@ -15,10 +15,12 @@ from typing import Any
 from orchestrator.api.resources import ResourceType, ResourceTypes
 
 SERVER_VERSION: dict[str, str] = {
-    # v1.31: the machine's kubectl dispatcher then runs kubectl 1.31, which speaks JSON only.
+    # The newest minor the machine's kubectl dispatcher has (1.33): it then runs that kubectl,
+    # which sends built-in kinds as protobuf for `kubectl create` (served since issue 15);
+    # every kubectl from 1.27 is tested against it (tests/e2e/test_kubectl.py).
     "major": "1",
-    "minor": "31",
-    "gitVersion": "v1.31.0+paas",
+    "minor": "33",
+    "gitVersion": "v1.33.0+paas",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-11-01T00:00:00Z",

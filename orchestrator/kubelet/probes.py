@@ -54,7 +54,7 @@ from orchestrator.kubelet.grpcprobe import grpc_check
 from orchestrator.kubelet.runtimes.base import ContainerState, Runtime
 
 KINDS = {"startup": "startupProbe", "readiness": "readinessProbe", "liveness": "livenessProbe"}
-USER_AGENT = "kube-probe/1.31"
+USER_AGENT = "kube-probe/1.33"
 MAX_REPLY = 10 * 1024
 GROWTH = 1.25  # each pause between quick first tries is this much longer than the last
 

@@ -57,7 +57,7 @@ _rt = BUILTIN_TYPES.require
 NODES = _rt("", "Node")
 LEASES = _rt("coordination.k8s.io", "Lease")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
-KUBELET_VERSION = "v1.31.0"
+KUBELET_VERSION = "v1.33.0"
 
 
 @dataclass(frozen=True)

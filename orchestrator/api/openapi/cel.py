@@ -1,7 +1,8 @@
 """``x-kubernetes-validations``: CEL rules compiled per CRD version, run per write.
 
 Kubernetes KEP-2876, as apiextensions ``pkg/apiserver/schema/cel`` does it in
-v1.31 (the version our ``/version`` reports):
+v1.31 (the rules have not changed in the versions since, up to the v1.33 our
+``/version`` reports):
 
 - ``compile_rules(schema, field)`` walks the structural schema (properties,
   additionalProperties, items; children before the node, as upstream) and

@@ -59,7 +59,7 @@ async def test_node_registers_with_what_clients_require_and_heartbeats(api):
         node = await client.get(NODES, "node-0")
         info = node["status"]["nodeInfo"]
         assert set(info) >= NODEINFO_FIELDS and all(isinstance(info[k], str) for k in info)
-        assert info["kubeletVersion"] == "v1.31.0"
+        assert info["kubeletVersion"] == "v1.33.0"
         assert info["containerRuntimeVersion"] == "simulated://1.0"
         assert node["status"]["capacity"] == {"cpu": "4", "memory": "8Gi", "pods": "110"}
         assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "node-0"

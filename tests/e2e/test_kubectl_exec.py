@@ -37,6 +37,7 @@ import httpx
 import pytest
 from support.apiserver import RunningAPI
 from support.engines import require_engine
+from support.kubectlbin import KUBECTL_VERSIONS
 from support.kubelet import RUNTIMES, KubeletNode, kubelet_node_for
 from support.wait import eventually_async
 
@@ -174,12 +175,10 @@ async def forwarded_port(proc: asyncio.subprocess.Process) -> int:
 @pytest.mark.parametrize(
     ("minor", "env"),
     [
-        (27, {}),
-        (30, {}),
-        (33, {}),
+        *((int(v.split(".")[1]), {}) for v in KUBECTL_VERSIONS),
         (33, {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}),
     ],
-    ids=["1.27-spdy", "1.30-websocket", "1.33-websocket", "1.33-spdy-v5"],
+    ids=[*(f"{v}" for v in KUBECTL_VERSIONS), "1.33-spdy-v5"],
 )
 async def test_exec_exit_code_stdin_and_cp_both_ways(
     node: KubeletNode, sqlite_api: RunningAPI, tmp_path: Path, minor: int, env: dict[str, str]
@@ -216,7 +215,8 @@ async def check_exec_and_cp(
 
 
 def _drive_shell(argv: list[str], env: dict[str, str]) -> tuple[bytes, int]:
-    """Run kubectl under a 30x100 pty: ask the shell its size, then leave with exit 5."""
+    """Run kubectl under a 30x100 pty: ask the shell its size, grow the terminal to 40x120 and
+    ask again, then leave with exit 5."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: kubectl on the pty
         os.execve(argv[0], argv, env)
@@ -239,6 +239,12 @@ def _drive_shell(argv: list[str], env: dict[str, str]) -> tuple[bytes, int]:
 
         os.write(fd, b"stty size; echo MARK$((40+2))\r")
         read_until(b"MARK42", time.monotonic() + 30)
+        # The terminal grows: the kernel signals kubectl (SIGWINCH), which sends a resize.
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        deadline = time.monotonic() + 30
+        while b"40 120" not in seen and time.monotonic() < deadline:
+            os.write(fd, b"stty size\r")
+            read_until(b"40 120", min(deadline, time.monotonic() + 0.5))
         os.write(fd, b"exit 5\r")
         read_until(b"exit code 5", time.monotonic() + 30)
     finally:
@@ -265,6 +271,7 @@ async def test_exec_it_runs_an_interactive_shell_with_the_terminal_size(
         _drive_shell, kubectl.argv("exec", "-it", "box", "--", "sh"), kubectl.env
     )
     assert b"30 100" in seen and b"MARK42" in seen, seen
+    assert b"40 120" in seen, seen  # the resize reached the shell's terminal
     assert code == 5, seen
 
 

@@ -132,19 +132,9 @@ class NodeProxy:
                 session.get(endpoint.url + path, params=dict(params)),
                 self.settings.answer_timeout,
             )
-        except aiohttp.ClientConnectorCertificateError as exc:
-            await session.close()
-            raise errors.ServiceUnavailable(
-                f'the node agent of node "{endpoint.node}" at {endpoint.url} presented a '
-                "certificate other than the one its Node publishes "
-                f"({pki.KUBELET_SERVING_CERT_ANNOTATION}): {exc.certificate_error}"
-            ) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             await session.close()
-            raise errors.ServiceUnavailable(
-                f'cannot reach the node agent of node "{endpoint.node}" at {endpoint.url}: '
-                f"{exc or type(exc).__name__}"
-            ) from exc
+            raise _unreachable(endpoint, exc) from exc
         except BaseException:
             await session.close()
             raise
@@ -189,19 +179,9 @@ class NodeProxy:
             raise _node_error(
                 endpoint, exc.status, f'the node agent of node "{endpoint.node}" {what}'
             ) from exc
-        except aiohttp.ClientConnectorCertificateError as exc:
-            await session.close()
-            raise errors.ServiceUnavailable(
-                f'the node agent of node "{endpoint.node}" at {endpoint.url} presented a '
-                "certificate other than the one its Node publishes "
-                f"({pki.KUBELET_SERVING_CERT_ANNOTATION}): {exc.certificate_error}"
-            ) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             await session.close()
-            raise errors.ServiceUnavailable(
-                f'cannot reach the node agent of node "{endpoint.node}" at {endpoint.url}: '
-                f"{exc or type(exc).__name__}"
-            ) from exc
+            raise _unreachable(endpoint, exc) from exc
         except BaseException:
             await session.close()
             raise
@@ -239,6 +219,20 @@ class NodeSocket:
             pass
         finally:
             await self.session.close()
+
+
+def _unreachable(endpoint: NodeEndpoint, exc: BaseException) -> errors.APIError:
+    """A node that cannot be reached, or presents a certificate other than its published one."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return errors.ServiceUnavailable(
+            f'the node agent of node "{endpoint.node}" at {endpoint.url} presented a '
+            "certificate other than the one its Node publishes "
+            f"({pki.KUBELET_SERVING_CERT_ANNOTATION}): {exc.certificate_error}"
+        )
+    return errors.ServiceUnavailable(
+        f'cannot reach the node agent of node "{endpoint.node}" at {endpoint.url}: '
+        f"{exc or type(exc).__name__}"
+    )
 
 
 def _node_error(endpoint: NodeEndpoint, status: int, text: str) -> errors.APIError:

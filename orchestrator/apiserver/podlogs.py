@@ -9,9 +9,8 @@ words, so that the common mistakes never reach a node:
 
 - the pod must exist (404), the numbers must be numbers (400) in range
   (422 ``PodLogOptions "web" is invalid: tailLines: ...``);
-- the container: named, or the pod's only one (400 ``a container name must
-  be specified for pod web, choose one of: [a b]``, ``container x is not
-  valid for pod web``);
+- the container (``podcontainers``: named, the default-container
+  annotation, or the only one; else 400 in Kubernetes' words);
 - its state, read from the pod's status as the kubelet reads its own
   (``container "x" in pod "web" is waiting to start: ContainerCreating``,
   ``previous terminated container "x" in pod "web" not found``). A pod not
@@ -40,6 +39,7 @@ from orchestrator.api.timestamps import parse_time, rfc3339
 from orchestrator.api.validation import format_invalid_message
 from orchestrator.api.validation_causes import Cause, forbidden, invalid
 from orchestrator.apiserver.nodeproxy import NodeProxy, node_endpoint
+from orchestrator.apiserver.podcontainers import choose_container
 from orchestrator.apiserver.registry import Registry
 
 NODES = BUILTIN_TYPES.require("", "Node")
@@ -122,33 +122,6 @@ def parse_log_options(name: str, query: Mapping[str, str]) -> PodLogOptions:
             },
         )
     return opts
-
-
-def container_names(pod: Obj) -> list[str]:
-    """Every container of the pod, init containers first, as Kubernetes visits them."""
-    spec = pod.get("spec") or {}
-    names: list[str] = []
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        names += [str(c.get("name", "")) for c in spec.get(key) or []]
-    return names
-
-
-def choose_container(pod: Obj, wanted: str) -> str:
-    """The container the request means; 400 when it must be named or is not the pod's."""
-    name = pod["metadata"]["name"]
-    if wanted:
-        if wanted not in container_names(pod):
-            raise errors.BadRequest(f"container {wanted} is not valid for pod {name}")
-        return wanted
-    containers = (pod.get("spec") or {}).get("containers") or []
-    if len(containers) == 1:
-        return str(containers[0].get("name", ""))
-    if not containers:
-        raise errors.BadRequest(f"a container name must be specified for pod {name}")
-    raise errors.BadRequest(
-        f"a container name must be specified for pod {name}, "
-        f"choose one of: [{' '.join(container_names(pod))}]"
-    )
 
 
 def _container_status(pod: Obj, container: str) -> Obj | None:

@@ -25,14 +25,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from orchestrator.api import errors
-from orchestrator.api.objects import Obj, annotations_of
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.apiserver.nodeproxy import NodeEndpoint, node_endpoint
-from orchestrator.apiserver.podlogs import container_names
+from orchestrator.apiserver.podcontainers import choose_container
 from orchestrator.apiserver.registry import Registry
 
 NODES = BUILTIN_TYPES.require("", "Node")
-DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 SUBRESOURCES = ("exec", "attach", "portforward")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False", ""}
@@ -111,30 +109,6 @@ def parse_options(subresource: str, query: Sequence[tuple[str, str]]) -> StreamO
     if subresource == "exec" and not opts.command:
         raise errors.BadRequest("you must specify at least one command for the container")
     return opts
-
-
-def choose_container(pod: Obj, wanted: str) -> str:
-    """The container meant: named, the default-container annotation, or the only one."""
-    name = pod["metadata"]["name"]
-    if not wanted:
-        wanted = annotations_of(pod).get(DEFAULT_CONTAINER_ANNOTATION, "")
-        if wanted and wanted not in container_names(pod):
-            wanted = ""  # kubectl too ignores an annotation naming no container
-    if wanted:
-        if wanted not in container_names(pod):
-            raise errors.BadRequest(f"container {wanted} is not valid for pod {name}")
-        return wanted
-    containers = (pod.get("spec") or {}).get("containers") or []
-    if len(containers) == 1:
-        return str(containers[0].get("name", ""))
-    if not containers:
-        raise errors.BadRequest(f"a container name must be specified for pod {name}")
-    names = " ".join(str(c.get("name", "")) for c in containers)
-    message = f"a container name must be specified for pod {name}, choose one of: [{names}]"
-    inits = [str(c.get("name", "")) for c in (pod.get("spec") or {}).get("initContainers") or []]
-    if inits:
-        message += f" or one of the init containers: [{' '.join(inits)}]"
-    raise errors.BadRequest(message)
 
 
 async def resolve(

@@ -117,7 +117,8 @@ async def test_several_containers_need_a_name_and_the_list_names_them_all(
     r = await http.get(LOG.format("web"))
     assert r.status_code == 400
     assert status_of(r)["message"] == (
-        "a container name must be specified for pod web, choose one of: [setup a b]"
+        "a container name must be specified for pod web, choose one of: [a b] "
+        "or one of the init containers: [setup]"
     )
     r = await http.get(LOG.format("web"), params={"container": "x"})
     assert r.status_code == 400

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.api import errors
+from orchestrator.apiserver.podcontainers import choose_container
 from orchestrator.apiserver.streams.channels import negotiate, status_as_text
-from orchestrator.apiserver.streams.target import choose_container, parse_options
+from orchestrator.apiserver.streams.target import parse_options
 
 
 def _pod(*names: str, default: str = "", inits: tuple[str, ...] = ()) -> dict[str, object]:

@@ -17,6 +17,7 @@ def results(configmaps: float, custom: float) -> dict:
         "create": latency(configmaps),
         "cr_create": latency(custom, p50=20.0, p99=40.0),
         "get": latency(5000.0),
+        "update": latency(configmaps * 0.8),
         "watch": latency(100.0),
         "list": {"count": 1000, "median_s": 0.03},
         "wire": {
@@ -50,3 +51,11 @@ def test_protobuf_creates_are_reported_against_json_creates_of_the_same_kind() -
     assert (deployments.value, deployments.anchor, deployments.of_anchor) == (800.0, 1000.0, True)
     assert deployments.anchor_name == "deployment JSON creates in the same run"
     assert by_name["sqlite: configmap protobuf create/s"].anchor == 2000.0
+
+
+def test_updates_are_reported_against_the_stores_own_puts() -> None:
+    anchor = {"put": latency(4000.0), "get": latency(5000.0)}
+    args = argparse.Namespace(clients=16, list_size=1000)
+    out = figures(anchor, {"sqlite": results(2000.0, 1500.0)}, args)
+    updates = {f.name: f for f in out}["sqlite: update/s"]
+    assert (updates.value, updates.anchor) == (1600.0, 4000.0)

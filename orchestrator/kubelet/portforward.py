@@ -16,7 +16,10 @@ Where the connection starts from:
   ``os.setns``: a thread of its own (never a pooled one) enters the
   namespace through libc, makes the socket (a socket stays in the
   namespace it was made in), and goes back. Where that fails (no right to
-  enter) the pod IP is dialled from the node instead.
+  enter), or nothing listens on the pod's loopback, the pod IP is dialled
+  from the node instead: a server bound to its pod's address only (as
+  ``examples/web.yaml`` binds, so that pods without root do not collide)
+  is reached too, where Kubernetes would refuse.
 - loopback mode: the pod's own 127.x address.
 
 A refused connection is error text on the port's error channel, in the
@@ -143,7 +146,11 @@ async def connect(
             try:
                 await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
                 return await asyncio.open_connection(sock=sock)
-            except BaseException:  # refused, or the client went away meanwhile
+            except ConnectionRefusedError:
+                sock.close()  # nothing on the pod's loopback: its address, below
+                if not target.ip:
+                    raise
+            except BaseException:  # the client went away meanwhile
                 sock.close()
                 raise
     return await asyncio.open_connection(target.ip, port)

@@ -423,6 +423,28 @@ async def test_port_forward_reaches_the_pods_own_localhost_in_root_mode(root_nod
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
+@pytest.mark.root
+async def test_port_forward_reaches_a_server_bound_to_the_pod_address_only(root_node: Node) -> None:
+    """Nothing on the pod's loopback: the pod's own address is tried next (examples/web.yaml
+    binds its server there)."""
+    node = root_node
+    port = free_port()
+    own_address = (  # the address of the pod's eth0: the source of its default route
+        "import socket; u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+        "u.connect(('10.255.255.255', 9)); os.environ['HOST'] = u.getsockname()[0]; "
+    )
+    await node.start(
+        "app", ("python3", "-c", "import os; " + own_address + SERVE.format(port=port))
+    )
+    request = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+    async def answered() -> bool:
+        data, _ = await forward(node, port, request)
+        return data.startswith(b"HTTP/1.0 200")
+
+    await eventually_async(answered, timeout=20)
+
+
 async def test_port_forward_to_a_closed_port_sends_the_error_text(node: Node) -> None:
     await node.start("app", SLEEPER)
     port = free_port()

@@ -9,34 +9,17 @@ from __future__ import annotations
 
 import httpx
 from support.apiserver import RunningAPI
+from support.crds import CRDS, definition
 from support.wait import wait_until
 
-CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-WIDGETS = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "kind": "Widget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}
-                        },
-                    }
-                },
-            }
-        ],
+WIDGETS = definition(
+    "widgets",
+    "Widget",
+    {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
     },
-}
+)
 PATH = "/apis/example.com/v1/namespaces/default/widgets"
 
 

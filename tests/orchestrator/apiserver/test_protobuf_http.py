@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from support.apiserver import RunningAPI
+from support.crds import CRDS, definition
 from support.wait import wait_until
 
 from orchestrator.api.protobuf import decode_object, encode_object
@@ -184,30 +185,9 @@ def test_malformed_protobuf_is_a_bad_request_and_stores_nothing(
         assert _names(http, CONFIGMAPS) == []
 
 
-CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-GIZMOS = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "gizmos.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "gizmos", "kind": "Gizmo"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
+GIZMOS = definition(
+    "gizmos", "Gizmo", {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+)
 
 
 def test_custom_resource_in_protobuf_is_unsupported_media_type(sqlite_api: RunningAPI) -> None:

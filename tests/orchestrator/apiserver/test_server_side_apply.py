@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from support.apiserver import RunningAPI
+from support.crds import definition
 from support.wait import wait_until
 
 DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
@@ -353,54 +354,36 @@ def test_a_client_hands_fields_to_another_manager_by_writing_managed_fields(
         assert r.json()["spec"]["replicas"] == 3
 
 
-LISTS_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "gadgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "gadgets", "kind": "Gadget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "properties": {
-                                    "parts": {
-                                        "type": "array",
-                                        "x-kubernetes-list-type": "map",
-                                        "x-kubernetes-list-map-keys": ["name"],
-                                        "items": {
-                                            "type": "object",
-                                            "required": ["name"],
-                                            "properties": {
-                                                "name": {"type": "string"},
-                                                "size": {"type": "integer"},
-                                            },
-                                        },
-                                    },
-                                    "tags": {
-                                        "type": "array",
-                                        "x-kubernetes-list-type": "set",
-                                        "items": {"type": "string"},
-                                    },
-                                    "order": {"type": "array", "items": {"type": "string"}},
-                                },
-                            }
+LISTS_CRD = definition(
+    "gadgets",
+    "Gadget",
+    {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "parts": {
+                        "type": "array",
+                        "x-kubernetes-list-type": "map",
+                        "x-kubernetes-list-map-keys": ["name"],
+                        "items": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {"name": {"type": "string"}, "size": {"type": "integer"}},
                         },
-                    }
+                    },
+                    "tags": {
+                        "type": "array",
+                        "x-kubernetes-list-type": "set",
+                        "items": {"type": "string"},
+                    },
+                    "order": {"type": "array", "items": {"type": "string"}},
                 },
             }
-        ],
+        },
     },
-}
+)
 GADGETS = "/apis/example.com/v1/namespaces/default/gadgets"
 
 

@@ -331,6 +331,10 @@ async def test_exec_cp_and_port_forward_on_each_runtime(
     kubectl = Kubectl(sqlite_api, 33, tmp_path / "home")
     await run_pod(any_node, "box", ["sleep", "3600"])
     await check_exec_and_cp(kubectl, "box", tmp_path)
+    seen, code = await asyncio.to_thread(
+        _drive_shell, kubectl.argv("exec", "-it", "box", "--", "sh"), kubectl.env
+    )
+    assert b"30 100" in seen and b"40 120" in seen and code == 5, seen
     await check_port_forward_through_replacement(kubectl, any_node)
 
 

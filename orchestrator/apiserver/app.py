@@ -41,7 +41,7 @@ from orchestrator.apiserver import (
     tokenreview,
     watch,
 )
-from orchestrator.apiserver.auth import TokenAuthenticator, groups_of
+from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
@@ -167,7 +167,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
         return _discovery(state, parsed)
     if parsed is None:
         raise errors.NotFound("the server could not find the requested resource")
-    who = (user.name, groups_of(user)) if user is not None else ("", ())
+    who = (user.name, user.groups) if user is not None else ("", ())
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")

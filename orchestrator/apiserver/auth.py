@@ -1,13 +1,18 @@
 """Bearer-token authentication: the one place a request's identity is decided.
 
 Tokens live hashed (SHA-256) in a JSON file in the data dir, so reading the
-file does not reveal them:
+file does not reveal them. Each row names the user the token authenticates
+as, like a row of Kubernetes' static token file (``token,user,uid,groups``)::
 
-    {"tokens": [{"sha256": "<hex>", "user": "admin", "role": "admin"}, ...]}
+    {"tokens": [{"sha256": "<hex>", "user": "alice", "uid": "", "groups": ["team-a"]}]}
+
+Rows written before users had groups carry a ``role`` instead (``admin`` is
+``system:masters``, ``node`` is ``system:nodes``) and still work. Every
+authenticated user is also in ``system:authenticated``.
 
 The file is re-read when its modification time changes, so ``paas token
-create`` takes effect without a restart. Roles are recorded now and enforced
-by the authorization issue later; today any valid token may do anything.
+create`` takes effect without a restart. It is created 0600 from its first
+byte (written to a new file opened with that mode, then renamed).
 """
 
 from __future__ import annotations
@@ -17,29 +22,19 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from orchestrator.apiserver.identity import AUTHENTICATED, MASTERS, NODES, UserInfo
 
 ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/openapi/v2"})
-ROLES = ("admin", "node")
 
+# The groups of rows written with a role, before tokens named groups themselves.
+LEGACY_ROLE_GROUPS = {"admin": (MASTERS,), "node": (NODES,)}
 
-@dataclass(frozen=True, slots=True)
-class User:
-    name: str
-    role: str
-
-
-# The groups a user is in, by role (RBAC's groups come later): admission webhooks and
-# TokenReview answers name them.
-GROUPS = {
-    "admin": ("system:masters", "system:authenticated"),
-    "node": ("system:nodes", "system:authenticated"),
-}
-
-
-def groups_of(user: User) -> tuple[str, ...]:
-    return GROUPS.get(user.role, ("system:authenticated",))
+# Who the API server is when authentication is switched off (tests of the HTTP layer only).
+UNAUTHENTICATED_ADMIN = UserInfo("system:admin", groups=(MASTERS, AUTHENTICATED))
 
 
 def hash_token(token: str) -> str:
@@ -52,20 +47,51 @@ def new_token() -> str:
     return secrets.token_hex(32)
 
 
-def add_token(path: Path, *, user: str, role: str, token: str | None = None) -> str:
-    """Record a new token (hashed) in the file at ``path``; returns the plain token."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only, from the first byte on.
+
+    A new file opened 0600 and renamed over ``path``: nobody can open it while it
+    is being written (a chmod after writing leaves a window), and a reader sees the
+    old content or the new, never half of it.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def add_token(
+    path: Path,
+    *,
+    user: str,
+    groups: Sequence[str] = (),
+    uid: str = "",
+    token: str | None = None,
+) -> str:
+    """Record a new token (hashed) for ``user`` in ``groups``; returns the plain token."""
+    if not user:
+        raise ValueError("a token needs a user name")
     token = token or new_token()
-    data: dict[str, list[dict[str, str]]] = {"tokens": []}
+    data: dict[str, list[dict[str, Any]]] = {"tokens": []}
     if path.exists():
         data = json.loads(path.read_text())
-    data["tokens"].append({"sha256": hash_token(token), "user": user, "role": role})
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    row = {"sha256": hash_token(token), "user": user, "uid": uid, "groups": list(groups)}
+    data["tokens"].append(row)
+    write_private(path, json.dumps(data, indent=2))
     return token
+
+
+def user_of_row(row: dict[str, Any]) -> UserInfo:
+    groups: Sequence[Any] = row.get("groups") or ()
+    if "groups" not in row:
+        groups = LEGACY_ROLE_GROUPS.get(str(row.get("role", "")), ())
+    user = UserInfo(str(row["user"]), str(row.get("uid") or ""), tuple(map(str, groups)))
+    return user.with_authenticated()
 
 
 class TokenAuthenticator:
@@ -73,7 +99,7 @@ class TokenAuthenticator:
         self._path = path
         self._mtime = -1.0
         self._next_check = 0.0
-        self._users: dict[str, User] = {}
+        self._users: dict[str, UserInfo] = {}
 
     def _reload(self, at_once: bool = False) -> None:
         if self._path is None:
@@ -90,18 +116,18 @@ class TokenAuthenticator:
         if mtime == self._mtime:
             return
         data = json.loads(self._path.read_text())
-        self._users = {t["sha256"]: User(t["user"], t["role"]) for t in data.get("tokens", [])}
+        self._users = {t["sha256"]: user_of_row(t) for t in data.get("tokens", [])}
         self._mtime = mtime
 
-    def authenticate(self, authorization: str | None) -> User | None:
-        """The user a ``Authorization: Bearer ...`` header names, or None."""
-        if self._path is None:
-            return User("anonymous-admin", "admin")  # authentication switched off
-        if not authorization or not authorization.lower().startswith("bearer "):
-            return None
+    @property
+    def enabled(self) -> bool:
+        return self._path is not None
+
+    def authenticate_token(self, token: str) -> UserInfo | None:
+        """The user a bearer token names, or None."""
         self._reload()
         # Looking up a hash leaks nothing useful through timing: the hash is not the secret.
-        digest = hash_token(authorization[7:].strip())
+        digest = hash_token(token)
         user = self._users.get(digest)
         if user is None:
             # A token made a moment ago (``paas token create``, a node joining right after
@@ -109,6 +135,14 @@ class TokenAuthenticator:
             self._reload(at_once=True)
             user = self._users.get(digest)
         return user
+
+    def authenticate(self, authorization: str | None) -> UserInfo | None:
+        """The user a ``Authorization: Bearer ...`` header names, or None."""
+        if self._path is None:
+            return UNAUTHENTICATED_ADMIN  # authentication switched off
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return None
+        return self.authenticate_token(authorization[7:].strip())
 
     @staticmethod
     def is_anonymous(path: str) -> bool:

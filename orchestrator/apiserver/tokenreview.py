@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.api import errors
-from orchestrator.apiserver.auth import TokenAuthenticator, groups_of
+from orchestrator.apiserver.auth import TokenAuthenticator
 
 API_VERSION = "authentication.k8s.io/v1"
 KIND = "TokenReview"
@@ -46,10 +46,7 @@ def review_token(auth: TokenAuthenticator, body: Any) -> dict[str, Any]:
             "error": "the token is not valid (unknown, revoked or mistyped)",
         }
         return review
-    status: dict[str, Any] = {
-        "authenticated": True,
-        "user": {"username": user.name, "groups": list(groups_of(user))},
-    }
+    status: dict[str, Any] = {"authenticated": True, "user": user.as_review()}
     if spec.get("audiences"):
         status["audiences"] = list(spec["audiences"])
     review["status"] = status

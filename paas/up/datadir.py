@@ -10,12 +10,11 @@ line except the node's ``--token=`` (the node flag's documented form).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import pki
-from orchestrator.apiserver.auth import add_token
+from orchestrator.apiserver.auth import LEGACY_ROLE_GROUPS, add_token, write_private
 from paas.cli.components import kubelet_client_cert, serving_cert
 from paas.up.settings import UpSettings
 
@@ -34,9 +33,8 @@ def ensure_token(data_dir: Path, role: str) -> str:
     token_path = data_dir / f"{role}.token"
     if token_path.exists():
         return token_path.read_text().strip()
-    token = add_token(data_dir / "tokens.json", user=role, role=role)
-    token_path.write_text(token + "\n")
-    os.chmod(token_path, 0o600)
+    token = add_token(data_dir / "tokens.json", user=role, groups=LEGACY_ROLE_GROUPS[role])
+    write_private(token_path, token + "\n")
     return token
 
 

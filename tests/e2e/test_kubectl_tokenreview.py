@@ -26,7 +26,7 @@ def review(token: str) -> dict:
 
 
 def test_a_valid_token_is_reviewed_as_its_user(sqlite_api: RunningAPI) -> None:
-    token = add_token(sqlite_api.data_dir / "tokens.json", user="alice", role="admin")
+    token = add_token(sqlite_api.data_dir / "tokens.json", user="alice", groups=["system:masters"])
     with sqlite_api.http() as http:
         r = http.post(REVIEWS, json=review(token))
     assert r.status_code == 201, r.text

@@ -85,7 +85,7 @@ def start_api(
     ca = pki.ensure_ca(data_dir)
     cert = pki.ensure_serving_cert(data_dir / "tls", ca, "apiserver", ["127.0.0.1", "localhost"])
     kubelet_client = pki.ensure_client_cert(data_dir / "tls", ca, "apiserver-kubelet-client")
-    token = add_token(data_dir / "tokens.json", user="admin", role="admin")
+    token = add_token(data_dir / "tokens.json", user="admin", groups=["system:masters"])
     settings = APIServerSettings(
         data_dir=data_dir,
         port=port,

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from orchestrator.apiserver.auth import TokenAuthenticator, add_token, new_token
+from orchestrator.apiserver.auth import TokenAuthenticator, add_token, hash_token, new_token
 
 
 def test_tokens_never_look_like_a_flag() -> None:
@@ -16,12 +16,14 @@ def test_tokens_never_look_like_a_flag() -> None:
 
 def test_token_file_holds_hashes_and_authenticates_the_plain_token(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
-    token = add_token(path, user="node", role="node")
+    token = add_token(path, user="alice", groups=["team-a"])
     assert token not in path.read_text()
-    assert json.loads(path.read_text())["tokens"][0]["role"] == "node"
+    assert json.loads(path.read_text())["tokens"][0]["groups"] == ["team-a"]
+    assert path.stat().st_mode & 0o777 == 0o600
     auth = TokenAuthenticator(path)
     user = auth.authenticate(f"Bearer {token}")
-    assert user is not None and user.role == "node"
+    assert user is not None and user.name == "alice"
+    assert user.groups == ("team-a", "system:authenticated")
     assert auth.authenticate("Bearer not-a-token") is None
     assert auth.authenticate(None) is None
 
@@ -29,9 +31,18 @@ def test_token_file_holds_hashes_and_authenticates_the_plain_token(tmp_path: Pat
 def test_a_token_added_while_serving_works_on_its_first_use(tmp_path: Path) -> None:
     """A node joining right after ``paas up`` wrote its token was refused once (Unauthorized)."""
     path = tmp_path / "tokens.json"
-    admin = add_token(path, user="admin", role="admin")
+    admin = add_token(path, user="admin", groups=["system:masters"])
     auth = TokenAuthenticator(path)
     assert auth.authenticate(f"Bearer {admin}") is not None  # the file is read and cached now
-    node = add_token(path, user="node", role="node")
+    node = add_token(path, user="system:node:n1", groups=["system:nodes"])
     user = auth.authenticate(f"Bearer {node}")
-    assert user is not None and user.role == "node"
+    assert user is not None and user.name == "system:node:n1"
+
+
+def test_rows_written_with_a_role_keep_their_groups(tmp_path: Path) -> None:
+    """Data dirs from before users had groups: ``role`` rows still authenticate as before."""
+    path = tmp_path / "tokens.json"
+    rows = [{"sha256": hash_token("a" * 64), "user": "admin", "role": "admin"}]
+    path.write_text(json.dumps({"tokens": rows}))
+    user = TokenAuthenticator(path).authenticate("Bearer " + "a" * 64)
+    assert user is not None and user.is_master

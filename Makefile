@@ -23,10 +23,13 @@ run: install
 
 ## The whole test suite, with the layering and lint checks first. As root on Debian it installs
 ## and starts the engines the tests need (.ci/with-engines), and stops only what it started.
+## The files run on TEST_WORKERS parallel pytest workers (tests/support/parallel.py says which
+## tests must share one); `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 3
 test: install
 	$(VENV)/bin/ruff check orchestrator builder router paas tests bench
 	$(VENV)/bin/lint-imports
-	.ci/with-engines $(PY) -m pytest $(PYTEST_ARGS)
+	.ci/with-engines $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## Benchmarks: each prints its figures beside anchors run side by side, then one table of every
 ## figure with its target, compared with the last run (bench/results/latest.json; the run before

@@ -11,8 +11,9 @@ from support.apiserver import RunningAPI, start_api, wipe_etcd
 from support.engines import require_engine
 from support.etcd import EtcdProcess, etcd_available
 
-# Docker fixtures (docker_engine, stack_image, docker_runtimes, docker_runtime) for every test.
-pytest_plugins = ["support.docker"]
+# Docker fixtures (docker_engine, stack_image, docker_runtimes, docker_runtime) for every test;
+# which tests may share the machine when `make test` runs them on parallel workers.
+pytest_plugins = ["support.parallel", "support.docker"]
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 from support.apiserver import RunningAPI, start_api
 from support.engines import require_engine
+from support.parallel import NODE_NETWORK
 from support.wait import wait_until
 
 from orchestrator.proxy import kernel
+
+# It runs `paas proxy` itself and reads every PAAS- chain: never beside another service proxy.
+pytestmark = pytest.mark.xdist_group(NODE_NETWORK)
 
 
 def paas(*args: str) -> subprocess.CompletedProcess[str]:

@@ -40,6 +40,7 @@ from orchestrator.kubelet.runtimes.docker import (
 )
 from orchestrator.kubelet.stack import StackBuildError, StackSettings, build_stack_image
 from support.engines import require_engine
+from support.parallel import worker_share
 
 DOCKER_URL = "unix:///var/run/docker.sock"
 DOCKER_TEST_RANGE = "10.202.0.0/16"
@@ -81,7 +82,7 @@ def used_networks(url: str = DOCKER_URL) -> list[ipaddress.IPv4Network]:
 def free_pod_cidr(within: str = DOCKER_TEST_RANGE, url: str = DOCKER_URL) -> str:
     """A /24 of ``within`` that nothing on this machine routes or uses yet."""
     used = used_networks(url)
-    candidates = list(ipaddress.IPv4Network(within).subnets(new_prefix=24))
+    candidates = worker_share(list(ipaddress.IPv4Network(within).subnets(new_prefix=24)))
     random.shuffle(candidates)
     for net in candidates:
         if not any(net.overlaps(other) for other in used):

@@ -42,6 +42,7 @@ from orchestrator.kubelet.registration import node_addresses
 from orchestrator.kubelet.runtimes.base import Runtime
 from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 from support.apiserver import RunningAPI
+from support.parallel import worker_share
 from support.wait import eventually_async
 
 PODS = BUILTIN_TYPES.require("", "Pod")
@@ -87,7 +88,7 @@ def free_pod_cidr(within: str = KUBELET_TEST_RANGE) -> str:
         from support.docker import used_networks
 
         used += used_networks()
-    candidates = list(ipaddress.IPv4Network(within).subnets(new_prefix=24))
+    candidates = worker_share(list(ipaddress.IPv4Network(within).subnets(new_prefix=24)))
     random.shuffle(candidates)
     for net in candidates:
         if not any(net.overlaps(other) for other in used):

@@ -1,8 +1,7 @@
 """Which tests may run side by side when ``make test`` spreads them over pytest-xdist workers.
 
-``make test`` runs ``pytest -n N --dist loadgroup``: xdist sends each work
-unit (an ``xdist_group``) whole to one worker. This plugin gives every test
-its unit, in the workers only (a plain ``pytest`` run is unchanged):
+``make test`` runs ``pytest -n N --dist loadgroup``. Each test belongs to a
+work unit that one worker runs whole:
 
 - by default its file, so a module-scoped fixture is built once, on one
   worker, as in a serial run;
@@ -18,18 +17,31 @@ its unit, in the workers only (a plain ``pytest`` run is unchanged):
   when it carries ``pytest.mark.xdist_group(NODE_NETWORK)`` (a test that
   starts ``paas proxy`` by hand).
 
+xdist's own ``loadgroup`` tells the controller a test's group by appending it
+to the test's node id, which pytest 9.2 no longer lets a plugin change
+(pytest-xdist issue 1386): the groups were silently dropped. So the
+grouping is done here: the workers, which collect the tests, write each
+test's unit to a file in a directory the controller names
+(``pytest_configure_node``), and the controller's scheduler (a
+``LoadScopeScheduling`` whose scope is that unit) reads it once every worker
+has collected, before it hands out any work.
+
 Units are handed out in collection order (``--no-loadscope-reorder``), and the
-order is: the node-network unit first (the longest: the serverless and push
-tests are in it), then tests/e2e files, then the rest, so the short files fill
-in at the end instead of one long unit starting last.
+workers order it: the node-network unit first (the longest: the serverless and
+push tests are in it), then tests/e2e files, then the rest, so the short files
+fill in at the end instead of one long unit starting last.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -78,17 +90,75 @@ def _rank(group: str) -> int:
     return 1 if group.startswith("tests/e2e/") else 2
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into node ids
+GROUPS_DIR = "paas_groups_dir"  # the key naming the directory in each worker's workerinput
+
+
+_groups_dir = pytest.StashKey[Path]()
+
+
+def _grouping(config: pytest.Config) -> bool:
+    workers = config.getoption("numprocesses", None)
+    return bool(workers) and config.getoption("dist", "") == "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)  # on every item, before -k or -m deselect some
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not hasattr(config, "workerinput"):
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput or GROUPS_DIR not in workerinput:
         return  # the controller or a serial run: nothing to place
-    groups: dict[str, str] = {}
-    for item in items:
-        group = _group_of(item)
-        groups[item.nodeid] = group
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    groups = {item.nodeid: _group_of(item) for item in items}
     items.sort(key=lambda item: _rank(groups[item.nodeid]))  # stable: file order is kept
+    target = Path(workerinput[GROUPS_DIR]) / f"{workerinput['workerid']}.json"
+    partial = target.with_suffix(".part")
+    partial.write_text(json.dumps(groups))
+    partial.rename(target)  # the controller never reads half a file
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _grouping(config) and not hasattr(config, "workerinput"):
+        config.stash[_groups_dir] = Path(tempfile.mkdtemp(prefix="paas-test-groups-"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    found = config.stash.get(_groups_dir, None)
+    if found is not None:
+        shutil.rmtree(found, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    found = node.config.stash.get(_groups_dir, None)
+    if found is not None:
+        node.workerinput[GROUPS_DIR] = str(found)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    found = config.stash.get(_groups_dir, None)
+    return None if found is None else _group_scheduling(config, log, found)
+
+
+def _group_scheduling(config: pytest.Config, log: Any, groups_dir: Path) -> Any:
+    from xdist.scheduler import LoadScopeScheduling  # only where xdist runs the tests
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        """Whole work units to one worker, the unit being the one the workers wrote down."""
+
+        groups: dict[str, str] = {}
+
+        def schedule(self) -> None:
+            if not self.groups:
+                for written in sorted(groups_dir.glob("*.json")):
+                    self.groups = json.loads(written.read_text())
+                    break  # every worker collected the same tests (xdist checks)
+            super().schedule()
+
+        def _split_scope(self, nodeid: str) -> str:
+            # an older pytest lets xdist append "@group" to a marked test's id: look past it
+            found = self.groups.get(nodeid) or self.groups.get(nodeid.rpartition("@")[0])
+            return found or nodeid.split("::", 1)[0]
+
+    return GroupScheduling(config, log)
 
 
 def worker_share(candidates: list[T]) -> list[T]:

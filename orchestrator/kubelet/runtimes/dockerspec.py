@@ -200,6 +200,12 @@ def state_from_inspect(info: Obj) -> ContainerState:
             reason = "Completed"
         else:
             reason = "Error"
+    started_at = docker_time(state.get("StartedAt"))
+    finished_at = docker_time(state.get("FinishedAt")) if status == "exited" else None
+    if started_at and finished_at and finished_at < started_at:
+        # The engine stamps StartedAt once the start returns, which a container that exits at
+        # once can outlast (moby issue 45445): it did not finish before it started.
+        finished_at = started_at
     try:
         attempt = int(labels.get(LABEL_ATTEMPT, "0"))
     except ValueError:
@@ -212,8 +218,8 @@ def state_from_inspect(info: Obj) -> ContainerState:
         status=status,
         image=labels.get(LABEL_IMAGE) or info.get("Config", {}).get("Image", ""),
         image_id=str(info.get("Image", "")),
-        started_at=docker_time(state.get("StartedAt")),
-        finished_at=docker_time(state.get("FinishedAt")) if status == "exited" else None,
+        started_at=started_at,
+        finished_at=finished_at,
         exit_code=exit_code,
         reason=reason,
         message=message,

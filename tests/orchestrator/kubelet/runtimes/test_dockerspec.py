@@ -131,6 +131,21 @@ def test_finished_time_of_an_exited_container() -> None:
     assert docker_time("0001-01-01T00:00:00Z") is None
 
 
+def test_a_container_that_exited_at_once_never_finishes_before_it_started() -> None:
+    """The engine may stamp StartedAt after FinishedAt for such a container (moby #45445)."""
+    seen = state_from_inspect(
+        inspect(
+            "exited",
+            ExitCode=3,
+            StartedAt="2026-11-22T07:00:00.5Z",
+            FinishedAt="2026-11-22T07:00:00.495Z",
+        )
+    )
+    assert (
+        seen.finished_at == seen.started_at == datetime(2026, 11, 22, 7, 0, 0, 500000, tzinfo=UTC)
+    )
+
+
 def test_a_sandbox_carries_its_address_and_host_ports_in_its_labels() -> None:
     pod = SandboxSpec(
         pod_uid="u-1",

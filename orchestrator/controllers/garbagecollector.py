@@ -50,7 +50,14 @@ loop, so every step is idempotent. The resourceVersion on deletes matters:
 each kind has its own watch, so an orphaned dependent can still show its
 old owner in the cache when that owner's deletion arrives, and a delete
 planned on that stale copy would collect what was just orphaned. An owner
-whose kind is not served is treated as present: never delete on a guess.
+whose kind has never been served is treated as present: never delete on a
+guess. A kind that was served and went (its CRD deleted) is remembered
+with its last type: an owner of that kind is looked up live at its old
+path, and the 404 of a kind no longer served is as good as any other. The
+CRD's cleanup may delete the owners before the collector's watch of that
+kind has listed them, so no deletion ever reaches it: without this, their
+dependents were left alone for good (seen under load in the CRD cascade
+test).
 """
 
 from __future__ import annotations
@@ -155,6 +162,7 @@ class GarbageCollector:
         self.queue = WorkQueue(ctx.backoff)
         self._kinds: dict[str, Monitor] = {}
         self._absent: OrderedDict[str, None] = OrderedDict()
+        self._retired: dict[tuple[str, str], ResourceType] = {}  # served once, then gone
         self._group: asyncio.TaskGroup | None = None
         for rt in self.static:
             if self._collects(rt):
@@ -184,7 +192,10 @@ class GarbageCollector:
     # -- kinds coming and going ---------------------------------------------
 
     def _apply(self, changes: KindChanges) -> None:
+        for rt in changes.added:
+            self._retired.pop((rt.group, rt.kind), None)
         for rt in changes.removed:
+            self._retired[(rt.group, rt.kind)] = rt
             monitor = self._kinds.get(rt.group_resource)
             if monitor and monitor.task and kind_key(monitor.rt) == kind_key(rt):
                 monitor.task.cancel()
@@ -196,8 +207,9 @@ class GarbageCollector:
             informer = Informer(self.ctx.client, rt, settings=self.ctx.informers.settings)
             task = self._group.create_task(informer.run(), name=f"gc-{rt.group_resource}")
             self._monitor(Monitor(rt, informer, task))
-        # Dependents whose owner was of a kind unknown until now were left alone: look again.
-        new = {(rt.group, rt.kind) for rt in changes.added}
+        # Dependents whose owner was of a kind unknown until now were left alone, and those
+        # whose owner's kind just went may have lost their owner unseen: look again.
+        new = {(rt.group, rt.kind) for rt in (*changes.added, *changes.removed)}
         for monitor in list(self._kinds.values()):
             for obj in monitor.informer.list():
                 if any(_group_kind(ref) in new for ref in owner_references_of(obj)):
@@ -361,7 +373,7 @@ class GarbageCollector:
         uid = ref["uid"]
         if uid in self._absent:
             return OwnerState.DANGLING
-        rt = self.kind_of(ref)
+        rt = self.kind_of(ref) or self._retired.get(_group_kind(ref))
         if rt is None:
             log.warning(
                 "%s names an owner of unknown kind %s/%s: left alone",

@@ -192,3 +192,31 @@ async def test_an_owner_orphaned_before_the_collector_started_keeps_its_custom_d
                 lambda o: o is None or not owner_names(o),
             )
             assert kept is not None, f"{name} was deleted instead of orphaned"
+
+
+async def test_dependents_of_a_kind_that_went_away_are_collected(
+    api: RunningAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CRD's deletion takes its objects with it, and the collector may never see them go.
+
+    Under load its watch of the kind had not listed the owners yet when the kind
+    stopped being served, so no deletion reached it; it then took the owners'
+    kind for unknown and kept their dependents for good. A kind that went is
+    remembered: its owners are looked up live, and a kind no longer served
+    holds nothing.
+    """
+    caplog.set_level(logging.INFO, logger="orchestrator.client.discovery")
+    async with controllers(api, gc_factory) as cp:
+        client = cp.client
+        api.serve_types(WITH_CRONTABS)
+        owner = await make(client, CRONTABS, "owner")
+        await make(client, CM, "dependent", owner)
+        await make(client, CM, "bystander")
+        served = (
+            "garbage-collector: crontabs.stable.example.com (stable.example.com/v1)"
+            " is served: handling it"
+        )
+        await eventually(lambda: served in [r.getMessage() for r in caplog.records])
+        api.serve_types(BUILTIN_TYPES)  # the CRD went: its objects are not served any more
+        await gone(client, CM, "dependent")
+        assert await read(client, CM, "bystander", NS) is not None

@@ -74,12 +74,12 @@ def test_an_earlier_specific_rule_beside_a_later_wildcard_is_allowed():
     [
         (
             [{"resources": ["secrets"], "providers": [aesgcm("k1", secret=KEY32[:8])]}],
-            "resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: \"REDACTED\": "
+            'resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: "REDACTED": '
             "secret is not of the expected length, got 6, expected one of [16 24 32]",
         ),
         (
             [{"resources": ["secrets"], "providers": [aesgcm("k1", secret="not base64!")]}],
-            "resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: \"REDACTED\": "
+            'resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: "REDACTED": '
             "secrets must be base64 encoded",
         ),
         (
@@ -124,7 +124,7 @@ def test_an_earlier_specific_rule_beside_a_later_wildcard_is_allowed():
         ),
         (
             [{"resources": ["secrets", "*."], "providers": [aesgcm("k1")]}],
-            "resources[0].resources[1]: Invalid value: \"*.\": using overlapping resources "
+            'resources[0].resources[1]: Invalid value: "*.": using overlapping resources '
             "such as 'secrets' and '*.' in the same resource list",
         ),
         (
@@ -161,3 +161,35 @@ def test_the_default_configuration_is_made_once_0600_and_encrypts_secrets(tmp_pa
     parsed = load_config(path)
     assert [p for p, _ in parsed.by_prefix()] == ["/registry/core/secrets/"]
     assert parsed.rules[0].provider_names == ("aesgcm:key1", "identity")
+
+
+def test_paas_apiserver_refuses_a_bad_configuration_in_one_line_naming_the_field(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "encryption.yaml"
+    bad.write_text(
+        yaml.safe_dump(
+            config({"resources": ["secrets"], "providers": [aesgcm("k1", secret=KEY16[:12])]})
+        )
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paas.cli.main",
+            "apiserver",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--port",
+            "0",
+            "--encryption-provider-config",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "resources[0].providers[0].aesgcm.keys[0].secret: Invalid value" in result.stderr

@@ -73,6 +73,9 @@ class APIServerSettings:
     gc_thresholds: tuple[int, int, int] | None = (50_000, 20, 10)
     # An EncryptionConfiguration (encryption at rest); None stores every value as written.
     encryption_config: Path | None = None
+    # Rewrite values not in the first provider's form at start (encryption/rewrite.py); off
+    # leaves it to updates (``kubectl replace``), e.g. on all but one of several servers.
+    encryption_rewrite_on_start: bool = True
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -121,7 +124,9 @@ class APIServer:
         await bootstrap(registry, s.types)
         self.hub = WatchHub(self.store)
         await self.hub.start()
-        if isinstance(self.store, EncryptedStore):  # objects written before the current key
+        if (
+            isinstance(self.store, EncryptedStore) and s.encryption_rewrite_on_start
+        ):  # objects written before the current key
             self.rewrite = asyncio.create_task(rewrite_stale(self.store), name="rewrite")
         sock = bind_socket(s.host, s.port)
         host, port = sock.getsockname()[:2]

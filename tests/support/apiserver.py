@@ -80,6 +80,7 @@ def start_api(
     service_cidr: str = AllocatorSettings.service_cidr,
     advertise_address: str = "",
     encryption_config: Path | None = None,
+    encryption_rewrite_on_start: bool = True,
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +102,7 @@ def start_api(
         gc_thresholds=None,  # the test process keeps Python's own garbage collection
         advertise_address=advertise_address,
         encryption_config=encryption_config,
+        encryption_rewrite_on_start=encryption_rewrite_on_start,
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

@@ -233,3 +233,45 @@ def test_a_wrong_secret_under_a_known_key_name_names_the_authentication_failure(
         assert sqlite_value(data_dir, KEY.format("db")).startswith(b"k8s:enc:aesgcm:v1:k1:")
     finally:
         api.stop()
+
+
+def test_kubectl_replace_of_every_secret_rewrites_them_with_the_new_first_key(tmp_path):
+    data_dir = tmp_path / "api"
+    api = start_api(data_dir, encryption_config=write_config(tmp_path / "a.yaml", "k1"))
+    try:
+        for name in ("one", "two"):
+            create_secret(api, name)
+    finally:
+        api.stop()
+    api = start_api(
+        data_dir,
+        encryption_config=write_config(tmp_path / "b.yaml", "k2", "k1"),
+        encryption_rewrite_on_start=False,  # the by-hand path of the README
+    )
+    try:
+        assert sqlite_value(data_dir, KEY.format("one")).startswith(b"k8s:enc:aesgcm:v1:k1:")
+        listed = kubectl(api, tmp_path, "get", "secrets", "-A", "-o", "json")
+        require_engine("kubectl", shutil.which("kubectl") is not None, "kubectl not on PATH")
+        replaced = subprocess.run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(api.kubeconfig),
+                "--cache-dir",
+                str(tmp_path / "kc"),
+                "replace",
+                "-f",
+                "-",
+            ],
+            input=listed,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)},
+        )
+        assert replaced.returncode == 0, replaced.stderr
+        for name in ("one", "two"):
+            assert sqlite_value(data_dir, KEY.format(name)).startswith(b"k8s:enc:aesgcm:v1:k2:")
+            assert read_password(api, name) == PLAIN
+    finally:
+        api.stop()

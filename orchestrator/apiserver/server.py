@@ -100,6 +100,11 @@ async def bootstrap(registry: Registry, types: ResourceTypes) -> None:
             await registry.create(rt, "", {"metadata": {"name": name}}, WriteOptions())
 
 
+def _log_rewrite_failure(task: asyncio.Task[RewriteReport]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("rewriting stale encrypted values failed", exc_info=task.exception())
+
+
 class APIServer:
     def __init__(self, settings: APIServerSettings) -> None:
         self.settings = settings
@@ -124,10 +129,10 @@ class APIServer:
         await bootstrap(registry, s.types)
         self.hub = WatchHub(self.store)
         await self.hub.start()
-        if (
-            isinstance(self.store, EncryptedStore) and s.encryption_rewrite_on_start
-        ):  # objects written before the current key
+        if isinstance(self.store, EncryptedStore) and s.encryption_rewrite_on_start:
+            # Objects written before the current key; a failure is logged, never fatal.
             self.rewrite = asyncio.create_task(rewrite_stale(self.store), name="rewrite")
+            self.rewrite.add_done_callback(_log_rewrite_failure)
         sock = bind_socket(s.host, s.port)
         host, port = sock.getsockname()[:2]
         scheme = "https" if s.tls_cert else "http"

@@ -9,6 +9,7 @@ through untouched; compaction works on the sealed history as on any other.
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 
@@ -35,6 +36,7 @@ CONFIG = {
         }
     ],
 }
+K9 = base64.b64encode(b"9" * 32).decode()
 SECRETS = "/registry/core/secrets/ns/"
 PLAIN = "/registry/core/configmaps/ns/"
 
@@ -111,3 +113,42 @@ async def test_a_live_watch_opens_new_writes_and_compaction_still_answers_compac
         async for _ in store.watch(SECRETS, start):
             break
     assert (await store.get(SECRETS + "live")).value == b'{"v":"again"}'
+
+
+async def test_a_watch_leaves_out_an_event_no_key_opens_and_goes_on(stores):
+    store, inner = stores
+    start = await store.current_revision()
+    other = EncryptedStore(
+        inner,
+        parse_config(
+            {
+                **CONFIG,
+                "resources": [
+                    {
+                        "resources": ["secrets"],
+                        "providers": [
+                            {
+                                "aesgcm": {
+                                    "keys": [
+                                        {
+                                            "name": "k9",
+                                            "secret": K9,
+                                        }
+                                    ]
+                                }
+                            }
+                        ],
+                    }
+                ],
+            }
+        ),
+    )
+    await other.create(SECRETS + "foreign", b'{"v":"k9"}')  # another server's key
+    after = await store.create(SECRETS + "ours", b'{"v":"ours"}')
+    async for event in store.watch(SECRETS, start):
+        assert (event.key, event.value, event.revision) == (
+            SECRETS + "ours",
+            b'{"v":"ours"}',
+            after,
+        )
+        break

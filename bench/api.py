@@ -53,7 +53,7 @@ from typing import Any
 
 import httpx
 
-from bench import crdschema
+from bench import crdschema, secretsatrest
 from bench.cluster import ServerProcess
 from bench.report import Figure, save_if_asked
 from bench.stats import Latency
@@ -461,6 +461,8 @@ def report(
         [f"{r['list']['median_s']:.3f}" for r in stores],
         "<= 1",
     )
+    for name, values, target in secretsatrest.report_rows(results):
+        row(name, "-", values, target)
     lines.append("")
     for store, r in results.items():
         lines.append(
@@ -543,6 +545,7 @@ def figures(
             if "anchor" in kw:
                 kw.setdefault("anchor_name", etcd)
             out.append(Figure("api", f"{store}: {name}", value, unit, **kw))
+        out += secretsatrest.figures(store, r["secrets"])
     return out
 
 
@@ -558,6 +561,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     results[store] = await bench_api(server, args)
                 finally:
                     server.stop()
+            results[store]["secrets"] = secretsatrest.compare(store, args)  # encryption at rest
             print(f"  {store}: done", file=sys.stderr, flush=True)
     print(report(anchor, results, args))
     save_if_asked(args.results, figures(anchor, results, args))

@@ -406,7 +406,8 @@ class Registry:
                 services.drop_type_dependent_fields(new, current)
             if not opts.apply:
                 managedfields.record_write(rt, current, new, opts.field_manager, subresource)
-            if objectmeta.same_content(new, current):
+            # A stale value (an old key, or plaintext) is rewritten even when unchanged.
+            if objectmeta.same_content(new, current) and not kv.stale:
                 return WriteResult(current)
             admission = self._admission()
             if admission is not None:

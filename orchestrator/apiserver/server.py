@@ -32,6 +32,9 @@ from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
+from orchestrator.apiserver.encryption.config import load_config
+from orchestrator.apiserver.encryption.rewrite import RewriteReport, rewrite_stale
+from orchestrator.apiserver.encryption.store import EncryptedStore
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
@@ -68,6 +71,11 @@ class APIServerSettings:
     advertise_address: str = ""
     # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
     gc_thresholds: tuple[int, int, int] | None = (50_000, 20, 10)
+    # An EncryptionConfiguration (encryption at rest); None stores every value as written.
+    encryption_config: Path | None = None
+    # Rewrite values not in the first provider's form at start (encryption/rewrite.py); off
+    # leaves it to updates (``kubectl replace``), e.g. on all but one of several servers.
+    encryption_rewrite_on_start: bool = True
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -92,6 +100,11 @@ async def bootstrap(registry: Registry, types: ResourceTypes) -> None:
             await registry.create(rt, "", {"metadata": {"name": name}}, WriteOptions())
 
 
+def _log_rewrite_failure(task: asyncio.Task[RewriteReport]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("rewriting stale encrypted values failed", exc_info=task.exception())
+
+
 class APIServer:
     def __init__(self, settings: APIServerSettings) -> None:
         self.settings = settings
@@ -101,17 +114,25 @@ class APIServer:
         self._tasks: list[asyncio.Task[None]] = []
         self.bound_url = ""
         self.state: APIState | None = None  # what the handlers read (tests swap its types)
+        self.rewrite: asyncio.Task[RewriteReport] | None = None  # encryption's start-up pass
 
     async def start(self) -> str:
         s = self.settings
         if s.gc_thresholds is not None:
             gc.set_threshold(*s.gc_thresholds)
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        encryption = load_config(s.encryption_config) if s.encryption_config else None
         self.store = await open_store(s.store, s.data_dir)
+        if encryption is not None:  # encryption at rest (encryption/store.py)
+            self.store = EncryptedStore(self.store, encryption)
         registry = Registry(self.store, Allocators(self.store, s.allocators))
         await bootstrap(registry, s.types)
         self.hub = WatchHub(self.store)
         await self.hub.start()
+        if isinstance(self.store, EncryptedStore) and s.encryption_rewrite_on_start:
+            # Objects written before the current key; a failure is logged, never fatal.
+            self.rewrite = asyncio.create_task(rewrite_stale(self.store), name="rewrite")
+            self.rewrite.add_done_callback(_log_rewrite_failure)
         sock = bind_socket(s.host, s.port)
         host, port = sock.getsockname()[:2]
         scheme = "https" if s.tls_cert else "http"
@@ -178,6 +199,10 @@ class APIServer:
             self._server.should_exit = True
         if self.hub is not None:
             await self.hub.stop()
+        if self.rewrite is not None and not self.rewrite.done():
+            self.rewrite.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.rewrite
         for task in self._tasks[1:]:
             task.cancel()
         for task in self._tasks:

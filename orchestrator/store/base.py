@@ -60,6 +60,10 @@ class KeyValue:
     value: bytes
     create_revision: int
     mod_revision: int
+    # Read through an old key or in plaintext (encryption at rest): an update must
+    # rewrite it even when nothing changed. Backends never set it; the encrypting
+    # wrapper (orchestrator.apiserver.encryption.store) does.
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestrator import pki
 from orchestrator.apiserver.allocators import AllocatorSettings
+from orchestrator.apiserver.encryption.config import EncryptionConfigError, load_config
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.selfservice import kubernetes_names
 from orchestrator.apiserver.server import APIServer, APIServerSettings
@@ -64,6 +65,12 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         type=ip_address,
         help="publish the Service default/kubernetes (the first IP of the service range, "
         "port 443) with Endpoints naming this address, so pods reach the API",
+    )
+    p.add_argument(
+        "--encryption-provider-config",
+        type=Path,
+        help="an EncryptionConfiguration file: which resources are encrypted at rest, with "
+        "which keys (Kubernetes' format)",
     )
     p.set_defaults(func=run_apiserver)
 
@@ -138,6 +145,12 @@ def run_apiserver(args: argparse.Namespace) -> int:
         if args.kubelet_client_cert is not None
         else kubelet_client_cert(data_dir)
     )
+    encryption = args.encryption_provider_config
+    if encryption is not None:
+        try:
+            load_config(encryption)  # checked here: a bad file is one line, not a traceback
+        except EncryptionConfigError as exc:
+            raise SystemExit(f"paas apiserver: {exc}") from None
     settings = APIServerSettings(
         data_dir=data_dir,
         host=args.host,
@@ -152,6 +165,7 @@ def run_apiserver(args: argparse.Namespace) -> int:
             node_port_range=args.service_node_port_range,
         ),
         advertise_address=args.advertise_address or "",
+        encryption_config=encryption,
     )
     return asyncio.run(_serve(settings, args.address_file))
 

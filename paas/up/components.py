@@ -47,6 +47,7 @@ from orchestrator.api import errors
 from orchestrator.api.conditions import condition_status
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.apiserver.encryption.config import ensure_default_config
 from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from paas.supervisor import Component
@@ -205,6 +206,9 @@ class UpComponents:
             "--service-cluster-ip-range",
             s.service_cidr,
             *(["--advertise-address", s.advertise_address] if s.advertise_address else []),
+            # Secrets encrypted at rest with a key made on first start (encryption/config.py)
+            "--encryption-provider-config",
+            str(ensure_default_config(s.data_dir / "encryption.yaml")),
         ]
 
     def _dns_argv(self) -> list[str]:

@@ -79,6 +79,8 @@ def start_api(
     port: int = 0,
     service_cidr: str = AllocatorSettings.service_cidr,
     advertise_address: str = "",
+    encryption_config: Path | None = None,
+    encryption_rewrite_on_start: bool = True,
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +101,8 @@ def start_api(
         allocators=AllocatorSettings(service_cidr=service_cidr),
         gc_thresholds=None,  # the test process keeps Python's own garbage collection
         advertise_address=advertise_address,
+        encryption_config=encryption_config,
+        encryption_rewrite_on_start=encryption_rewrite_on_start,
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

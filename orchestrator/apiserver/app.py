@@ -42,6 +42,7 @@ from orchestrator.apiserver import (
     watch,
 )
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.deleteoptions import check_delete_options
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
@@ -433,7 +434,7 @@ async def _delete_options(
         decoded = decode_body(raw, content_type, _protobuf_kind(content_type, rt, "DeleteOptions"))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
-        options = decoded
+        options = check_delete_options(decoded)
     if q.propagation_policy:
         options["propagationPolicy"] = q.propagation_policy
     if q.grace_period_seconds is not None:

@@ -135,7 +135,19 @@ async def bind_pod(
     if not isinstance(binding, dict):
         raise errors.BadRequest("the body must be a Binding object")
     target = binding.get("target") or {}
+    if not isinstance(target, dict):
+        raise errors.BadRequest(
+            "json: cannot unmarshal array into Go struct field Binding.target of type "
+            "v1.ObjectReference"
+            if isinstance(target, list)
+            else "Binding.target must be an object (an ObjectReference)"
+        )
     node = target.get("name")
+    if node is not None and not isinstance(node, str):
+        raise errors.BadRequest(
+            "json: cannot unmarshal a non-string into Go struct field ObjectReference.target.name "
+            "of type string"
+        )
     if not node:
         raise errors.Invalid(
             f'Binding "{name}" is invalid: target.name: Required value',

@@ -19,6 +19,8 @@ from orchestrator import pki
 from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.auth import add_token
+from orchestrator.apiserver.connections import ConnectionSettings
+from orchestrator.apiserver.inflight import InFlightSettings
 from orchestrator.apiserver.maintenance import MaintenanceSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.server import APIServer, APIServerSettings
@@ -79,6 +81,8 @@ def start_api(
     port: int = 0,
     service_cidr: str = AllocatorSettings.service_cidr,
     advertise_address: str = "",
+    connections: ConnectionSettings | None = None,
+    inflight: InFlightSettings | None = None,
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +103,8 @@ def start_api(
         allocators=AllocatorSettings(service_cidr=service_cidr),
         gc_thresholds=None,  # the test process keeps Python's own garbage collection
         advertise_address=advertise_address,
+        connections=connections or ConnectionSettings(),
+        inflight=inflight or InFlightSettings(),
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

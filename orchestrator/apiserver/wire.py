@@ -195,7 +195,17 @@ def check_encoded_size(data: bytes) -> bytes:
 def warning_header(warnings: list[str]) -> str:
     """The ``Warning`` header value: ``299 - "text"`` per warning, duplicates dropped."""
     unique = dict.fromkeys(warnings)
-    return ", ".join(f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in unique)
+    return ", ".join(f'299 - "{_header_text(w)}"' for w in unique)
+
+
+def _header_text(text: str) -> str:
+    """``text`` as a quoted-string's content: a header holds printable ASCII only (a control
+    character or a lone surrogate from a client's field name would otherwise break the
+    response), so others are written as ``\\uXXXX``."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:

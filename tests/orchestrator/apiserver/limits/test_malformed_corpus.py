@@ -19,6 +19,7 @@ from support.apiserver import RunningAPI, start_api
 
 NS = "/api/v1/namespaces/default"
 CMS, PODS = f"{NS}/configmaps", f"{NS}/pods"
+DEPS = "/apis/apps/v1/namespaces/default/deployments"
 JSON, YAML = "application/json", "application/yaml"
 JSON_PATCH, MERGE = "application/json-patch+json", "application/merge-patch+json"
 
@@ -275,6 +276,24 @@ CASES = [
         400,
         "exceeded max depth",
     ),
+    (
+        "scale-spec-list",
+        "PATCH",
+        f"{DEPS}/dep/scale",
+        b'{"spec": [null]}',
+        MERGE,
+        400,
+        "Scale.spec",
+    ),
+    (
+        "scale-replicas-beyond-int32",
+        "PATCH",
+        f"{DEPS}/dep/scale",
+        b'{"spec": {"replicas": 4294967296}}',
+        MERGE,
+        422,
+        "spec.replicas",
+    ),
     ("list-limit-10e30", "GET", f"{CMS}?limit=1" + "0" * 30, None, None, 400, "limit"),
     ("list-limit-superscript", "GET", f"{CMS}?limit=%C2%B2", None, None, 400, "limit"),
     (
@@ -335,6 +354,10 @@ def corpus_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]
             bound = json.loads(_pod("bound"))
             bound["spec"]["nodeName"] = "n1"
             http.post(PODS, json=bound)
+            template = {"spec": {"containers": [{"name": "c", "image": "x"}]}}
+            template["metadata"] = {"labels": {"a": "b"}}
+            spec = {"selector": {"matchLabels": {"a": "b"}}, "template": template}
+            http.post(DEPS, json={"metadata": {"name": "dep"}, "spec": spec})
         yield api
     finally:
         api.stop()

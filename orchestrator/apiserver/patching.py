@@ -62,6 +62,8 @@ def parse_patch(content_type: str, raw: bytes) -> Any:
         if content_type == APPLY:
             return decoding.load_yaml(raw)
         return decoding.load_json(raw)
+    except decoding.TooLarge as exc:
+        raise errors.RequestEntityTooLarge(f"Request entity too large: {exc}") from None
     except decoding.DecodeError as exc:
         raise errors.BadRequest(f"error decoding patch: {exc}") from None
 

@@ -158,6 +158,8 @@ def decode_body(raw: bytes, content_type: str, protobuf_kind: str = "") -> Any:
     if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
             return decoding.load_yaml(raw)
+        except decoding.TooLarge as exc:
+            raise errors.RequestEntityTooLarge(f"Request entity too large: {exc}") from None
         except decoding.DecodeError as exc:
             raise errors.BadRequest(f"error decoding YAML body: {exc}") from None
     raise errors.UnsupportedMediaType(

@@ -294,6 +294,15 @@ CASES = [
         422,
         "spec.replicas",
     ),
+    (
+        "yaml-beyond-512k",
+        "POST",
+        CMS,
+        b"metadata: {name: x}\ndata:\n" + b"".join(b"  k%d: v\n" % i for i in range(60000)),
+        YAML,
+        413,
+        "a YAML body may be at most",
+    ),
     ("list-limit-10e30", "GET", f"{CMS}?limit=1" + "0" * 30, None, None, 400, "limit"),
     ("list-limit-superscript", "GET", f"{CMS}?limit=%C2%B2", None, None, 400, "limit"),
     (

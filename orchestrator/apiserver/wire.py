@@ -119,8 +119,9 @@ def parse_query(request: Request) -> Query:
 
 async def read_body(request: Request) -> bytes:
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY:
-        raise too_large(int(length), MAX_BODY)
+    if length and length.isascii() and length.isdigit():  # refused before reading a byte
+        if len(length) > 12 or int(length) > MAX_BODY:
+            raise too_large(int(length) if len(length) <= 18 else MAX_BODY + 1, MAX_BODY)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

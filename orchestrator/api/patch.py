@@ -134,34 +134,41 @@ def check_operation_count(ops: list[Any]) -> None:
 
 
 def _copy_counted(value: Any, copied: list[int]) -> Any:
-    """A copy of ``value``, once the bytes it adds are within what copies may add in all."""
-    copied[0] += _json_size(value, MAX_COPY_BYTES - copied[0] + 1)
-    if copied[0] > MAX_COPY_BYTES:
+    """A copy of ``value``, once the bytes it adds are within what copies may add in all.
+
+    Copy and count are one walk, which stops as soon as the budget is spent."""
+    left = [MAX_COPY_BYTES - copied[0]]
+    try:
+        copy = _copy_within(value, left)
+    except _BudgetSpent:
+        copy = None
+    copied[0] = MAX_COPY_BYTES - left[0]
+    if copy is None or copied[0] > MAX_COPY_BYTES:
         raise CopyTooLarge(
             "Unable to complete the copy, the accumulated size increase of copy is "
             f"{copied[0]}, exceeding the limit {MAX_COPY_BYTES}"
         )
-    return copy_json(value)
+    return copy
 
 
-def _json_size(value: Any, budget: int) -> int:
-    """The length of ``value`` as compact JSON, counted up to a little past ``budget``."""
-    size, stack = 0, [value]
-    while stack and size <= budget:
-        item = stack.pop()
-        if isinstance(item, dict):
-            size += 2 + max(len(item) - 1, 0)  # braces and commas
-            for key, child in item.items():
-                size += len(key) + 3  # quotes and colon
-                stack.append(child)
-        elif isinstance(item, list):
-            size += 2 + max(len(item) - 1, 0)
-            stack.extend(item)
-        elif isinstance(item, str):
-            size += len(item) + 2
-        else:
-            size += len(str(item)) if item is not None else 4
-    return size
+class _BudgetSpent(Exception):
+    pass
+
+
+def _copy_within(value: Any, left: list[int]) -> Any:
+    """A deep copy of a JSON value, taking its length as compact JSON from ``left[0]``."""
+    if isinstance(value, dict):
+        left[0] -= 1 + len(value) + sum(len(k) + 3 for k in value)  # braces, commas, keys
+        out = {k: _copy_within(v, left) for k, v in value.items()}
+    elif isinstance(value, list):
+        left[0] -= 1 + max(len(value), 1)
+        out = [_copy_within(v, left) for v in value]  # type: ignore[assignment]
+    else:
+        left[0] -= len(value) + 2 if isinstance(value, str) else len(str(value))
+        return value
+    if left[0] < 0:
+        raise _BudgetSpent
+    return out
 
 
 def _apply_operation(doc: Any, index: int, op: Any, copied: list[int]) -> Any:

@@ -181,7 +181,7 @@ def is_valid(fields: Any) -> bool:
                 return False
             if kind == "k" and not isinstance(value, dict):
                 return False
-        if kind == "i" and not rest.isdigit():
+        if kind == "i" and not (rest.isascii() and rest.isdigit()):
             return False
         if not is_valid(sub):
             return False

@@ -14,6 +14,13 @@ declared type at all: a JSON patch that is not a list of operations, an operatio
 a merge patch that is not an object, an unknown ``$patch`` directive. Its parent ``PatchError``
 (answered 422) is a well-formed patch that cannot apply: a missing path, a failed ``test``.
 
+Limits (Kubernetes', from CVE-2019-1002100 and CVE-2019-11253): a JSON patch holds at most
+``MAX_OPERATIONS`` operations (``TooManyOperations``, answered 413), and its ``copy`` operations
+may add at most ``MAX_COPY_BYTES`` in all (``CopyTooLarge``, answered 422), counted as each copy
+is made, so 21 copies doubling a value are refused at the one that crosses 3 MiB instead of after
+building a gigabyte. Merge and strategic patches only add values the patch itself holds, so the
+request body limit bounds them.
+
 Strategic merge needs to know, per list, whether and by which key it merges. Kubernetes reads that
 from Go struct tags; here a small table maps the *path* of a list (field names from the object
 root, list positions left out) to a ``ListRule``, because one field name can mean different things
@@ -43,8 +50,10 @@ from typing import Any
 from orchestrator.api.copying import copy_json
 
 __all__ = [
+    "CopyTooLarge",
     "MalformedPatch",
     "PatchError",
+    "TooManyOperations",
     "apply_json_patch",
     "apply_merge_patch",
     "apply_strategic_merge_patch",
@@ -60,6 +69,18 @@ class PatchError(ValueError):
 
 class MalformedPatch(PatchError):
     """A body that is structurally not a patch of the declared type (answered with 400)."""
+
+
+MAX_OPERATIONS = 10_000
+MAX_COPY_BYTES = 3 * 1024 * 1024
+
+
+class TooManyOperations(MalformedPatch):
+    """A JSON patch with more than ``MAX_OPERATIONS`` operations (answered with 413)."""
+
+
+class CopyTooLarge(PatchError):
+    """JSON patch copies adding more than ``MAX_COPY_BYTES`` (answered with 422)."""
 
 
 # --------------------------------------------------------------------------- merge patch
@@ -95,15 +116,62 @@ def apply_json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     """Apply an RFC 6902 JSON patch (operations in order, all or nothing)."""
     if not isinstance(ops, list):
         raise MalformedPatch(f"json patch must be a JSON array, not {_json_type(ops)}")
+    check_operation_count(ops)
     doc: Any = copy_json(target)
+    copied = [0]  # bytes added by copy operations so far
     for index, op in enumerate(ops):
-        doc = _apply_operation(doc, index, op)
+        doc = _apply_operation(doc, index, op, copied)
     if not isinstance(doc, dict):
         raise PatchError(f"json patch turned the object into {_json_type(doc)}")
     return doc
 
 
-def _apply_operation(doc: Any, index: int, op: Any) -> Any:
+def check_operation_count(ops: list[Any]) -> None:
+    if len(ops) > MAX_OPERATIONS:
+        raise TooManyOperations(
+            f"The allowed maximum operations in a JSON patch is {MAX_OPERATIONS}, got {len(ops)}"
+        )
+
+
+def _copy_counted(value: Any, copied: list[int]) -> Any:
+    """A copy of ``value``, once the bytes it adds are within what copies may add in all.
+
+    Copy and count are one walk, which stops as soon as the budget is spent."""
+    left = [MAX_COPY_BYTES - copied[0]]
+    try:
+        copy = _copy_within(value, left)
+    except _BudgetSpent:
+        copy = None
+    copied[0] = MAX_COPY_BYTES - left[0]
+    if copy is None or copied[0] > MAX_COPY_BYTES:
+        raise CopyTooLarge(
+            "Unable to complete the copy, the accumulated size increase of copy is "
+            f"{copied[0]}, exceeding the limit {MAX_COPY_BYTES}"
+        )
+    return copy
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+def _copy_within(value: Any, left: list[int]) -> Any:
+    """A deep copy of a JSON value, taking its length as compact JSON from ``left[0]``."""
+    if isinstance(value, dict):
+        left[0] -= 1 + len(value) + sum(len(k) + 3 for k in value)  # braces, commas, keys
+        out = {k: _copy_within(v, left) for k, v in value.items()}
+    elif isinstance(value, list):
+        left[0] -= 1 + max(len(value), 1)
+        out = [_copy_within(v, left) for v in value]  # type: ignore[assignment]
+    else:
+        left[0] -= len(value) + 2 if isinstance(value, str) else len(str(value))
+        return value
+    if left[0] < 0:
+        raise _BudgetSpent
+    return out
+
+
+def _apply_operation(doc: Any, index: int, op: Any, copied: list[int]) -> Any:
     if not isinstance(op, dict):
         raise MalformedPatch(f"json patch operation {index}: must be an object")
     name, pointer = op.get("op"), op.get("path")
@@ -127,7 +195,7 @@ def _apply_operation(doc: Any, index: int, op: Any) -> Any:
         return doc
     source = _parse_pointer(op.get("from"), where, "from")
     if name == "copy":
-        return _add(doc, path, copy_json(_resolve(doc, source, where)), where)
+        return _add(doc, path, _copy_counted(_resolve(doc, source, where), copied), where)
     if path[: len(source)] == source and len(path) > len(source):
         raise PatchError(f"{where}: cannot move a value into one of its own children")
     doc, value = _remove(doc, source, where)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from orchestrator.api.quantity import QuantityError, parse_quantity
+
 DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN = DNS1123_LABEL + r"(\." + DNS1123_LABEL + r")*"
 DNS1035_LABEL = r"[a-z]([-a-z0-9]*[a-z0-9])?"
@@ -148,13 +150,18 @@ def check_port_number(value: int) -> list[str]:
     return [] if 1 <= value <= 65535 else [PORT_RANGE_MESSAGE]
 
 
+QUANTITY_RANGE_MESSAGE = "must be less than 2^63 (9223372036854775807) in its unit"
+
+
 def check_quantity(value: str | int | float) -> list[str]:
     """A resource quantity: ``500m``, ``1Gi``, ``2``, ``1e3``."""
-    if isinstance(value, int | float):
-        return [] if value >= 0 else ["must be greater than or equal to 0"]
-    if not _full(QUANTITY, value):
+    if not isinstance(value, int | float) and not _full(QUANTITY, value):
         return [QUANTITY_MESSAGE]
-    return ["must be greater than or equal to 0"] if value.startswith("-") else []
+    try:  # in range too: the scheduler and kubelet count it as an int64 of milli-units
+        negative = parse_quantity(value) < 0
+    except QuantityError:
+        return [QUANTITY_RANGE_MESSAGE]
+    return ["must be greater than or equal to 0"] if negative else []
 
 
 def check_env_var_name(value: str) -> list[str]:

@@ -42,6 +42,8 @@ from orchestrator.apiserver import (
     watch,
 )
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.deleteoptions import check_delete_options
+from orchestrator.apiserver.inflight import InFlight
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
@@ -88,6 +90,7 @@ class APIState:
     nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
     openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
     streams: StreamSettings = field(default_factory=StreamSettings)  # exec, attach, port-forward
+    inflight: InFlight = field(default_factory=InFlight)  # requests in flight (inflight.py)
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -104,7 +107,10 @@ def create_app(state: APIState) -> ASGIApp:
 
     async def endpoint(request: Request) -> Response:
         try:
-            return await dispatch(state, request)
+            try:
+                return await dispatch(state, request)
+            finally:
+                state.inflight.release(request.scope)  # limits: the slot dispatch admitted
         except errors.APIError as exc:
             response = error_response(exc)
             retry = exc.details.get("retryAfterSeconds")
@@ -143,6 +149,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
         user = state.auth.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+    state.inflight.admit(request.scope, user)  # limits: 429 beyond the requests in flight
     plain = path.rstrip("/") or "/"
     if plain in ("/healthz", "/livez"):
         return PlainTextResponse("ok")
@@ -433,7 +440,7 @@ async def _delete_options(
         decoded = decode_body(raw, content_type, _protobuf_kind(content_type, rt, "DeleteOptions"))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
-        options = decoded
+        options = check_delete_options(decoded)
     if q.propagation_policy:
         options["propagationPolicy"] = q.propagation_policy
     if q.grace_period_seconds is not None:

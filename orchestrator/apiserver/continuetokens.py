@@ -54,6 +54,7 @@ def decode(token: str, prefix: str) -> tuple[str, int]:
             raise ValueError("continue key is not valid")
         if revision == 0 or revision < LATEST:
             raise ValueError("continue key is not valid: incorrect encoded start resourceVersion")
+        start.encode()  # a lone surrogate (UnicodeEncodeError, a ValueError) is no key
         if start.startswith("/") or ".." in start.split("/"):
             raise ValueError("continue key is not valid: path traversal attempt")
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

@@ -16,20 +16,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import yaml
-
-from orchestrator.api import errors, jsoncodec
+from orchestrator.api import errors
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.patch import (
     MalformedPatch,
     PatchError,
+    TooManyOperations,
     apply_json_patch,
     apply_merge_patch,
     apply_strategic_merge_patch,
+    check_operation_count,
 )
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.strategy import strategy_of
-from orchestrator.apiserver import applying
+from orchestrator.apiserver import applying, decoding
 from orchestrator.apiserver.registry import (
     Registry,
     WriteOptions,
@@ -60,10 +60,12 @@ def parse_patch(content_type: str, raw: bytes) -> Any:
         raise unsupported_patch_type(PATCH_TYPES)
     try:
         if content_type == APPLY:
-            return yaml.safe_load(raw)
-        return jsoncodec.loads(raw)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise errors.BadRequest(f"error decoding patch: {exc}") from exc
+            return decoding.load_yaml(raw)
+        return decoding.load_json(raw)
+    except decoding.TooLarge as exc:
+        raise errors.RequestEntityTooLarge(f"Request entity too large: {exc}") from None
+    except decoding.DecodeError as exc:
+        raise errors.BadRequest(f"error decoding patch: {exc}") from None
 
 
 def sets_resource_version(patch: Any) -> bool:
@@ -84,14 +86,25 @@ def patched(rt: ResourceType, current: Obj, content_type: str, patch: Any) -> Ob
         if content_type == JSON_PATCH:
             if not isinstance(patch, list):
                 raise MalformedPatch("a json patch must be a list of operations")
-            return apply_json_patch(current, patch)
+            # moves and copies can nest a value deeper than any body may: checked after
+            result = apply_json_patch(current, patch)
+            decoding.check_depth(result)
+            return result
         if not isinstance(patch, dict):
             raise MalformedPatch(f"a {content_type} body must be a JSON object")
         if content_type == MERGE:
             return apply_merge_patch(current, patch)
         return apply_strategic_merge_patch(current, patch, rt.kind)
+    except TooManyOperations as exc:
+        raise errors.RequestEntityTooLarge(str(exc)) from exc
     except MalformedPatch as exc:
         raise errors.BadRequest(str(exc)) from exc
+    except (RecursionError, decoding.DecodeError):
+        name = metadata_of(current).get("name", "")
+        raise errors.Invalid(
+            f'{rt.qualified_kind} "{name}" is invalid: the patched object exceeds the max depth '
+            f"of {decoding.MAX_DEPTH}"
+        ) from None
     except PatchError as exc:
         name = metadata_of(current).get("name", "")
         raise errors.Invalid(f'{rt.qualified_kind} "{name}" is invalid: {exc}') from exc
@@ -113,6 +126,11 @@ async def patch_object(
     if content_type == STRATEGIC and not strategy_of(rt).strategic_merge:
         raise unsupported_patch_type(CUSTOM_PATCH_TYPES)
     patch = parse_patch(content_type, raw)
+    if content_type == JSON_PATCH and isinstance(patch, list):
+        try:  # refused before the object is read
+            check_operation_count(patch)
+        except TooManyOperations as exc:
+            raise errors.RequestEntityTooLarge(str(exc)) from exc
     if content_type == APPLY and not field_manager:
         raise errors.Invalid(
             "PATCH requests with content type application/apply-patch+yaml require a fieldManager",

@@ -41,6 +41,7 @@ from orchestrator.api.validation_causes import Cause, forbidden, invalid
 from orchestrator.apiserver.nodeproxy import NodeProxy, node_endpoint
 from orchestrator.apiserver.podcontainers import choose_container
 from orchestrator.apiserver.registry import Registry
+from orchestrator.apiserver.wire import parse_int64
 
 NODES = BUILTIN_TYPES.require("", "Node")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True", ""}
@@ -75,12 +76,7 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
     value = query.get(name)
     if value is None or value == "":
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise errors.BadRequest(
-            f'invalid integer for query parameter "{name}": {value!r}'
-        ) from None
+    return parse_int64(name, value)
 
 
 def parse_log_options(name: str, query: Mapping[str, str]) -> PodLogOptions:

@@ -506,7 +506,8 @@ class Registry:
                 except errors.Conflict:
                     continue  # written meanwhile (a status): read it again, as Kubernetes does
             if not nmeta.get("deletionTimestamp"):
-                when = datetime.now(UTC) + timedelta(seconds=graceful)
+                # a grace period beyond what a date can hold (any int64 is accepted) is a century
+                when = datetime.now(UTC) + timedelta(seconds=min(graceful, _CENTURY))
                 nmeta["deletionTimestamp"] = objectmeta.now_rfc3339(when)
                 nmeta["deletionGracePeriodSeconds"] = graceful
             elif graceful < int(nmeta.get("deletionGracePeriodSeconds") or 0):
@@ -590,6 +591,9 @@ def _finalized(obj: Obj) -> bool:
     return int(meta.get("deletionGracePeriodSeconds") or 0) == 0
 
 
+_CENTURY = 100 * 365 * 86400
+
+
 def _pod_grace(rt: ResourceType, pod: Obj, requested: Any) -> int:
     """Seconds of graceful termination: only pods bound to a node get any."""
     if rt.kind != "Pod" or rt.group:
@@ -606,7 +610,7 @@ def _pod_grace(rt: ResourceType, pod: Obj, requested: Any) -> int:
 def reset_status_on_create(rt: ResourceType, obj: Obj) -> None:
     """Kinds whose status is written by controllers start with the status they expect."""
     if rt.group == "" and rt.kind == "Pod":
-        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec", {}))}
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(_dict(obj.get("spec")))}
     elif rt.group == "" and rt.kind == "Namespace":
         obj["status"] = {"phase": "Active"}
     elif rt.group == "" and rt.kind == "Service":
@@ -632,13 +636,24 @@ def reset_status_on_create(rt: ResourceType, obj: Obj) -> None:
         obj.pop("status", None)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def qos_class(spec: Obj) -> str:
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    # runs before validation: a field of the wrong type is validation's to refuse, not a crash
+    containers = [
+        c
+        for key in ("containers", "initContainers")
+        if isinstance(spec.get(key), list)
+        for c in spec[key]
+        if isinstance(c, dict)
+    ]
     any_set = False
     guaranteed = bool(containers)
     for c in containers:
-        res = c.get("resources") or {}
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        res = _dict(c.get("resources"))
+        limits, requests = _dict(res.get("limits")), _dict(res.get("requests"))
         if limits or requests:
             any_set = True
         for resource in ("cpu", "memory"):

@@ -31,10 +31,19 @@ from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.connections import (
+    ConnectionConfig,
+    ConnectionSettings,
+    connection_cap,
+    limited_protocol,
+    raise_open_file_limit,
+    with_tls,
+)
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
 from orchestrator.apiserver.encryption.config import load_config
 from orchestrator.apiserver.encryption.rewrite import RewriteReport, rewrite_stale
 from orchestrator.apiserver.encryption.store import EncryptedStore
+from orchestrator.apiserver.inflight import InFlight, InFlightSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
@@ -76,6 +85,9 @@ class APIServerSettings:
     # Rewrite values not in the first provider's form at start (encryption/rewrite.py); off
     # leaves it to updates (``kubectl replace``), e.g. on all but one of several servers.
     encryption_rewrite_on_start: bool = True
+    # slow and idle clients (connections.py) and requests in flight (inflight.py)
+    connections: ConnectionSettings = field(default_factory=ConnectionSettings)
+    inflight: InFlightSettings = field(default_factory=InFlightSettings)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -150,6 +162,7 @@ class APIServer:
             types=types,
             settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
             nodes=NodeProxy(s.nodes),
+            inflight=InFlight(s.inflight),
         )
         self.state = state
         definitions = DefinitionController(
@@ -159,15 +172,24 @@ class APIServer:
         admission = Admission(registry, self.hub, types)
         await admission.load()
         registry.admission = admission
-        config = uvicorn.Config(
+        config = ConnectionConfig(  # uvicorn's, TLS per connection (connections.py)
             create_app(state),
             log_level="warning",
             access_log=False,
             lifespan="off",
             proxy_headers=False,  # nothing proxies the API server: never trust X-Forwarded-*
             # httptools plus SPDY/3.1 upgrades for exec/attach/port-forward, which uvicorn's own
-            # protocols cannot answer with a 101 (streams/upgrade.py)
-            http=spdy_protocol(state, state.streams),
+            # protocols cannot answer with a 101
+            # (streams/upgrade.py), within the connection limits (connections.py)
+            http=with_tls(
+                limited_protocol(
+                    spdy_protocol(state, state.streams),
+                    s.connections,
+                    connection_cap(s.connections, raise_open_file_limit()),
+                ),
+                s.connections.header_timeout,
+            ),
+            timeout_keep_alive=int(s.connections.idle_timeout),
             ws="wsproto",  # answers pings with pongs, as kubectl requires; see pyproject.toml
             timeout_graceful_shutdown=1,
             ssl_certfile=str(s.tls_cert) if s.tls_cert else None,

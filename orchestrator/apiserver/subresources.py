@@ -90,12 +90,22 @@ async def write_scale(
             if not isinstance(body, dict):
                 raise errors.BadRequest("the body must be a Scale object")
             scale = copy_json(body)
-        replicas = (scale.get("spec") or {}).get("replicas")
+        spec = scale.get("spec") or {}
+        if not isinstance(spec, dict):
+            raise errors.BadRequest(
+                "json: cannot unmarshal a non-object into Go struct field Scale.spec of type "
+                "v1.ScaleSpec"
+            )
+        replicas = spec.get("replicas")
         if replicas is None and not paths.builtin:
             raise errors.BadRequest(
                 f'the spec replicas field "{paths.spec_replicas}" cannot be empty'
             )
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        if (
+            not isinstance(replicas, int)
+            or isinstance(replicas, bool)
+            or not 0 <= replicas < 2**31  # an int32 in Kubernetes
+        ):
             raise errors.Invalid(
                 f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
                 f"{replicas!r}: must be greater than or equal to 0",
@@ -135,7 +145,19 @@ async def bind_pod(
     if not isinstance(binding, dict):
         raise errors.BadRequest("the body must be a Binding object")
     target = binding.get("target") or {}
+    if not isinstance(target, dict):
+        raise errors.BadRequest(
+            "json: cannot unmarshal array into Go struct field Binding.target of type "
+            "v1.ObjectReference"
+            if isinstance(target, list)
+            else "Binding.target must be an object (an ObjectReference)"
+        )
     node = target.get("name")
+    if node is not None and not isinstance(node, str):
+        raise errors.BadRequest(
+            "json: cannot unmarshal a non-string into Go struct field ObjectReference.target.name "
+            "of type string"
+        )
     if not node:
         raise errors.Invalid(
             f'Binding "{name}" is invalid: target.name: Required value',

@@ -13,19 +13,19 @@ Query booleans parse like Go's ``strconv.ParseBool`` because the Python client s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrator.api import errors, jsoncodec, protobuf
+from orchestrator.api import errors, protobuf
 from orchestrator.api.jsoncodec import dumps
+from orchestrator.apiserver import decoding
 
 MAX_BODY = 3 * 1024 * 1024
 MAX_OBJECT = 1536 * 1024
+_INT64 = 2**63
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -59,13 +59,23 @@ def parse_bool(name: str, value: str) -> bool:
     raise errors.BadRequest(f'invalid boolean for query parameter "{name}": {value!r}')
 
 
-def _int(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
+def parse_int64(name: str, value: str) -> int:
+    """A query integer as Go's ``strconv.ParseInt(value, 10, 64)`` reads it: ASCII digits with
+    an optional sign, within int64 (``int()`` also takes ``²``, ``1_000`` and 5,000 digits)."""
+    digits = value[1:] if value[:1] in ("+", "-") else value
+    if not (digits.isascii() and digits.isdigit()):
         raise errors.BadRequest(
-            f'invalid integer for query parameter "{name}": {value!r}'
-        ) from None
+            f'invalid integer for query parameter "{name}": {value[:40]!r}: invalid syntax'
+        )
+    number = int(value) if len(digits) <= 19 else _INT64
+    if not -_INT64 <= number < _INT64:
+        raise errors.BadRequest(
+            f'invalid integer for query parameter "{name}": {value[:40]!r}: value out of range'
+        )
+    return number
+
+
+_int = parse_int64
 
 
 def parse_query(request: Request) -> Query:
@@ -109,8 +119,9 @@ def parse_query(request: Request) -> Query:
 
 async def read_body(request: Request) -> bytes:
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY:
-        raise too_large(int(length), MAX_BODY)
+    if length and length.isascii() and length.isdigit():  # refused before reading a byte
+        if len(length) > 12 or int(length) > MAX_BODY:
+            raise too_large(int(length) if len(length) <= 18 else MAX_BODY + 1, MAX_BODY)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -142,20 +153,16 @@ def decode_body(raw: bytes, content_type: str, protobuf_kind: str = "") -> Any:
         raise errors.BadRequest("the request body is empty; an object was expected")
     if content_type in ("", "application/json", "*/*", "text/plain"):
         try:
-            return jsoncodec.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise errors.BadRequest(
-                f"error decoding JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise errors.BadRequest(f"error decoding JSON body: not UTF-8 ({exc.reason})") from exc
+            return decoding.load_json(raw)
+        except decoding.DecodeError as exc:
+            raise errors.BadRequest(f"error decoding JSON body: {exc}") from None
     if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            raise errors.BadRequest(f"error decoding YAML body{where}: {exc}") from exc
+            return decoding.load_yaml(raw)
+        except decoding.TooLarge as exc:
+            raise errors.RequestEntityTooLarge(f"Request entity too large: {exc}") from None
+        except decoding.DecodeError as exc:
+            raise errors.BadRequest(f"error decoding YAML body: {exc}") from None
     raise errors.UnsupportedMediaType(
         f"the body of the request was in an unknown format ({content_type}) - accepted media "
         "types include: application/json, application/yaml"
@@ -191,7 +198,17 @@ def check_encoded_size(data: bytes) -> bytes:
 def warning_header(warnings: list[str]) -> str:
     """The ``Warning`` header value: ``299 - "text"`` per warning, duplicates dropped."""
     unique = dict.fromkeys(warnings)
-    return ", ".join(f'299 - "{w.replace(chr(34), chr(92) + chr(34))}"' for w in unique)
+    return ", ".join(f'299 - "{_header_text(w)}"' for w in unique)
+
+
+def _header_text(text: str) -> str:
+    """``text`` as a quoted-string's content: a header holds printable ASCII only (a control
+    character or a lone surrogate from a client's field name would otherwise break the
+    response), so others are written as ``\\uXXXX``."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text)
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:

@@ -216,7 +216,7 @@ def _parse_item(item: str, spec: _Field, whole: str) -> range:
 
 
 def _number(text: str, spec: _Field, where: str, allow_names: bool = True) -> int:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     if allow_names and spec.names and text.upper() in spec.names:
         return spec.names[text.upper()]

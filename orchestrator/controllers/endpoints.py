@@ -55,7 +55,7 @@ def resolve_port(pod: Obj, service_port: Obj) -> int | None:
     target = service_port.get("targetPort", service_port.get("port"))
     if isinstance(target, int) and not isinstance(target, bool):
         return target
-    if isinstance(target, str) and target.isdigit():
+    if isinstance(target, str) and target.isascii() and target.isdigit():
         return int(target)
     protocol = service_port.get("protocol") or "TCP"
     for container in (pod.get("spec") or {}).get("containers") or []:

@@ -77,7 +77,7 @@ def resolve_port(port: Any, container: Obj) -> int | None:
     if isinstance(port, int) and not isinstance(port, bool):
         return port
     if isinstance(port, str):
-        if port.isdigit():
+        if port.isascii() and port.isdigit():
             return int(port)
         for p in container.get("ports") or []:
             if p.get("name") == port and isinstance(p.get("containerPort"), int):

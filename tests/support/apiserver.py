@@ -19,6 +19,8 @@ from orchestrator import pki
 from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.auth import add_token
+from orchestrator.apiserver.connections import ConnectionSettings
+from orchestrator.apiserver.inflight import InFlightSettings
 from orchestrator.apiserver.maintenance import MaintenanceSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.server import APIServer, APIServerSettings
@@ -81,6 +83,8 @@ def start_api(
     advertise_address: str = "",
     encryption_config: Path | None = None,
     encryption_rewrite_on_start: bool = True,
+    connections: ConnectionSettings | None = None,
+    inflight: InFlightSettings | None = None,
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +107,8 @@ def start_api(
         advertise_address=advertise_address,
         encryption_config=encryption_config,
         encryption_rewrite_on_start=encryption_rewrite_on_start,
+        connections=connections or ConnectionSettings(),
+        inflight=inflight or InFlightSettings(),
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

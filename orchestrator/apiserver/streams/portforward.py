@@ -85,7 +85,7 @@ class PortForwarder:
     async def _forward(self, data: SpdyStream, error: SpdyStream) -> None:
         port = data.headers.get("port", "")
         t = self.target
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or len(port) > 5 or not 0 < int(port) < 65536:
             error.write(f"invalid port {port!r}: must be a number from 1 to 65535".encode())
             error.close()
             data.close()

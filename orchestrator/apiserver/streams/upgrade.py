@@ -47,6 +47,7 @@ STREAM_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/(exec|attach
 Headers = list[tuple[bytes, bytes]]
 Query = list[tuple[str, str]]
 StreamPath = tuple[str, str, str]  # namespace, pod, subresource
+_MAX_EARLY_BYTES = 1024 * 1024  # what a client may send before the session starts
 _CLIENT_CLOSE_GRACE = 5.0  # kubectl closes within milliseconds of the last FIN
 
 
@@ -115,6 +116,8 @@ class SpdyConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.session is not None:
             self.session.feed(data)
+        elif len(self._early) + len(data) > _MAX_EARLY_BYTES:
+            self.transport.abort()  # frames before the 101 are a few hundred bytes at most
         else:
             self._early += data
 

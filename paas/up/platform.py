@@ -33,7 +33,7 @@ from paas.supervisor import StartFailed, Supervisor
 from paas.up import gitroute
 from paas.up.banner import banner, is_root
 from paas.up.components import UpComponent, UpComponents, read_address
-from paas.up.datadir import ensure_credentials
+from paas.up.datadir import ensure_credentials, write_component_kubeconfigs
 from paas.up.definitions import install_definitions, platform_definitions
 from paas.up.example import ExampleFailed, ExampleSettings, deploy_example
 from paas.up.settings import UpSettings
@@ -128,6 +128,7 @@ class Platform:
                 token=comps.credentials.admin_token,
                 ca_pem=s.ca.read_bytes(),
             )
+            write_component_kubeconfigs(comps.credentials, comps.addresses.api, s.ca.read_bytes())
             await comps.read_boot_ids()
             assert comps.client is not None
             try:

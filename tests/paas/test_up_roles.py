@@ -13,9 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.apiserver import RunningAPI
 
+from orchestrator.api import errors
+from orchestrator.client.rest import APIClient
 from paas.up.datadir import COMPONENT_USERS
-from paas.up.roles import LEADER_NAMESPACE, RBAC, platform_roles, role_name
+from paas.up.roles import (
+    LEADER_NAMESPACE,
+    RBAC,
+    RBAC_TYPES,
+    apply_roles,
+    platform_roles,
+    role_name,
+)
 
 # user, verb, group, resource[/subresource], namespace, name ("" = any / a collection)
 USED = [
@@ -200,3 +210,24 @@ def test_kubernetes_own_role_names_are_left_to_its_bootstrap_policy() -> None:
     assert not names & {"system:kube-scheduler", "system:kube-controller-manager", "system:node"}
     assert role_name("system:kube-scheduler") == "system:paas:kube-scheduler"
     assert role_name("system:paas:router") == "system:paas:router"
+
+
+async def test_paas_up_applies_the_roles_where_the_api_serves_rbac(sqlite_api: RunningAPI) -> None:
+    """Applied twice (every start) where RBAC is served; a plain False (and nothing) where not."""
+    async with APIClient(sqlite_api.client_config()) as client:
+        try:
+            await client.request("GET", "/apis/rbac.authorization.k8s.io/v1")
+            served = True
+        except errors.NotFound:
+            served = False
+        assert await apply_roles(client, platform_roles()) is served
+        assert await apply_roles(client, platform_roles()) is served
+        if not served:
+            return
+        for obj in platform_roles():
+            meta = obj["metadata"]
+            stored = await client.get(
+                RBAC_TYPES[obj["kind"]], meta["name"], meta.get("namespace", "")
+            )
+            assert stored.get("rules") == obj.get("rules")
+            assert stored.get("subjects") == obj.get("subjects")

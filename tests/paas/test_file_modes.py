@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import sqlite3
 import stat
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.engines import require_engine
+from support.asnobody import NOBODY, opened_as_nobody, require_switching_users
 
 from orchestrator import pki
 from orchestrator.apiserver.auth import add_token
@@ -31,22 +30,6 @@ from orchestrator.client.config import write_kubeconfig
 from orchestrator.store.sqlite import SQLiteStore
 from paas.up.datadir import COMPONENT_USERS, NODE, ensure_credentials, write_component_kubeconfigs
 from paas.up.settings import UpSettings
-
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-I"]
-
-# Reads the paths given as JSON on stdin; prints those it could open.
-READ_EACH = """
-import json, sys
-opened = []
-for path in json.load(sys.stdin):
-    try:
-        with open(path, "rb") as f:
-            f.read(1)
-    except OSError:
-        continue
-    opened.append(path)
-print(json.dumps(opened))
-"""
 
 # Opens every file it sees appear in a directory until the file STOP exists; prints
 # the private ones it opened and how many opens it tried.
@@ -72,9 +55,7 @@ print(json.dumps({"opened": sorted(opened), "tries": tries}))
 @pytest.fixture
 def open_parent() -> Iterator[Path]:
     """A directory every user may enter (as ``~`` is), so only our own modes protect."""
-    if os.geteuid() != 0:
-        pytest.skip("reading as another user needs root to switch to it")
-    require_engine("setpriv", shutil.which("setpriv") is not None, "setpriv (util-linux) missing")
+    require_switching_users()
     parent = Path(tempfile.mkdtemp(prefix="paas-modes-", dir="/tmp"))
     parent.chmod(0o755)
     control = parent / "control.txt"
@@ -84,18 +65,6 @@ def open_parent() -> Iterator[Path]:
         yield parent
     finally:
         shutil.rmtree(parent)
-
-
-def read_as_nobody(paths: list[Path]) -> list[str]:
-    done = subprocess.run(
-        [*NOBODY, "-c", READ_EACH],
-        input=json.dumps([str(p) for p in paths]),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return list(json.loads(done.stdout))
 
 
 def data_dir_like_paas_up(data_dir: Path) -> sqlite3.Connection:
@@ -133,11 +102,11 @@ def test_nobody_reads_no_file_of_a_fresh_data_dir(open_parent: Path) -> None:
     data_dir = open_parent / "paas"
     with contextlib.closing(data_dir_like_paas_up(data_dir)):
         files = every_file(data_dir)
-        refused = read_as_nobody(files)
+        refused = opened_as_nobody(files)
     assert {"ca.key", "tokens.json", "state.db", "state.db-wal", "kubeconfig"} <= {
         p.name for p in files
     }
-    assert read_as_nobody([open_parent / "control.txt"]) == [str(open_parent / "control.txt")]
+    assert opened_as_nobody([open_parent / "control.txt"]) == [str(open_parent / "control.txt")]
     assert refused == []
     for folder in (data_dir, data_dir / "identities", data_dir / "node", data_dir / "builder"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
@@ -167,7 +136,7 @@ def test_keys_tokens_kubeconfigs_and_the_store_are_0600_even_in_an_open_director
     ]
     with contextlib.closing(store):
         modes = {str(path): stat.S_IMODE(path.stat().st_mode) for path in secrets}
-        opened = read_as_nobody(secrets)
+        opened = opened_as_nobody(secrets)
     assert set(modes.values()) == {0o600}, modes
     assert opened == []
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -106,7 +107,7 @@ def test_each_component_authenticates_as_its_own_user(up: Up) -> None:
     seen = {}
     with httpx.Client(
         base_url=server,
-        verify=str(up.data_dir / "ca.crt"),
+        verify=ssl.create_default_context(cafile=str(up.data_dir / "ca.crt")),
         headers={"Authorization": f"Bearer {token}"},
     ) as http:
         for component in expected:

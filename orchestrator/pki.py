@@ -21,6 +21,12 @@ exec). That connection is authenticated both ways:
   verification with the one certificate as the only trust anchor, which
   works together with the client certificate in one SSL context, and lets
   a person do the same with ``curl --cacert``.
+
+Private files (keys; kubeconfigs and tokens use the same ``write_private``)
+are created 0600 from their first byte: written to a new file opened with
+that mode (``O_EXCL``, so nobody can have opened it first), then renamed
+over the old one. A chmod after writing would leave a window in which any
+local user can open the file, and an open descriptor outlives the chmod.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import datetime
 import hashlib
 import ipaddress
 import os
+import secrets
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,11 +60,30 @@ class CertPaths:
     key: Path
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+def write_private(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` readable by its owner only, from the first byte on.
+
+    A reader sees the old content or the new, never half of either.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """``path`` as a directory only its owner may enter (0700), made or narrowed."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -99,7 +125,7 @@ def ensure_ca(directory: Path, common_name: str = "paas-ca") -> CertPaths:
         )
         .sign(key, hashes.SHA256())
     )
-    _write_private(paths.key, _key_pem(key))
+    write_private(paths.key, _key_pem(key))
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return paths
 
@@ -165,7 +191,7 @@ def _issue(
         builder = builder.add_extension(x509.SubjectAlternativeName(_sans(hosts)), critical=False)
     cert = builder.sign(signer, hashes.SHA256())  # type: ignore[arg-type]
     paths.cert.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(paths.key, _key_pem(key))
+    write_private(paths.key, _key_pem(key))
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return paths
 

@@ -2,18 +2,20 @@
 
 A kubeconfig written by ``paas up`` works unchanged with kubectl, the
 ``kubernetes`` Python package and ``paas``: one cluster (server URL and the
-CA inline as base64), one user with a bearer token, one context.
+CA inline as base64), one user with a bearer token, one context. It holds
+a credential, so it is written 0600 from its first byte (``pki.write_private``).
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from orchestrator.pki import write_private
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,10 @@ class KubeconfigError(Exception):
 
 
 def write_kubeconfig(
-    path: Path, *, server: str, token: str, ca_pem: bytes, name: str = "paas"
+    path: Path, *, server: str, token: str, ca_pem: bytes, name: str = "paas", user: str = ""
 ) -> None:
+    """A kubeconfig for ``user`` (default ``<name>-admin``), 0600 from its first byte."""
+    user = user or f"{name}-admin"
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -44,21 +48,18 @@ def write_kubeconfig(
                 },
             }
         ],
-        "users": [{"name": f"{name}-admin", "user": {"token": token}}],
+        "users": [{"name": user, "user": {"token": token}}],
         "contexts": [
             {
                 "name": name,
-                "context": {"cluster": name, "user": f"{name}-admin", "namespace": "default"},
+                "context": {"cluster": name, "user": user, "namespace": "default"},
             }
         ],
         "current-context": name,
         "preferences": {},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_private(path, yaml.safe_dump(doc, sort_keys=False))
 
 
 def load_kubeconfig(path: Path, context: str = "") -> ClientConfig:

@@ -38,6 +38,11 @@ long, always do).
 Watching: a ``watch`` tails ``log`` by revision. It wakes on writes made
 through this process at once, and polls every ``poll_interval`` for writes
 made by another process on the same file.
+
+Privacy: the file holds every Secret (and, until compaction, every old
+value in ``log``), so it is created 0600 before SQLite opens it; SQLite
+gives the ``-wal`` and ``-shm`` files it makes the database file's mode.
+A file left by an older version with wider modes is narrowed on open.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +102,24 @@ def _prefix_bound(prefix: str) -> tuple[str, tuple[str, ...]]:
     return " AND key < ?", (prefix_end(prefix),)
 
 
+def make_private(path: str) -> None:
+    """Create the database file 0600 (from its first byte), or narrow an existing one's mode.
+
+    ``:memory:`` and URI names are left to SQLite: there is no file of ours to guard.
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path + suffix, 0o600)
+
+
 class SQLiteStore:
     """A Store over one SQLite file (see the module docstring)."""
 
@@ -118,6 +142,7 @@ class SQLiteStore:
 
     def _open_sync(self) -> None:
         Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        make_private(self._path)
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")

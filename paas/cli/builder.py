@@ -17,6 +17,7 @@ from pathlib import Path
 
 from builder.server import BuilderServer
 from builder.settings import BuilderSettings
+from orchestrator import pki
 from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from paas.cli.logs import setup_logging
@@ -118,6 +119,7 @@ def run_builder(args: argparse.Namespace) -> int:
     except (KubeconfigError, ValueError) as exc:
         print(f"paas builder: {exc}", file=sys.stderr)
         return 2
+    pki.ensure_private_dir(settings.data_dir)  # repositories, slugs and build logs: its own
     return asyncio.run(_serve(config, settings, args.address_file))
 
 

@@ -131,7 +131,7 @@ def kubelet_client_cert(data_dir: Path) -> pki.CertPaths | None:
 
 def run_apiserver(args: argparse.Namespace) -> int:
     setup_logging("apiserver")
-    data_dir: Path = args.data_dir.expanduser()
+    data_dir: Path = pki.ensure_private_dir(args.data_dir.expanduser())  # store, keys, tokens
     cert = args.tls_cert
     key = args.tls_key
     if cert is None:

@@ -1,4 +1,10 @@
-"""``paas node --join URL --token TOKEN``: a node agent joining a cluster.
+"""``paas node --kubeconfig FILE``: a node agent joining a cluster.
+
+Its credential never goes on the command line, where ``/proc/PID/cmdline``
+shows it to every local user: the node reads the API's URL, the CA and its
+token from a kubeconfig (``--kubeconfig``, which ``paas up`` writes for it),
+or takes ``--join URL --ca FILE --token-file FILE``. ``--token TOKEN`` is
+still accepted, with a warning saying why it should not be used.
 
 Runtimes (``--runtime``):
 
@@ -33,7 +39,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator.client.config import ClientConfig
+from orchestrator import pki
+from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.simulated import SimulatedNodeSettings, run_simulated_nodes
 from paas.cli.logs import setup_logging
@@ -48,8 +55,25 @@ SIMULATED_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
 
 def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("node", help="run a node agent that joins a cluster")
-    p.add_argument("--join", metavar="URL", help="the API server, https://h:p (required)")
-    p.add_argument("--token", help="a node token (paas token create --role node; required)")
+    p.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="the API's URL, CA and the node's token (what paas up gives its node)",
+    )
+    p.add_argument(
+        "--join", metavar="URL", help="the API server, https://h:p (default: the kubeconfig's)"
+    )
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="a file holding the node's token (paas token create --role node)",
+    )
+    p.add_argument(
+        "--token",
+        help="the node's token itself; avoid: every local user can read it in the process list "
+        "(use --kubeconfig or --token-file)",
+    )
     p.add_argument("--name", default="", help="node name (default: this host's name)")
     p.add_argument(
         "--runtime",
@@ -163,6 +187,58 @@ def machine_plan(runtime: str, network: str) -> Plan:
     return plan(runtime, network, machine)
 
 
+class NodeCredentialError(Exception):
+    """Where the node's API server or token should come from, and what is wrong with it."""
+
+
+TOKEN_FLAG_WARNING = (
+    "paas node: warning: --token puts the node's credential on the command line, where every "
+    "local user can read it (ps, /proc/PID/cmdline); use --kubeconfig FILE or --token-file FILE"
+)
+
+
+def client_config(args: argparse.Namespace) -> ClientConfig:
+    """The node's connection: a kubeconfig, overridden by ``--join``/``--ca``/``--token-file``.
+
+    Exactly one source of the token: the kubeconfig's, ``--token-file`` or ``--token``.
+    """
+    base = ClientConfig(server="")
+    if args.kubeconfig is not None:
+        try:
+            base = load_kubeconfig(args.kubeconfig.expanduser())
+        except (KubeconfigError, OSError) as exc:
+            raise NodeCredentialError(str(exc)) from None
+    if args.token_file is not None and args.token is not None:
+        raise NodeCredentialError("give --token-file or --token, not both")
+    token = base.token
+    if args.token_file is not None:
+        try:
+            token = args.token_file.expanduser().read_text().strip()
+        except OSError as exc:
+            raise NodeCredentialError(
+                f"cannot read --token-file {args.token_file}: {exc}"
+            ) from None
+        if not token:
+            raise NodeCredentialError(f"--token-file {args.token_file} is empty")
+    elif args.token is not None:
+        print(TOKEN_FLAG_WARNING, file=sys.stderr)
+        token = args.token
+    server = (args.join or base.server).rstrip("/")
+    if not (server and token):
+        raise NodeCredentialError(
+            "give --kubeconfig FILE, or --join URL and --token-file FILE "
+            "(the API server and the node's token)"
+        )
+    ca = base.ca_data
+    if args.ca is not None:
+        try:
+            ca = args.ca.expanduser().read_bytes()
+        except OSError as exc:
+            raise NodeCredentialError(f"cannot read the CA file {args.ca}: {exc}") from None
+    insecure = args.insecure or (base.insecure and args.ca is None)
+    return ClientConfig(server=server, token=token, ca_data=ca, insecure=insecure)
+
+
 def capacity(args: argparse.Namespace, base: dict[str, str]) -> dict[str, str]:
     given = {"cpu": args.cpu, "memory": args.memory, "pods": args.pods}
     return {**base, **{k: v for k, v in given.items() if v is not None}}
@@ -172,20 +248,14 @@ def run_node(args: argparse.Namespace) -> int:
     setup_logging("node")
     if args.teardown:
         return teardown_node(node_names(args.name, 1)[0], args)
-    if not (args.join and args.token):
-        print("paas node: --join URL and --token TOKEN are required", file=sys.stderr)
-        return 2
     if args.count < 1:
         raise SystemExit("paas node: --count must be at least 1")
-    ca = None
-    if args.ca is not None:
-        try:
-            ca = args.ca.expanduser().read_bytes()
-        except OSError as exc:
-            raise SystemExit(f"paas node: cannot read the CA file {args.ca}: {exc}") from None
-    config = ClientConfig(
-        server=args.join.rstrip("/"), token=args.token, ca_data=ca, insecure=args.insecure
-    )
+    try:
+        config = client_config(args)
+    except NodeCredentialError as exc:
+        print(f"paas node: {exc}", file=sys.stderr)
+        return 2
+    ca = config.ca_data
     try:
         chosen = machine_plan(args.runtime, args.network)
     except PreflightError as exc:
@@ -200,8 +270,7 @@ def run_node(args: argparse.Namespace) -> int:
         raise SystemExit("paas node: --count is for the simulated runtime only")
     args.network_mode = chosen.network
     args.service_cidr = args.service_cidr or SERVICE_CIDRS[args.network_mode]
-    args.data_dir = args.data_dir.expanduser().resolve()
-    args.data_dir.mkdir(parents=True, exist_ok=True)
+    args.data_dir = pki.ensure_private_dir(args.data_dir.expanduser().resolve())  # keys, volumes
     return asyncio.run(_serve_real(config, runtime, node_names(args.name, 1)[0], args, ca))
 
 

@@ -32,7 +32,10 @@ Readiness is asked of the API through the project's own client:
 - autoscaler: started (it scales revisions on the load the routers report,
   to and from zero, with ``--autoscale-window`` and ``--scale-to-zero-grace``).
 
-Later components are one more entry in ``UpComponents.all``.
+Each component runs as its own identity, with its own kubeconfig
+(``--kubeconfig DATA_DIR/identities/<component>.kubeconfig``, paas/up/datadir.py):
+no argv carries a token. Later components are one more entry in
+``UpComponents.all``.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from orchestrator.apiserver.encryption.config import ensure_default_config
 from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from paas.supervisor import Component
-from paas.up.datadir import Credentials
+from paas.up.datadir import NODE, Credentials
 from paas.up.registry import HOST as REGISTRY_HOST
 from paas.up.registry import RegistryFiles, free_port, write_config
 from paas.up.settings import UpSettings
@@ -134,7 +137,6 @@ class UpComponents:
             address_file=s.run_dir / "builder.url",
         )
         builder.ready = lambda: self._healthy(builder.address_file)
-        kubeconfig = str(s.kubeconfig)
         registry = UpComponent(
             "registry",
             self._registry_argv,
@@ -153,7 +155,7 @@ class UpComponents:
                     *self._py,
                     "controller-manager",
                     "--kubeconfig",
-                    kubeconfig,
+                    self._kubeconfig("controller-manager"),
                     "--cluster-cidr",
                     s.cluster_cidr,
                 ],
@@ -161,7 +163,7 @@ class UpComponents:
             ),
             UpComponent(
                 "scheduler",
-                lambda: [*self._py, "scheduler", "--kubeconfig", kubeconfig],
+                lambda: [*self._py, "scheduler", "--kubeconfig", self._kubeconfig("scheduler")],
                 logs / "scheduler.log",
             ),
             router,
@@ -177,6 +179,10 @@ class UpComponents:
         ]
 
     # -- argv ------------------------------------------------------------------------------
+
+    def _kubeconfig(self, component: str) -> str:
+        """The component's own kubeconfig: its identity, never the admin's (paas/up/datadir.py)."""
+        return str(self.credentials.kubeconfig(component))
 
     def _apiserver_argv(self) -> list[str]:
         s, c = self.settings, self.credentials
@@ -218,7 +224,7 @@ class UpComponents:
             *self._py,
             "dns",
             "--kubeconfig",
-            str(s.kubeconfig),
+            self._kubeconfig("dns"),
             "--host",
             s.host,
             "--port",
@@ -240,7 +246,7 @@ class UpComponents:
             *self._py,
             "router",
             "--kubeconfig",
-            str(s.kubeconfig),
+            self._kubeconfig("router"),
             "--host",
             s.host,
             "--http-port",
@@ -273,7 +279,7 @@ class UpComponents:
             *self._py,
             "builder",
             "--kubeconfig",
-            str(s.kubeconfig),
+            self._kubeconfig("builder"),
             "--data-dir",
             str(s.data_dir / "builder"),
             "--host",
@@ -298,7 +304,7 @@ class UpComponents:
             *self._py,
             command,
             "--kubeconfig",
-            str(s.kubeconfig),
+            self._kubeconfig(command),
             "--domain",
             s.domain,
             "--http-port",
@@ -315,7 +321,7 @@ class UpComponents:
             *self._py,
             "autoscaler",
             "--kubeconfig",
-            str(s.kubeconfig),
+            self._kubeconfig("autoscaler"),
             "--stable-window",
             str(s.autoscale_window),
             "--scale-to-zero-grace-period",
@@ -358,11 +364,8 @@ class UpComponents:
         return [
             *self._py,
             "node",
-            "--join",
-            self.addresses.api,
-            f"--token={self.credentials.node_token}",
-            "--ca",
-            str(s.ca),
+            "--kubeconfig",  # the API's URL, the CA and the node's token: none on the command line
+            self._kubeconfig(NODE),
             "--runtime",
             s.runtime,
             *flags,

@@ -33,9 +33,10 @@ from paas.supervisor import StartFailed, Supervisor
 from paas.up import gitroute
 from paas.up.banner import banner, is_root
 from paas.up.components import UpComponent, UpComponents, read_address
-from paas.up.datadir import ensure_credentials
+from paas.up.datadir import ensure_credentials, write_component_kubeconfigs
 from paas.up.definitions import install_definitions, platform_definitions
 from paas.up.example import ExampleFailed, ExampleSettings, deploy_example
+from paas.up.roles import apply_roles, platform_roles
 from paas.up.settings import UpSettings
 
 TEARDOWN_TIMEOUT = 120.0  # removing a node's pods and network; Docker may be slow
@@ -128,6 +129,7 @@ class Platform:
                 token=comps.credentials.admin_token,
                 ca_pem=s.ca.read_bytes(),
             )
+            write_component_kubeconfigs(comps.credentials, comps.addresses.api, s.ca.read_bytes())
             await comps.read_boot_ids()
             assert comps.client is not None
             try:
@@ -136,6 +138,7 @@ class Platform:
                 raise StartFailed(
                     f"applying the platform's CustomResourceDefinitions: {exc}"
                 ) from exc
+            await self._apply_roles()
         if component.name == "dns":
             comps.addresses.dns = read_address(component.address_file)
         if component.endpoint:
@@ -145,6 +148,17 @@ class Platform:
             comps.addresses.endpoints["git"] = await self._publish_git(comps.addresses.builder)
         if component.endpoint:
             write_json(self.endpoints_path, comps.addresses.endpoints)
+
+    async def _apply_roles(self) -> None:
+        """Each component's rights (paas/up/roles.py), before any component starts."""
+        comps = self.components
+        assert comps is not None and comps.client is not None
+        try:
+            applied = await apply_roles(comps.client, platform_roles())
+        except errors.APIError as exc:
+            raise StartFailed(f"applying the components' roles: {exc}") from exc
+        if not applied:
+            self.say("roles: this API server serves no RBAC; the components' roles wait for it")
 
     def _start_example(self) -> asyncio.Task[None] | None:
         """``--example DIR``: push it beside the supervisor loop (paas/up/example.py)."""

@@ -12,6 +12,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from orchestrator.pki import write_private
 from support.apiserver import RunningAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,12 @@ def start_node(
     log: Path,
     extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """``paas node --runtime kind`` joined to ``api``, with its pods in ``pod_cidr``."""
+    """``paas node --runtime kind`` joined to ``api``, with its pods in ``pod_cidr``.
+
+    The token goes in a 0600 file beside ``log`` (``--token-file``), never on the command line.
+    """
+    token_file = log.with_name(log.name + ".token")
+    write_private(token_file, api.token + "\n")
     argv = [
         sys.executable,
         "-m",
@@ -36,7 +42,8 @@ def start_node(
         "node",
         "--join",
         api.url,
-        f"--token={api.token}",
+        "--token-file",
+        str(token_file),
         "--ca",
         str(api.ca),
         "--name",

@@ -206,7 +206,7 @@ def test_tampered_or_foreign_tokens_are_401(sa_api: RunningAPI, tmp_path: Path) 
     with sa_api.http() as http:
         create_sa(http, "builder")
         token = request_token(http, "builder", {}).json()["status"]["token"]
-    head, payload, sig = token.split(".")
+    head, _payload, sig = token.split(".")
     claims = claims_of(token)
     claims["kubernetes.io"]["serviceaccount"]["name"] = "admin"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()

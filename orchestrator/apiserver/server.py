@@ -155,6 +155,14 @@ class APIServer:
         admission = Admission(registry, self.hub, types)
         await admission.load()
         registry.admission = AdmissionChain([accounts.admission, admission])  # built-ins first
+        # Tokens are checked against a cache of accounts and pods: listed before serving, so a
+        # restarted server does not refuse good tokens for its first moments.
+        following = asyncio.create_task(accounts.run(), name="service accounts")
+        loaded = asyncio.create_task(accounts.objects.loaded.wait())
+        await asyncio.wait({following, loaded}, return_when=asyncio.FIRST_COMPLETED)
+        if following.done():
+            loaded.cancel()
+            following.result()  # raises what stopped it
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",
@@ -178,7 +186,7 @@ class APIServer:
         )
         self._tasks.append(asyncio.create_task(definitions.run(), name="definitions"))
         self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
-        self._tasks.append(asyncio.create_task(accounts.run(), name="service accounts"))
+        self._tasks.append(following)
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

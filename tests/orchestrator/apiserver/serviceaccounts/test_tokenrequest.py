@@ -231,3 +231,20 @@ def test_signing_key_is_private_and_issuer_discovery_is_served(sa_api: RunningAP
         assert config["jwks_uri"].endswith("/openid/v1/jwks")
         keys = http.get("/openid/v1/jwks").json()["keys"]
         assert [k["kty"] for k in keys] == ["EC"] and keys[0]["alg"] == "ES256"
+
+
+def test_token_works_at_once_after_the_api_server_restarts(tmp_path: Path) -> None:
+    """Same key from the data dir, and the account cache is listed before serving."""
+    first = start_api(tmp_path / "api")
+    try:
+        with first.http() as http:
+            create_sa(http, "survivor")
+            token = request_token(http, "survivor", {}).json()["status"]["token"]
+        port = int(first.url.rsplit(":", 1)[1])
+    finally:
+        first.stop()
+    again = start_api(tmp_path / "api", port=port)
+    try:
+        assert works(again, token)
+    finally:
+        again.stop()

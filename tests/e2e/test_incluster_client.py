@@ -10,6 +10,10 @@ machine's kubectl, with no kubeconfig, does the same with its in-cluster
 config. Both verify the API server's certificate with the projected CA:
 nothing is passed with ``-k``.
 
+On both runtimes, ``curl`` in a stack-image pod does what every in-cluster
+client does by hand: the token as a bearer, the projected CA, the
+``kubernetes.default.svc`` name the cluster DNS answers.
+
 Pending the RBAC work of issue 16: "allowed what its role allows, 403 for the
 rest" (today every authenticated caller may do everything).
 """
@@ -22,9 +26,10 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from support.engines import require_engine
-from support.kubelet import free_pod_cidr
-from support.paasup import apply, start_up
+from support.kubelet import RUNTIMES, free_pod_cidr
+from support.paasup import apply, run_client, start_up
 from support.wait import wait_until
 
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
@@ -95,3 +100,24 @@ def test_pod_uses_the_api_with_its_service_account_token(tmp_path: Path) -> None
     assert seen["extra"]["authentication.kubernetes.io/pod-uid"] == [uid]
     assert f"pod/{name}" in seen["kubectl_pods"], seen["kubectl_err"]
     assert seen["kubectl_user"] == "system:serviceaccount:default:default", seen["kubectl_err"]
+
+
+# What any in-cluster client does: bearer token, projected CA, the API's in-cluster name.
+CURL = (
+    "d=/var/run/secrets/kubernetes.io/serviceaccount; "
+    'curl -sS -m 10 --cacert $d/ca.crt -H "Authorization: Bearer $(cat $d/token)" '
+    "https://kubernetes.default.svc/api/v1/namespaces/$(cat $d/namespace)/pods "
+    "-o /dev/null -w 'pods:%{http_code}\\n'; "
+    "curl -sS -m 10 -H 'Authorization: Bearer not-a-token' --cacert $d/ca.crt "
+    "https://kubernetes.default.svc/api -o /dev/null -w 'forged:%{http_code}\\n'"
+)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_pod_on_each_runtime_reaches_the_api_with_its_token_and_ca(
+    tmp_path: Path, runtime: str
+) -> None:
+    require_engine("root", os.geteuid() == 0, "root mode needs root")
+    with start_up(tmp_path / "paas", runtime, cluster_cidr=free_pod_cidr()) as up:
+        said = run_client(up, CURL)
+    assert "pods:200" in said and "forged:401" in said, said

@@ -197,6 +197,15 @@ BUILTIN_TYPES = ResourceTypes(
         _rt("", "Endpoints", "endpoints", short_names=("ep",), has_generation=False),
         _rt("", "ConfigMap", "configmaps", short_names=("cm",), has_generation=False),
         _rt("", "Secret", "secrets", has_generation=False),
+        # ``token`` answers a TokenRequest (apiserver/serviceaccounts/tokenrequest.py).
+        _rt(
+            "",
+            "ServiceAccount",
+            "serviceaccounts",
+            short_names=("sa",),
+            subresources=("token",),
+            has_generation=False,
+        ),
         _rt(
             "",
             "Node",

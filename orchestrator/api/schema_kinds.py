@@ -342,6 +342,16 @@ _SCHEMAS = (
         "Secret",
         extend(TOP, data=STRING_MAP, stringData=STRING_MAP, type=S, immutable=B),
     ),
+    KindSchema(
+        "",
+        "ServiceAccount",
+        extend(
+            TOP,
+            secrets=ListOf(OBJECT_REFERENCE),
+            imagePullSecrets=ListOf(struct(name=S)),
+            automountServiceAccountToken=B,
+        ),
+    ),
     KindSchema("", "Node", _with_spec(NODE_SPEC)),
     KindSchema(
         "",

@@ -511,6 +511,11 @@ def _secret_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
     return [_name(obj), _text(obj, "type"), len(_mapping(obj, "data") or {}), _age(obj, now)]
 
 
+def _serviceaccount_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
+    secrets = obj.get("secrets")
+    return [_name(obj), len(secrets) if isinstance(secrets, list) else 0, _age(obj, now)]
+
+
 def _namespace_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
     return [_name(obj), _text(obj, "status", "phase") or "Active", _age(obj, now)]
 
@@ -717,6 +722,10 @@ EVENT_COLUMNS = ColumnSet(
     ),
     _event_cells,
 )
+SERVICEACCOUNT_COLUMNS = ColumnSet(
+    (NAME, Column("Secrets", "integer", "Number of secrets the account lists."), AGE),
+    _serviceaccount_cells,
+)
 LEASE_COLUMNS = ColumnSet(
     (NAME, Column("Holder", description="Identity of the lease's current holder."), AGE),
     _lease_cells,
@@ -764,6 +773,7 @@ COLUMN_SETS: Mapping[str, ColumnSet] = MappingProxyType(
         "Endpoints": ENDPOINTS_COLUMNS,
         "ConfigMap": CONFIGMAP_COLUMNS,
         "Secret": SECRET_COLUMNS,
+        "ServiceAccount": SERVICEACCOUNT_COLUMNS,
         "Namespace": NAMESPACE_COLUMNS,
         "Node": NODE_COLUMNS,
         "Event": EVENT_COLUMNS,

@@ -48,6 +48,7 @@ from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.routes import Discovery, Target, parse_path
+from orchestrator.apiserver.serviceaccounts.wiring import ServiceAccounts
 from orchestrator.apiserver.streams.sessions import StreamSettings
 from orchestrator.apiserver.streams.target import SUBRESOURCES as STREAM_SUBRESOURCES
 from orchestrator.apiserver.streams.websocket import serve_websocket
@@ -91,6 +92,8 @@ class APIState:
     openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
     streams: StreamSettings = field(default_factory=StreamSettings)  # exec, attach, port-forward
     inflight: InFlight = field(default_factory=InFlight)  # requests in flight (inflight.py)
+    # TokenRequest, the OIDC discovery documents (serviceaccounts/); None: not served
+    service_accounts: ServiceAccounts | None = None
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -169,6 +172,12 @@ async def dispatch(state: APIState, request: Request) -> Response:
         return Response(b"", media_type="application/octet-stream")
     if plain == "/openapi/v3" or plain.startswith("/openapi/v3/"):
         return _openapi_v3(state, request, plain)
+    if state.service_accounts is not None:  # ServiceAccount issuer discovery (Kubernetes' paths)
+        if plain == "/.well-known/openid-configuration":
+            base = f"https://{state.settings.server_address}"
+            return json_response(state.service_accounts.openid_configuration(base))
+        if plain == "/openid/v1/jwks":
+            return json_response(state.service_accounts.signer.jwks())
     parsed = parse_path(path, state.types)
     if isinstance(parsed, Discovery):
         return _discovery(state, parsed)
@@ -350,6 +359,12 @@ async def _resource(
             reg, rt, t.namespace, t.name, await _body(request, rt, "Binding"), opts
         )
         return json_response(status, 201)
+    if t.subresource == "token" and state.service_accounts is not None:
+        if method != "POST":
+            raise errors.MethodNotAllowed("token accepts only POST")
+        body = await _body(request, rt, "TokenRequest")
+        issued = await state.service_accounts.issuer.request_token(t.namespace, t.name, body)
+        return object_response(accept, issued, 201)
     if t.subresource == "log":
         if method != "GET":
             raise errors.MethodNotAllowed("log accepts only GET")

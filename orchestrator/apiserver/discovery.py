@@ -41,6 +41,7 @@ _SUBRESOURCE_VERBS = {
     "exec": ["create", "get"],
     "attach": ["create", "get"],
     "portforward": ["create", "get"],
+    "token": ["create"],
 }
 # Kinds of the streaming subresources' options, as Kubernetes' discovery names them.
 _SUBRESOURCE_KINDS = {
@@ -115,6 +116,8 @@ def resource_list(types: ResourceTypes, group: str, version: str) -> dict[str, A
             }
             if sub == "scale":
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
+            elif sub == "token":
+                sub_entry.update(group="authentication.k8s.io", version="v1", kind="TokenRequest")
             elif sub in _SUBRESOURCE_KINDS:
                 sub_entry["kind"] = _SUBRESOURCE_KINDS[sub]
             resources.append(sub_entry)

@@ -28,6 +28,7 @@ import uvicorn
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
+from orchestrator.apiserver.admissionchain import AdmissionChain
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
@@ -49,6 +50,8 @@ from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintena
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
+from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings
+from orchestrator.apiserver.serviceaccounts.wiring import ServiceAccounts
 from orchestrator.apiserver.streams.upgrade import spdy_protocol
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.apiserver.watchcache import WatchHub
@@ -78,6 +81,8 @@ class APIServerSettings:
     definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
     # Publish default/kubernetes with Endpoints naming this address ("" = do not; selfservice.py)
     advertise_address: str = ""
+    service_accounts: ServiceAccountSettings = field(default_factory=ServiceAccountSettings)
+    root_ca: Path | None = None  # kube-root-ca.crt's content; None: DATA_DIR/ca.crt if present
     # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
     gc_thresholds: tuple[int, int, int] | None = (50_000, 20, 10)
     # An EncryptionConfiguration (encryption at rest); None stores every value as written.
@@ -155,10 +160,22 @@ class APIServer:
                 registry, s.types, s.allocators.service_cidr, s.advertise_address, port
             )
         types = served_types(s.types)
+        # ServiceAccounts (issue 16): bound tokens, TokenRequest, admission (serviceaccounts/)
+        accounts = ServiceAccounts(
+            registry,
+            self.hub,
+            s.types,
+            s.data_dir,
+            s.service_accounts,
+            s.root_ca or s.data_dir / "ca.crt",
+        )
         state = APIState(
             registry=registry,
             hub=self.hub,
-            auth=TokenAuthenticator(s.tokens_file),
+            auth=accounts.authenticator(s.tokens_file)
+            if s.tokens_file
+            else TokenAuthenticator(None),
+            service_accounts=accounts,
             types=types,
             settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
             nodes=NodeProxy(s.nodes),
@@ -171,7 +188,15 @@ class APIServer:
         await definitions.sync()  # the kinds CRDs define are served from the first request
         admission = Admission(registry, self.hub, types)
         await admission.load()
-        registry.admission = admission
+        registry.admission = AdmissionChain([accounts.admission, admission])  # built-ins first
+        # Tokens are checked against a cache of accounts and pods: listed before serving, so a
+        # restarted server does not refuse good tokens for its first moments.
+        following = asyncio.create_task(accounts.run(), name="service accounts")
+        loaded = asyncio.create_task(accounts.objects.loaded.wait())
+        await asyncio.wait({following, loaded}, return_when=asyncio.FIRST_COMPLETED)
+        if following.done():
+            loaded.cancel()
+            following.result()  # raises what stopped it
         config = ConnectionConfig(  # uvicorn's, TLS per connection (connections.py)
             create_app(state),
             log_level="warning",
@@ -204,6 +229,7 @@ class APIServer:
         )
         self._tasks.append(asyncio.create_task(definitions.run(), name="definitions"))
         self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
+        self._tasks.append(following)
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

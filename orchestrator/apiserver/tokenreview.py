@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.serviceaccounts.tokens import review_token_user
 
 API_VERSION = "authentication.k8s.io/v1"
 KIND = "TokenReview"
@@ -38,7 +39,8 @@ def review_token(auth: TokenAuthenticator, body: Any) -> dict[str, Any]:
         "metadata": {**(body.get("metadata") or {}), "creationTimestamp": None},
         "spec": spec,
     }
-    user = auth.authenticate(f"Bearer {token}") if token.strip() else None
+    wanted = [a for a in spec.get("audiences") or [] if isinstance(a, str)]
+    user, audiences = review_token_user(auth, token, wanted) if token.strip() else (None, [])
     if user is None:
         review["status"] = {
             "authenticated": False,
@@ -47,7 +49,7 @@ def review_token(auth: TokenAuthenticator, body: Any) -> dict[str, Any]:
         }
         return review
     status: dict[str, Any] = {"authenticated": True, "user": user.as_review()}
-    if spec.get("audiences"):
-        status["audiences"] = list(spec["audiences"])
+    if audiences:
+        status["audiences"] = audiences
     review["status"] = status
     return review

@@ -23,6 +23,10 @@ from orchestrator.controllers.namespace import NamespaceController, NamespaceSet
 from orchestrator.controllers.nodeipam import NodeIPAMController, NodeIPAMSettings
 from orchestrator.controllers.nodelifecycle import NodeLifecycleController, NodeLifecycleSettings
 from orchestrator.controllers.replicaset import ReplicaSetController, ReplicaSetSettings
+from orchestrator.controllers.serviceaccounts import (
+    ServiceAccountsController,
+    ServiceAccountsSettings,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ControllerManagerSettings:
     namespace: NamespaceSettings = field(default_factory=NamespaceSettings)
     job: JobSettings = field(default_factory=JobSettings)
     cronjob: CronJobSettings = field(default_factory=CronJobSettings)
+    serviceaccount: ServiceAccountsSettings = field(default_factory=ServiceAccountsSettings)
 
 
 def _factories(
@@ -51,6 +56,7 @@ def _factories(
         "namespace": lambda ctx: NamespaceController(ctx, s.namespace),
         "job": lambda ctx: JobController(ctx, s.job),
         "cronjob": lambda ctx: CronJobController(ctx, s.cronjob),
+        "serviceaccount": lambda ctx: ServiceAccountsController(ctx, s.serviceaccount),
     }
 
 

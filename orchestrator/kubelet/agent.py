@@ -53,6 +53,7 @@ from orchestrator.client.workqueue import BackoffSettings, WorkQueue
 from orchestrator.kubelet.machine import machine_capacity
 from orchestrator.kubelet.podstatus import fallback_cidr
 from orchestrator.kubelet.podsync import PodSyncSettings, PodWorker
+from orchestrator.kubelet.podtokens import PodTokens
 from orchestrator.kubelet.registration import NODES, NodeAgent, NodeSettings, node_addresses
 from orchestrator.kubelet.runtimes.base import Runtime
 from orchestrator.kubelet.volumes import Volumes
@@ -248,7 +249,7 @@ class Kubelet:
             runtime=self.runtime,
             recorder=self.recorder,
             source=InformerSource(self.config_maps, self.secrets, self.services),
-            volumes=Volumes(self.settings.state_dir),
+            volumes=Volumes(self.settings.state_dir, PodTokens(self.client)),
             lookup=self.pod_by_uid,
             enqueue=self.enqueue,
             host_ip=node_addresses(self.name, settings)[0]["address"],

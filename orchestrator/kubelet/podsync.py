@@ -304,6 +304,7 @@ class PodWorker:
         meta = pod["metadata"]
         uid = meta["uid"]
         try:
+            await self.volumes.prepare(pod)  # ServiceAccount tokens (podtokens.py)
             paths = self.volumes.setup(pod, self.source)
         except (VolumeError, OSError) as exc:
             self._emit(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {exc}")

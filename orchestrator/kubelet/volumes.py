@@ -18,6 +18,11 @@ atomic writer does it, so that a refresh never shows a half-written set::
     <vol>/..data -> ..<stamp> swapped with one rename
     <vol>/<key> -> ..data/<key>
 
+Projected ``serviceAccountToken`` sources come from ``PodTokens``
+(``podtokens.py``): ``prepare`` (async) fetches or refreshes the pod's tokens
+before ``setup`` writes them with the rest of the volume, so a refreshed token
+is swapped in like any other content.
+
 ``setup`` is idempotent and cheap when nothing changed (the content is
 compared first), so the pod worker calls it on every pass; a changed
 ConfigMap thus reaches the files at the next pass. The links are relative,
@@ -42,6 +47,7 @@ from orchestrator.kubelet.containerenv import (
     field_value,
     secret_data,
 )
+from orchestrator.kubelet.podtokens import PodTokens, TokenUnavailable
 from orchestrator.kubelet.runtimes.base import Mount
 
 DATA_LINK = "..data"
@@ -192,8 +198,18 @@ def check_host_path(path: str, type_: str, where: str) -> None:
 class Volumes:
     """The volumes of the pods on one node, under ``state_dir``."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, tokens: PodTokens | None = None) -> None:
         self.state_dir = state_dir
+        self.tokens = tokens  # None: serviceAccountToken sources cannot be set up
+
+    async def prepare(self, pod: Obj) -> None:
+        """Fetch what ``setup`` cannot read from a cache: the pod's ServiceAccount tokens."""
+        if self.tokens is None:
+            return
+        try:
+            await self.tokens.prepare(pod)
+        except TokenUnavailable as exc:
+            raise VolumeError(str(exc)) from None
 
     def pod_dir(self, uid: str) -> Path:
         return self.state_dir / "pods" / uid
@@ -263,6 +279,8 @@ class Volumes:
                 elif isinstance(projection.get("downwardAPI"), dict):
                     items = projection["downwardAPI"].get("items") or []
                     files.update(downward_files(pod, items, mode, where))
+                elif isinstance(projection.get("serviceAccountToken"), dict):
+                    files.update(self._token(pod, projection["serviceAccountToken"], where, mode))
             return files
         return None
 
@@ -292,9 +310,18 @@ class Volumes:
         default = _mode(spec.get("defaultMode"), mode if mode is not None else DEFAULT_MODE)
         return key_files(secret_data(secret), spec.get("items"), default, where, optional)
 
+    def _token(self, pod: Obj, spec: Obj, where: str, mode: int) -> dict[str, FileContent]:
+        token = self.tokens.token(pod, spec) if self.tokens is not None else None
+        if token is None:
+            raise VolumeError(f"{where}: no service account token (not fetched yet)")
+        path = _clean_relpath(str(spec.get("path") or ""), where)
+        return {path: FileContent(token.encode(), mode)}
+
     def teardown(self, uid: str) -> None:
         """Remove the pod's own volumes (claims and host paths stay)."""
         shutil.rmtree(self.pod_dir(uid), ignore_errors=True)
+        if self.tokens is not None:
+            self.tokens.forget(uid)
 
 
 def container_mounts(container: Obj, paths: dict[str, Path]) -> tuple[Mount, ...]:

@@ -7,6 +7,7 @@ It holds the Lease ``kube-system/paas-controller-manager`` while it acts
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from orchestrator.controllers.garbagecollector import GCSettings
 from orchestrator.controllers.manager import (
@@ -16,6 +17,7 @@ from orchestrator.controllers.manager import (
 )
 from orchestrator.controllers.namespace import NamespaceSettings
 from orchestrator.controllers.nodeipam import NodeIPAMSettings
+from orchestrator.controllers.serviceaccounts import ServiceAccountsSettings
 from paas.cli.control import Component, add_control_flags, run_component
 
 COMPONENT = Component(name="controller-manager", lease="paas-controller-manager")
@@ -41,6 +43,13 @@ def add_controller_manager_parser(sub: argparse._SubParsersAction) -> None:  # t
         help="seconds between the discovery reads by which the garbage collector and the "
         "namespace controller learn of kinds defined (or removed) at run time, as by a CRD",
     )
+    p.add_argument(
+        "--root-ca-file",
+        type=Path,
+        default=None,
+        help="the cluster CA published to every namespace as ConfigMap kube-root-ca.crt "
+        "(default: the CA of --kubeconfig)",
+    )
     p.set_defaults(func=run_controller_manager)
 
 
@@ -51,5 +60,8 @@ def run_controller_manager(args: argparse.Namespace) -> int:
         nodeipam=NodeIPAMSettings(cluster_cidr=args.cluster_cidr),
         garbagecollector=GCSettings(discovery_interval=args.discovery_interval),
         namespace=NamespaceSettings(discovery_interval=args.discovery_interval),
+        serviceaccount=ServiceAccountsSettings(
+            root_ca_pem=args.root_ca_file.read_text() if args.root_ca_file else ""
+        ),
     )
     return run_component(COMPONENT, args, lambda ctx: build_controllers(ctx, settings))

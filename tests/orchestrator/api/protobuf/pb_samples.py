@@ -318,6 +318,25 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "type": "Opaque",
         "immutable": True,
     },
+    "ServiceAccount": {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta("builder"),
+        "secrets": [{"name": "builder-token"}],
+        "imagePullSecrets": [{"name": "regcred"}],
+        "automountServiceAccountToken": False,
+    },
+    "TokenRequest": {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "metadata": meta("builder"),
+        "spec": {
+            "audiences": ["https://kubernetes.default.svc.cluster.local"],
+            "expirationSeconds": 3607,
+            "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "p", "uid": "u"},
+        },
+        "status": {"token": "a.b.c", "expirationTimestamp": T},
+    },
     "Node": {
         "apiVersion": "v1",
         "kind": "Node",

@@ -28,9 +28,14 @@ import uvicorn
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
+from orchestrator.apiserver.admissionchain import AdmissionChain
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.authz.bootstrap import Aggregator, reconcile
+from orchestrator.apiserver.authz.chain import AlwaysAllow, AuthorizerChain
+from orchestrator.apiserver.authz.escalation import EscalationCheck
+from orchestrator.apiserver.authz.rbac import RBACAuthorizer
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
@@ -68,6 +73,9 @@ class APIServerSettings:
     advertise_address: str = ""
     # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
     gc_thresholds: tuple[int, int, int] | None = (50_000, 20, 10)
+    # Authorizers asked in order after system:masters (Kubernetes' --authorization-mode):
+    # "RBAC", or "AlwaysAllow" for tests that need no policy. Empty: no authorization.
+    authorization_modes: tuple[str, ...] = ("RBAC",)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -138,6 +146,25 @@ class APIServer:
         admission = Admission(registry, self.hub, types)
         await admission.load()
         registry.admission = admission
+        # -- authorization (issue 16, rbac): default policy, the chain, escalation checks --
+        rbac: RBACAuthorizer | None = None
+        if s.authorization_modes:
+            await reconcile(registry, s.types)
+            modes: list[RBACAuthorizer | AlwaysAllow] = []
+            for mode in s.authorization_modes:
+                if mode == "RBAC":
+                    rbac = RBACAuthorizer()
+                    modes.append(rbac)
+                elif mode == "AlwaysAllow":
+                    modes.append(AlwaysAllow())
+                else:
+                    raise ValueError(f"unknown authorization mode {mode!r} (RBAC, AlwaysAllow)")
+            state.authorizer = AuthorizerChain(modes)
+            if rbac is not None:
+                rbac_revision = await rbac.load(registry, s.types)
+                registry.admission = AdmissionChain(
+                    [EscalationCheck(state.authorizer, rbac), admission]
+                )
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",
@@ -161,6 +188,14 @@ class APIServer:
         )
         self._tasks.append(asyncio.create_task(definitions.run(), name="definitions"))
         self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
+        if rbac is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    rbac.run(registry, self.hub, s.types, rbac_revision), name="rbac"
+                )
+            )
+            aggregator = Aggregator(registry, self.hub, s.types)
+            self._tasks.append(asyncio.create_task(aggregator.run(), name="rbac-aggregation"))
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

@@ -161,6 +161,10 @@ class APIServer:
                     raise ValueError(f"unknown authorization mode {mode!r} (RBAC, AlwaysAllow)")
             state.authorizer = AuthorizerChain(modes)
             if rbac is not None:
+                # Aggregated roles are whole before the first request, and no write of the
+                # server's own lands after start() returns (clients watch from what they saw).
+                aggregator = Aggregator(registry, self.hub, s.types)
+                aggregated = await aggregator.sync()
                 rbac_revision = await rbac.load(registry, s.types)
                 registry.admission = AdmissionChain(
                     [EscalationCheck(state.authorizer, rbac), admission]
@@ -194,8 +198,9 @@ class APIServer:
                     rbac.run(registry, self.hub, s.types, rbac_revision), name="rbac"
                 )
             )
-            aggregator = Aggregator(registry, self.hub, s.types)
-            self._tasks.append(asyncio.create_task(aggregator.run(), name="rbac-aggregation"))
+            self._tasks.append(
+                asyncio.create_task(aggregator.run(aggregated), name="rbac-aggregation")
+            )
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

@@ -122,20 +122,31 @@ class Aggregator:
         return revision
 
     async def settle(self) -> None:
-        """Write every aggregated role whose rules are not the union they should be."""
-        for name, role in list(self.roles.items()):
-            wanted = aggregate(role, self.roles)
-            if wanted is None or wanted == (role.get("rules") or []):
-                continue
-            updated = {**role, "rules": wanted}
-            try:
-                result = await self.registry.update(self.rt, "", name, updated, WriteOptions())
-            except (errors.Conflict, errors.NotFound):
-                continue  # the newer version arrives through the watch and is settled then
-            self.roles[name] = result.obj
+        """Write every aggregated role whose rules are not the union they should be.
 
-    async def run(self) -> None:
-        revision = await self.sync()
+        Passes repeat until one writes nothing, so roles aggregated from aggregated roles
+        (admin from edit from view) are whole when it returns (a cycle stops after a few).
+        """
+        for _ in range(8):
+            wrote = False
+            for name, role in list(self.roles.items()):
+                wanted = aggregate(role, self.roles)
+                if wanted is None or wanted == (role.get("rules") or []):
+                    continue
+                updated = {**role, "rules": wanted}
+                try:
+                    result = await self.registry.update(self.rt, "", name, updated, WriteOptions())
+                except (errors.Conflict, errors.NotFound):
+                    continue  # the newer version arrives through the watch and is settled then
+                self.roles[name] = result.obj
+                wrote = True
+            if not wrote:
+                return
+
+    async def run(self, revision: int = -1) -> None:
+        """Follow ClusterRoles until cancelled (from ``revision`` if ``sync`` was called)."""
+        if revision < 0:
+            revision = await self.sync()
         while True:
             try:
                 async for change in self.hub.changes(CLUSTER_ROLES_PREFIX, revision):

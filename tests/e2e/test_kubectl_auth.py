@@ -140,3 +140,45 @@ def test_a_refused_command_shows_the_forbidden_message(as_alice: Run) -> None:
         'Error from server (Forbidden): secrets is forbidden: User "alice" cannot list '
         'resource "secrets" in API group "" in the namespace "prod"'
     ) in result.stderr
+
+
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS[:1] + KUBECTL_VERSIONS[-1:])
+def test_kubectl_creates_and_lists_roles_and_bindings(
+    cluster: tuple[RunningAPI, Path], tmp_path: Path, version: str
+) -> None:
+    api, _ = cluster
+    home = tmp_path / "home"
+    home.mkdir()
+    ns = f"roles-{version.replace('.', '-')}"
+
+    def kubectl(*args: str) -> str:
+        result = subprocess.run(
+            [versioned_kubectl(version), "--kubeconfig", str(api.kubeconfig), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    kubectl("create", "namespace", ns)
+    kubectl("create", "role", "reader", "-n", ns, "--verb=get,list", "--resource=pods")
+    kubectl("create", "rolebinding", "read", "-n", ns, "--role=reader", "--user=bob", "--group=ops")
+    kubectl("create", "clusterrole", f"node-reader-{ns}", "--verb=get", "--resource=nodes")
+    kubectl(
+        "create",
+        "clusterrolebinding",
+        f"node-read-{ns}",
+        f"--clusterrole=node-reader-{ns}",
+        f"--serviceaccount={ns}:robot",
+    )
+    wide = kubectl("get", "rolebindings", "-n", ns, "-o", "wide").splitlines()
+    assert wide[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    assert wide[1].split()[:2] == ["read", "Role/reader"]
+    assert wide[1].split()[-2:] == ["bob", "ops"]
+    crb = kubectl("get", "clusterrolebinding", f"node-read-{ns}", "-o", "wide").splitlines()[1]
+    assert crb.split()[1] == f"ClusterRole/node-reader-{ns}"
+    assert crb.split()[-1] == f"{ns}/robot"
+    assert "reader" in kubectl("get", "roles", "-n", ns)

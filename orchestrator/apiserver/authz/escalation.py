@@ -25,6 +25,7 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
+from orchestrator.api.resources import ResourceType
 from orchestrator.apiserver.authz.attributes import Attributes, Decision
 from orchestrator.apiserver.authz.chain import AuthorizerChain
 from orchestrator.apiserver.authz.rbac import GROUP, RBACAuthorizer
@@ -46,6 +47,10 @@ class EscalationCheck:
     @property
     def enabled(self) -> bool:
         return True
+
+    def wants(self, rt: ResourceType) -> bool:
+        """Only the four RBAC kinds: other writes skip admission for this hook."""
+        return rt.group == GROUP
 
     async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]:
         return None, []

@@ -204,11 +204,30 @@ def _names_of_key(key: str, kind: str) -> tuple[str, str]:
 class RBACAuthorizer:
     """``Authorizer`` over a ``PolicyIndex`` kept current by a watch."""
 
+    # Decisions remembered until the policy changes: a client repeating one kind of request
+    # (a controller's creates, a watch re-opened) is answered by one dictionary lookup.
+    CACHE_SIZE = 8192  # entries; cleared whole when full (distinct names of gets fill it)
+
     def __init__(self, index: PolicyIndex | None = None) -> None:
         self.index = index or PolicyIndex()
         self.loaded = asyncio.Event()
+        self._cache: dict[tuple[object, ...], tuple[Decision, str]] = {}
+        self._cache_generation = -1
 
     def authorize(self, attributes: Attributes) -> tuple[Decision, str]:
+        index = self.index
+        a, user = attributes, attributes.user
+        key: tuple[object, ...] = (user.name, user.groups, a.verb, a.api_group, a.resource)
+        key += (a.subresource, a.namespace, a.name) if a.resource_request else (a.path,)
+        if self._cache_generation != index.generation or len(self._cache) >= self.CACHE_SIZE:
+            self._cache.clear()
+            self._cache_generation = index.generation
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._decide(attributes)
+        return found
+
+    def _decide(self, attributes: Attributes) -> tuple[Decision, str]:
         index = self.index
         namespace = attributes.namespace if attributes.resource_request else ""
         missing: list[str] = []
@@ -238,6 +257,7 @@ class RBACAuthorizer:
                 index.apply(rt.storage_key(meta.get("namespace", ""), meta["name"]), "PUT", item)
             revision = max(revision, rev)
         self.index = index
+        self._cache_generation = -1  # a new index counts its generations from 0 again
         self.loaded.set()
         return revision
 

@@ -427,3 +427,37 @@ def test_default_roles_carry_the_bootstrapping_label_and_are_repaired_at_start(
             assert admin.get(f"{RBAC}/clusterrolebindings/system:basic-user").status_code == 200
     finally:
         api.stop()
+
+
+def test_the_bind_verb_lets_one_grant_a_role_one_does_not_hold(
+    policy: tuple[RunningAPI, dict[str, str]],
+) -> None:
+    api, tokens = policy
+    binder = {
+        "metadata": {"name": "bind-view-only"},
+        "rules": [
+            {
+                "verbs": ["bind"],
+                "apiGroups": [GROUP],
+                "resources": ["clusterroles"],
+                "resourceNames": ["system:auth-delegator"],
+            }
+        ],
+    }
+    with api.http() as admin:
+        assert admin.post(f"{RBAC}/clusterroles", json=binder).status_code == 201
+        r = admin.post(
+            f"{RBAC}/namespaces/team/rolebindings",
+            json=role_binding("tom-bind", "ClusterRole", "bind-view-only", "tom"),
+        )
+        assert r.status_code == 201, r.text
+    wanted = role_binding("delegate", "ClusterRole", "system:auth-delegator", "alice")
+    with api.http(tokens["tom"]) as http:
+        r = wait_until(
+            lambda: (
+                (r := http.post(f"{RBAC}/namespaces/team/rolebindings", json=wanted)).status_code
+                != 403
+                and r
+            )
+        )
+    assert r.status_code == 201, r.text

@@ -59,6 +59,7 @@ from bench.report import Figure, save_if_asked
 from bench.stats import Latency
 from orchestrator.api.protobuf import MEDIA_TYPE as PROTOBUF
 from orchestrator.api.protobuf import encode_object
+from orchestrator.apiserver.auth import add_token
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test suite's etcd launcher
@@ -222,6 +223,17 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
             API_TOKEN=server.token,
             NAME_PREFIX="cm",
         )
+        # The same creates by a user RBAC must authorize (bound to edit in the namespace),
+        # right after the admin's, which system:masters lets through without asking.
+        editor = await editor_token(server, http)
+        results["authz_create"] = run_wrk(
+            server.url,
+            "api_create.lua",
+            args.seconds,
+            args.clients,
+            API_TOKEN=editor,
+            NAME_PREFIX="az",
+        )
         body = server.data_dir / "benchservice.json"
         body.write_text(json.dumps(crdschema.service("__NAME__")))
         results["cr_create"] = run_wrk(
@@ -274,6 +286,40 @@ async def bench_api(server: ServerProcess, args: argparse.Namespace) -> dict[str
             timings.append(time.perf_counter() - t0)
         results["list"] = {"count": count, "median_s": statistics.median(timings)}
     return results
+
+
+async def editor_token(server: ServerProcess, http: httpx.AsyncClient) -> str:
+    """A token of a user bound to ``edit`` in namespace bench, once RBAC has the binding."""
+    token = add_token(server.data_dir / "tokens.json", user="bench-editor")
+    group = "rbac.authorization.k8s.io"
+    r = await http.post(
+        f"/apis/{group}/v1/namespaces/bench/rolebindings",
+        json={
+            "metadata": {"name": "bench-editor"},
+            "roleRef": {"apiGroup": group, "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "User", "apiGroup": group, "name": "bench-editor"}],
+        },
+    )
+    r.raise_for_status()
+    review = {
+        "kind": "SubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "spec": {
+            "user": "bench-editor",
+            "resourceAttributes": {
+                "verb": "create",
+                "resource": "configmaps",
+                "namespace": "bench",
+            },
+        },
+    }
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r = await http.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json=review)
+        if r.json()["status"]["allowed"]:
+            return token
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the bench-editor binding never took effect")
 
 
 async def serve_custom_resource(http: httpx.AsyncClient, timeout: float = 30.0) -> str:
@@ -402,6 +448,18 @@ def report(
         "<= 20",
     )
     row(
+        "create/s as an edit user",
+        "-",
+        [f"{r['authz_create'].rate:.0f}" for r in stores],
+        "",
+    )
+    row(
+        "RBAC / master create/s",
+        "-",
+        [f"{r['authz_create'].rate / max(r['create'].rate, 1e-9):.2f}" for r in stores],
+        ">= 0.90",
+    )
+    row(
         "cr create/s",
         "-",
         [f"{r['cr_create'].rate:.0f}" for r in stores],
@@ -490,6 +548,18 @@ def figures(
                 r["create"].p99_ms,
                 "ms",
                 {"anchor": put.p99_ms, "target": 20.0},
+            ),
+            (
+                "create/s as an edit user (RBAC)",
+                r["authz_create"].rate,
+                "/s",
+                {
+                    "better": "higher",
+                    "anchor": r["create"].rate,
+                    "anchor_name": "the admin's creates (system:masters, not authorized)",
+                    "target": 0.9,
+                    "of_anchor": True,
+                },
             ),
             (
                 "cr create/s",

@@ -262,6 +262,46 @@ BUILTIN_TYPES = ResourceTypes(
             has_generation=False,
             verbs=("create",),
         ),
+        # Authentication and authorization reviews: create-only, never stored; the answer is
+        # computed from who asks (orchestrator/apiserver/authz/reviews.py).
+        _rt(
+            "authentication.k8s.io",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            False,
+            has_generation=False,
+            verbs=("create",),
+            extra_versions=("v1beta1", "v1alpha1"),
+        ),
+        *(
+            _rt(
+                "authorization.k8s.io",
+                kind,
+                kind.lower() + "s",
+                kind.startswith("Local"),
+                has_generation=False,
+                verbs=("create",),
+            )
+            for kind in (
+                "SubjectAccessReview",
+                "LocalSubjectAccessReview",
+                "SelfSubjectAccessReview",
+                "SelfSubjectRulesReview",
+            )
+        ),
+        # RBAC: no short names, as in Kubernetes.
+        _rt("rbac.authorization.k8s.io", "Role", "roles", has_generation=False),
+        _rt("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", has_generation=False),
+        _rt(
+            "rbac.authorization.k8s.io", "ClusterRole", "clusterroles", False, has_generation=False
+        ),
+        _rt(
+            "rbac.authorization.k8s.io",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            False,
+            has_generation=False,
+        ),
         _rt(
             "networking.k8s.io",
             "Ingress",

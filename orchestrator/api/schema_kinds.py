@@ -324,6 +324,21 @@ INGRESS_CLASS_SPEC = struct(
 )
 
 TOP = struct(apiVersion=S, kind=S, metadata=OBJECT_META)
+
+POLICY_RULES = ListOf(
+    struct(
+        verbs=STRINGS,
+        apiGroups=STRINGS,
+        resources=STRINGS,
+        resourceNames=STRINGS,
+        nonResourceURLs=STRINGS,
+    )
+)
+RBAC_BINDING = extend(
+    TOP,
+    subjects=ListOf(struct(kind=S, apiGroup=S, name=S, namespace=S)),
+    roleRef=struct(apiGroup=S, kind=S, name=S),
+)
 GENERIC = Struct(TOP.fields, open=True)
 
 
@@ -423,6 +438,18 @@ _SCHEMAS = (
     KindSchema("coordination.k8s.io", "Lease", extend(TOP, spec=LEASE_SPEC)),
     KindSchema("networking.k8s.io", "Ingress", _with_spec(INGRESS_SPEC)),
     KindSchema("networking.k8s.io", "IngressClass", extend(TOP, spec=INGRESS_CLASS_SPEC)),
+    KindSchema("rbac.authorization.k8s.io", "Role", extend(TOP, rules=POLICY_RULES)),
+    KindSchema(
+        "rbac.authorization.k8s.io",
+        "ClusterRole",
+        extend(
+            TOP,
+            rules=POLICY_RULES,
+            aggregationRule=struct(clusterRoleSelectors=ListOf(LABEL_SELECTOR)),
+        ),
+    ),
+    KindSchema("rbac.authorization.k8s.io", "RoleBinding", RBAC_BINDING),
+    KindSchema("rbac.authorization.k8s.io", "ClusterRoleBinding", RBAC_BINDING),
 )
 
 KINDS: Mapping[str, KindSchema] = MappingProxyType({s.kind: s for s in _SCHEMAS})

@@ -585,6 +585,23 @@ def _lease_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
     return [_name(obj), _text(obj, "spec", "holderIdentity"), _age(obj, now)]
 
 
+def _binding_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
+    ref = _mapping(obj, "roleRef") or {}
+    kinds: dict[str, list[str]] = {"User": [], "Group": [], "ServiceAccount": []}
+    for subject in _items(obj, "subjects"):
+        if isinstance(subject, Mapping) and subject.get("kind") in kinds:
+            name = str(subject.get("name", ""))
+            if subject["kind"] == "ServiceAccount":
+                name = f"{subject.get('namespace', '')}/{name}"
+            kinds[str(subject["kind"])].append(name)
+    return [
+        _name(obj),
+        f"{_text(ref, 'kind')}/{_text(ref, 'name')}",
+        _age(obj, now),
+        *(", ".join(names) for names in kinds.values()),
+    ]
+
+
 def _created_at_cells(obj: Mapping[str, Any], now: datetime) -> list[Any]:
     return [_name(obj), _text(obj, "metadata", "creationTimestamp")]
 
@@ -750,6 +767,17 @@ INGRESS_CLASS_COLUMNS = ColumnSet(
     ),
     _ingress_class_cells,
 )
+BINDING_COLUMNS = ColumnSet(
+    (
+        NAME,
+        Column("Role", description="The role the binding grants (Role/name or ClusterRole/name)."),
+        AGE,
+        Column("Users", priority=1, description="Users the role is granted to."),
+        Column("Groups", priority=1, description="Groups the role is granted to."),
+        Column("ServiceAccounts", priority=1, description="ServiceAccounts (namespace/name)."),
+    ),
+    _binding_cells,
+)
 PVC_COLUMNS = ColumnSet(
     (
         NAME,
@@ -783,6 +811,10 @@ COLUMN_SETS: Mapping[str, ColumnSet] = MappingProxyType(
         "PersistentVolumeClaim": PVC_COLUMNS,
         "Ingress": INGRESS_COLUMNS,
         "IngressClass": INGRESS_CLASS_COLUMNS,
+        "Role": CREATED_AT_COLUMNS,
+        "ClusterRole": CREATED_AT_COLUMNS,
+        "RoleBinding": BINDING_COLUMNS,
+        "ClusterRoleBinding": BINDING_COLUMNS,
         "CustomResourceDefinition": CREATED_AT_COLUMNS,
         "MutatingWebhookConfiguration": WEBHOOK_CONFIGURATION_COLUMNS,
         "ValidatingWebhookConfiguration": WEBHOOK_CONFIGURATION_COLUMNS,

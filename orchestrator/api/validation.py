@@ -38,6 +38,7 @@ from orchestrator.api.validation_names import (
     check_qualified_name,
 )
 from orchestrator.api.validation_pods import as_dict, as_list, validate_labels
+from orchestrator.api.validation_rbac import check_path_segment_name
 from orchestrator.api.validation_update import UPDATE_RULES
 
 __all__ = ["Cause", "format_invalid_message", "validate", "validate_update"]
@@ -46,6 +47,9 @@ ANNOTATIONS_SIZE_LIMIT = 256 * 1024
 NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Namespace": check_dns1123_label,
     "Service": check_dns1035_label,
+    **dict.fromkeys(
+        ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), check_path_segment_name
+    ),
 }
 EXPECTED_TYPES = {
     "string": "a string",

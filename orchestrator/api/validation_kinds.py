@@ -45,6 +45,12 @@ from orchestrator.api.validation_pods import (
     validate_pod_spec,
     validate_port_ref,
 )
+from orchestrator.api.validation_rbac import (
+    validate_cluster_role,
+    validate_cluster_role_binding,
+    validate_role,
+    validate_role_binding,
+)
 from orchestrator.api.validation_workloads import (
     validate_cronjob,
     validate_deployment,
@@ -267,5 +273,9 @@ KIND_RULES: Mapping[str, Callable[[dict[str, Any]], list[Cause]]] = MappingProxy
         "Lease": validate_lease,
         "Ingress": validate_ingress,
         "IngressClass": validate_ingress_class,
+        "Role": validate_role,
+        "ClusterRole": validate_cluster_role,
+        "RoleBinding": validate_role_binding,
+        "ClusterRoleBinding": validate_cluster_role_binding,
     }
 )

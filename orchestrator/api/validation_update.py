@@ -20,6 +20,7 @@ from orchestrator.api.copying import copy_json
 from orchestrator.api.schema_types import is_integer
 from orchestrator.api.validation_causes import Cause, forbidden, invalid
 from orchestrator.api.validation_pods import as_dict, as_list
+from orchestrator.api.validation_rbac import update_binding
 
 IMMUTABLE = "field is immutable"
 POD_UPDATE_MESSAGE = (
@@ -154,6 +155,8 @@ UPDATE_RULES: Mapping[str, Callable[[dict[str, Any], dict[str, Any]], list[Cause
             "Secret": _update_data,
             "PersistentVolumeClaim": _update_pvc,
             "IngressClass": _update_ingress_class,
+            "RoleBinding": update_binding,
+            "ClusterRoleBinding": update_binding,
         }
     )
 )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from orchestrator.api.objects import Obj
+from orchestrator.api.resources import ResourceType
 from orchestrator.apiserver.registry import AdmissionHook, AdmissionRequest
 
 
@@ -26,11 +27,15 @@ class AdmissionChain:
     def enabled(self) -> bool:
         return any(hook.enabled for hook in self.hooks)
 
+    def wants(self, rt: ResourceType) -> bool:
+        """Whether any enabled hook looks at writes of ``rt`` (hooks without ``wants``: all)."""
+        return any(_wants(hook, rt) for hook in self.hooks)
+
     async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]:
         warnings: list[str] = []
         obj = request.obj
         for hook in self.hooks:
-            if not hook.enabled:
+            if not _wants(hook, request.rt):
                 continue
             mutated, said = await hook.mutate(request)
             warnings += said
@@ -42,6 +47,13 @@ class AdmissionChain:
     async def validate(self, request: AdmissionRequest) -> list[str]:
         warnings: list[str] = []
         for hook in self.hooks:
-            if hook.enabled:
+            if _wants(hook, request.rt):
                 warnings += await hook.validate(request)
         return warnings
+
+
+def _wants(hook: AdmissionHook, rt: ResourceType) -> bool:
+    if not hook.enabled:
+        return False
+    wants = getattr(hook, "wants", None)
+    return wants is None or bool(wants(rt))

@@ -42,6 +42,9 @@ from orchestrator.apiserver import (
     watch,
 )
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.authz import reviews
+from orchestrator.apiserver.authz.chain import AuthorizerChain
+from orchestrator.apiserver.authz.requestinfo import attributes_of
 from orchestrator.apiserver.deleteoptions import check_delete_options
 from orchestrator.apiserver.inflight import InFlight
 from orchestrator.apiserver.nodeproxy import NodeProxy
@@ -94,6 +97,8 @@ class APIState:
     inflight: InFlight = field(default_factory=InFlight)  # requests in flight (inflight.py)
     # TokenRequest, the OIDC discovery documents (serviceaccounts/); None: not served
     service_accounts: ServiceAccounts | None = None
+    # Who may do what (authz/); None = every authenticated caller may do anything.
+    authorizer: AuthorizerChain | None = None
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -152,6 +157,9 @@ async def dispatch(state: APIState, request: Request) -> Response:
         user = state.auth.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+        if state.authorizer is not None and not user.is_master:  # before the body is read
+            query = request.scope["query_string"].decode("latin-1")
+            state.authorizer.check(attributes_of(user, request.method, path, query))
     state.inflight.admit(request.scope, user)  # limits: 429 beyond the requests in flight
     plain = path.rstrip("/") or "/"
     if plain in ("/healthz", "/livez"):
@@ -189,6 +197,15 @@ async def dispatch(state: APIState, request: Request) -> Response:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
         body = await _body(request, parsed.rt)
         return json_response(tokenreview.review_token(state.auth, body), 201)
+    if parsed.rt.group in reviews.GROUPS and parsed.rt.kind in reviews.KINDS:
+        if request.method != "POST" or parsed.name:
+            raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
+        body = await _body(request, parsed.rt)
+        return object_response(
+            request.headers.get("accept", ""),
+            reviews.answer(state.authorizer, user, parsed.rt, parsed.namespace, body),
+            201,
+        )
     if not parsed.rt.group and parsed.rt.kind == "Binding":
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")

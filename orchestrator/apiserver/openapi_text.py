@@ -34,6 +34,11 @@ KIND_TEXT = MappingProxyType(
         "heartbeats).",
         "Ingress": "An Ingress routes HTTP traffic by host and path to Services.",
         "IngressClass": "An IngressClass names the controller that serves Ingresses of the class.",
+        "Role": "A Role grants rules (verbs on resources) within its namespace.",
+        "ClusterRole": "A ClusterRole grants rules cluster-wide, or in one namespace through a "
+        "RoleBinding; its rules may be aggregated from other ClusterRoles.",
+        "RoleBinding": "A RoleBinding grants a Role or ClusterRole to subjects in its namespace.",
+        "ClusterRoleBinding": "A ClusterRoleBinding grants a ClusterRole to subjects cluster-wide.",
     }
 )
 

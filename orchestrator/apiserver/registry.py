@@ -191,7 +191,7 @@ class Registry:
         if rt.namespaced:
             await self._check_namespace_open(namespace)
         strategy = strategy_of(rt)
-        admission = self._admission()
+        admission = self._admission(rt)
         if admission is not None:
             # Mutating webhooks see the object as decoded and defaulted: no uid, no
             # creationTimestamp, no name yet for a generateName, the status as sent.
@@ -282,9 +282,14 @@ class Registry:
             meta.pop("namespace", None)
         return obj
 
-    def _admission(self) -> AdmissionHook | None:
+    def _admission(self, rt: ResourceType) -> AdmissionHook | None:
         admission = self.admission
-        return admission if admission is not None and admission.enabled else None
+        if admission is None or not admission.enabled:
+            return None
+        # Optional ``wants(rt)``: a hook about a few kinds (RBAC's escalation check) lets
+        # every other write skip admission, and its second defaulting, entirely.
+        wants = getattr(admission, "wants", None)
+        return admission if wants is None or wants(rt) else None
 
     async def _mutate(
         self, admission: AdmissionHook, request: AdmissionRequest, warnings: builtins.list[str]
@@ -409,7 +414,7 @@ class Registry:
             # A stale value (an old key, or plaintext) is rewritten even when unchanged.
             if objectmeta.same_content(new, current) and not kv.stale:
                 return WriteResult(current)
-            admission = self._admission()
+            admission = self._admission(rt)
             if admission is not None:
                 request = AdmissionRequest(
                     "UPDATE", rt, namespace, name, new, current, opts, subresource
@@ -477,7 +482,7 @@ class Registry:
                 )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
                 raise conflict(rt, name)
-            admission = self._admission()
+            admission = self._admission(rt)
             if admission is not None:
                 request = AdmissionRequest("DELETE", rt, namespace, name, None, current, opts)
                 await admission.mutate(request)

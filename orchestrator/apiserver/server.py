@@ -32,6 +32,10 @@ from orchestrator.apiserver.admissionchain import AdmissionChain
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.authz.bootstrap import Aggregator, reconcile
+from orchestrator.apiserver.authz.chain import AlwaysAllow, AuthorizerChain
+from orchestrator.apiserver.authz.escalation import EscalationCheck
+from orchestrator.apiserver.authz.rbac import RBACAuthorizer
 from orchestrator.apiserver.connections import (
     ConnectionConfig,
     ConnectionSettings,
@@ -48,7 +52,7 @@ from orchestrator.apiserver.inflight import InFlight, InFlightSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
-from orchestrator.apiserver.registry import Registry, WriteOptions
+from orchestrator.apiserver.registry import AdmissionHook, Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
 from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings
 from orchestrator.apiserver.serviceaccounts.wiring import ServiceAccounts
@@ -93,6 +97,9 @@ class APIServerSettings:
     # slow and idle clients (connections.py) and requests in flight (inflight.py)
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)
     inflight: InFlightSettings = field(default_factory=InFlightSettings)
+    # Authorizers asked in order after system:masters (Kubernetes' --authorization-mode):
+    # "RBAC", or "AlwaysAllow" for tests that need no policy. Empty: no authorization.
+    authorization_modes: tuple[str, ...] = ("RBAC",)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -188,7 +195,30 @@ class APIServer:
         await definitions.sync()  # the kinds CRDs define are served from the first request
         admission = Admission(registry, self.hub, types)
         await admission.load()
-        registry.admission = AdmissionChain([accounts.admission, admission])  # built-ins first
+        # -- admission: built-in plugins before the webhooks (admissionchain.py) --
+        hooks: list[AdmissionHook] = [accounts.admission]
+        # -- authorization (issue 16, rbac): default policy, the chain, escalation checks --
+        rbac: RBACAuthorizer | None = None
+        if s.authorization_modes:
+            await reconcile(registry, s.types)
+            modes: list[RBACAuthorizer | AlwaysAllow] = []
+            for mode in s.authorization_modes:
+                if mode == "RBAC":
+                    rbac = RBACAuthorizer()
+                    modes.append(rbac)
+                elif mode == "AlwaysAllow":
+                    modes.append(AlwaysAllow())
+                else:
+                    raise ValueError(f"unknown authorization mode {mode!r} (RBAC, AlwaysAllow)")
+            state.authorizer = AuthorizerChain(modes)
+            if rbac is not None:
+                # Aggregated roles are whole before the first request, and no write of the
+                # server's own lands after start() returns (clients watch from what they saw).
+                aggregator = Aggregator(registry, self.hub, s.types)
+                aggregated = await aggregator.sync()
+                rbac_revision = await rbac.load(registry, s.types)
+                hooks.append(EscalationCheck(state.authorizer, rbac))
+        registry.admission = AdmissionChain([*hooks, admission])
         # Tokens are checked against a cache of accounts and pods: listed before serving, so a
         # restarted server does not refuse good tokens for its first moments.
         following = asyncio.create_task(accounts.run(), name="service accounts")
@@ -230,6 +260,15 @@ class APIServer:
         self._tasks.append(asyncio.create_task(definitions.run(), name="definitions"))
         self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
         self._tasks.append(following)
+        if rbac is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    rbac.run(registry, self.hub, s.types, rbac_revision), name="rbac"
+                )
+            )
+            self._tasks.append(
+                asyncio.create_task(aggregator.run(aggregated), name="rbac-aggregation")
+            )
         while not self._server.started:
             if self._tasks[0].done():
                 self._tasks[0].result()

@@ -11,6 +11,7 @@ import sys
 
 from paas.cli.appcontroller import add_app_controller_parser
 from paas.cli.apps import add_apps_parsers
+from paas.cli.auth import add_auth_parser
 from paas.cli.autoscaler import add_autoscaler_parser
 from paas.cli.builder import add_builder_parser
 from paas.cli.builds import add_builds_parser
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_node_parser(sub)
     add_proxy_parser(sub)
     add_token_parser(sub)
+    add_auth_parser(sub)
     add_resource_parsers(sub)
     add_rollout_parser(sub)
     add_logs_parser(sub)

@@ -25,6 +25,38 @@ from orchestrator.client.rest import APIClient
 OWNERS = ("builder", "paas.serving", "router")  # packages whose crds/ directory holds CRD manifests
 FIELD_MANAGER = "paas-up"
 CRDS = BUILTIN_TYPES.require("apiextensions.k8s.io", "CustomResourceDefinition")
+CLUSTER_ROLES = BUILTIN_TYPES.require("rbac.authorization.k8s.io", "ClusterRole")
+AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+READ = ["get", "list", "watch"]
+WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+
+
+def platform_roles(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ClusterRoles aggregated into view (read) and edit (write) for the namespaced CRDs."""
+    by_group: dict[str, list[str]] = {}
+    for crd in definitions:
+        spec = crd.get("spec") or {}
+        if spec.get("scope") != "Namespaced":
+            continue  # cluster-scoped kinds (GatewayClass) stay with cluster administrators
+        by_group.setdefault(spec["group"], []).append(spec["names"]["plural"])
+    view, edit = [], []
+    for group, plurals in sorted(by_group.items()):
+        plurals = sorted(plurals)
+        readable = sorted([*plurals, *(f"{p}/status" for p in plurals)])
+        view.append({"apiGroups": [group], "resources": readable, "verbs": READ})
+        edit.append({"apiGroups": [group], "resources": plurals, "verbs": WRITE})
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {
+                "name": f"paas:aggregate-to-{role}",
+                "labels": {f"{AGGREGATE}{role}": "true"},
+            },
+            "rules": rules,
+        }
+        for role, rules in (("view", view), ("edit", edit))
+    ]
 
 
 def platform_definitions(owners: tuple[str, ...] = OWNERS) -> list[dict[str, Any]]:
@@ -56,6 +88,15 @@ async def install_definitions(
             force="true",
         )
         names.append(name)
+    for role in platform_roles(definitions):
+        await client.patch(
+            CLUSTER_ROLES,
+            role["metadata"]["name"],
+            role,
+            patch_type="application/apply-patch+yaml",
+            fieldManager=FIELD_MANAGER,
+            force="true",
+        )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     for name in names:

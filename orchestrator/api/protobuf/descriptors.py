@@ -137,6 +137,10 @@ PACKAGES = {
     "batch/v1beta1": "batch.v1",  # the CronJob alias we serve: the same fields on the wire
     "coordination.k8s.io/v1": "coordination.v1",
     "authentication.k8s.io/v1": "authentication.v1",
+    "authentication.k8s.io/v1beta1": "authentication.v1",  # SelfSubjectReview: same fields
+    "authentication.k8s.io/v1alpha1": "authentication.v1",
+    "authorization.k8s.io/v1": "authorization.v1",
+    "rbac.authorization.k8s.io/v1": "rbac.v1",
     "networking.k8s.io/v1": "networking.v1",
     "admissionregistration.k8s.io/v1": "admissionregistration.v1",
     "apiextensions.k8s.io/v1": "apiextensions.v1",

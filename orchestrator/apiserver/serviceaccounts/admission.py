@@ -34,7 +34,7 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
-from orchestrator.api.resources import ResourceTypes
+from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.apiserver.objectmeta import generate_name
 from orchestrator.apiserver.registry import AdmissionRequest, Registry, WriteOptions
 from orchestrator.apiserver.serviceaccounts import WARN_ONLY_EXPIRATION
@@ -142,6 +142,10 @@ class ServiceAccountAdmission:
     @property
     def enabled(self) -> bool:
         return True
+
+    def wants(self, rt: ResourceType) -> bool:
+        """Pods only: every other write skips admission (and its second defaulting)."""
+        return rt.kind == "Pod" and not rt.group
 
     async def validate(self, request: AdmissionRequest) -> list[str]:
         return []

@@ -29,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from orchestrator.api import errors
 from orchestrator.api.jsoncodec import dumps
+from orchestrator.apiserver.authz.streams import authorize_stream
 from orchestrator.apiserver.streams import channels as ch
 from orchestrator.apiserver.streams.sessions import (
     StreamSettings,
@@ -144,7 +145,7 @@ class SpdyConnection(asyncio.Protocol):
         try:
             try:
                 offered = _values(headers, b"x-stream-protocol-version")
-                protocol = self._authorize_and_negotiate(headers, sub, offered)
+                protocol = self._authorize_and_negotiate(headers, path, offered)
                 pods = self.state.types.require("", "Pod")
                 prepared = await prepare(self.state, pods, namespace, name, sub, query)
             except errors.APIError as exc:
@@ -176,10 +177,15 @@ class SpdyConnection(asyncio.Protocol):
         finally:
             self.transport.close()
 
-    def _authorize_and_negotiate(self, headers: Headers, sub: str, offered: list[str]) -> str:
+    def _authorize_and_negotiate(
+        self, headers: Headers, path: StreamPath, offered: list[str]
+    ) -> str:
+        namespace, name, sub = path
         authorization = next(iter(_values(headers, b"authorization")), None)
-        if self.state.auth.authenticate(authorization) is None:
+        user = self.state.auth.authenticate(authorization)
+        if user is None:
             raise errors.Unauthorized("Unauthorized")
+        authorize_stream(self.state, user, namespace, name, sub)
         supported = (ch.PORTFORWARD_PROTOCOL,) if sub == "portforward" else ch.SPDY_EXEC_PROTOCOLS
         if not offered:
             return "channel.k8s.io" if sub != "portforward" else ch.PORTFORWARD_PROTOCOL

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from orchestrator.api import errors
+from orchestrator.apiserver.authz.streams import authorize_stream
 from orchestrator.apiserver.streams import channels as ch
 from orchestrator.apiserver.streams.sessions import StreamSettings, prepare, run_websocket
 from orchestrator.apiserver.streams.upgrade import STREAM_PATH
@@ -76,9 +77,11 @@ async def serve_websocket(
             raise errors.NotFound("the server could not find the requested resource")
         headers = dict(scope["headers"])
         authorization = headers.get(b"authorization", b"").decode("latin-1") or None
-        if state.auth.authenticate(authorization) is None:
+        user = state.auth.authenticate(authorization)
+        if user is None:
             raise errors.Unauthorized("Unauthorized")
         namespace, name, sub = match.groups()
+        authorize_stream(state, user, namespace, name, sub)
         supported = (
             (ch.PORTFORWARD_TUNNEL,) if sub == "portforward" else ch.WEBSOCKET_EXEC_PROTOCOLS
         )

@@ -28,12 +28,14 @@ import uvicorn
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
+from orchestrator.apiserver.admissionchain import AdmissionChain
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
+from orchestrator.apiserver.nodeauth.access import start_node_access
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
@@ -137,7 +139,10 @@ class APIServer:
         await definitions.sync()  # the kinds CRDs define are served from the first request
         admission = Admission(registry, self.hub, types)
         await admission.load()
-        registry.admission = admission
+        # nodeauth: the Node authorizer asks first; NodeRestriction admits before the webhooks.
+        node_access = await start_node_access(registry, self.hub)
+        state.authorizers.insert(0, node_access.authorizer)
+        registry.admission = AdmissionChain([node_access.admission, admission])
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",

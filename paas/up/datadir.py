@@ -4,17 +4,22 @@ The CA (``ca.crt``/``ca.key``), the API server's serving certificate (which
 also names ``default/kubernetes`` in root mode), its client certificate for
 the node agents' HTTPS, and two tokens stored hashed in ``tokens.json``: the
 admin's (``admin.token``, which the kubeconfig carries) and the node's
-(``node.token``). Token files are written 0600 and never go on a command
-line except the node's ``--token=`` (the node flag's documented form).
+(``node.token``, user ``system:node:<node name>`` in ``system:nodes``, so the
+Node authorizer and NodeRestriction hold it to its own Node and pods; a
+token left by an older version or for another node name is replaced).
+Token files are written 0600 and never go on a command line except the
+node's ``--token=`` (the node flag's documented form).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import pki
-from orchestrator.apiserver.auth import LEGACY_ROLE_GROUPS, add_token, write_private
+from orchestrator.apiserver.auth import LEGACY_ROLE_GROUPS, add_token, hash_token, write_private
+from orchestrator.apiserver.identity import NODE_PREFIX, NODES
 from paas.cli.components import kubelet_client_cert, serving_cert
 from paas.up.settings import UpSettings
 
@@ -38,6 +43,20 @@ def ensure_token(data_dir: Path, role: str) -> str:
     return token
 
 
+def ensure_node_token(data_dir: Path, node: str) -> str:
+    """``node.token``: the node's own identity, made again when it names another user."""
+    token_path, tokens_file = data_dir / "node.token", data_dir / "tokens.json"
+    user = f"{NODE_PREFIX}{node}"
+    if token_path.exists() and tokens_file.exists():
+        token = token_path.read_text().strip()
+        rows = json.loads(tokens_file.read_text()).get("tokens", [])
+        if any(r.get("sha256") == hash_token(token) and r.get("user") == user for r in rows):
+            return token
+    token = add_token(tokens_file, user=user, groups=[NODES])
+    write_private(token_path, token + "\n")
+    return token
+
+
 def ensure_credentials(settings: UpSettings) -> Credentials:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,5 +69,5 @@ def ensure_credentials(settings: UpSettings) -> Credentials:
         kubelet_client=kubelet_client,
         tokens_file=data_dir / "tokens.json",
         admin_token=ensure_token(data_dir, "admin"),
-        node_token=ensure_token(data_dir, "node"),
+        node_token=ensure_node_token(data_dir, settings.node),
     )

@@ -42,7 +42,6 @@ from orchestrator.apiserver import (
     watch,
 )
 from orchestrator.apiserver.auth import TokenAuthenticator
-from orchestrator.apiserver.authz.attributes import Authorizer
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
@@ -89,8 +88,6 @@ class APIState:
     nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
     openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
     streams: StreamSettings = field(default_factory=StreamSettings)  # exec, attach, port-forward
-    # Asked in order, first ALLOW or DENY wins (authz/); the Node authorizer goes first.
-    authorizers: list[Authorizer] = field(default_factory=list)
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})

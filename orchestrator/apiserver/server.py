@@ -35,7 +35,7 @@ from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
-from orchestrator.apiserver.nodeauth.access import start_node_access
+from orchestrator.apiserver.nodeauth.access import NodeAccess, start_node_access
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
@@ -103,6 +103,7 @@ class APIServer:
         self._tasks: list[asyncio.Task[None]] = []
         self.bound_url = ""
         self.state: APIState | None = None  # what the handlers read (tests swap its types)
+        self.node_access: NodeAccess | None = None  # the Node authorizer's graph and plugins
 
     async def start(self) -> str:
         s = self.settings
@@ -139,10 +140,15 @@ class APIServer:
         await definitions.sync()  # the kinds CRDs define are served from the first request
         admission = Admission(registry, self.hub, types)
         await admission.load()
-        # nodeauth: the Node authorizer asks first; NodeRestriction admits before the webhooks.
-        node_access = await start_node_access(registry, self.hub)
-        state.authorizers.insert(0, node_access.authorizer)
-        registry.admission = AdmissionChain([node_access.admission, admission])
+        registry.admission = admission
+        # -- nodeauth (issue 16): NodeRestriction admits first; the Node authorizer asks first
+        # in the authorizer chain (authz/chain.py's ``authorizers``), once there is one.
+        self.node_access = await start_node_access(registry, self.hub)
+        hooks = (self.node_access.admission, registry.admission)
+        registry.admission = AdmissionChain([h for h in hooks if h is not None])
+        chain = getattr(state, "authorizer", None)
+        if chain is not None:
+            chain.authorizers.insert(0, self.node_access.authorizer)
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",

@@ -49,7 +49,12 @@ SIMULATED_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
 def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("node", help="run a node agent that joins a cluster")
     p.add_argument("--join", metavar="URL", help="the API server, https://h:p (required)")
-    p.add_argument("--token", help="a node token (paas token create --role node; required)")
+    p.add_argument(
+        "--token",
+        help="the node's own token (paas token create --node NAME; required). The simulated "
+        "runtime acts for all its nodes with one token: give it an admin one "
+        "(--role admin), for benchmarks only",
+    )
     p.add_argument("--name", default="", help="node name (default: this host's name)")
     p.add_argument(
         "--runtime",

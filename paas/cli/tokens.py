@@ -31,7 +31,8 @@ def add_token_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     create.add_argument(
         "--role",
         choices=ROLES,
-        help="admin: in system:masters (every right); node: in system:nodes",
+        help="admin: in system:masters (every right); node: in system:nodes without a node "
+        "name (a node's own token: --node NAME)",
     )
     create.add_argument("--user", default="", help="who the token is for (default: the role)")
     create.add_argument(

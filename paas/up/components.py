@@ -334,8 +334,11 @@ class UpComponents:
     def node_argv(self, *extra: str) -> list[str]:
         """``paas node`` as this cluster runs it; ``extra`` flags (``--teardown``) at the end."""
         s = self.settings
+        token = self.credentials.node_token  # system:node:<name>, under the Node authorizer
         if s.runtime == "simulated":
             flags = ["--count", str(s.nodes)]
+            # Simulated nodes share one process and one token: an admin's (benchmarks only).
+            token = self.credentials.admin_token
         else:
             flags = [
                 f"--name={s.node}",
@@ -356,7 +359,7 @@ class UpComponents:
             "node",
             "--join",
             self.addresses.api,
-            f"--token={self.credentials.node_token}",
+            f"--token={token}",
             "--ca",
             str(s.ca),
             "--runtime",

@@ -2,6 +2,8 @@
 
 Tests that kill a node agent with SIGKILL, or need the proxy it starts, run
 ``python -m paas node`` against a test API server; its output goes to ``log``.
+The node joins with its own identity (``system:node:<name>`` in
+``system:nodes``), as ``paas token create --node`` makes it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from orchestrator.apiserver.auth import add_token
 from support.apiserver import RunningAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +32,9 @@ def start_node(
     extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """``paas node --runtime kind`` joined to ``api``, with its pods in ``pod_cidr``."""
+    token = add_token(
+        api.data_dir / "tokens.json", user=f"system:node:{name}", groups=["system:nodes"]
+    )
     argv = [
         sys.executable,
         "-m",
@@ -36,7 +42,7 @@ def start_node(
         "node",
         "--join",
         api.url,
-        f"--token={api.token}",
+        f"--token={token}",
         "--ca",
         str(api.ca),
         "--name",

@@ -1,8 +1,8 @@
 """The Node authorizer on a running API server: its graph follows the store, ahead of watchers.
 
-Authorization is asked of the server's own authorizer (the first of
-``state.authorizers``) with the attributes a request would carry; the
-chain that turns its answers into 403s is RBAC's (authz/).
+Authorization is asked of the server's own Node authorizer with the
+attributes a request would carry; the chain that turns its answers into
+403s is RBAC's (authz/chain.py), which asks it first.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def get_secret(node: str, name: str) -> Attributes:
 
 
 def node_authorizer(api: RunningAPI) -> Authorizer:
-    assert api.server.state is not None
-    return api.server.state.authorizers[0]
+    assert api.server.node_access is not None
+    return api.server.node_access.authorizer
 
 
 def pod(name: str, node: str, secret: str) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def pod(name: str, node_name: str, **meta: Any) -> dict[str, Any]:
 def refused(response: httpx.Response, message: str) -> None:
     assert response.status_code == 403, response.text
     body = response.json()
-    assert (body["reason"], body["message"]) == ("Forbidden", message("n1"))
+    assert (body["reason"], body["message"]) == ("Forbidden", message)
 
 
 def test_a_node_registers_and_changes_only_its_own_node(cluster: Cluster) -> None:

@@ -196,9 +196,37 @@ def test_a_node_keeps_only_its_own_lease(cluster: Cluster) -> None:
     assert cluster.n1.post(LEASES, json=lease("n1")).status_code == 201
 
 
+def let_alice_write_nodes(admin: httpx.Client) -> None:
+    """RBAC (where served) lets alice write Nodes: what stops her below is NodeRestriction."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    role = {
+        "metadata": {"name": "node-writer"},
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["nodes", "nodes/status"],
+                "verbs": ["create", "patch", "update"],
+            }
+        ],
+    }
+    binding = {
+        "metadata": {"name": "node-writer"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "node-writer",
+        },
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+    }
+    for path, body in (("clusterroles", role), ("clusterrolebindings", binding)):
+        answer = admin.post(f"{rbac}/{path}", json=body)
+        assert answer.status_code in (201, 404), answer.text  # 404: no authorization served
+
+
 def test_only_the_node_itself_or_a_master_says_where_the_node_is(
     cluster: Cluster, tmp_path: Any
 ) -> None:
+    let_alice_write_nodes(cluster.admin)
     cluster.n1.post(NODES, json=node("n1")).raise_for_status()
     before = cluster.admin.get(f"{NODES}/n1").json()
 

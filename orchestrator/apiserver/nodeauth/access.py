@@ -31,4 +31,4 @@ async def start_node_access(registry: Registry, hub: WatchHub) -> NodeAccess:
     graph = NodeGraph()
     feed = GraphFeed(graph, registry, hub)
     await feed.start()
-    return NodeAccess(graph, NodeAuthorizer(graph, lambda: feed.ready), NodeRestriction())
+    return NodeAccess(graph, NodeAuthorizer(graph, lambda: feed.ready), NodeRestriction(registry))

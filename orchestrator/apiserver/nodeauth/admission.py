@@ -6,7 +6,7 @@ phase, so it judges the object as it would be stored, after any mutating
 webhook). For writes by ``system:node:<n>`` in ``system:nodes``:
 
 - Pods: create only mirror pods (annotation ``kubernetes.io/config.mirror``,
-  ``spec.nodeName`` itself, at most one owner: its own Node, no
+  ``spec.nodeName`` itself, at most one owner: its own Node by uid, no
   ``blockOwnerDeletion``, no ServiceAccount, Secret, ConfigMap or claim);
   status and delete only of pods bound to itself; nothing else.
 - Nodes: only its own. Taints and ownerReferences are not its to change
@@ -36,12 +36,14 @@ from orchestrator import pki
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
 from orchestrator.api.podrefs import pod_references
+from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.apiserver.identity import MASTERS, UserInfo, node_name_of
 from orchestrator.apiserver.nodeauth.graph import MIRROR_ANNOTATION
 from orchestrator.apiserver.nodeauth.kubelet_labels import forbidden_labels
-from orchestrator.apiserver.registry import AdmissionRequest
+from orchestrator.apiserver.registry import AdmissionRequest, Registry
 
 LEASE_NAMESPACE = "kube-node-lease"
+NODE_TYPE = BUILTIN_TYPES.require("", "Node")
 _REFERENCE_WORDS = {
     "secrets": "reference secrets",
     "configmaps": "reference configmaps",
@@ -74,6 +76,9 @@ class NodeRestriction:
 
     enabled = True
 
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry  # to check a mirror pod's owner is this very Node (its uid)
+
     async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]:
         return None, []
 
@@ -83,6 +88,7 @@ class NodeRestriction:
         if node is not None:
             if _is(request, "", "Pod"):
                 _admit_pod(request, node)
+                await self._check_owner_uid(request, node)
             elif _is(request, "", "Node"):
                 _admit_node(request, node)
             elif _is(request, "coordination.k8s.io", "Lease"):
@@ -90,6 +96,20 @@ class NodeRestriction:
         elif _is(request, "", "Node") and request.opts.user and MASTERS not in user.groups:
             check_endpoint_unchanged(request)
         return []
+
+    async def _check_owner_uid(self, request: AdmissionRequest, node: str) -> None:
+        owners = _meta(request.obj).get("ownerReferences") or []
+        if request.operation != "CREATE" or request.subresource or not owners:
+            return
+        if self._registry is None:
+            return
+        try:
+            current = await self._registry.get(NODE_TYPE, "", node)
+        except errors.NotFound:
+            raise _forbid(request, f'node "{node}" is not registered') from None
+        uid, given = _meta(current).get("uid"), owners[0].get("uid")
+        if given != uid:
+            raise _forbid(request, f"node {node} UID mismatch: expected {uid} got {given}")
 
 
 def _admit_pod(request: AdmissionRequest, node: str) -> None:

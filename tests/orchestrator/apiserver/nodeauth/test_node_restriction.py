@@ -175,8 +175,17 @@ def test_a_node_creates_only_mirror_pods_of_its_own_that_reference_nothing(
         cluster.n1.post(PODS, json=with_secret),
         'pods "peek" is forbidden: node "n1" can not create pods that reference secrets',
     )
+    uid = cluster.n1.post(NODES, json=node("n1")).json()["metadata"]["uid"]
+    owner = {"apiVersion": "v1", "kind": "Node", "name": "n1", "controller": True}
+    stale = pod("stale", "n1", ownerReferences=[{**owner, "uid": "not-the-node"}], **mirror)
+    refused(
+        cluster.n1.post(PODS, json=stale),
+        f'pods "stale" is forbidden: node n1 UID mismatch: expected {uid} got not-the-node',
+    )
     assert cluster.admin.get(PODS).json()["items"] == []
     assert cluster.n1.post(PODS, json=pod("static", "n1", **mirror)).status_code == 201
+    owned = pod("owned", "n1", ownerReferences=[{**owner, "uid": uid}], **mirror)
+    assert cluster.n1.post(PODS, json=owned).status_code == 201
 
 
 def test_a_node_keeps_only_its_own_lease(cluster: Cluster) -> None:

@@ -21,6 +21,17 @@ body as an async iterator that closes the connection when it ends, is
 closed, or is abandoned. Failures become API errors naming the node:
 unreachable or a certificate other than the published one -> 503; the
 node's own 4xx answers keep their code and its message.
+
+Not a way to reach arbitrary addresses (server-side request forgery): the
+API server calls with a client certificate nodes trust, so where it calls
+must be the node's own word. Only the node itself and ``system:masters``
+may write a Node's addresses, port and certificate annotation
+(``nodeauth/admission.py``); the node's certificate is always verified,
+also when a client asks to skip it (``insecureSkipTLSVerifyBackend`` is
+accepted and ignored); and a connection that fails says only that the node
+could not be reached: refused, timed out and "some other TLS server
+answered" look the same to the caller (the API server's log has the
+detail), so the error text cannot be used to scan ports.
 """
 
 from __future__ import annotations
@@ -92,19 +103,13 @@ class NodeProxy:
     def __init__(self, settings: NodeProxySettings | None = None) -> None:
         self.settings = settings or NodeProxySettings()
 
-    def _context(self, endpoint: NodeEndpoint, verify: bool) -> ssl.SSLContext:
+    def _context(self, endpoint: NodeEndpoint) -> ssl.SSLContext:
         client = self.settings.client_cert
         if client is None:
             raise errors.ServiceUnavailable(
                 "the API server has no client certificate for node agents "
                 "(paas apiserver --kubelet-client-cert), so it cannot reach them"
             )
-        if not verify:  # insecureSkipTLSVerifyBackend: the caller asked not to check the node
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            context.load_cert_chain(str(client.cert), str(client.key))
-            return context
         try:
             return pki.pinned_context(endpoint.cert_pem, client)
         except (ValueError, ssl.SSLError) as exc:
@@ -117,11 +122,9 @@ class NodeProxy:
         endpoint: NodeEndpoint,
         path: str,
         params: Mapping[str, str],
-        *,
-        verify: bool = True,
     ) -> AsyncGenerator[bytes, None]:
         """GET ``path`` on the node; returns the body once the node answered 2xx."""
-        context = self._context(endpoint, verify)
+        context = self._context(endpoint)
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=context, force_close=True),
             timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
@@ -155,7 +158,7 @@ class NodeProxy:
         protocols: tuple[str, ...],
     ) -> NodeSocket:
         """A WebSocket to ``path`` on the node; API errors as ``stream`` raises them."""
-        context = self._context(endpoint, True)
+        context = self._context(endpoint)
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=context, force_close=True),
             timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
@@ -222,16 +225,19 @@ class NodeSocket:
 
 
 def _unreachable(endpoint: NodeEndpoint, exc: BaseException) -> errors.APIError:
-    """A node that cannot be reached, or presents a certificate other than its published one."""
+    """A node that cannot be reached, or presents a certificate other than its published one.
+
+    One message for every cause, without the address or the error's text: those would tell
+    a caller whether something listens at an address (see the module docstring).
+    """
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return errors.ServiceUnavailable(
-            f'the node agent of node "{endpoint.node}" at {endpoint.url} presented a '
-            "certificate other than the one its Node publishes "
-            f"({pki.KUBELET_SERVING_CERT_ANNOTATION}): {exc.certificate_error}"
-        )
+        detail = f"a certificate other than the published one: {exc.certificate_error}"
+    else:
+        detail = str(exc) or type(exc).__name__
+    log.warning("node %s at %s could not be reached: %s", endpoint.node, endpoint.url, detail)
     return errors.ServiceUnavailable(
-        f'cannot reach the node agent of node "{endpoint.node}" at {endpoint.url}: '
-        f"{exc or type(exc).__name__}"
+        f'the node agent of node "{endpoint.node}" could not be reached with the serving '
+        f"certificate its Node publishes ({pki.KUBELET_SERVING_CERT_ANNOTATION})"
     )
 
 

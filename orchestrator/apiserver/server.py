@@ -51,6 +51,7 @@ from orchestrator.apiserver.encryption.store import EncryptedStore
 from orchestrator.apiserver.inflight import InFlight, InFlightSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
+from orchestrator.apiserver.nodeauth.access import NodeAccess, start_node_access
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.registry import AdmissionHook, Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
@@ -139,6 +140,7 @@ class APIServer:
         self.bound_url = ""
         self.state: APIState | None = None  # what the handlers read (tests swap its types)
         self.rewrite: asyncio.Task[RewriteReport] | None = None  # encryption's start-up pass
+        self.node_access: NodeAccess | None = None  # the Node authorizer's graph and plugins
 
     async def start(self) -> str:
         s = self.settings
@@ -218,6 +220,12 @@ class APIServer:
                 aggregated = await aggregator.sync()
                 rbac_revision = await rbac.load(registry, s.types)
                 hooks.append(EscalationCheck(state.authorizer, rbac))
+        # -- nodeauth (issue 16): NodeRestriction admits first; the Node authorizer asks first
+        self.node_access = await start_node_access(registry, self.hub)
+        if self.node_access.admission is not None:
+            hooks.insert(0, self.node_access.admission)
+        if state.authorizer is not None:
+            state.authorizer.authorizers.insert(0, self.node_access.authorizer)
         registry.admission = AdmissionChain([*hooks, admission])
         # Tokens are checked against a cache of accounts and pods: listed before serving, so a
         # restarted server does not refuse good tokens for its first moments.

@@ -31,6 +31,10 @@ that replays from the ring decodes what it replays. Ordering and completeness:
 
 Because the hub reads the store's change log, writes made by other API
 servers on the same etcd reach this one's watchers too.
+
+Listeners (``add_listener``) are called synchronously with each change
+before any subscriber gets it: state that decides what a watcher may do
+next (the Node authorizer's graph) is current before the watcher can act.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from orchestrator.api import jsoncodec
@@ -171,6 +175,7 @@ class WatchHub:
         self._ring: collections.deque[Event] = collections.deque(maxlen=window)
         self._queue_size = queue_size
         self._subscribers: set[_Subscriber] = set()
+        self._listeners: list[Callable[[Change], None]] = []
         self._position = 0  # every change with revision <= position has been seen
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -178,6 +183,10 @@ class WatchHub:
     @property
     def revision(self) -> int:
         return self._position
+
+    def add_listener(self, listener: Callable[[Change], None]) -> None:
+        """Call ``listener`` with every change, before subscribers see it; it must not raise."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         self._position = await self._store.current_revision()
@@ -215,6 +224,11 @@ class WatchHub:
         self._ring.append(event)
         self._position = event.revision
         change = Change(event)
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("watch hub listener failed on %s", event.key)
         for sub in list(self._subscribers):
             if not sub.offer(change):
                 self._subscribers.discard(sub)

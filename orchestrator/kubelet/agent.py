@@ -13,8 +13,10 @@ Start-up, in order:
 3. ``runtime.start(pod_cidr)``: the runtime reconnects to what still runs;
    what it cannot enforce (``runtime.limitations``) is posted once as a
    Warning Event on the Node;
-4. informers: the pods with ``spec.nodeName=<node>`` and the ConfigMaps,
-   Secrets and Services their environment and volumes read;
+4. informers: the pods with ``spec.nodeName=<node>``, the Services their
+   environment reads, and, each by name, the ConfigMaps and Secrets they
+   reference (``podobjects``: a node may read no others under the Node
+   authorizer);
 5. every pod uid the cache or the runtime knows is queued once: a pod still
    running is adopted as it is (its containers are not restarted), one whose
    pod is gone is stopped and removed; then the Node is posted Ready with
@@ -51,6 +53,7 @@ from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import BackoffSettings, WorkQueue
 from orchestrator.kubelet.machine import machine_capacity
+from orchestrator.kubelet.podobjects import PodObjects
 from orchestrator.kubelet.podstatus import fallback_cidr
 from orchestrator.kubelet.podsync import PodSyncSettings, PodWorker
 from orchestrator.kubelet.podtokens import PodTokens
@@ -61,8 +64,6 @@ from orchestrator.kubelet.volumes import Volumes
 log = logging.getLogger(__name__)
 _rt = BUILTIN_TYPES.require
 PODS = _rt("", "Pod")
-CONFIGMAPS = _rt("", "ConfigMap")
-SECRETS = _rt("", "Secret")
 SERVICES = _rt("", "Service")
 EVENTS = _rt("", "Event")
 LIMITATIONS = "RuntimeLimitations"
@@ -79,6 +80,7 @@ class KubeletSettings(NodeSettings):
     resync_period: float = 10.0  # every pod is looked at again this often
     register_retry: float = 1.0  # pause between registration attempts while the API is down
     status_retry_cap: float = 5.0  # the longest pause between retries of a failed pass
+    objects_sync_timeout: float = 10.0  # adoption waits this long for pods' ConfigMaps/Secrets
     pod_sync: PodSyncSettings = field(default_factory=PodSyncSettings)
 
 
@@ -90,16 +92,15 @@ def pod_uid(pod: Obj) -> list[str]:
 class InformerSource:
     """ConfigMaps, Secrets and Services for env and volumes, from the agent's caches."""
 
-    def __init__(self, config_maps: Informer, secrets: Informer, services: Informer) -> None:
-        self._config_maps = config_maps
-        self._secrets = secrets
+    def __init__(self, objects: PodObjects, services: Informer) -> None:
+        self._objects = objects
         self._services = services
 
     def config_map(self, namespace: str, name: str) -> Obj | None:
-        return self._config_maps.get_by_name(namespace, name)
+        return self._objects.config_map(namespace, name)
 
     def secret(self, namespace: str, name: str) -> Obj | None:
-        return self._secrets.get_by_name(namespace, name)
+        return self._objects.secret(namespace, name)
 
     def services(self, namespace: str) -> list[Obj]:
         return self._services.list(namespace)
@@ -140,8 +141,8 @@ class Kubelet:
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}", settings=quiet)
         self.pods.add_index(BY_UID, pod_uid)
         self.nodes = Informer(client, NODES, field_selector=f"metadata.name={name}", settings=quiet)
-        self.config_maps = Informer(client, CONFIGMAPS, settings=quiet)
-        self.secrets = Informer(client, SECRETS, settings=quiet)
+        on_config = Handler(self._on_config, lambda _o, n: self._on_config(n), None)
+        self.objects = PodObjects(client, on_config, quiet)  # what the pods reference, by name
         self.services = Informer(client, SERVICES, settings=quiet)
         self.queue = WorkQueue(BackoffSettings(base=0.05, cap=self.settings.status_retry_cap))
         self.recorder = EventRecorder(client, "kubelet", name)
@@ -174,6 +175,15 @@ class Kubelet:
         for pod in pods:
             for uid in pod_uid(pod):
                 self.queue.add(uid)
+
+    def _on_pod(self, pod: Obj) -> None:
+        self.objects.track(pod)
+        self._enqueue_pods([pod])
+
+    def _on_pod_gone(self, pod: Obj) -> None:
+        for uid in pod_uid(pod):
+            self.objects.untrack(uid)
+        self._enqueue_pods([pod])
 
     def _on_config(self, obj: Obj) -> None:
         """A ConfigMap or Secret changed: its namespace's pods look again (env, files)."""
@@ -209,19 +219,14 @@ class Kubelet:
                 self.runtime.on_change(self._threadsafe_enqueue(loop))
                 await self._post_limitations()
                 self.worker = self._make_worker(settings)
-                on_pod = Handler(
-                    lambda p: self._enqueue_pods([p]),
-                    lambda _o, p: self._enqueue_pods([p]),
-                    lambda p: self._enqueue_pods([p]),
-                )
+                on_pod = Handler(self._on_pod, lambda _o, p: self._on_pod(p), self._on_pod_gone)
                 self.pods.add_handler(on_pod)
-                on_config = Handler(self._on_config, lambda _o, n: self._on_config(n), None)
-                self.config_maps.add_handler(on_config)
-                self.secrets.add_handler(on_config)
-                for informer in (self.pods, self.config_maps, self.secrets, self.services):
+                for informer in (self.pods, self.services):
                     tg.create_task(informer.run(), name=f"{informer.rt.plural} informer")
-                for informer in (self.pods, self.config_maps, self.secrets, self.services):
+                for informer in (self.pods, self.services):
                     await informer.wait_synced()
+                if not await self.objects.wait_synced(self.settings.objects_sync_timeout):
+                    log.warning("node %s: some ConfigMaps/Secrets not listed yet", self.name)
                 await self._adopt()
                 await self.agent.started()
                 tg.create_task(self.agent.status_loop(lambda: self.nodes.get(self.name)))
@@ -237,6 +242,7 @@ class Kubelet:
                 self.started.set()
         finally:
             self.queue.shutdown()
+            await self.objects.close()
             if self.worker is not None:
                 await self.worker.close()
             with contextlib.suppress(Exception):
@@ -248,7 +254,7 @@ class Kubelet:
             client=self.client,
             runtime=self.runtime,
             recorder=self.recorder,
-            source=InformerSource(self.config_maps, self.secrets, self.services),
+            source=InformerSource(self.objects, self.services),
             volumes=Volumes(self.settings.state_dir, PodTokens(self.client)),
             lookup=self.pod_by_uid,
             enqueue=self.enqueue,

@@ -29,6 +29,12 @@ that restarts lists its pods again and carries on with them (their IPs and
 start times are in their status). The one memory-only thing is the set of
 pod IPs handed out but not yet seen in the cache, so that two workers do not
 hand out the same address; it is rebuilt from the pods on start.
+
+Identity: many simulated nodes share one process, one client and one pod and
+node watch across all of them, which no single node's identity may read
+under the Node authorizer. ``paas node --runtime simulated`` therefore needs
+a token that may act for every node: an admin one (``system:masters``), a
+benchmark-only arrangement that no real node should copy.
 """
 
 from __future__ import annotations

@@ -67,12 +67,13 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="a file holding the node's token (paas token create --role node)",
+        help="a file holding the node's own token (paas token create --node NAME)",
     )
     p.add_argument(
         "--token",
         help="the node's token itself; avoid: every local user can read it in the process list "
-        "(use --kubeconfig or --token-file)",
+        "(use --kubeconfig or --token-file). The simulated runtime acts for all its nodes with "
+        "one token: give it an admin one (--role admin), for benchmarks only",
     )
     p.add_argument("--name", default="", help="node name (default: this host's name)")
     p.add_argument(

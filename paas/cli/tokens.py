@@ -5,6 +5,11 @@
 is what RBAC bindings give that user and those groups. ``--role admin`` is
 short for the group ``system:masters`` (all rights), ``--role node`` for
 ``system:nodes``.
+
+``--node NAME`` makes a node's own token: user ``system:node:NAME`` in group
+``system:nodes``, which the Node authorizer and NodeRestriction recognise (a
+node reads only what its pods use and writes only its own Node, Lease and
+pod status). ``paas node --token`` takes it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.apiserver.auth import LEGACY_ROLE_GROUPS, add_token
+from orchestrator.apiserver.identity import NODE_PREFIX, NODES
 
 ROLES = tuple(LEGACY_ROLE_GROUPS)
 
@@ -25,9 +31,16 @@ def add_token_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     create.add_argument(
         "--role",
         choices=ROLES,
-        help="admin: in system:masters (every right); node: in system:nodes",
+        help="admin: in system:masters (every right); node: in system:nodes without a node "
+        "name (a node's own token: --node NAME)",
     )
     create.add_argument("--user", default="", help="who the token is for (default: the role)")
+    create.add_argument(
+        "--node",
+        default="",
+        metavar="NAME",
+        help=f"a node's own token: user {NODE_PREFIX}NAME in group {NODES}",
+    )
     create.add_argument(
         "--group",
         action="append",
@@ -40,11 +53,16 @@ def add_token_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 
 def run_token_create(args: argparse.Namespace) -> int:
+    if args.node:
+        if args.user or args.role:
+            print("paas token create: --node names the user; drop --user/--role", file=sys.stderr)
+            return 2
+        args.user, args.group = f"{NODE_PREFIX}{args.node}", [NODES, *args.group]
     user = args.user or args.role
     if not user:
         print("paas token create: give --user NAME (and --group GROUP) or --role", file=sys.stderr)
         return 2
-    if user.startswith("system:") and not args.role and not args.group:
+    if user.startswith("system:") and not args.role and not args.group and not args.node:
         # Kubernetes reserves the prefix for its own identities: say so, but allow it
         # (a node's system:node:<name> is made this way).
         print(f"note: {user!r} is in the reserved system: namespace", file=sys.stderr)

@@ -4,7 +4,10 @@ The CA (``ca.crt``/``ca.key``), the API server's serving certificate (which
 also names ``default/kubernetes`` in root mode), its client certificate for
 the node agents' HTTPS, and tokens stored hashed in ``tokens.json``: the
 admin's (``admin.token``, which ``kubeconfig`` carries), the node's
-(``node.token``) and one per platform component (``identities/``).
+(``node.token``, user ``system:node:<node name>`` in ``system:nodes``, so the
+Node authorizer and NodeRestriction hold it to its own Node and pods; a
+token left by an older version or for another node name is replaced) and
+one per platform component (``identities/``).
 
 Every component authenticates as itself, with Kubernetes' user name where
 Kubernetes has one (``system:kube-scheduler``...) and ``system:paas:<name>``
@@ -21,11 +24,13 @@ the SQLite store does the same for its files (``orchestrator/store/sqlite.py``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import pki
-from orchestrator.apiserver.auth import LEGACY_ROLE_GROUPS, add_token
+from orchestrator.apiserver.auth import LEGACY_ROLE_GROUPS, add_token, hash_token
+from orchestrator.apiserver.identity import NODE_PREFIX, NODES
 from orchestrator.client.config import write_kubeconfig
 from paas.cli.components import kubelet_client_cert, serving_cert
 from paas.up.settings import UpSettings
@@ -76,12 +81,6 @@ def ensure_token(data_dir: Path, role: str) -> str:
     )
 
 
-def ensure_node_token(data_dir: Path, settings: UpSettings) -> str:
-    """The node agent's token (``node.token``): the one place a node's identity is made."""
-    del settings  # a per-node identity (system:node:<name>) will take the node's name from it
-    return ensure_token(data_dir, "node")
-
-
 def ensure_component_token(data_dir: Path, component: str) -> str:
     """``identities/<component>.token``, authenticating as ``COMPONENT_USERS[component]``."""
     identities = pki.ensure_private_dir(data_dir / "identities")
@@ -93,19 +92,39 @@ def ensure_component_token(data_dir: Path, component: str) -> str:
     )
 
 
+def ensure_node_token(data_dir: Path, node: str) -> str:
+    """``node.token``: the node's own identity, made again when it names another user."""
+    token_path, tokens_file = data_dir / "node.token", data_dir / "tokens.json"
+    user = f"{NODE_PREFIX}{node}"
+    if token_path.exists() and tokens_file.exists():
+        token = token_path.read_text().strip()
+        rows = json.loads(tokens_file.read_text()).get("tokens", [])
+        if any(r.get("sha256") == hash_token(token) and r.get("user") == user for r in rows):
+            return token
+    token = add_token(tokens_file, user=user, groups=[NODES])
+    pki.write_private(token_path, token + "\n")
+    return token
+
+
 def ensure_credentials(settings: UpSettings) -> Credentials:
     data_dir = pki.ensure_private_dir(settings.data_dir)
     published = settings.service_cidr if settings.advertise_address else ""
     serving = serving_cert(data_dir, settings.host, published)
     kubelet_client = kubelet_client_cert(data_dir)  # the API server's, for node agents' HTTPS
     assert kubelet_client is not None  # serving_cert made the CA
-    node_token = ensure_node_token(data_dir, settings)
+    admin_token = ensure_token(data_dir, "admin")
+    # Simulated nodes share one process and one token: an admin's (benchmarks only); a real
+    # node is system:node:<name>, held to its own Node and pods by the Node authorizer.
+    if settings.runtime == "simulated":
+        node_token = admin_token
+    else:
+        node_token = ensure_node_token(data_dir, settings.node)
     tokens = {name: ensure_component_token(data_dir, name) for name in COMPONENT_USERS}
     return Credentials(
         serving=serving,
         kubelet_client=kubelet_client,
         tokens_file=data_dir / "tokens.json",
-        admin_token=ensure_token(data_dir, "admin"),
+        admin_token=admin_token,
         node_token=node_token,
         identities=data_dir / "identities",
         component_tokens={**tokens, NODE: node_token},

@@ -34,6 +34,7 @@ from orchestrator.api import errors
 from orchestrator.api.conditions import condition_status
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.apiserver.auth import add_token
 from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.agent import Kubelet, KubeletSettings
 from orchestrator.kubelet.backoff import BackoffSettings
@@ -139,7 +140,13 @@ class KubeletNode:
     async def start(self) -> Kubelet:
         """Start an agent (with a new runtime object, as a new process would have)."""
         await self.stop()
-        self.agent_client = APIClient(self.api.client_config())
+        # The agent is the node itself (system:node:<name>), under the Node authorizer.
+        token = add_token(
+            self.api.data_dir / "tokens.json",
+            user=f"system:node:{self.name}",
+            groups=["system:nodes"],
+        )
+        self.agent_client = APIClient(replace(self.api.client_config(), token=token))
         runtime = self.make_runtime()
         server = KubeletServer(
             runtime,

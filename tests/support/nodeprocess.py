@@ -2,6 +2,8 @@
 
 Tests that kill a node agent with SIGKILL, or need the proxy it starts, run
 ``python -m paas node`` against a test API server; its output goes to ``log``.
+The node joins with its own identity (``system:node:<name>`` in
+``system:nodes``), as ``paas token create --node`` makes it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from orchestrator.apiserver.auth import add_token
 from orchestrator.pki import write_private
 from support.apiserver import RunningAPI
 
@@ -29,12 +32,16 @@ def start_node(
     log: Path,
     extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """``paas node --runtime kind`` joined to ``api``, with its pods in ``pod_cidr``.
+    """``paas node --runtime kind`` joined to ``api`` as ``system:node:<name>``, with its pods
+    in ``pod_cidr``.
 
     The token goes in a 0600 file beside ``log`` (``--token-file``), never on the command line.
     """
+    token = add_token(
+        api.data_dir / "tokens.json", user=f"system:node:{name}", groups=["system:nodes"]
+    )
     token_file = log.with_name(log.name + ".token")
-    write_private(token_file, api.token + "\n")
+    write_private(token_file, token + "\n")
     argv = [
         sys.executable,
         "-m",

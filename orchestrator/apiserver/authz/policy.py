@@ -365,11 +365,9 @@ def cluster_role_bindings() -> list[dict[str, Any]]:
             [("User", "system:kube-controller-manager")],
         ),
         binding("system:node-proxier", "system:node-proxier", [("User", "system:kube-proxy")]),
-        # TEMPORARY, until the Node authorizer lands (issue 16, nodeauth): Kubernetes binds
-        # system:node to nobody and lets the Node authorizer decide; today's node agents are
-        # in system:nodes and run the service proxy too, so the group gets both roles.
-        binding("system:node", "system:node", [("Group", "system:nodes")]),
-        binding("system:node-proxier:nodes", "system:node-proxier", [("Group", "system:nodes")]),
+        # Bound to nobody, as on Kubernetes since 1.8: the Node authorizer (nodeauth/) holds
+        # each node to its own Node and the objects its pods use.
+        binding("system:node", "system:node", []),
     ]
 
 

@@ -1,0 +1,37 @@
+"""Nodes through the whole request path: the Node authorizer first, then RBAC, 403s in Kubernetes' words."""
+
+from __future__ import annotations
+
+from support.apiserver import RunningAPI
+
+from orchestrator.apiserver.auth import add_token
+
+SECRETS = "/api/v1/namespaces/default/secrets"
+PODS = "/api/v1/namespaces/default/pods"
+
+
+def test_a_node_reads_the_secret_of_its_pod_and_no_other(sqlite_api: RunningAPI) -> None:
+    tokens = sqlite_api.data_dir / "tokens.json"
+    n1 = sqlite_api.http(add_token(tokens, user="system:node:n1", groups=["system:nodes"]))
+    with sqlite_api.http() as admin, n1:
+        for name in ("db", "other"):
+            admin.post(SECRETS, json={"metadata": {"name": name}}).raise_for_status()
+        env = [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "db", "key": "k"}}}]
+        pod = {
+            "metadata": {"name": "web"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "a", "image": "i", "env": env}]},
+        }
+        admin.post(PODS, json=pod).raise_for_status()
+        assert n1.get(f"{SECRETS}/db").status_code == 200
+        pinned = n1.get(SECRETS, params={"fieldSelector": "metadata.name=db"})
+        assert pinned.status_code == 200 and len(pinned.json()["items"]) == 1
+        other = n1.get(f"{SECRETS}/other")
+        assert other.status_code == 403
+        assert other.json()["message"] == (
+            'secrets "other" is forbidden: User "system:node:n1" cannot get resource "secrets" '
+            'in API group "" in the namespace "default": no relationship found between node '
+            "'n1' and this object"
+        )
+        assert n1.get(SECRETS).status_code == 403
+        assert n1.delete("/api/v1/namespaces/default").status_code == 403
+        assert n1.get("/api/v1/nodes/n2").status_code == 403

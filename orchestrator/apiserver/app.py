@@ -157,10 +157,11 @@ async def dispatch(state: APIState, request: Request) -> Response:
         user = state.auth.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.Unauthorized("Unauthorized")
-        if state.authorizer is not None and not user.is_master:  # before the body is read
-            query = request.scope["query_string"].decode("latin-1")
-            state.authorizer.check(attributes_of(user, request.method, path, query))
     state.inflight.admit(request.scope, user)  # limits: 429 beyond the requests in flight
+    if user is not None and state.authorizer is not None and not user.is_master:
+        # Kubernetes' order: in flight (429), then authorization, before the body is read
+        query = request.scope["query_string"].decode("latin-1")
+        state.authorizer.check(attributes_of(user, request.method, path, query))
     plain = path.rstrip("/") or "/"
     if plain in ("/healthz", "/livez"):
         return PlainTextResponse("ok")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
+from support.upcredentials import kubeconfigs_in
 
 from paas.cli.autoscaler import add_autoscaler_parser
 from paas.up.components import UpComponents
@@ -14,7 +14,7 @@ from paas.up.settings import UpSettings
 
 
 def autoscaler_args(settings: UpSettings) -> argparse.Namespace:
-    argv = UpComponents(settings, cast(Any, None))._autoscaler_argv()
+    argv = UpComponents(settings, kubeconfigs_in(settings.data_dir))._autoscaler_argv()
     parser = argparse.ArgumentParser()
     add_autoscaler_parser(parser.add_subparsers())
     return parser.parse_args(argv[argv.index("autoscaler") :])

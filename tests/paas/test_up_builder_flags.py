@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
+from support.upcredentials import kubeconfigs_in
 
 from paas.cli.builder import configure_parser, settings_from_args
 from paas.up.components import UpComponents
@@ -27,7 +28,8 @@ def builder_settings(argv: list[str]) -> Any:
 def test_up_lets_the_builder_build_dockerfiles_only_on_docker(
     tmp_path: Path, runtime: str, dockerfile_builds: bool
 ) -> None:
-    components = UpComponents(UpSettings(data_dir=tmp_path, runtime=runtime), cast(Any, None))
+    settings = UpSettings(data_dir=tmp_path, runtime=runtime)
+    components = UpComponents(settings, kubeconfigs_in(tmp_path))
     argv = components._builder_argv()
     settings = builder_settings(argv[argv.index("builder") + 1 :])
     assert settings.dockerfile_builds is dockerfile_builds

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import yaml
 from support.registry import registry_binary
+from support.upcredentials import kubeconfigs_in
 
 from paas.cli.builder import configure_parser, settings_from_args
 from paas.cli.up import registry_binary as find_registry
@@ -24,7 +25,7 @@ from paas.up.settings import UpSettings
 
 def components(tmp_path: Path, runtime: str, **fields: Any) -> UpComponents:
     settings = UpSettings(data_dir=tmp_path, runtime=runtime, **fields)
-    return UpComponents(settings, cast(Any, None))
+    return UpComponents(settings, kubeconfigs_in(tmp_path))
 
 
 def names(comps: UpComponents) -> list[str]:

@@ -794,4 +794,123 @@ SAMPLES: dict[str, dict[str, Any]] = {
             {"metadata": {"name": "b", "namespace": "default"}},
         ],
     },
+    "SelfSubjectReview": {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "SelfSubjectReview",
+        "metadata": {"creationTimestamp": T},
+        "status": {
+            "userInfo": {
+                "username": "alice",
+                "uid": "u-1",
+                "groups": ["team-a", "system:authenticated"],
+                "extra": {"scopes": ["a"]},
+            }
+        },
+    },
+    "SubjectAccessReview": {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "metadata": {"creationTimestamp": T},
+        "spec": {
+            "resourceAttributes": {
+                "namespace": "dev",
+                "verb": "get",
+                "group": "apps",
+                "version": "v1",
+                "resource": "deployments",
+                "subresource": "scale",
+                "name": "web",
+            },
+            "user": "alice",
+            "groups": ["team-a"],
+            "extra": {"scopes": ["a", "b"]},
+            "uid": "u-1",
+        },
+        "status": {"allowed": True, "reason": 'RBAC: allowed by RoleBinding "edit/dev"'},
+    },
+    "LocalSubjectAccessReview": {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "LocalSubjectAccessReview",
+        "metadata": {"namespace": "dev", "creationTimestamp": T},
+        "spec": {
+            "resourceAttributes": {"namespace": "dev", "verb": "list", "resource": "secrets"},
+            "user": "bob",
+        },
+        "status": {"allowed": False, "denied": True, "evaluationError": "none"},
+    },
+    "SelfSubjectAccessReview": {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "metadata": {"creationTimestamp": T},
+        "spec": {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}},
+        "status": {"allowed": False},
+    },
+    "SelfSubjectRulesReview": {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "metadata": {"creationTimestamp": T},
+        "spec": {"namespace": "dev"},
+        "status": {
+            "resourceRules": [
+                {
+                    "verbs": ["get", "list"],
+                    "apiGroups": [""],
+                    "resources": ["pods", "pods/log"],
+                    "resourceNames": ["web"],
+                }
+            ],
+            "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/healthz", "/api/*"]}],
+            "incomplete": False,
+        },
+    },
+    "Role": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta("pod-reader"),
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["pods", "pods/log"],
+                "verbs": ["get", "list", "watch"],
+                "resourceNames": ["web"],
+            }
+        ],
+    },
+    "ClusterRole": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": meta("monitoring", None),
+        "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+        "aggregationRule": {
+            "clusterRoleSelectors": [
+                {
+                    "matchLabels": {"rbac.example.com/aggregate-to-monitoring": "true"},
+                    "matchExpressions": [
+                        {"key": "tier", "operator": "In", "values": ["web", "db"]}
+                    ],
+                }
+            ]
+        },
+    },
+    "RoleBinding": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta("read-pods"),
+        "subjects": [
+            {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"},
+            {"kind": "ServiceAccount", "name": "builder", "namespace": "default"},
+        ],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+    },
+    "ClusterRoleBinding": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": meta("admins", None),
+        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "ops"}],
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "cluster-admin",
+        },
+    },
 }

@@ -172,6 +172,22 @@ def test_requests_over_the_inflight_limit_get_429_and_the_admin_and_watches_are_
     api = start_api(tmp_path / "api", inflight=InFlightSettings(max_reads=0, max_writes=0))
     try:
         alice = add_token(api.data_dir / "tokens.json", user="alice", groups=["team-a"])
+        with api.http() as admin:  # alice may edit: what she is refused is the 429's doing
+            binding = {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "alice-edit"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "edit",
+                },
+                "subjects": [
+                    {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"}
+                ],
+            }
+            url = "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings"
+            assert admin.post(url, json=binding).status_code == 201
         with api.http(alice) as http:
             r = http.get(PODS)
             assert r.status_code == 429

@@ -1,4 +1,4 @@
-"""Nodes through the whole request path: the Node authorizer first, then RBAC, 403s in Kubernetes' words."""
+"""Nodes through the whole request path: the Node authorizer, then RBAC, Kubernetes' 403s."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ import uvicorn
 
 from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceTypes
+from orchestrator.apiserver.admissionchain import AdmissionChain
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
@@ -35,6 +36,7 @@ from orchestrator.apiserver.crds.controller import DefinitionController, Definit
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
+from orchestrator.apiserver.podsecurity import PodSecurity, PodSecuritySettings
 from orchestrator.apiserver.registry import Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
 from orchestrator.apiserver.streams.upgrade import spdy_protocol
@@ -64,6 +66,7 @@ class APIServerSettings:
     nodes: NodeProxySettings = field(default_factory=NodeProxySettings)  # kubelet client cert
     types: ResourceTypes = BUILTIN_TYPES
     definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
+    pod_security: PodSecuritySettings = field(default_factory=PodSecuritySettings)
     # Publish default/kubernetes with Endpoints naming this address ("" = do not; selfservice.py)
     advertise_address: str = ""
     # gc.set_threshold for the process (see the module docstring); None leaves Python's own.
@@ -101,6 +104,7 @@ class APIServer:
         self._tasks: list[asyncio.Task[None]] = []
         self.bound_url = ""
         self.state: APIState | None = None  # what the handlers read (tests swap its types)
+        self.webhooks: Admission | None = None  # the webhook configurations in effect
 
     async def start(self) -> str:
         s = self.settings
@@ -137,7 +141,10 @@ class APIServer:
         await definitions.sync()  # the kinds CRDs define are served from the first request
         admission = Admission(registry, self.hub, types)
         await admission.load()
-        registry.admission = admission
+        self.webhooks = admission
+        # Built-in plugins before the webhooks, as Kubernetes orders them (admissionchain.py)
+        pod_security = PodSecurity(registry, types, s.pod_security)
+        registry.admission = AdmissionChain([pod_security, admission])
         config = uvicorn.Config(
             create_app(state),
             log_level="warning",

@@ -53,6 +53,7 @@ from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
 from orchestrator.apiserver.nodeauth.access import NodeAccess, start_node_access
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
+from orchestrator.apiserver.podsecurity import PodSecurity, PodSecuritySettings
 from orchestrator.apiserver.registry import AdmissionHook, Registry, WriteOptions
 from orchestrator.apiserver.selfservice import publish_self
 from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings
@@ -84,6 +85,7 @@ class APIServerSettings:
     nodes: NodeProxySettings = field(default_factory=NodeProxySettings)  # kubelet client cert
     types: ResourceTypes = BUILTIN_TYPES
     definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
+    pod_security: PodSecuritySettings = field(default_factory=PodSecuritySettings)
     # Publish default/kubernetes with Endpoints naming this address ("" = do not; selfservice.py)
     advertise_address: str = ""
     service_accounts: ServiceAccountSettings = field(default_factory=ServiceAccountSettings)
@@ -141,6 +143,7 @@ class APIServer:
         self.state: APIState | None = None  # what the handlers read (tests swap its types)
         self.rewrite: asyncio.Task[RewriteReport] | None = None  # encryption's start-up pass
         self.node_access: NodeAccess | None = None  # the Node authorizer's graph and plugins
+        self.webhooks: Admission | None = None  # the webhook configurations in effect
 
     async def start(self) -> str:
         s = self.settings
@@ -198,6 +201,7 @@ class APIServer:
         admission = Admission(registry, self.hub, types)
         await admission.load()
         # -- admission: built-in plugins before the webhooks (admissionchain.py) --
+        self.webhooks = admission
         hooks: list[AdmissionHook] = [accounts.admission]
         # -- authorization (issue 16, rbac): default policy, the chain, escalation checks --
         rbac: RBACAuthorizer | None = None
@@ -226,6 +230,8 @@ class APIServer:
             hooks.insert(0, self.node_access.admission)
         if state.authorizer is not None:
             state.authorizer.authorizers.insert(0, self.node_access.authorizer)
+        # Pod Security validates after the mutating plugins, before the webhooks
+        hooks.append(PodSecurity(registry, types, s.pod_security))
         registry.admission = AdmissionChain([*hooks, admission])
         # Tokens are checked against a cache of accounts and pods: listed before serving, so a
         # restarted server does not refuse good tokens for its first moments.

@@ -13,12 +13,14 @@ import contextlib
 import ipaddress
 import logging
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 from orchestrator import pki
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.encryption.config import EncryptionConfigError, load_config
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
+from orchestrator.apiserver.podsecurity import PodSecuritySettings
 from orchestrator.apiserver.selfservice import kubernetes_names
 from orchestrator.apiserver.server import APIServer, APIServerSettings
 from paas.cli.logs import setup_logging
@@ -72,7 +74,44 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         help="an EncryptionConfiguration file: which resources are encrypted at rest, with "
         "which keys (Kubernetes' format)",
     )
+    for mode in ("enforce", "audit", "warn"):
+        p.add_argument(
+            f"--pod-security-{mode}",
+            type=pod_security_level,
+            metavar="LEVEL[:VERSION]",
+            help=f"Pod Security {mode} level of namespaces without the label "
+            f"(default {getattr(PodSecuritySettings, mode)}; privileged|baseline|restricted)",
+        )
+    p.add_argument(
+        "--pod-security-exempt-namespaces",
+        type=lambda text: tuple(n for n in text.split(",") if n),
+        default=PodSecuritySettings.exempt_namespaces,
+        metavar="NS,NS",
+        help="namespaces Pod Security never checks "
+        f"(default: {','.join(PodSecuritySettings.exempt_namespaces)})",
+    )
     p.set_defaults(func=run_apiserver)
+
+
+def pod_security_level(text: str) -> tuple[str, str]:
+    """``restricted`` or ``restricted:v1.30``: a level and a version, checked as the plugin will."""
+    level, _, version = text.partition(":")
+    try:
+        replace(
+            PodSecuritySettings(), enforce=level, enforce_version=version or "latest"
+        ).default_policy()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return level, version or "latest"
+
+
+def pod_security_settings(args: argparse.Namespace) -> PodSecuritySettings:
+    chosen: dict[str, object] = {"exempt_namespaces": args.pod_security_exempt_namespaces}
+    for mode in ("enforce", "audit", "warn"):
+        given = getattr(args, f"pod_security_{mode}")
+        if given is not None:
+            chosen[mode], chosen[f"{mode}_version"] = given
+    return replace(PodSecuritySettings(), **chosen)  # type: ignore[arg-type]
 
 
 def ip_address(text: str) -> str:
@@ -166,6 +205,7 @@ def run_apiserver(args: argparse.Namespace) -> int:
         ),
         advertise_address=args.advertise_address or "",
         encryption_config=encryption,
+        pod_security=pod_security_settings(args),
     )
     return asyncio.run(_serve(settings, args.address_file))
 

@@ -130,10 +130,10 @@ def in_effect(api: RunningAPI, applied: subprocess.CompletedProcess[str]) -> Non
     obj = json.loads(applied.stdout)
     key = f"{obj['kind']}/{obj['metadata']['name']}"
     version = obj["metadata"]["resourceVersion"]
-    assert api.server.state is not None
-    admission = api.server.state.registry.admission
+    admission = api.server.webhooks
+    assert admission is not None
     wait_until(
-        lambda: admission.in_effect().get(key) == version,  # type: ignore[union-attr]
+        lambda: admission.in_effect().get(key) == version,
         timeout=5,
         message=f"{key} at {version} not in effect within 5s",
     )

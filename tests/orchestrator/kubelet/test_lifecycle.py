@@ -44,6 +44,7 @@ SECRETS = BUILTIN_TYPES.require("", "Secret")
 SERVICES = BUILTIN_TYPES.require("", "Service")
 ENDPOINTS = BUILTIN_TYPES.require("", "Endpoints")
 PODS = BUILTIN_TYPES.require("", "Pod")
+NAMESPACES = BUILTIN_TYPES.require("", "Namespace")
 
 # An app for every test: serves its env, files, a token made at start, readiness it can be
 # told to flip, health that fails after HEALTHY_FOR seconds, and a proxy to localhost ports.
@@ -215,6 +216,12 @@ async def test_containers_of_a_pod_reach_each_other_on_localhost(kubelet_node: K
     assert await serving(pod_url(pod, "/proxy/9090/token")) == token
 
 
+async def allow_host_access(node: KubeletNode) -> None:
+    """Pod Security's default baseline refuses hostPort and hostPath: label as Kubernetes does."""
+    labels = {"pod-security.kubernetes.io/enforce": "privileged"}
+    await node.client.patch(NAMESPACES, "default", {"metadata": {"labels": labels}})
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("0.0.0.0", 0))
@@ -225,6 +232,7 @@ async def test_a_host_port_publishes_the_pod_on_the_node(kubelet_node: KubeletNo
     """hostPort: the node's own address answers for the pod, across an agent restart, until
     the pod goes (the engine publishes it on Docker; kernel DNAT on the process runtime)."""
     node = kubelet_node
+    await allow_host_access(node)
     port = free_port()
     container = app()
     container["ports"][0]["hostPort"] = port
@@ -495,6 +503,7 @@ async def test_graceful_termination_runs_prestop_then_sigterm_then_sigkill(
         "volumes": [{"name": "out", "hostPath": {"path": str(out)}}],
         "terminationGracePeriodSeconds": 3,
     }
+    await allow_host_access(node)
     await node.create_pod(manifest("graceful", container, **spec))
     pod = await node.wait_running("graceful")
     await serving(pod_url(pod, "/token"))
@@ -525,6 +534,7 @@ async def test_an_http_prestop_hook_runs_before_sigterm(
         lifecycle={"preStop": {"httpGet": {"path": "/prestop", "port": "http"}}},
     )
     spec = {"volumes": [{"name": "out", "hostPath": {"path": str(out)}}]}
+    await allow_host_access(node)
     await node.create_pod(manifest("hooked", container, **spec))
     pod = await node.wait_running("hooked")
     await serving(pod_url(pod, "/token"))

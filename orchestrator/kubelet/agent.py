@@ -44,7 +44,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from orchestrator.api import errors
 from orchestrator.api.objects import Obj, metadata_of
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.events import EventRecorder
@@ -297,21 +296,22 @@ class Kubelet:
         message = f"The {self.runtime.name} runtime on this node cannot enforce: " + "; ".join(
             limits
         )
+        # Remembered in the node's state dir, not looked up: a node may create Events but
+        # not list them (Kubernetes' system:node role), and a restart must not say it again.
+        said = self.settings.state_dir / "runtime-limitations.said"
         try:
-            page = await self.client.list(
-                EVENTS,
-                "default",
-                field_selector=f"involvedObject.kind=Node,involvedObject.name={self.name},"
-                f"reason={LIMITATIONS}",
-            )
-        except errors.APIError as exc:
-            log.warning("node %s: could not look for earlier events: %s", self.name, exc)
-            page = {"items": []}
-        if any(e.get("message") == message for e in page.get("items") or []):
-            return  # said before, by an earlier run of this agent
+            if said.read_text() == message:
+                return
+        except OSError:
+            pass
         self.recorder.record(
             {"apiVersion": "v1", "kind": "Node", **node}, "Warning", LIMITATIONS, message
         )
+        try:
+            said.parent.mkdir(parents=True, exist_ok=True)
+            said.write_text(message)
+        except OSError as exc:
+            log.warning("node %s: could not note the limitations were said: %s", self.name, exc)
 
     async def _adopt(self) -> None:
         """Queue every pod the cache or the runtime knows: adopt what runs, clean up the rest."""

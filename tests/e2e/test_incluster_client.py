@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from support.engines import require_engine
 from support.kubelet import RUNTIMES, free_pod_cidr
-from support.paasup import apply, run_client, start_up
+from support.paasup import Up, apply, run_client, start_up
 from support.wait import wait_until
 
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
@@ -37,27 +37,43 @@ KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
 CLIENT = r"""
 import json, pathlib, subprocess, sys
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
 d = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount")
 config.load_incluster_config()
 ns = (d / "namespace").read_text()
-pods = [p.metadata.name for p in client.CoreV1Api().list_namespaced_pod(ns).items]
-review = client.AuthenticationV1Api().create_token_review(
-    client.V1TokenReview(spec=client.V1TokenReviewSpec(token=(d / "token").read_text()))
-)
-user = review.status.user
+core = client.CoreV1Api()
+pods = [p.metadata.name for p in core.list_namespaced_pod(ns).items]
+try:
+    core.list_namespaced_secret(ns)
+    secrets = 200
+except ApiException as exc:
+    secrets = exc.status
+review = client.AuthenticationV1Api().create_self_subject_review(client.V1SelfSubjectReview())
+user = review.status.user_info
 kubectl = sys.argv[1]
 got = subprocess.run([kubectl, "get", "pods", "-o", "name"], capture_output=True, text=True)
-body = json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
-                   "spec": {"token": (d / "token").read_text()}})
-who = subprocess.run([kubectl, "create", "-f", "-", "-o", "jsonpath={.status.user.username}"],
-                     input=body, capture_output=True, text=True)
+refused = subprocess.run([kubectl, "get", "secrets"], capture_output=True, text=True)
+who = subprocess.run([kubectl, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+                     capture_output=True, text=True)
 print(json.dumps({
-    "namespace": ns, "pods": pods, "username": user.username, "extra": user.extra,
-    "kubectl_pods": got.stdout.split(), "kubectl_err": got.stderr + who.stderr,
-    "kubectl_user": who.stdout,
+    "namespace": ns, "pods": pods, "secrets": secrets, "username": user.username,
+    "extra": user.extra, "kubectl_pods": got.stdout.split(), "kubectl_secrets": refused.stderr,
+    "kubectl_err": got.stderr + who.stderr, "kubectl_user": who.stdout,
 }), flush=True)
 """
+
+
+def let_default_account_read_pods(up: Up) -> None:
+    """What an operator grants a workload: reading pods in its namespace, nothing more."""
+    up.kubectl("create", "role", "pod-reader", "--verb=get,list,watch", "--resource=pods")
+    up.kubectl(
+        "create",
+        "rolebinding",
+        "pod-reader",
+        "--role=pod-reader",
+        "--serviceaccount=default:default",
+    )
 
 
 def test_pod_uses_the_api_with_its_service_account_token(tmp_path: Path) -> None:
@@ -82,6 +98,7 @@ def test_pod_uses_the_api_with_its_service_account_token(tmp_path: Path) -> None
         },
     }
     with start_up(tmp_path / "paas", "process", cluster_cidr=free_pod_cidr()) as up:
+        let_default_account_read_pods(up)
         apply(up, json.dumps(pod))
         phase = "jsonpath={.status.phase}"
         wait_until(
@@ -100,6 +117,12 @@ def test_pod_uses_the_api_with_its_service_account_token(tmp_path: Path) -> None
     assert seen["extra"]["authentication.kubernetes.io/pod-uid"] == [uid]
     assert f"pod/{name}" in seen["kubectl_pods"], seen["kubectl_err"]
     assert seen["kubectl_user"] == "system:serviceaccount:default:default", seen["kubectl_err"]
+    # The role gives pods, not Secrets: both clients are refused those, in Kubernetes' words.
+    assert seen["secrets"] == 403
+    assert (
+        'secrets is forbidden: User "system:serviceaccount:default:default" cannot list '
+        'resource "secrets"' in seen["kubectl_secrets"]
+    ), seen["kubectl_secrets"]
 
 
 # What any in-cluster client does: bearer token, projected CA, the API's in-cluster name.
@@ -108,6 +131,9 @@ CURL = (
     'curl -sS -m 10 --cacert $d/ca.crt -H "Authorization: Bearer $(cat $d/token)" '
     "https://kubernetes.default.svc/api/v1/namespaces/$(cat $d/namespace)/pods "
     "-o /dev/null -w 'pods:%{http_code}\\n'; "
+    'curl -sS -m 10 --cacert $d/ca.crt -H "Authorization: Bearer $(cat $d/token)" '
+    "https://kubernetes.default.svc/api/v1/namespaces/$(cat $d/namespace)/secrets "
+    "-o /dev/null -w 'secrets:%{http_code}\\n'; "
     "curl -sS -m 10 -H 'Authorization: Bearer not-a-token' --cacert $d/ca.crt "
     "https://kubernetes.default.svc/api -o /dev/null -w 'forged:%{http_code}\\n'"
 )
@@ -119,5 +145,6 @@ def test_pod_on_each_runtime_reaches_the_api_with_its_token_and_ca(
 ) -> None:
     require_engine("root", os.geteuid() == 0, "root mode needs root")
     with start_up(tmp_path / "paas", runtime, cluster_cidr=free_pod_cidr()) as up:
+        let_default_account_read_pods(up)
         said = run_client(up, CURL)
-    assert "pods:200" in said and "forged:401" in said, said
+    assert "pods:200" in said and "secrets:403" in said and "forged:401" in said, said

@@ -237,7 +237,12 @@ def _drive_shell(argv: list[str], env: dict[str, str]) -> tuple[bytes, int]:
                         return
                     seen += chunk
 
-        os.write(fd, b"stty size; echo MARK$((40+2))\r")
+        # kubectl sends the first size beside stdin, in no set order (on Kubernetes too): ask
+        # until the shell has it, rather than race a command typed before kubectl connected.
+        deadline = time.monotonic() + 30
+        while b"30 100" not in seen and time.monotonic() < deadline:
+            os.write(fd, b"stty size; echo MARK$((40+2))\r")
+            read_until(b"30 100", min(deadline, time.monotonic() + 0.5))
         read_until(b"MARK42", time.monotonic() + 30)
         # The terminal grows: the kernel signals kubectl (SIGWINCH), which sends a resize.
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))

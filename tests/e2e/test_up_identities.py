@@ -103,7 +103,7 @@ def test_each_component_authenticates_as_its_own_user(up: Up) -> None:
     admin = yaml.safe_load((up.data_dir / "kubeconfig").read_text())
     server = admin["clusters"][0]["cluster"]["server"]
     token = admin["users"][0]["user"]["token"]
-    expected = {**COMPONENT_USERS, NODE: "node"}
+    expected = {**COMPONENT_USERS, NODE: f"system:node:{up.node}"}  # the Node authorizer's name
     seen = {}
     with httpx.Client(
         base_url=server,

@@ -146,7 +146,7 @@ def test_a_node_killed_and_then_stopped_leaves_nothing_behind(tmp_path: Path, ru
     with start_up(data_dir, runtime) as up:
         apply(up, web_manifest(2, COMMAND))
         wait_until(lambda: ready_pods(up, 2), 90, "two ready pods")
-        agents = run("pgrep", "-f", f"paas node --join .* --data-dir {data_dir}/node").split()
+        agents = run("pgrep", "-f", f"paas node .*--data-dir {data_dir}/node").split()
         assert len(agents) == 1, agents
         os.kill(int(agents[0]), signal.SIGKILL)  # as the OOM killer would
         up.process.send_signal(signal.SIGINT)  # before the supervisor's restart (0.5 s)

@@ -19,6 +19,7 @@ from orchestrator.kubelet.podobjects import PodObjects
 
 SECRETS = BUILTIN_TYPES.require("", "Secret")
 CONFIGMAPS = BUILTIN_TYPES.require("", "ConfigMap")
+PODS = BUILTIN_TYPES.require("", "Pod")
 
 
 def pod(uid: str, *, secret: str = "", config_map: str = "") -> dict[str, Any]:
@@ -60,6 +61,11 @@ async def test_a_node_watches_only_the_objects_its_pods_name_while_they_name_the
     objects = PodObjects(
         node_client, Handler(lambda o: changed.append(o["metadata"]["name"]), None, None)
     )
+    # The pods are bound to n1 in the API: the Node authorizer lets n1 read what they name.
+    bound = [pod("a", secret="db"), pod("b", secret="db", config_map="flags")]
+    for body in bound:
+        body = {**body, "metadata": {k: v for k, v in body["metadata"].items() if k != "uid"}}
+        await admin.create(PODS, body, "default")
     try:
         objects.track(pod("a", secret="db"))
         objects.track(pod("b", secret="db", config_map="flags"))

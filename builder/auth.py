@@ -8,6 +8,13 @@ habit); the password is an API token, which the API server reviews
 list. A push is three or four requests: a positive answer is kept for a
 few seconds (keyed by the token's hash) so that it costs one review. A
 ``Bearer`` header is accepted too, for ``paas builds logs``.
+
+What the pusher may do is RBAC's, asked with a SubjectAccessReview
+(``authorization.k8s.io/v1``) for the user and groups the review named:
+a push creates a Build of the app (``create builds.paas.dev`` in its
+namespace), a fetch and a build log read it (``get apps`` / ``get builds``),
+so `edit` on a namespace lets a developer push there and `view` lets them
+clone. Answers are kept as briefly as the token's.
 """
 
 from __future__ import annotations
@@ -21,11 +28,35 @@ from dataclasses import dataclass
 from orchestrator.client.rest import APIClient
 
 REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 
 
 @dataclass(frozen=True)
 class Pusher:
     name: str  # the API user the token belongs to
+    uid: str = ""
+    groups: tuple[str, ...] = ()
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Access:
+    """One right, as a SubjectAccessReview's resourceAttributes."""
+
+    verb: str
+    group: str
+    resource: str
+    namespace: str
+    name: str = ""
+
+    def refusal(self, pusher: Pusher) -> str:
+        """Kubernetes' 403 words for this right."""
+        named = f' "{self.name}"' if self.name else ""
+        return (
+            f'{self.resource}.{self.group}{named} is forbidden: User "{pusher.name}" cannot '
+            f'{self.verb} resource "{self.resource}" in API group "{self.group}" in the '
+            f'namespace "{self.namespace}"'
+        )
 
 
 def token_from_header(authorization: str) -> str:
@@ -47,6 +78,7 @@ class TokenReviewer:
         self._client = client
         self._cache_seconds = cache_seconds
         self._known: dict[str, tuple[float, Pusher]] = {}
+        self._allowed: dict[tuple[Pusher, Access], float] = {}
 
     async def authenticate(self, authorization: str) -> Pusher | None:
         """The pusher a request's ``Authorization`` header names, or None."""
@@ -68,7 +100,47 @@ class TokenReviewer:
         status = answer.get("status") or {}
         if not status.get("authenticated"):
             return None
-        pusher = Pusher(str((status.get("user") or {}).get("username") or "unknown"))
+        user = status.get("user") or {}
+        extra = user.get("extra") or {}
+        pusher = Pusher(
+            str(user.get("username") or "unknown"),
+            str(user.get("uid") or ""),
+            tuple(str(g) for g in user.get("groups") or ()),
+            tuple((str(k), tuple(map(str, v or ()))) for k, v in sorted(extra.items())),
+        )
         self._known = {k: v for k, v in self._known.items() if v[0] > now}
         self._known[key] = (now + self._cache_seconds, pusher)
         return pusher
+
+    async def allows(self, pusher: Pusher, access: Access) -> tuple[bool, str]:
+        """Whether RBAC lets ``pusher`` do ``access``, and the API server's reason."""
+        now = time.monotonic()
+        if self._allowed.get((pusher, access), 0.0) > now:
+            return True, ""
+        spec: dict[str, object] = {
+            "resourceAttributes": {
+                "verb": access.verb,
+                "group": access.group,
+                "resource": access.resource,
+                "namespace": access.namespace,
+                "name": access.name,
+            },
+            "user": pusher.name,
+            "groups": list(pusher.groups),
+        }
+        if pusher.uid:
+            spec["uid"] = pusher.uid
+        if pusher.extra:
+            spec["extra"] = {k: list(v) for k, v in pusher.extra}
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": spec,
+        }
+        answer = (await self._client.request("POST", ACCESS_REVIEWS, json_body=body)).json()
+        status = answer.get("status") or {}
+        if not status.get("allowed"):
+            return False, str(status.get("reason") or "")
+        self._allowed = {k: t for k, t in self._allowed.items() if t > now}
+        self._allowed[(pusher, access)] = now + self._cache_seconds
+        return True, ""

@@ -30,10 +30,10 @@ from starlette.responses import FileResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from builder import hooks, records
-from builder.auth import Pusher, TokenReviewer, token_from_header
+from builder.auth import Access, Pusher, TokenReviewer, token_from_header
 from builder.cgi import CGIError, CGIRequest, cgi_environ, run_cgi
 from builder.gitpaths import BadPath, GitTarget, parse_git_path
-from builder.kinds import NAMESPACES, main_branch
+from builder.kinds import GROUP, NAMESPACES, main_branch
 from builder.names import InvalidName, check_app_name, check_namespace
 from builder.pktline import PktError, read_commands
 from builder.pushbuild import slug_dir
@@ -93,6 +93,14 @@ def create_app(deps: BuilderDeps) -> Starlette:
             return text(503, f"cannot check your token: the API server is unavailable ({exc})")
         if pusher is None:
             return unauthorized()
+        # A push creates a Build of the app; a fetch reads the app (builder/auth.py).
+        if target.pushes:
+            access = Access("create", GROUP, "builds", target.namespace)
+        else:
+            access = Access("get", GROUP, "apps", target.namespace, target.app)
+        denied = await _denied(deps, pusher, access)
+        if denied is not None:
+            return denied
         try:
             refused = await _prepare(deps, target)
         except errors.APIError as exc:
@@ -115,6 +123,9 @@ def create_app(deps: BuilderDeps) -> Starlette:
             return text(503, f"cannot check your token: {exc}")
         if pusher is None:
             return unauthorized()
+        denied = await _denied(deps, pusher, Access("get", GROUP, "builds", namespace, name))
+        if denied is not None:
+            return denied
         path = deps.service.log_path(namespace, name)
         if not path.is_file():
             return text(404, f"no log for build {namespace}/{name}")
@@ -206,6 +217,18 @@ def _branch_keys(target: GitTarget, spool: IO[bytes], encoding: str) -> list[Key
     finally:
         spool.seek(0)
     return [(target.namespace, target.app, u.branch) for u in updates if u.branch]
+
+
+async def _denied(deps: BuilderDeps, pusher: Pusher, access: Access) -> Response | None:
+    """A 403 in Kubernetes' words when RBAC does not give ``pusher`` the right, else None."""
+    try:
+        allowed, reason = await deps.reviewer.allows(pusher, access)
+    except errors.APIError as exc:
+        return text(503, f"cannot check your rights: the API server refused ({exc})")
+    if allowed:
+        return None
+    message = access.refusal(pusher)
+    return text(403, f"{message}: {reason}" if reason else message)
 
 
 async def _serve_cgi(

@@ -5,6 +5,10 @@ from __future__ import annotations
 import httpx
 from support.gitpush import GitUser, RunningBuilder, app_obj, builds_of
 
+from orchestrator.apiserver.auth import add_token
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
 
 def test_first_push_creates_the_app_builds_and_ends_with_the_url(
     builder: RunningBuilder, dev: GitUser
@@ -159,3 +163,35 @@ def test_a_push_into_another_namespace_deploys_there(builder: RunningBuilder, de
     assert done.returncode == 0, done.stderr
     assert "served at http://shop.team.localhost:8080/" in done.stderr
     assert app_obj(builder, "shop", "team")["metadata"]["namespace"] == "team"
+
+
+def test_a_push_needs_the_right_to_create_builds_of_the_app(
+    builder: RunningBuilder, dev: GitUser
+) -> None:
+    """The builder asks RBAC (SubjectAccessReview) before it accepts a push, as the API would."""
+    alice = add_token(builder.api.data_dir / "tokens.json", user="alice", groups=["team-a"])
+    dev.commit({"a": "1"})
+    done = dev.push(builder.remote("shop", token=alice), "main")
+    assert done.returncode == 128
+    assert (
+        'builds.paas.dev is forbidden: User "alice" cannot create resource "builds" in API '
+        'group "paas.dev" in the namespace "default"' in done.stderr
+    ), done.stderr
+    with builder.api.http() as http:  # refused before anything was made
+        assert http.get("/apis/paas.dev/v1/namespaces/default/apps/shop").status_code == 404
+        rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default"
+        role = {
+            "metadata": {"name": "pusher"},
+            "rules": [
+                {"apiGroups": ["paas.dev"], "resources": ["builds"], "verbs": ["create"]},
+            ],
+        }
+        assert http.post(f"{rbac}/roles", json=role).status_code == 201
+        binding = {
+            "metadata": {"name": "alice-pushes"},
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "pusher"},
+            "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "team-a"}],
+        }
+        assert http.post(f"{rbac}/rolebindings", json=binding).status_code == 201
+    done = dev.push(builder.remote("shop", token=alice), "main")
+    assert done.returncode == 0, done.stderr

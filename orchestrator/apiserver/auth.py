@@ -12,14 +12,13 @@ authenticated user is also in ``system:authenticated``.
 
 The file is re-read when its modification time changes, so ``paas token
 create`` takes effect without a restart. It is created 0600 from its first
-byte (written to a new file opened with that mode, then renamed).
+byte (``pki.write_private``: a new file opened with that mode, then renamed).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.apiserver.identity import AUTHENTICATED, MASTERS, NODES, UserInfo
+from orchestrator.pki import write_private
 
 ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/openapi/v2"})
 
@@ -45,24 +45,6 @@ def new_token() -> str:
     # Hex: never starts with "-" (which a command line would take for a flag), and needs no
     # quoting in a shell or a YAML file.
     return secrets.token_hex(32)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only, from the first byte on.
-
-    A new file opened 0600 and renamed over ``path``: nobody can open it while it
-    is being written (a chmod after writing leaves a window), and a reader sees the
-    old content or the new, never half of it.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def add_token(

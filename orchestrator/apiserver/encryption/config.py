@@ -36,7 +36,6 @@ from typing import Any
 
 import yaml
 
-from orchestrator.apiserver.auth import write_private
 from orchestrator.apiserver.encryption.providers import (
     AESCBCKey,
     AESGCMKey,
@@ -44,6 +43,7 @@ from orchestrator.apiserver.encryption.providers import (
     Identity,
     Provider,
 )
+from orchestrator.pki import write_private
 
 API_VERSIONS = ("apiserver.config.k8s.io/v1", "apiserver.k8s.io/v1")
 KIND = "EncryptionConfiguration"

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from orchestrator.apiserver.auth import write_private
+from orchestrator.pki import write_private
 
 ALG = "ES256"
 _COORD = 32  # bytes of r and of s on P-256

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from support.apiserver import RunningAPI, start_api
+from support.apiserver import RunningAPI
 
 MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-
-@pytest.fixture
-def sa_api(tmp_path: Path) -> Iterator[RunningAPI]:
-    running = start_api(tmp_path / "api")
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def post_pod(http: httpx.Client, ns: str, spec: dict[str, Any], name: str = "p") -> httpx.Response:
@@ -31,8 +19,10 @@ def containers(*names: str) -> list[dict[str, Any]]:
     return [{"name": n, "image": "paas/stack"} for n in names]
 
 
-def test_pod_runs_as_default_with_the_token_volume_mounted_everywhere(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_pod_runs_as_default_with_the_token_volume_mounted_everywhere(
+    sqlite_api: RunningAPI,
+) -> None:
+    with sqlite_api.http() as http:
         spec = {"initContainers": containers("init"), "containers": containers("a", "b")}
         r = post_pod(http, "default", spec)
         assert r.status_code == 201, r.text
@@ -69,11 +59,11 @@ def test_pod_runs_as_default_with_the_token_volume_mounted_everywhere(sa_api: Ru
         # What the pod needs was made with it: the account and the CA ConfigMap.
         assert http.get("/api/v1/namespaces/default/serviceaccounts/default").status_code == 200
         cm = http.get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt").json()
-        assert cm["data"]["ca.crt"] == sa_api.ca.read_text()
+        assert cm["data"]["ca.crt"] == sqlite_api.ca.read_text()
 
 
-def test_missing_named_account_is_refused_and_nothing_is_created(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_missing_named_account_is_refused_and_nothing_is_created(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         r = post_pod(http, "default", {"containers": containers("a"), "serviceAccountName": "x"})
         assert r.status_code == 403
         assert r.json()["message"] == (
@@ -83,8 +73,8 @@ def test_missing_named_account_is_refused_and_nothing_is_created(sa_api: Running
         assert http.get("/api/v1/namespaces/default/pods/p").status_code == 404
 
 
-def test_automount_off_on_the_pod_or_the_account_adds_no_volume(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_automount_off_on_the_pod_or_the_account_adds_no_volume(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         body = {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
@@ -110,8 +100,8 @@ def test_automount_off_on_the_pod_or_the_account_adds_no_volume(sa_api: RunningA
         assert pod["volumes"][0]["name"].startswith("kube-api-access-")
 
 
-def test_container_mounting_the_path_itself_is_left_alone(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_container_mounting_the_path_itself_is_left_alone(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         spec = {
             "containers": [
                 {
@@ -130,8 +120,8 @@ def test_container_mounting_the_path_itself_is_left_alone(sa_api: RunningAPI) ->
         assert len(pod["volumes"]) == 2
 
 
-def test_dry_run_pod_creates_no_account(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_dry_run_pod_creates_no_account(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh"}}
         assert http.post("/api/v1/namespaces", json=ns).status_code == 201
         body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}

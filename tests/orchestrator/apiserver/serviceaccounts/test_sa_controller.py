@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from support.apiserver import RunningAPI, start_api
+from support.apiserver import RunningAPI
 from support.controlplane import controllers
 from support.nodes import read, until
 
@@ -24,15 +21,6 @@ ACCOUNTS = BUILTIN_TYPES.require("", "ServiceAccount")
 CONFIG_MAPS = BUILTIN_TYPES.require("", "ConfigMap")
 
 
-@pytest.fixture
-def sa_api(tmp_path: Path) -> Iterator[RunningAPI]:
-    running = start_api(tmp_path / "api")
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def controller(ctx: ControllerContext) -> ServiceAccountsController:
     return ServiceAccountsController(ctx, ServiceAccountsSettings())
 
@@ -44,18 +32,18 @@ async def both(client: APIClient, ns: str) -> tuple[Any, Any]:
     )
 
 
-async def test_every_namespace_gets_default_account_and_root_ca(sa_api: RunningAPI) -> None:
-    ca = sa_api.ca.read_text()  # the controller publishes the CA its kubeconfig trusts
-    async with controllers(sa_api, controller) as cp:
+async def test_every_namespace_gets_default_account_and_root_ca(sqlite_api: RunningAPI) -> None:
+    ca = sqlite_api.ca.read_text()  # the controller publishes the CA its kubeconfig trusts
+    async with controllers(sqlite_api, controller) as cp:
         await cp.client.create(NAMESPACES, {"metadata": {"name": "team-a"}})
         for ns in ("default", "kube-system", "team-a"):
             _sa, cm = await until(lambda ns=ns: both(cp.client, ns), lambda f: f[0] and f[1])
             assert cm["data"] == {"ca.crt": ca}
 
 
-async def test_deleted_account_and_edited_root_ca_are_put_back(sa_api: RunningAPI) -> None:
-    ca = sa_api.ca.read_text()
-    async with controllers(sa_api, controller) as cp:
+async def test_deleted_account_and_edited_root_ca_are_put_back(sqlite_api: RunningAPI) -> None:
+    ca = sqlite_api.ca.read_text()
+    async with controllers(sqlite_api, controller) as cp:
         await until(lambda: both(cp.client, "default"), lambda f: f[0] and f[1])
         await cp.client.delete(ACCOUNTS, "default", "default")
         await cp.client.patch(CONFIG_MAPS, "kube-root-ca.crt", {"data": {"ca.crt": "x"}}, "default")

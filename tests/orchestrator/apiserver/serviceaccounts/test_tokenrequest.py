@@ -10,26 +10,15 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from support.apiserver import RunningAPI, start_api
 from support.wait import wait_until
 
 NS = "default"
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"
-
-
-@pytest.fixture
-def sa_api(tmp_path: Path) -> Iterator[RunningAPI]:
-    running = start_api(tmp_path / "api")
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -74,8 +63,8 @@ def works(api: RunningAPI, token: str) -> bool:
         return http.get(f"/api/v1/namespaces/{NS}/configmaps").status_code != 401
 
 
-def test_token_request_answers_with_a_signed_token_for_the_account(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_token_request_answers_with_a_signed_token_for_the_account(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         sa = create_sa(http, "builder")
         before = int(time.time())
         r = request_token(http, "builder", {})
@@ -103,11 +92,11 @@ def test_token_request_answers_with_a_signed_token_for_the_account(sa_api: Runni
             "system:authenticated",
         ]
         assert status["audiences"] == [AUDIENCE]
-    assert works(sa_api, answer["status"]["token"])
+    assert works(sqlite_api, answer["status"]["token"])
 
 
-def test_token_request_refusals_say_what_kubernetes_says(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_token_request_refusals_say_what_kubernetes_says(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         create_sa(http, "builder")
         create_sa(http, "other")
         pod = create_pod(http, "runs-other", account="other")
@@ -146,8 +135,8 @@ def test_token_request_refusals_say_what_kubernetes_says(sa_api: RunningAPI) -> 
         assert request_token(http, "other", {"boundObjectRef": ok}).status_code == 201
 
 
-def test_pod_token_for_3607_seconds_lives_a_year_and_names_the_pod(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_pod_token_for_3607_seconds_lives_a_year_and_names_the_pod(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         pod = create_pod(http, "web")  # runs as "default", made by admission
         ref = {"kind": "Pod", "apiVersion": "v1", "name": "web", "uid": pod["metadata"]["uid"]}
         r = request_token(http, "default", {"expirationSeconds": 3607, "boundObjectRef": ref})
@@ -163,54 +152,56 @@ def test_pod_token_for_3607_seconds_lives_a_year_and_names_the_pod(sa_api: Runni
         assert extra["authentication.kubernetes.io/credential-id"] == [f"JTI={claims['jti']}"]
 
 
-def test_token_stops_working_when_its_pod_is_deleted(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_token_stops_working_when_its_pod_is_deleted(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         pod = create_pod(http, "short-lived")
         ref = {"kind": "Pod", "apiVersion": "v1", "name": "short-lived"}
         token = request_token(http, "default", {"boundObjectRef": ref}).json()["status"]["token"]
-        assert works(sa_api, token)
+        assert works(sqlite_api, token)
         r = http.delete(f"/api/v1/namespaces/{NS}/pods/short-lived?gracePeriodSeconds=0")
         assert r.status_code in (200, 202)
         # A pod of the same name made again has another uid: the old token stays dead.
         again = create_pod(http, "short-lived")
         assert again["metadata"]["uid"] != pod["metadata"]["uid"]
-    wait_until(lambda: not works(sa_api, token), message="token of a deleted pod still works")
-    with sa_api.http() as http:
+    wait_until(lambda: not works(sqlite_api, token), message="token of a deleted pod still works")
+    with sqlite_api.http() as http:
         assert review(http, token)["authenticated"] is False
 
 
-def test_token_stops_working_when_its_service_account_is_deleted(sa_api: RunningAPI) -> None:
-    with sa_api.http() as http:
+def test_token_stops_working_when_its_service_account_is_deleted(sqlite_api: RunningAPI) -> None:
+    with sqlite_api.http() as http:
         create_sa(http, "temporary")
         token = request_token(http, "temporary", {}).json()["status"]["token"]
-        assert works(sa_api, token)
+        assert works(sqlite_api, token)
         assert http.delete(f"/api/v1/namespaces/{NS}/serviceaccounts/temporary").status_code == 200
         create_sa(http, "temporary")  # same name, new uid
-    wait_until(lambda: not works(sa_api, token), message="token of a deleted account still works")
+    wait_until(
+        lambda: not works(sqlite_api, token), message="token of a deleted account still works"
+    )
 
 
 def test_token_for_another_audience_is_refused_by_the_api_but_reviewed_for_it(
-    sa_api: RunningAPI,
+    sqlite_api: RunningAPI,
 ) -> None:
-    with sa_api.http() as http:
+    with sqlite_api.http() as http:
         create_sa(http, "vault-client")
         r = request_token(http, "vault-client", {"audiences": ["vault"]})
         token = r.json()["status"]["token"]
         assert review(http, token)["authenticated"] is False
         status = review(http, token, ["vault", "other"])
         assert status["authenticated"] is True and status["audiences"] == ["vault"]
-    assert not works(sa_api, token)
+    assert not works(sqlite_api, token)
 
 
-def test_tampered_or_foreign_tokens_are_401(sa_api: RunningAPI, tmp_path: Path) -> None:
-    with sa_api.http() as http:
+def test_tampered_or_foreign_tokens_are_401(sqlite_api: RunningAPI, tmp_path: Path) -> None:
+    with sqlite_api.http() as http:
         create_sa(http, "builder")
         token = request_token(http, "builder", {}).json()["status"]["token"]
     head, _payload, sig = token.split(".")
     claims = claims_of(token)
     claims["kubernetes.io"]["serviceaccount"]["name"] = "admin"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    assert not works(sa_api, f"{head}.{forged}.{sig}")
+    assert not works(sqlite_api, f"{head}.{forged}.{sig}")
     other = start_api(tmp_path / "other")  # another cluster: another key
     try:
         with other.http() as http:
@@ -218,14 +209,14 @@ def test_tampered_or_foreign_tokens_are_401(sa_api: RunningAPI, tmp_path: Path) 
             foreign = request_token(http, "builder", {}).json()["status"]["token"]
     finally:
         other.stop()
-    assert not works(sa_api, foreign)
-    assert works(sa_api, token)
+    assert not works(sqlite_api, foreign)
+    assert works(sqlite_api, token)
 
 
-def test_signing_key_is_private_and_issuer_discovery_is_served(sa_api: RunningAPI) -> None:
-    key = sa_api.data_dir / "sa.key"
+def test_signing_key_is_private_and_issuer_discovery_is_served(sqlite_api: RunningAPI) -> None:
+    key = sqlite_api.data_dir / "sa.key"
     assert key.stat().st_mode & 0o777 == 0o600
-    with sa_api.http() as http:
+    with sqlite_api.http() as http:
         config = http.get("/.well-known/openid-configuration").json()
         assert config["issuer"] == AUDIENCE
         assert config["jwks_uri"].endswith("/openid/v1/jwks")

@@ -66,3 +66,18 @@ def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
     return text.removeprefix("Skipped: ")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failed test that ran ``paas up`` shows what the platform saw: its pods and log's end."""
+    # imported here: a name of support.paasup in this module would put every test that uses
+    # its fixtures in the serial node-network group (support/parallel.py)
+    from support.paasup import Up
+
+    report = yield
+    if report.failed and call.when == "call":
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, Up):
+                report.sections.extend(value.post_mortem())
+    return report

@@ -88,6 +88,16 @@ class Up:
     def log(self) -> str:
         return (self.data_dir / "up.log").read_text()
 
+    def post_mortem(self, lines: int = 120) -> list[tuple[str, str]]:
+        """Sections for a failed test's report: every pod, and the end of ``paas up``'s log."""
+        try:
+            listing = self.kubectl("get", "pods", "-A", "-o", "wide", check=False, timeout=10)
+            pods = listing.stdout + listing.stderr
+        except subprocess.TimeoutExpired:
+            pods = "kubectl get pods: no answer in 10 s"
+        tail = "\n".join(self.log().splitlines()[-lines:])
+        return [("paas up: pods", pods), (f"paas up: the last {lines} lines of its log", tail)]
+
 
 def dig(up: Up, name: str, rtype: str = "A") -> list[str]:
     """Ask the DNS that ``paas up`` names in endpoints.json, with the real dig."""

@@ -249,10 +249,14 @@ async def test_replicas_are_restored_after_a_pod_is_deleted(api):
 
         await eventually_async(replaced)
         await eventually_async(ready_status)
-        events = (await client.list(EVENTS, "default"))["items"]
-        reasons = [(e["reason"], e["involvedObject"]["name"]) for e in events]
-        assert reasons.count(("SuccessfulCreate", "web")) == 4
-        assert ("SuccessfulDelete", "web") not in reasons
+
+        async def reasons() -> list[tuple[str, str]]:
+            events = (await client.list(EVENTS, "default"))["items"]
+            return [(e["reason"], e["involvedObject"]["name"]) for e in events]
+
+        # events are posted in the background: wait for the replacement's to arrive
+        await eventually_async(lambda: _count(reasons(), ("SuccessfulCreate", "web"), 4))
+        assert ("SuccessfulDelete", "web") not in await reasons()
 
 
 async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released(api):
@@ -360,3 +364,7 @@ async def _rs_status(client, key, value):
 async def eventually_async(check, timeout=15.0):
     """Poll an async ``check`` until it is truthy (see support.wait)."""
     return await eventually_async_(check, timeout)
+
+
+async def _count(reasons, reason: tuple[str, str], want: int) -> bool:
+    return (await reasons).count(reason) == want

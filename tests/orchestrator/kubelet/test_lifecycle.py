@@ -733,7 +733,7 @@ async def test_an_image_that_cannot_be_pulled_backs_off(kubelet_node: KubeletNod
     async def both_seen() -> bool:
         pod = await node.pod("unpullable") or {}
         waiting = container_status(pod, "app").get("state", {}).get("waiting", {})
-        if waiting.get("reason"):
+        if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff"):  # not ContainerCreating
             reasons.add(waiting["reason"])
             assert image in waiting.get("message", ""), waiting
         return {"ErrImagePull", "ImagePullBackOff"} <= reasons

@@ -94,6 +94,10 @@ async def log_text(rt: ProcessRuntime, cid: str, **options) -> str:
     return b"".join([line async for line in rt.logs(cid, LogOptions(**options))]).decode()
 
 
+async def log_has(rt: ProcessRuntime, cid: str, text: str) -> bool:
+    return await log_text(rt, cid) == text
+
+
 def free_port(host: str) -> int:
     import socket
 
@@ -348,6 +352,8 @@ async def test_a_new_runtime_adopts_running_containers(tmp_path: Path) -> None:
     sb = await first.run_sandbox(sandbox_spec())
     state = await first.start_container(sb, container(sb, "c", "sh", "-c", "echo hi; sleep 60"))
     pid = json.loads((state_dir / "pods" / sb.pod_uid / "containers/c.0/pid.json").read_text())
+    # the app has run (a SIGTERM before sh reaches `echo` would leave an empty log)
+    await eventually_async(lambda: log_has(first, state.id, "hi\n"), message="the app's output")
     await first.close()
     second = ProcessRuntime(state_dir, "adopter", loopback_settings())
     changed: list[str] = []

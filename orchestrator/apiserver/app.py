@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,6 +37,7 @@ from orchestrator.apiserver import (
     discovery,
     listversions,
     managedfields,
+    metrics,
     openapi,
     patching,
     podlogs,
@@ -46,7 +50,8 @@ from orchestrator.apiserver.authz import reviews
 from orchestrator.apiserver.authz.chain import AuthorizerChain
 from orchestrator.apiserver.authz.requestinfo import attributes_of
 from orchestrator.apiserver.deleteoptions import check_delete_options
-from orchestrator.apiserver.inflight import InFlight
+from orchestrator.apiserver.identity import ANONYMOUS_USER, UserInfo
+from orchestrator.apiserver.inflight import InFlight, is_long_running
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
@@ -134,20 +139,56 @@ def create_app(state: APIState) -> ASGIApp:
             )
 
     allow = ", ".join(sorted(_METHODS))
+    recorder = metrics.RequestRecorder()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":  # exec, attach and port-forward (streams/)
                 await serve_websocket(state, scope, receive, send, state.streams)
             return
+        started = time.perf_counter()
         request = Request(scope, receive, send)
-        if request.method in _METHODS:
-            response = await endpoint(request)
-        else:
-            response = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": allow})
-        await response(scope, receive, send)
+        labels = None
+        code = 500  # what is counted when sending fails
+        if is_long_running(scope["path"], scope["query_string"]):  # counted while it lasts
+            labels = _metric_labels(state, request)
+            metrics.LONG_RUNNING.labels(*labels).inc()
+        try:
+            if request.method in _METHODS:
+                response = await endpoint(request)
+            else:
+                response = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": allow})
+            code = response.status_code
+            await response(scope, receive, send)
+        finally:
+            if labels is not None:
+                metrics.LONG_RUNNING.labels(*labels).dec()
+            else:
+                labels = _metric_labels(state, request)
+            recorder.observe(labels, code, time.perf_counter() - started)
 
     return app
+
+
+_ATTRIBUTES = "paas.attributes"  # the request's Attributes, once computed (scope key)
+_NOBODY = UserInfo(ANONYMOUS_USER)  # whom the attributes of a refused request name
+
+
+def _metric_labels(state: APIState, request: Request) -> tuple[str, ...]:
+    """The request's metric labels, from the Attributes authorization computed (or computes)."""
+    scope = request.scope
+    attrs = scope.get(_ATTRIBUTES)
+    if attrs is None:
+        query = scope["query_string"].decode("latin-1")
+        attrs = scope[_ATTRIBUTES] = attributes_of(_NOBODY, scope["method"], scope["path"], query)
+    verb = metrics.metrics_verb(attrs, scope["method"], request.headers.get("content-type", ""))
+    return metrics.request_labels(attrs, verb, state.types)
+
+
+def _metrics_text(request: Request) -> Response:
+    """Prometheus' text (or OpenMetrics, as the scraper's Accept asks) of this process."""
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encoder(REGISTRY), headers={"Content-Type": content_type})
 
 
 async def dispatch(state: APIState, request: Request) -> Response:
@@ -161,7 +202,8 @@ async def dispatch(state: APIState, request: Request) -> Response:
     if user is not None and state.authorizer is not None and not user.is_master:
         # Kubernetes' order: in flight (429), then authorization, before the body is read
         query = request.scope["query_string"].decode("latin-1")
-        state.authorizer.check(attributes_of(user, request.method, path, query))
+        attrs = request.scope[_ATTRIBUTES] = attributes_of(user, request.method, path, query)
+        state.authorizer.check(attrs)  # the metrics' labels come from the same attributes
     plain = path.rstrip("/") or "/"
     if plain in ("/healthz", "/livez"):
         return PlainTextResponse("ok")
@@ -173,6 +215,10 @@ async def dispatch(state: APIState, request: Request) -> Response:
         except (StoreUnavailable, TimeoutError) as exc:
             return PlainTextResponse(f"[-]store failed: {exc}", status_code=503)
         return PlainTextResponse("ok")
+    if plain == "/metrics":  # a non-resource URL: get on /metrics (system:monitoring)
+        if request.method not in ("GET", "HEAD"):
+            raise errors.MethodNotAllowed(f"{request.method} is not allowed on /metrics")
+        return _metrics_text(request)
     if plain == "/version":
         return json_response(discovery.SERVER_VERSION)
     if plain == "/openapi/v2":

@@ -51,6 +51,7 @@ from orchestrator.apiserver.encryption.store import EncryptedStore
 from orchestrator.apiserver.inflight import InFlight, InFlightSettings
 from orchestrator.apiserver.kinds import served_types
 from orchestrator.apiserver.maintenance import MaintenanceSettings, run_maintenance
+from orchestrator.apiserver.metrics import watch_inflight
 from orchestrator.apiserver.nodeauth.access import NodeAccess, start_node_access
 from orchestrator.apiserver.nodeproxy import NodeProxy, NodeProxySettings
 from orchestrator.apiserver.podsecurity import PodSecurity, PodSecuritySettings
@@ -58,6 +59,7 @@ from orchestrator.apiserver.registry import AdmissionHook, Registry, WriteOption
 from orchestrator.apiserver.selfservice import publish_self
 from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings
 from orchestrator.apiserver.serviceaccounts.wiring import ServiceAccounts
+from orchestrator.apiserver.storemetrics import MeasuredStore, count_storage_objects
 from orchestrator.apiserver.streams.upgrade import spdy_protocol
 from orchestrator.apiserver.watch import WatchSettings
 from orchestrator.apiserver.watchcache import WatchHub
@@ -103,6 +105,7 @@ class APIServerSettings:
     # Authorizers asked in order after system:masters (Kubernetes' --authorization-mode):
     # "RBAC", or "AlwaysAllow" for tests that need no policy. Empty: no authorization.
     authorization_modes: tuple[str, ...] = ("RBAC",)
+    storage_count_interval: float = 60.0  # apiserver_storage_objects, as often as Kubernetes
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -151,7 +154,7 @@ class APIServer:
             gc.set_threshold(*s.gc_thresholds)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         encryption = load_config(s.encryption_config) if s.encryption_config else None
-        self.store = await open_store(s.store, s.data_dir)
+        self.store = MeasuredStore(await open_store(s.store, s.data_dir))  # storemetrics.py
         if encryption is not None:  # encryption at rest (encryption/store.py)
             self.store = EncryptedStore(self.store, encryption)
         registry = Registry(self.store, Allocators(self.store, s.allocators))
@@ -194,6 +197,7 @@ class APIServer:
             inflight=InFlight(s.inflight),
         )
         self.state = state
+        watch_inflight(state.inflight)  # apiserver_current_inflight_requests (metrics.py)
         definitions = DefinitionController(
             registry, self.hub, types, lambda served: setattr(state, "types", served), s.definitions
         )
@@ -272,6 +276,14 @@ class APIServer:
             )
         )
         self._tasks.append(asyncio.create_task(definitions.run(), name="definitions"))
+        self._tasks.append(
+            asyncio.create_task(
+                count_storage_objects(
+                    self.store, types, s.storage_count_interval, lambda: state.types
+                ),
+                name="storage-objects",
+            )
+        )
         self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
         self._tasks.append(following)
         if rbac is not None:

@@ -33,6 +33,7 @@ from orchestrator.api import errors
 from orchestrator.api.jsoncodec import dumps
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
+from orchestrator.apiserver import metrics
 from orchestrator.apiserver.registry import Registry, matches
 from orchestrator.apiserver.watchcache import Change, Dropped, Progress, WatchHub
 from orchestrator.store.base import Compacted
@@ -110,6 +111,8 @@ async def stream(
     progress = settings.bookmark_interval if bookmarks else 0.0
     pump = asyncio.create_task(_pump(hub.changes(prefix, after, progress), queue))
     last = after
+    sent, watchers = metrics.watch_children(rt)  # apiserver_watch_events_total, ..._watchers
+    watchers.inc()
     try:
         while True:
             now = loop.time()
@@ -158,8 +161,10 @@ async def stream(
                     else:
                         lines.append(_line(kind, render(item.obj)))
             if lines:
+                sent.inc(len(lines))
                 yield b"".join(lines)
     finally:
+        watchers.dec()
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump

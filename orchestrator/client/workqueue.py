@@ -10,14 +10,21 @@
 - ``add_after`` queues a key after a delay (requeue-after for timers).
 
 Keys are usually ``namespace/name`` strings; any hashable works.
+
+A queue given a ``name`` (its controller's) reports client-go's
+``workqueue_*{name}`` metrics (``orchestrator.client.metrics``): adds,
+retries, time queued, time processed, depth and work in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+
+from orchestrator.client import metrics
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,11 @@ class ShutDown(Exception):
 
 
 class WorkQueue:
-    def __init__(self, backoff: BackoffSettings | None = None) -> None:
+    def __init__(self, backoff: BackoffSettings | None = None, *, name: str = "") -> None:
+        self.name = name
+        self._metrics = metrics.QueueMetrics(name) if name else None
+        self._added: dict[Hashable, float] = {}  # key -> when it was queued (named queues)
+        self._started: dict[Hashable, float] = {}  # key -> when a worker took it (named queues)
         self._backoff = backoff or BackoffSettings()
         self._queue: deque[Hashable] = deque()
         self._waiting: set[Hashable] = set()
@@ -41,6 +52,8 @@ class WorkQueue:
         self._timers: dict[Hashable, asyncio.TimerHandle] = {}
         self._getters: deque[asyncio.Future[None]] = deque()
         self._shutdown = False
+        if name:
+            metrics.QUEUES.queues.add(self)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -55,6 +68,9 @@ class WorkQueue:
             return
         self._waiting.add(key)
         self._queue.append(key)
+        if self._metrics is not None:
+            self._metrics.adds.inc()
+            self._added[key] = time.monotonic()
         self._wake()
 
     def _wake(self) -> None:
@@ -85,6 +101,8 @@ class WorkQueue:
         """Re-queue ``key`` after its backoff; returns the delay chosen."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
+        if self._metrics is not None:
+            self._metrics.retries.inc()
         delay = min(self._backoff.cap, self._backoff.base * 2**failures)
         self.add_after(key, delay)
         return delay
@@ -111,10 +129,21 @@ class WorkQueue:
         key = self._queue.popleft()
         self._waiting.discard(key)
         self._processing.add(key)
+        if self._metrics is not None:
+            now = time.monotonic()
+            self._metrics.queue_duration.observe(now - self._added.pop(key, now))
+            self._started[key] = now
         return key
+
+    def processing_since(self) -> list[float]:
+        """When each key being processed now was taken (named queues)."""
+        return list(self._started.values())
 
     def done(self, key: Hashable) -> None:
         self._processing.discard(key)
+        started = self._started.pop(key, None)
+        if started is not None and self._metrics is not None:
+            self._metrics.work_duration.observe(time.monotonic() - started)
         if key in self._dirty:
             self._dirty.discard(key)
             self.add(key)

@@ -52,7 +52,7 @@ class CronJobController:
     def __init__(self, ctx: ControllerContext, settings: CronJobSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or CronJobSettings()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="cronjob")
         self.cronjobs = ctx.informers.informer(CRONJOBS)
         self.jobs = ctx.informers.informer(JOBS)
         self.jobs.add_index(OWNER_INDEX, lambda j: controller_uid(j, CRONJOBS.kind))

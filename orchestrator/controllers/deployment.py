@@ -69,7 +69,7 @@ class DeploymentController:
     def __init__(self, ctx: ControllerContext, settings: DeploymentSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or DeploymentSettings()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="deployment")
         self.deployments = ctx.informers.informer(DEPLOYMENTS)
         self.sets = ctx.informers.informer(REPLICASETS)
         self.pods = ctx.informers.informer(PODS)

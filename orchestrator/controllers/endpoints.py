@@ -156,7 +156,7 @@ class EndpointsController:
 
     def __init__(self, ctx: ControllerContext, settings: object | None = None) -> None:
         self.ctx = ctx
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="endpoint")
         self.services = ctx.informers.informer(SERVICES)
         self.pods = ctx.informers.informer(PODS)
         self.endpoints = ctx.informers.informer(ENDPOINTS)

@@ -159,7 +159,7 @@ class GarbageCollector:
         self.ctx = ctx
         self.settings = settings or GCSettings()
         self.static = self.settings.types or ctx.client.types
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="garbage_collector_attempt_to_delete")
         self._kinds: dict[str, Monitor] = {}
         self._absent: OrderedDict[str, None] = OrderedDict()
         self._retired: dict[tuple[str, str], ResourceType] = {}  # served once, then gone

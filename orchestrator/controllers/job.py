@@ -77,7 +77,7 @@ class JobController:
     def __init__(self, ctx: ControllerContext, settings: JobSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or JobSettings()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="job")
         self.jobs = ctx.informers.informer(JOBS)
         self.pods = ctx.informers.informer(PODS)
         self.pods.add_index(OWNER_INDEX, lambda p: controller_uid(p, JOBS.kind))

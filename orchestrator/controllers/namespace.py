@@ -86,7 +86,7 @@ class NamespaceController:
             owner=self.name,
             initial=content_types(self.settings.types or ctx.client.types),
         )
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="namespace")
         self.namespaces = ctx.informers.informer(NAMESPACES)
         self.namespaces.add_handler(
             Handler(

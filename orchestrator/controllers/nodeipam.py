@@ -68,7 +68,7 @@ class NodeIPAMController:
         assert NODES is not None
         self.ctx = ctx
         self.settings = settings or NodeIPAMSettings()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="nodeipam")
         self.nodes = ctx.informers.informer(NODES)
         self.nodes.add_handler(
             Handler(self._enqueue, lambda _o, n: self._enqueue(n), self._on_delete)

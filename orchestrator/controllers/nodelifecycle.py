@@ -180,8 +180,8 @@ class NodeLifecycleController:
     ) -> None:
         self.ctx = ctx
         self.settings = settings or NodeLifecycleSettings()
-        self.node_queue = WorkQueue(ctx.backoff)
-        self.pod_queue = WorkQueue(ctx.backoff)
+        self.node_queue = WorkQueue(ctx.backoff, name="node_lifecycle_controller")
+        self.pod_queue = WorkQueue(ctx.backoff, name="node_lifecycle_controller_pods")
         self.nodes = ctx.informers.informer(NODES)
         self.leases = ctx.informers.informer(LEASES, namespace=LEASE_NAMESPACE)
         self.pods = ctx.informers.informer(PODS)

@@ -93,7 +93,7 @@ class ReplicaSetController:
     def __init__(self, ctx: ControllerContext, settings: ReplicaSetSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or ReplicaSetSettings()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="replicaset")
         self.expectations = Expectations(self.settings.expectations_ttl)
         self.sets = ctx.informers.informer(REPLICASETS)
         self.pods = ctx.informers.informer(PODS)

@@ -49,7 +49,7 @@ class ServiceAccountsController:
     def __init__(self, ctx: ControllerContext, settings: ServiceAccountsSettings) -> None:
         self.ctx = ctx
         self.root_ca_pem = settings.root_ca_pem or (ctx.client.config.ca_data or b"").decode()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="serviceaccount")
         self.namespaces = ctx.informers.informer(NAMESPACES)
         self.accounts = ctx.informers.informer(
             ACCOUNTS, field_selector=f"metadata.name={DEFAULT_ACCOUNT}"

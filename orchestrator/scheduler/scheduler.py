@@ -46,6 +46,7 @@ from orchestrator.client.informer import Handler, object_key
 from orchestrator.client.rest import resource_path
 from orchestrator.client.workers import run_workers
 from orchestrator.client.workqueue import WorkQueue
+from orchestrator.scheduler import metrics as prom
 from orchestrator.scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from orchestrator.scheduler.placement import Placement, place_pod
 from orchestrator.scheduler.podinfo import pod_info
@@ -100,8 +101,17 @@ class Scheduler:
         self.ctx = ctx
         self.settings = settings or SchedulerSettings()
         self.cache = SchedulerCache()
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="scheduler")
         self.metrics = SchedulerMetrics()
+        profile = self.settings.scheduler_name
+        self._attempts = {  # result -> (attempts counter, duration histogram): Prometheus
+            result: (
+                prom.ATTEMPTS.labels(result, profile),
+                prom.ATTEMPT_DURATION.labels(result, profile),
+            )
+            for result in ("scheduled", "unschedulable", "error")
+        }
+        prom.report_pending(self, self._pending)
         self._rng = rng or random.Random()
         self._unschedulable: dict[str, _Unschedulable] = {}
         self.pods = ctx.informers.informer(PODS)
@@ -164,8 +174,31 @@ class Scheduler:
             and (pod.get("status") or {}).get("phase") not in TERMINAL_PHASES
         )
 
+    def _pending(self) -> dict[str, int]:
+        return {"active": len(self.queue), "unschedulable": len(self._unschedulable)}
+
     async def schedule_one(self, key: str) -> float | None:
-        """Place the pod ``key`` names, or say why it cannot be placed."""
+        """Place the pod ``key`` names, or say why it cannot be placed; each attempt counted."""
+        started = time.perf_counter()
+        before = (self.metrics.scheduled, self.metrics.unschedulable)
+        result = ""
+        try:
+            retry = await self._schedule_one(key)
+            if self.metrics.scheduled != before[0]:
+                result = "scheduled"
+            elif self.metrics.unschedulable != before[1]:
+                result = "unschedulable"
+            return retry
+        except Exception:
+            result = "error"
+            raise
+        finally:
+            if result:  # a pod gone, bound or already assumed was no attempt
+                count, duration = self._attempts[result]
+                count.inc()
+                duration.observe(time.perf_counter() - started)
+
+    async def _schedule_one(self, key: str) -> float | None:
         pod = self.pods.get(key)
         if pod is None or not self.wants(pod):
             self._unschedulable.pop(key, None)

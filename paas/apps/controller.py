@@ -105,7 +105,7 @@ class AppController:
     def __init__(self, ctx: ControllerContext, settings: AppControllerSettings) -> None:
         self.ctx = ctx
         self.settings = settings
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="app-controller")
         informers = ctx.informers
         self.apps = informers.informer(APPS)
         self.apps.add_handler(enqueue_self(self.queue))

@@ -29,7 +29,9 @@ from orchestrator.client.leader import LeaderElector, LeaderSettings, LostLeader
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
 from orchestrator.controllers.base import Controller, run_controllers
+from orchestrator.metrics.server import MetricsServerSettings
 from paas.cli.logs import setup_logging
+from paas.cli.metricsflags import add_metrics_flags, metrics_settings, start_metrics
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 
 LEASE_NAMESPACE = "kube-system"
@@ -46,6 +48,7 @@ class Component:
 def add_control_flags(p: argparse.ArgumentParser, component: Component) -> None:
     leader = LeaderSettings()
     add_kubeconfig_flags(p)
+    add_metrics_flags(p)  # --metrics-port: Prometheus metrics, served by leaders and waiters
     p.add_argument(
         "--leader-elect",
         action=argparse.BooleanOptionalAction,
@@ -95,42 +98,62 @@ def run_component(component: Component, args: argparse.Namespace, build: Build) 
     except KubeconfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return asyncio.run(serve(component, config, leader, build))
+    metrics = metrics_settings(args, component.name)
+    return asyncio.run(serve(component, config, leader, build, metrics))
 
 
 async def serve(
-    component: Component, config: ClientConfig, leader: LeaderSettings | None, build: Build
+    component: Component,
+    config: ClientConfig,
+    leader: LeaderSettings | None,
+    build: Build,
+    metrics: MetricsServerSettings | None = None,
 ) -> int:
     """Run until a signal (0), lost leadership (1) or a failure (1)."""
-    log = logging.getLogger(f"paas.{component.name}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with APIClient(config) as client:
-        elector = (
-            LeaderElector(client, component.lease, namespace=LEASE_NAMESPACE, settings=leader)
-            if leader is not None
-            else None
-        )
-        work = asyncio.create_task(_lead_and_run(component, client, elector, build))
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if work.done():
-            stopping.cancel()
-            exc = work.exception()
-            if _lost_leadership(exc):
-                log.error("lost leadership: exiting so that the new leader acts alone")
-            else:
-                log.error("stopped on a failure: %r", exc)
-            return 1
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await work
-        if elector is not None:
-            await elector.release()
-        log.info("stopped")
-        return 0
+        metrics_server = await start_metrics(client, metrics)
+        try:
+            return await _serve(component, client, leader, build, stop)
+        finally:
+            if metrics_server is not None:
+                await metrics_server.close()
+
+
+async def _serve(
+    component: Component,
+    client: APIClient,
+    leader: LeaderSettings | None,
+    build: Build,
+    stop: asyncio.Event,
+) -> int:
+    log = logging.getLogger(f"paas.{component.name}")
+    elector = (
+        LeaderElector(client, component.lease, namespace=LEASE_NAMESPACE, settings=leader)
+        if leader is not None
+        else None
+    )
+    work = asyncio.create_task(_lead_and_run(component, client, elector, build))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if work.done():
+        stopping.cancel()
+        exc = work.exception()
+        if _lost_leadership(exc):
+            log.error("lost leadership: exiting so that the new leader acts alone")
+        else:
+            log.error("stopped on a failure: %r", exc)
+        return 1
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await work
+    if elector is not None:
+        await elector.release()
+    log.info("stopped")
+    return 0
 
 
 async def _lead_and_run(

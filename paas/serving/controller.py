@@ -107,7 +107,7 @@ class _Loop:
     def __init__(self, ctx: ControllerContext, settings: ServingSettings) -> None:
         self.ctx = ctx
         self.settings = settings
-        self.queue = WorkQueue(ctx.backoff)
+        self.queue = WorkQueue(ctx.backoff, name="serving-controller")
 
     async def run(self) -> None:
         await process_queue(self.ctx, self.queue, self.reconcile, self.name)

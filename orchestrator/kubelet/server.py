@@ -29,9 +29,12 @@ certificate of its own, kept in ``cert_dir`` so that a restarted agent
 keeps the certificate its Node publishes; ``publish()`` puts the port and
 the certificate into the ``NodeSettings`` its ``NodeAgent`` registers.
 Callers must present a client certificate signed by the cluster CA whose
-common name is allowed (the API server's); anything else gets 401, as from
-the kubelet. Errors are plain text with the HTTP status, in Kubernetes'
-words; the API server turns them into a ``Status``.
+common name is allowed (the API server's), or a bearer token the API server
+authenticates and authorizes on the Node (``serverauth``, with
+``delegate()``); anything else gets 401, as from the kubelet. ``/metrics``
+serves the process's Prometheus registry (the agent's and its proxy's).
+Errors are plain text with the HTTP status, in Kubernetes' words; the API
+server turns them into a ``Status``.
 
 aiohttp's server rather than uvicorn: it is already a dependency, needs no
 ASGI layer for a handful of routes, reports its bound address and lets a
@@ -43,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,8 +74,13 @@ from orchestrator.kubelet.runtimes.base import (
     StreamOptions,
     StreamSession,
 )
+from orchestrator.kubelet.serverauth import question_of
+from orchestrator.metrics.delegated import DelegatedAuth
+from orchestrator.metrics.server import exposition
 
 log = logging.getLogger(__name__)
+_DELEGATED = web.RequestKey("paas.delegated", bool)  # a bearer token was reviewed and allowed
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SettingsT = TypeVar("SettingsT", bound=NodeSettings)
 
 
@@ -122,6 +130,13 @@ class KubeletServer:
         self.cert_pem = b""
         self.streams = 0  # log responses being written now (a reader gone away ends its own)
         self._runner: web.AppRunner | None = None
+        self.auth: DelegatedAuth | None = None  # bearer tokens (delegate())
+        self.node_name = ""
+
+    def delegate(self, auth: DelegatedAuth, node_name: str) -> None:
+        """Accept bearer tokens too, reviewed by the API server as on Node ``node_name``."""
+        self.auth = auth
+        self.node_name = node_name
 
     @property
     def url(self) -> str:
@@ -136,8 +151,9 @@ class KubeletServer:
         cert = pki.ensure_self_signed_cert(s.cert_dir, s.cert_name, [*hosts, "localhost"])
         self.cert_pem = cert.cert.read_bytes()
         context = pki.client_verifying_context(cert, s.client_ca)
-        app = web.Application()
+        app = web.Application(middlewares=[self._bearer])
         app.router.add_get("/healthz", _healthz)
+        app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
         app.router.add_get("/exec/{namespace}/{pod}/{container}", self._exec)
         app.router.add_get("/attach/{namespace}/{pod}/{container}", self._attach)
@@ -176,8 +192,36 @@ class KubeletServer:
 
     # -- handlers ------------------------------------------------------------
 
+    @web.middleware
+    async def _bearer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """A bearer token is reviewed by the API server (serverauth.py) before any handler."""
+        authorization = request.headers.get("Authorization")
+        if authorization and self.auth is not None and request.path != "/healthz":
+            if not self._has_client_cert(request):  # the certificate, when shown, decides
+                refusal = await self.auth.check(
+                    authorization, question_of(request.method, request.path, self.node_name)
+                )
+                if refusal is not None:
+                    return web.Response(status=refusal.status, text=refusal.message)
+                request[_DELEGATED] = True
+        return await handler(request)
+
+    def _has_client_cert(self, request: web.Request) -> bool:
+        transport = request.transport
+        peer = transport.get_extra_info("peercert") if transport is not None else None
+        return pki.peer_common_name(peer) in self.settings.allowed_clients
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        body, content_type = exposition(request.headers.get("Accept", ""))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
     def _refusal(self, request: web.Request) -> web.Response | None:
-        """401 unless the caller showed an allowed client certificate."""
+        """401 unless the caller showed an allowed client certificate (or a reviewed token)."""
+        if request.get(_DELEGATED):
+            return None
         if self.settings.client_ca is None:
             return web.Response(
                 status=401,

@@ -310,6 +310,7 @@ async def _serve_real(
     from orchestrator.kubelet.podsync import PodSyncSettings
     from orchestrator.kubelet.registration import node_addresses
     from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
+    from orchestrator.metrics.delegated import DelegatedAuth
 
     data_dir: Path = args.data_dir
     settings = KubeletSettings(
@@ -333,6 +334,7 @@ async def _serve_real(
     )
     log.info("node %s: %s runtime, state in %s", name, kind, data_dir)
     async with APIClient(config) as client:
+        server.delegate(DelegatedAuth(client), name)  # bearer tokens: /metrics for Prometheus
         kubelet = Kubelet(client, name, runtime, settings, server=server)
         proxier = _service_proxy(client, kind, name, args)
         crashed = await until_signal(_run_all(kubelet, proxier))

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
+from orchestrator.metrics.server import MetricsServerSettings
 from paas.cli.logs import setup_logging
+from paas.cli.metricsflags import add_metrics_flags, metrics_settings, start_metrics
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 from paas.cli.signals import until_signal
 from router.clusterdns import ClusterDNSSettings, run_cluster_dns
@@ -80,6 +82,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="the address kube-dns's Endpoints name (default: --host)",
     )
     p.add_argument("--address-file", type=Path, help="write udp://HOST:PORT here once serving")
+    add_metrics_flags(p)
     p.set_defaults(func=run_dns)
 
 
@@ -125,11 +128,15 @@ def run_dns(args: argparse.Namespace) -> int:
     except (KubeconfigError, ValueError) as exc:
         print(f"paas dns: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(config, settings, args.address_file))
+    metrics = metrics_settings(args, "dns")
+    return asyncio.run(_serve(config, settings, args.address_file, metrics))
 
 
 async def _serve(
-    config: ClientConfig, settings: ClusterDNSSettings, address_file: Path | None
+    config: ClientConfig,
+    settings: ClusterDNSSettings,
+    address_file: Path | None,
+    metrics: MetricsServerSettings | None = None,
 ) -> int:
     def serving(server: DNSServer) -> None:
         resolver = server.resolver
@@ -148,8 +155,13 @@ async def _serve(
             tmp.replace(address_file)
 
     async with APIClient(config) as client:
-        if await until_signal(run_cluster_dns(client, settings, serving)):
-            return 1
+        metrics_server = await start_metrics(client, metrics)
+        try:
+            if await until_signal(run_cluster_dns(client, settings, serving)):
+                return 1
+        finally:
+            if metrics_server is not None:
+                await metrics_server.close()
         log.info("stopped")
         return 0
 

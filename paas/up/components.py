@@ -32,6 +32,9 @@ Readiness is asked of the API through the project's own client:
 - autoscaler: started (it scales revisions on the load the routers report,
   to and from zero, with ``--autoscale-window`` and ``--scale-to-zero-grace``).
 
+Every component serves Prometheus metrics (``paas/up/metricstargets.py``
+lists them for a scraper in ``DATA_DIR/metrics-targets.json``).
+
 Each component runs as its own identity, with its own kubeconfig
 (``--kubeconfig DATA_DIR/identities/<component>.kubeconfig``, paas/up/datadir.py):
 no argv carries a token. Later components are one more entry in
@@ -55,6 +58,7 @@ from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
 from paas.supervisor import Component
 from paas.up.datadir import NODE, Credentials
+from paas.up.metricstargets import metrics_flags
 from paas.up.registry import HOST as REGISTRY_HOST
 from paas.up.registry import RegistryFiles, free_port, write_config
 from paas.up.settings import UpSettings
@@ -158,12 +162,19 @@ class UpComponents:
                     self._kubeconfig("controller-manager"),
                     "--cluster-cidr",
                     s.cluster_cidr,
+                    *metrics_flags(s, "controller-manager"),
                 ],
                 logs / "controller-manager.log",
             ),
             UpComponent(
                 "scheduler",
-                lambda: [*self._py, "scheduler", "--kubeconfig", self._kubeconfig("scheduler")],
+                lambda: [
+                    *self._py,
+                    "scheduler",
+                    "--kubeconfig",
+                    self._kubeconfig("scheduler"),
+                    *metrics_flags(s, "scheduler"),
+                ],
                 logs / "scheduler.log",
             ),
             router,
@@ -238,6 +249,7 @@ class UpComponents:
             # pods reach it at its own cluster IP, DNATed by the node's proxy (root mode)
             *(["--service-ip", s.dns_ip, "--advertise-address", s.reachable_ip] if root else []),
             *(f"--upstream={u}" for u in s.dns_upstreams),
+            *metrics_flags(s, "dns"),
         ]
 
     def _router_argv(self) -> list[str]:
@@ -309,6 +321,7 @@ class UpComponents:
             s.domain,
             "--http-port",
             str(Addresses.port(self.addresses.endpoints.get("http", ""), s.http_port)),
+            *metrics_flags(s, command),
         ]
 
     def _app_controller_argv(self) -> list[str]:
@@ -329,6 +342,7 @@ class UpComponents:
             "--tick",
             str(tick),
             "--enable-scale-to-zero" if s.scale_to_zero else "--no-enable-scale-to-zero",
+            *metrics_flags(s, "autoscaler"),
         ]
 
     def _serving_controller_argv(self) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -36,9 +37,11 @@ from paas.up.components import UpComponent, UpComponents, read_address
 from paas.up.datadir import ensure_credentials, write_component_kubeconfigs
 from paas.up.definitions import install_definitions, platform_definitions
 from paas.up.example import ExampleFailed, ExampleSettings, deploy_example
+from paas.up.metricstargets import MetricsTargets
 from paas.up.roles import apply_roles, platform_roles
 from paas.up.settings import UpSettings
 
+log = logging.getLogger(__name__)
 TEARDOWN_TIMEOUT = 120.0  # removing a node's pods and network; Docker may be slow
 
 
@@ -59,6 +62,7 @@ class Platform:
         self.supervisor = Supervisor()
         self.components: UpComponents | None = None
         self.endpoints_path = settings.data_dir / "endpoints.json"
+        self.targets = MetricsTargets(settings)  # metrics-targets.json, for Prometheus
 
     async def run(self, stop: asyncio.Event) -> int:
         """Everything, until ``stop`` is set; the exit status of ``paas up``."""
@@ -74,6 +78,7 @@ class Platform:
             self.endpoints_path,
         ):
             stale.unlink(missing_ok=True)
+        self.targets.clear()
         status = 0
         example: asyncio.Task[None] | None = None
         try:
@@ -81,12 +86,17 @@ class Platform:
                 self.supervisor.add(component)
                 await self._until(stop, self.supervisor.start(component, s.ready_timeout))
                 await self._ready(component)
+            await self._refresh_targets()
             for line in banner(s, comps.addresses, time.monotonic() - started, root=is_root()):
                 self.say(line)
             sys.stdout.flush()
             example = self._start_example()
+            refreshed = time.monotonic()
             while not stop.is_set():
                 self.supervisor.tick()
+                if time.monotonic() - refreshed >= s.metrics_targets_interval:
+                    await self._refresh_targets()  # a restarted component's new port
+                    refreshed = time.monotonic()
                 await _wait(stop, 0.2)
         except StartFailed as exc:
             print(f"paas up: {exc}", file=sys.stderr, flush=True)
@@ -103,6 +113,14 @@ class Platform:
             self.endpoints_path.unlink(missing_ok=True)
         self.say("paas stopped.")
         return status
+
+    async def _refresh_targets(self) -> None:
+        comps = self.components
+        assert comps is not None
+        try:
+            await self.targets.refresh(comps.addresses.api, comps.client)
+        except (errors.APIError, OSError) as exc:
+            log.warning("writing metrics-targets.json failed: %s", exc)
 
     @staticmethod
     async def _until(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:

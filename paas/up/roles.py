@@ -23,6 +23,13 @@ checked against each component's code for the paths that run seldom
   ``system::leader-locking-kube-scheduler``.
 - The DNS's rights are CoreDNS's (``system:coredns``), plus, in
   ``kube-system``, the ``kube-dns`` Service and Endpoints it publishes.
+- Metrics: every component that serves ``/metrics`` on a port of its own
+  asks the API who may read it (TokenReview, SubjectAccessReview), so each
+  is bound to ``system:auth-delegator`` (the scheduler's and the
+  controller-manager's Kubernetes roles have those rights already); and the
+  group ``system:monitoring``, which reads every ``/metrics`` path, may also
+  read the node agents' (``nodes/metrics``, ``nodes/stats``), as a
+  Prometheus needs on Kubernetes.
 
 The node (kubelet and its service proxy) is not here: the Node authorizer
 decides for ``system:node:<name>``. ``paas up`` applies these with
@@ -173,6 +180,16 @@ NAMESPACED_RULES: dict[tuple[str, str], list[Rule]] = {
     ],
 }
 
+# users bound to system:auth-delegator: they serve /metrics (orchestrator.metrics.delegated)
+AUTH_DELEGATORS = (
+    "system:paas:dns",
+    "system:paas:app-controller",
+    "system:paas:serving-controller",
+    "system:paas:autoscaler",
+)
+MONITORING_GROUP = "system:monitoring"
+MONITORING_ROLE = "system:paas:monitoring"  # what a scraper reads beyond /metrics paths
+
 # user -> the Lease it leads with in kube-system
 LEASES = {
     "system:kube-scheduler": "paas-scheduler",
@@ -223,7 +240,28 @@ def platform_roles() -> list[dict[str, Any]]:
         ]
         name = "system:paas:leader-locking-" + lease.removeprefix("paas-")
         out += _pair("Role", name, LEADER_NAMESPACE, rules, user)
-    return out
+    for user in AUTH_DELEGATORS:
+        name = f"{role_name(user)}:auth-delegator"
+        out.append(_cluster_binding(name, "system:auth-delegator", _user(user)))
+    role, binding = _pair(
+        "ClusterRole",
+        MONITORING_ROLE,
+        "",
+        [rule("", ("nodes/metrics", "nodes/stats"), ("get",))],
+        "",
+    )
+    binding["subjects"] = [{"kind": "Group", "apiGroup": RBAC, "name": MONITORING_GROUP}]
+    return [*out, role, binding]
+
+
+def _cluster_binding(name: str, role: str, subject: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": {"paas.dev/platform-role": "true"}},
+        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
+        "subjects": [subject],
+    }
 
 
 RBAC_TYPES = {

@@ -41,6 +41,7 @@ class UpSettings:
     autoscale_window: float = 60.0  # the autoscaler's stable window (Knative's); tests shorten it
     scale_to_zero_grace: float = 30.0  # an idle revision's last pod stays this long (Knative's)
     scale_to_zero: bool = True  # cluster-wide switch (Knative's enable-scale-to-zero)
+    metrics_targets_interval: float = 2.0  # how soon metrics-targets.json follows a restart
 
     @property
     def runs_registry(self) -> bool:

@@ -35,11 +35,13 @@ import socket
 import struct
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any, Final
 
 from dnslib import RCODE, DNSHeader, DNSRecord
 
 from router.dnsforward import Forwarder, Upstream
+from router.dnsmetrics import DNS
 from router.dnsrecords import ClusterRecords
 from router.dnsresolve import OPT, ResolverSettings, refuse, resolve
 
@@ -87,6 +89,7 @@ class DNSServer:
             else None
         )
         self.address: tuple[str, int] = ("", 0)
+        self.label = ""  # dns://HOST:PORT once bound: the server label of its metrics
         self._udp_cache: dict[bytes, bytes] = {}
         self._tcp_cache: dict[bytes, bytes] = {}
         self._generation = -1
@@ -162,10 +165,11 @@ class DNSServer:
     async def start(self) -> tuple[str, int]:
         """Bind UDP and TCP and serve; returns (host, port) as bound."""
         udp_sock, tcp_sock = self._bind()
-        self._udp = _UDPEndpoint(self, udp_sock)
-        self._tcp = await asyncio.start_server(self._serve_tcp, sock=tcp_sock)
         host, port = udp_sock.getsockname()[:2]
         self.address = (host, port)
+        self.label = f"dns://{f'[{host}]' if ':' in host else host}:{port}"  # metrics' server
+        self._udp = _UDPEndpoint(self, udp_sock)
+        self._tcp = await asyncio.start_server(self._serve_tcp, sock=tcp_sock)
         log.info("cluster DNS serving on %s (UDP and TCP)", self.url)
         return self.address
 
@@ -211,15 +215,18 @@ class DNSServer:
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         idle = self.settings.tcp_idle_timeout
+        family = "2" if ":" in self.address[0] else "1"
         try:
             while True:
                 (size,) = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), idle))
                 data = await asyncio.wait_for(reader.readexactly(size), idle)
+                started = perf_counter()
                 out = self.reply(data, tcp=True)
                 if out is None:
                     break
                 if out is FORWARD:
                     out = await self._forward(data, tcp=True)
+                DNS.record(self.label, "tcp", family, data, out, perf_counter() - started)
                 writer.write(struct.pack("!H", len(out)) + out)
                 await writer.drain()
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
@@ -256,14 +263,17 @@ class _UDPEndpoint:
     def __init__(self, server: DNSServer, sock: socket.socket) -> None:
         self.server = server
         self.sock = sock
+        self.family = "2" if sock.family == socket.AF_INET6 else "1"  # CoreDNS's family label
         self.loop = asyncio.get_running_loop()
         self.closed = False
         self.loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
         recv, send, reply = self.sock.recvfrom, self.sock.sendto, self.server.reply
+        record, server, family = DNS.record, self.server.label, self.family
         for _ in range(self.BATCH):
             try:
+                started = perf_counter()
                 data, addr = recv(65535)
             except (BlockingIOError, InterruptedError):
                 return
@@ -274,15 +284,17 @@ class _UDPEndpoint:
             if out is None:
                 continue
             if out is FORWARD:
-                self.server.spawn(self._forward(data, addr))
+                self.server.spawn(self._forward(data, addr, started))
                 continue
+            record(server, "udp", family, data, out, perf_counter() - started)
             try:
                 send(out, addr)
             except OSError as exc:
                 log.debug("UDP send to %s: %r", addr, exc)
 
-    async def _forward(self, data: bytes, addr: Any) -> None:
+    async def _forward(self, data: bytes, addr: Any, started: float) -> None:
         out = await self.server._forward(data, tcp=False)
+        DNS.record(self.server.label, "udp", self.family, data, out, perf_counter() - started)
         if not self.closed:
             with contextlib.suppress(OSError):
                 self.sock.sendto(out, addr)

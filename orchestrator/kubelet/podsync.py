@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,7 +50,7 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.timestamps import rfc3339
 from orchestrator.client.events import EventRecorder
 from orchestrator.client.rest import APIClient
-from orchestrator.kubelet import podactions
+from orchestrator.kubelet import metrics, podactions
 from orchestrator.kubelet.backoff import Backoff, BackoffSettings
 from orchestrator.kubelet.containerenv import ContainerConfigError, ObjectSource, container_env
 from orchestrator.kubelet.containerkill import Killer, find_container
@@ -154,6 +155,8 @@ class PodWorker:
         )
         self._torn_down: set[str] = set()  # terminal pods whose sandbox is gone
         self._last_seen: dict[str, Obj] = {}  # uid -> the pod, for killing it once gone
+        self._first_seen: dict[str, float] = {}  # uid -> when first synced, until it runs
+        self.counts = metrics.PodCounts()  # kubelet_running_pods/_containers
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -178,10 +181,24 @@ class PodWorker:
     # -- the pass ------------------------------------------------------------------------
 
     async def sync(self, uid: str) -> float | None:
+        """One pass over the pod ``uid``, timed as kubelet_pod_worker_duration_seconds."""
+        started = time.monotonic()
+        operation = "sync" if uid in self._last_seen else "create"
+        try:
+            return await self._sync(uid)
+        finally:
+            pod = self._last_seen.get(uid)
+            if pod is None or metadata_of(pod).get("deletionTimestamp"):
+                operation = "kill"  # being deleted, or gone and cleaned up
+            metrics.POD_WORKER.labels(operation).observe(time.monotonic() - started)
+
+    async def _sync(self, uid: str) -> float | None:
         pod = self.lookup(uid)
         if pod is None:
             await self._cleanup(uid)
             return None
+        if uid not in self._last_seen and (pod.get("status") or {}).get("phase") == "Pending":
+            self._first_seen[uid] = time.monotonic()  # kubelet_pod_start_duration_seconds
         self._last_seen[uid] = pod
         if metadata_of(pod).get("deletionTimestamp"):
             await self._sync_deleted(pod)
@@ -255,6 +272,8 @@ class PodWorker:
             del self._failed_at[key]
         self._torn_down.discard(uid)
         self._last_seen.pop(uid, None)
+        self._first_seen.pop(uid, None)
+        self.counts.gone(uid)
         self.probe_status.observed(uid, None)
 
     async def _sync_deleted(self, pod: Obj) -> None:
@@ -413,6 +432,10 @@ class PodWorker:
         observed = Observed(sandbox, states, self.host_ip, waiting, ready, started)
         self.probe_status.observed(uid, observed if sandbox is not None else None)
         status = pod_status(pod, observed, self.clock())
+        if sandbox is not None:
+            self.counts.seen(uid, (str(s.status) for s in states))
+        if status.get("phase") == "Running" and uid in self._first_seen:
+            metrics.POD_START.observe(time.monotonic() - self._first_seen.pop(uid))
         if status == pod.get("status"):
             return
         body = {**pod, "status": status}

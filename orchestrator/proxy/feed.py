@@ -21,6 +21,7 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
+from orchestrator.proxy import metrics
 from orchestrator.proxy.rules import ServicePort, service_ports
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,9 @@ class ServiceFeed:
             self._changed.clear()
             last = loop.time()
             try:
-                await sync(self.ports())
+                with metrics.SYNC_DURATION.time():
+                    await sync(self.ports())
+                metrics.LAST_SYNC.set_to_current_time()
             except SyncFailed as exc:
                 log.error("proxy sync failed, retrying: %s", exc)
                 loop.call_later(s.retry_interval, self._changed.set)

@@ -569,3 +569,33 @@ def test_mangled_queries_get_an_answer_or_are_dropped_never_an_exception() -> No
         for tcp in (False, True):
             out = server.reply(bytes(data), tcp=tcp)
             assert out is None or out is FORWARD or out[:2] == data[:2]
+
+
+def test_dns_counts_queries_by_type_and_rcode_as_coredns() -> None:
+    from router.dnsmetrics import DNSStats, query_type
+
+    query = DNSRecord.question("web.default.svc.cluster.local", "SRV").pack()
+    assert query_type(query) == "SRV"
+    assert query_type(DNSRecord.question("x.example", "AAAA").pack()) == "AAAA"
+    assert query_type(b"\x00" * 12) == "other"
+    stats = DNSStats()
+    reply = DNSRecord.question("x.example").reply()
+    reply.header.rcode = 3
+    stats.record("dns://127.0.0.1:53", "udp", "1", query, reply.pack(), 0.0004)
+    families = {f.name: f for f in stats.collect()}
+    (sample,) = families["coredns_dns_requests"].samples
+    assert sample.labels == {
+        "server": "dns://127.0.0.1:53",
+        "zone": ".",
+        "proto": "udp",
+        "family": "1",
+        "type": "SRV",
+    }
+    (response,) = families["coredns_dns_responses"].samples
+    assert response.labels["rcode"] == "NXDOMAIN"
+    count = [
+        s
+        for s in families["coredns_dns_request_duration_seconds"].samples
+        if s.name.endswith("_count")
+    ]
+    assert count[0].value == 1

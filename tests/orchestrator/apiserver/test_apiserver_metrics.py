@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 from prometheus_client.parser import text_string_to_metric_families
+from support.apiserver import RunningAPI
 
 from orchestrator.apiserver.auth import add_token
-from support.apiserver import RunningAPI
 
 
 def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:

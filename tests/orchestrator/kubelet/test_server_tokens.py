@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.apiserver import RunningAPI
 
 from orchestrator import pki
 from orchestrator.apiserver.auth import add_token
@@ -15,7 +16,6 @@ from orchestrator.client.rest import APIClient
 from orchestrator.kubelet.runtimes.process import ProcessRuntime, ProcessRuntimeSettings
 from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
 from orchestrator.metrics.delegated import DelegatedAuth, DelegatedSettings
-from support.apiserver import RunningAPI
 
 NODE_METRICS_READER = {
     "apiVersion": "rbac.authorization.k8s.io/v1",

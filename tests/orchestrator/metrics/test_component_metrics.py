@@ -9,13 +9,13 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from support.apiserver import RunningAPI
 
 from orchestrator.apiserver.auth import add_token
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workqueue import WorkQueue
 from orchestrator.metrics.delegated import DelegatedAuth, DelegatedSettings
 from orchestrator.metrics.server import MetricsServer, MetricsServerSettings
-from support.apiserver import RunningAPI
 
 
 def _value(text: str, metric: str, **labels: str) -> float | None:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder import names, records
+from builder import metrics, names, records
 from builder.buildrun import BuildContext
 from builder.deploywait import follow_deploy
 from builder.kinds import RELEASE_ANNOTATION, main_branch
@@ -137,10 +138,14 @@ class BuildService:
         self.locks.running(key, process)
 
         async def run() -> Outcome:
+            started = time.monotonic()
             try:
-                return await process.run(on_line)
+                outcome = await process.run(on_line)
             finally:
                 queue.put_nowait(None)
+            metrics.BUILDS.labels(outcome.phase).inc()
+            metrics.BUILD_DURATION.labels(outcome.phase).observe(time.monotonic() - started)
+            return outcome
 
         with log_file.open("a", encoding="utf-8") as log:
 
@@ -183,11 +188,13 @@ class BuildService:
                     yield show(f"-----> {branch} will be served at {url}")
                 else:
                     yield show(" !     The push is refused; what was live stays live.")
+                metrics.PUSHES.labels("deployed" if ok else "refused").inc()
                 yield event(ok=ok)
                 return
             word = "cancelled" if outcome.phase == "Cancelled" else "failed"
             yield show(f" !     Build {word}: {outcome.message}")
             yield show(" !     Nothing was deployed; what was live stays live.")
+            metrics.PUSHES.labels("refused").inc()
             yield event(ok=False)
 
     def release_of(self, result: str) -> str:

@@ -20,7 +20,9 @@ from builder.settings import BuilderSettings
 from orchestrator import pki
 from orchestrator.client.config import ClientConfig, KubeconfigError, load_kubeconfig
 from orchestrator.client.rest import APIClient
+from orchestrator.metrics.server import MetricsServerSettings
 from paas.cli.logs import setup_logging
+from paas.cli.metricsflags import add_metrics_flags, metrics_settings, start_metrics
 from paas.cli.session import add_kubeconfig_flags, default_kubeconfig
 from paas.cli.signals import until_signal
 
@@ -72,6 +74,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "none: an image stays on the engine that built it",
     )
     p.add_argument("--address-file", type=Path, help="write http://HOST:PORT here once serving")
+    add_metrics_flags(p)
     p.set_defaults(func=run_builder)
 
 
@@ -120,27 +123,44 @@ def run_builder(args: argparse.Namespace) -> int:
         print(f"paas builder: {exc}", file=sys.stderr)
         return 2
     pki.ensure_private_dir(settings.data_dir)  # repositories, slugs and build logs: its own
-    return asyncio.run(_serve(config, settings, args.address_file))
+    metrics = metrics_settings(args, "builder")
+    return asyncio.run(_serve(config, settings, args.address_file, metrics))
 
 
-async def _serve(config: ClientConfig, settings: BuilderSettings, address_file: Path | None) -> int:
+async def _serve(
+    config: ClientConfig,
+    settings: BuilderSettings,
+    address_file: Path | None,
+    metrics: MetricsServerSettings | None = None,
+) -> int:
     async with APIClient(config) as client:
-        server = BuilderServer(settings, client)
+        metrics_server = await start_metrics(client, metrics)
+        try:
+            return await _serve_git(client, settings, address_file)
+        finally:
+            if metrics_server is not None:
+                await metrics_server.close()
 
-        async def serve() -> None:
-            try:
-                url = await server.start()
-                log.info("serving git at %s (repositories in %s)", url, settings.repos)
-                if address_file is not None:
-                    address_file.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = address_file.with_suffix(".tmp")
-                    tmp.write_text(url)
-                    tmp.replace(address_file)
-                await server.wait()
-            finally:
-                await server.stop()
 
-        if await until_signal(serve()):
-            return 1
-        log.info("stopped")
-        return 0
+async def _serve_git(
+    client: APIClient, settings: BuilderSettings, address_file: Path | None
+) -> int:
+    server = BuilderServer(settings, client)
+
+    async def serve() -> None:
+        try:
+            url = await server.start()
+            log.info("serving git at %s (repositories in %s)", url, settings.repos)
+            if address_file is not None:
+                address_file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = address_file.with_suffix(".tmp")
+                tmp.write_text(url)
+                tmp.replace(address_file)
+            await server.wait()
+        finally:
+            await server.stop()
+
+    if await until_signal(serve()):
+        return 1
+    log.info("stopped")
+    return 0

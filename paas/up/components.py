@@ -307,6 +307,7 @@ class UpComponents:
             # only the Docker runtime runs images: elsewhere a Dockerfile is refused at once
             *([] if s.runtime == "docker" else ["--no-dockerfile-builds"]),
             *(["--registry", self.addresses.registry] if self.addresses.registry else []),
+            *metrics_flags(s, "builder"),
         ]
 
     def _url_maker_argv(self, command: str) -> list[str]:

@@ -40,6 +40,7 @@ SERVED = (
     "app-controller",
     "serving-controller",
     "autoscaler",
+    "builder",
 )
 NODE_JOB = "node"
 NODES = BUILTIN_TYPES.require("", "Node")

@@ -35,6 +35,7 @@ JOBS = {
     "serving-controller",
     "autoscaler",
     "router",
+    "builder",
     "node",
 }
 

@@ -52,6 +52,7 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.informer import Handler, InformerSettings
 from orchestrator.client.rest import APIClient
 from orchestrator.client.workers import SharedInformers
+from orchestrator.metrics.delegated import DelegatedAuth
 from router.activator import ActivatorSettings
 from router.gatewaycontroller import GatewayController
 from router.http1 import ServerSettings
@@ -89,6 +90,9 @@ class RouterSettings:
     gateway_namespace: str = "paas-system"  # where our Gateway lives (the platform's namespace)
     gateway_name: str = "paas"  # Gateway created at start, HTTP on our port ("" = create none)
     metrics_port: int = 0  # /metrics and /signals; 0 picks a free one, -1 serves none
+    # a bearer token reviewed by the API server for both (paas router turns it on; embedded
+    # routers in tests read their own counters)
+    metrics_auth: bool = False
     signal_keepalive: float = 15.0  # seconds between blank lines on /signals (proxies cut idle)
     publish_as: tuple[str, str] = ("paas-system", "paas-router")  # our Endpoints ("" = none)
     activator: ActivatorSettings = field(default_factory=ActivatorSettings)
@@ -321,6 +325,7 @@ async def run_router(
                     settings.host,
                     settings.metrics_port,
                     settings.signal_keepalive,
+                    DelegatedAuth(client) if settings.metrics_auth else None,
                 )
             await controller.start_gateway()
             if on_serving is not None:

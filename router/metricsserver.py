@@ -2,7 +2,12 @@
 
 Served apart from the HTTP entry point (``--metrics-port``), so that the
 autoscaler's scrapes are never counted as app traffic nor routed, and so
-that app hosts cannot reach it. aiohttp serves it: two handlers, no hot
+that app hosts cannot reach it. With ``auth`` (``paas router`` by default)
+both routes need a bearer token whose user may ``get`` the path
+(``/metrics``: ``system:monitoring`` and the autoscaler's own role),
+checked with the API server (``orchestrator.metrics.delegated``); 401/403
+in Kubernetes' words otherwise. ``/metrics`` also carries the process's
+default registry (``process_*``). aiohttp serves it: two handlers, no hot
 path. What both say is the contract of ``paas.autoscaler.routers``:
 
 - ``/metrics``: ``RouterStats.text()`` (Prometheus' text format);
@@ -24,7 +29,10 @@ import json
 import time
 
 from aiohttp import web
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import generate_latest
 
+from orchestrator.metrics.delegated import DelegatedAuth, Question
 from router.ingressroutes import ServiceRef
 from router.metrics import RouterStats
 
@@ -50,13 +58,29 @@ class Signals:
                 queue.put_nowait(data)
 
 
-def metrics_app(stats: RouterStats, signals: Signals, keepalive: float) -> web.Application:
-    async def metrics(_request: web.Request) -> web.Response:
+def metrics_app(
+    stats: RouterStats, signals: Signals, keepalive: float, auth: DelegatedAuth | None = None
+) -> web.Application:
+    async def refusal(request: web.Request) -> web.Response | None:
+        if auth is None:
+            return None
+        question = Question("get", path=request.path)
+        refused = await auth.check(request.headers.get("Authorization"), question)
+        if refused is None:
+            return None
+        return web.Response(status=refused.status, text=refused.message)
+
+    async def metrics(request: web.Request) -> web.Response:
+        if (refused := await refusal(request)) is not None:
+            return refused
         return web.Response(
-            body=stats.text(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+            body=stats.text() + generate_latest(REGISTRY),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
         )
 
     async def stream(request: web.Request) -> web.StreamResponse:
+        if (refused := await refusal(request)) is not None:
+            return refused
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE)
@@ -82,11 +106,16 @@ def metrics_app(stats: RouterStats, signals: Signals, keepalive: float) -> web.A
 
 
 async def serve_metrics(
-    stats: RouterStats, signals: Signals, host: str, port: int, keepalive: float
+    stats: RouterStats,
+    signals: Signals,
+    host: str,
+    port: int,
+    keepalive: float,
+    auth: DelegatedAuth | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start the metrics port; (the runner to clean up, the port bound)."""
     runner = web.AppRunner(
-        metrics_app(stats, signals, keepalive), access_log=None, shutdown_timeout=0.5
+        metrics_app(stats, signals, keepalive, auth), access_log=None, shutdown_timeout=0.5
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -111,7 +111,9 @@ class Autoscaler:
 
     async def run(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.scrape_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        token = self.ctx.client.config.token  # routers ask the API who may read their metrics
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._scraping(session, group))
                 group.create_task(self._ticking())

@@ -81,6 +81,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="/metrics and /signals for the autoscaler (0 picks a free one, -1 serves none)",
     )
     p.add_argument(
+        "--metrics-auth",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="/metrics and /signals need a token allowed to get them (checked with the API)",
+    )
+    p.add_argument(
         "--gateway-class",
         default=d.gateway_class,
         help="GatewayClass created at start, and Gateway paas-system/<it> ('' creates none)",
@@ -122,6 +128,7 @@ def settings_from_args(args: argparse.Namespace) -> RouterSettings:
         ),
         pool=PoolSettings(connect_timeout=args.connect_timeout),
         metrics_port=args.metrics_port,
+        metrics_auth=args.metrics_auth,
         gateway_class=args.gateway_class,
         gateway_name=args.gateway_class,
         activator=ActivatorSettings(queue_limit=args.queue_limit, hold_timeout=args.hold_timeout),

@@ -55,18 +55,18 @@ def metrics_flags(settings: UpSettings, component: str) -> list[str]:
     """The flags that make ``component`` serve /metrics with a CA-signed certificate."""
     ca = pki.CertPaths(settings.data_dir / "ca.crt", settings.data_dir / "ca.key")
     host = settings.reachable_ip
-    cert = pki.ensure_serving_cert(
-        settings.data_dir / "tls" / "metrics", ca, component, [host, "127.0.0.1", "localhost"]
-    )
+    signed: list[str] = []
+    if ca.key.exists():  # paas up made the CA; without its key the component self-signs
+        cert = pki.ensure_serving_cert(
+            settings.data_dir / "tls" / "metrics", ca, component, [host, "127.0.0.1", "localhost"]
+        )
+        signed = ["--metrics-cert", str(cert.cert), "--metrics-key", str(cert.key)]
     return [
         "--metrics-port",
         "0",
         "--metrics-host",
         host,
-        "--metrics-cert",
-        str(cert.cert),
-        "--metrics-key",
-        str(cert.key),
+        *signed,
         "--metrics-address-file",
         str(address_file(settings, component)),
     ]

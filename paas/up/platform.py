@@ -38,7 +38,7 @@ from paas.up.datadir import ensure_credentials, write_component_kubeconfigs
 from paas.up.definitions import install_definitions, platform_definitions
 from paas.up.example import ExampleFailed, ExampleSettings, deploy_example
 from paas.up.metricstargets import MetricsTargets
-from paas.up.roles import apply_roles, platform_roles
+from paas.up.roles import apply_roles, monitoring_roles, platform_roles
 from paas.up.settings import UpSettings
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class Platform:
         comps = self.components
         assert comps is not None and comps.client is not None
         try:
-            applied = await apply_roles(comps.client, platform_roles())
+            applied = await apply_roles(comps.client, [*platform_roles(), *monitoring_roles()])
         except errors.APIError as exc:
             raise StartFailed(f"applying the components' roles: {exc}") from exc
         if not applied:

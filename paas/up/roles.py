@@ -25,11 +25,12 @@ checked against each component's code for the paths that run seldom
   ``kube-system``, the ``kube-dns`` Service and Endpoints it publishes.
 - Metrics: every component that serves ``/metrics`` on a port of its own
   asks the API who may read it (TokenReview, SubjectAccessReview), so each
-  is bound to ``system:auth-delegator`` (the scheduler's and the
-  controller-manager's Kubernetes roles have those rights already); and the
-  group ``system:monitoring``, which reads every ``/metrics`` path, may also
-  read the node agents' (``nodes/metrics``, ``nodes/stats``), as a
-  Prometheus needs on Kubernetes.
+  may create both reviews (``DELEGATED``: ``system:auth-delegator``'s rules;
+  the scheduler's and the controller-manager's Kubernetes roles have them);
+  the autoscaler may read the routers' ``/metrics`` and ``/signals``.
+  ``monitoring_roles``: the group ``system:monitoring``, which reads every
+  ``/metrics`` path, may also read the node agents' (``nodes/metrics``,
+  ``nodes/stats``), as a Prometheus needs on Kubernetes.
 
 The node (kubelet and its service proxy) is not here: the Node authorizer
 decides for ``system:node:<name>``. ``paas up`` applies these with
@@ -69,6 +70,12 @@ KNATIVE = "serving.knative.dev"
 GATEWAY = "gateway.networking.k8s.io"
 PAAS = "paas.dev"
 
+# system:auth-delegator's rules: a component serving /metrics asks the API who may read them
+DELEGATED = [
+    rule("authentication.k8s.io", ("tokenreviews",), ("create",)),
+    rule("authorization.k8s.io", ("subjectaccessreviews",), ("create",)),
+]
+
 # user -> the rules of its ClusterRole (named as the user, or system:paas:<x> for Kubernetes' users)
 CLUSTER_RULES: dict[str, list[Rule]] = {
     "system:kube-controller-manager": [
@@ -82,10 +89,12 @@ CLUSTER_RULES: dict[str, list[Rule]] = {
     ],
     "system:kube-scheduler": [],  # Kubernetes' role is enough; its Lease is below
     "system:paas:dns": [
+        *DELEGATED,  # its /metrics port
         rule("", ("endpoints", "services", "pods", "namespaces"), LIST_WATCH),
         rule("discovery.k8s.io", ("endpointslices",), LIST_WATCH),
     ],
     "system:paas:router": [
+        *DELEGATED,  # its /metrics port
         rule("", ("services", "endpoints"), READ),
         rule("networking.k8s.io", ("ingresses", "ingressclasses"), READ),
         rule("networking.k8s.io", ("ingresses/status",), ("update", "patch")),
@@ -118,6 +127,7 @@ CLUSTER_RULES: dict[str, list[Rule]] = {
         named(rule("coordination.k8s.io", ("leases",), ("get",)), "paas-app-controller"),
     ],
     "system:paas:app-controller": [
+        *DELEGATED,  # its /metrics port
         rule(PAAS, ("apps", "builds"), READ),
         rule(PAAS, ("apps/status", "builds/status"), ("update", "patch")),
         rule("", ("secrets",), READ),  # an app's config (paas config set)
@@ -130,6 +140,7 @@ CLUSTER_RULES: dict[str, list[Rule]] = {
         rule("batch", ("jobs",), EDIT),  # release phases
     ],
     "system:paas:serving-controller": [
+        *DELEGATED,  # its /metrics port
         rule(KNATIVE, ("services", "configurations", "routes", "revisions"), EDIT),
         rule(
             KNATIVE,
@@ -152,6 +163,9 @@ CLUSTER_RULES: dict[str, list[Rule]] = {
         ),
     ],
     "system:paas:autoscaler": [
+        *DELEGATED,  # its /metrics port
+        # the routers' metrics port: their counters and held-request signals
+        {"nonResourceURLs": ["/metrics", "/signals"], "verbs": ["get"]},
         rule(KNATIVE, ("revisions", "configurations", "routes"), READ),
         rule("apps", ("deployments",), ("get", "list", "watch", "patch")),  # its replicas
         rule("", ("events",), EVENTS),
@@ -180,13 +194,6 @@ NAMESPACED_RULES: dict[tuple[str, str], list[Rule]] = {
     ],
 }
 
-# users bound to system:auth-delegator: they serve /metrics (orchestrator.metrics.delegated)
-AUTH_DELEGATORS = (
-    "system:paas:dns",
-    "system:paas:app-controller",
-    "system:paas:serving-controller",
-    "system:paas:autoscaler",
-)
 MONITORING_GROUP = "system:monitoring"
 MONITORING_ROLE = "system:paas:monitoring"  # what a scraper reads beyond /metrics paths
 
@@ -240,9 +247,11 @@ def platform_roles() -> list[dict[str, Any]]:
         ]
         name = "system:paas:leader-locking-" + lease.removeprefix("paas-")
         out += _pair("Role", name, LEADER_NAMESPACE, rules, user)
-    for user in AUTH_DELEGATORS:
-        name = f"{role_name(user)}:auth-delegator"
-        out.append(_cluster_binding(name, "system:auth-delegator", _user(user)))
+    return out
+
+
+def monitoring_roles() -> list[dict[str, Any]]:
+    """The node agents' metrics and stats for the group ``system:monitoring`` (a scraper)."""
     role, binding = _pair(
         "ClusterRole",
         MONITORING_ROLE,
@@ -251,17 +260,7 @@ def platform_roles() -> list[dict[str, Any]]:
         "",
     )
     binding["subjects"] = [{"kind": "Group", "apiGroup": RBAC, "name": MONITORING_GROUP}]
-    return [*out, role, binding]
-
-
-def _cluster_binding(name: str, role: str, subject: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": name, "labels": {"paas.dev/platform-role": "true"}},
-        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
-        "subjects": [subject],
-    }
+    return [role, binding]
 
 
 RBAC_TYPES = {

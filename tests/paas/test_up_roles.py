@@ -29,6 +29,22 @@ from paas.up.roles import (
 
 # user, verb, group, resource[/subresource], namespace, name ("" = any / a collection)
 USED = [
+    # components serving /metrics ask the API who may read it (orchestrator.metrics.delegated)
+    *(
+        (user, "create", group, review, "", "")
+        for user in (
+            "system:paas:dns",
+            "system:paas:router",
+            "system:paas:app-controller",
+            "system:paas:serving-controller",
+            "system:paas:autoscaler",
+            "system:paas:builder",
+        )
+        for group, review in (
+            ("authentication.k8s.io", "tokenreviews"),
+            ("authorization.k8s.io", "subjectaccessreviews"),
+        )
+    ),
     ("system:paas:dns", "list", "", "services", "", ""),
     ("system:paas:dns", "watch", "", "endpoints", "", ""),
     ("system:paas:dns", "watch", "", "pods", "", ""),
@@ -157,7 +173,7 @@ def _matches(rule: dict[str, Any], verb: str, group: str, resource: str, name: s
     names = rule.get("resourceNames") or []
     return (
         ("*" in rule["verbs"] or verb in rule["verbs"])
-        and ("*" in rule["apiGroups"] or group in rule["apiGroups"])
+        and ("*" in rule.get("apiGroups", []) or group in rule.get("apiGroups", []))
         and resource_ok
         and (not names or name in names)
         and bool(base)

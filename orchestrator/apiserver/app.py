@@ -139,7 +139,6 @@ def create_app(state: APIState) -> ASGIApp:
             )
 
     allow = ", ".join(sorted(_METHODS))
-    recorder = metrics.RequestRecorder()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -150,8 +149,9 @@ def create_app(state: APIState) -> ASGIApp:
         request = Request(scope, receive, send)
         labels = None
         code = 500  # what is counted when sending fails
-        if is_long_running(scope["path"], scope["query_string"]):  # counted while it lasts
-            labels = _metric_labels(state, request)
+        long_running = is_long_running(scope["path"], scope["query_string"])
+        if long_running:  # counted while it lasts
+            labels = _metric_labels(state, request, long_running)
             metrics.LONG_RUNNING.labels(*labels).inc()
         try:
             if request.method in _METHODS:
@@ -164,20 +164,33 @@ def create_app(state: APIState) -> ASGIApp:
             if labels is not None:
                 metrics.LONG_RUNNING.labels(*labels).dec()
             else:
-                labels = _metric_labels(state, request)
-            recorder.observe(labels, code, time.perf_counter() - started)
+                labels = _metric_labels(state, request, long_running)
+            metrics.observe_request(labels, code, time.perf_counter() - started)
 
     return app
 
 
 _ATTRIBUTES = "paas.attributes"  # the request's Attributes, once computed (scope key)
+_TARGET = "paas.target"  # the dispatcher's parse of a resource path, when no authorizer ran
 _NOBODY = UserInfo(ANONYMOUS_USER)  # whom the attributes of a refused request name
 
 
-def _metric_labels(state: APIState, request: Request) -> tuple[str, ...]:
-    """The request's metric labels, from the Attributes authorization computed (or computes)."""
+def _metric_labels(state: APIState, request: Request, watching: bool) -> tuple[str, ...]:
+    """The request's metric labels: from the Attributes authorization computed, else from the
+    dispatcher's Target (requests no authorizer looked at), else computed here (refusals)."""
     scope = request.scope
     attrs = scope.get(_ATTRIBUTES)
+    target = scope.get(_TARGET)
+    if attrs is None and target is not None:
+        return metrics.target_labels(
+            target.rt,
+            target.namespace,
+            target.name,
+            target.subresource,
+            scope["method"],
+            request.headers.get("content-type", ""),
+            watching,
+        )
     if attrs is None:
         query = scope["query_string"].decode("latin-1")
         attrs = scope[_ATTRIBUTES] = attributes_of(_NOBODY, scope["method"], scope["path"], query)
@@ -238,6 +251,8 @@ async def dispatch(state: APIState, request: Request) -> Response:
         return _discovery(state, parsed)
     if parsed is None:
         raise errors.NotFound("the server could not find the requested resource")
+    if _ATTRIBUTES not in request.scope:
+        request.scope[_TARGET] = parsed  # the metrics' labels, without parsing the path again
     who = (user.name, user.groups) if user is not None else ("", ())
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:

@@ -20,18 +20,20 @@ path is parsed once, whoever needs it. What is recorded:
 Label values come only from what the server serves: a path naming no
 served resource is counted as resource ``other`` and an unknown
 subresource as ``other``, so random URLs cannot grow the series without
-bound. The label children are cached per label tuple: ``labels()`` costs
-about 2 us, a cached child's ``inc``/``observe`` well under 1 us.
+bound. The two per-request series are plain dicts rendered at scrape time
+(``Counts``, ``Durations``): with prometheus_client's children they cost
+3 us a request, as much again as the rest of the recording.
 """
 
 from __future__ import annotations
 
 import weakref
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from orchestrator.api.resources import ResourceType, ResourceTypes
@@ -46,18 +48,72 @@ BUCKETS = (
 )  # fmt: skip
 _LABELS = ("verb", "group", "version", "resource", "subresource", "scope", "component")
 
-REQUESTS = Counter(
-    "apiserver_request_total",
+
+class Counts(Collector):
+    """A labelled counter kept as plain dict arithmetic, rendered at scrape time.
+
+    The API server's request path is single-threaded (one event loop), so no
+    lock: an increment is one dict update (0.1 us against prometheus_client's
+    0.8 us for a cached child).
+    """
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name, self.documentation, self.labels = name, documentation, list(labels)
+        self.values: dict[tuple[str, ...], float] = {}
+        REGISTRY.register(self)
+
+    def inc(self, key: tuple[str, ...]) -> None:
+        self.values[key] = self.values.get(key, 0.0) + 1.0
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for key, value in sorted(self.values.items()):
+            family.add_metric(list(key), value)
+        yield family
+
+
+class Durations(Collector):
+    """A labelled histogram kept as a list of bucket counts per label tuple (see ``Counts``)."""
+
+    def __init__(
+        self, name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...]
+    ) -> None:
+        self.name, self.documentation, self.labels = name, documentation, list(labels)
+        self.buckets = buckets
+        self.rows: dict[tuple[str, ...], list[float]] = {}  # bucket counts..., +Inf, sum
+        REGISTRY.register(self)
+
+    def observe(self, key: tuple[str, ...], seconds: float) -> None:
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = [0.0] * (len(self.buckets) + 2)
+        row[bisect_left(self.buckets, seconds)] += 1.0
+        row[-1] += seconds
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
+        bounds = (*(str(b) for b in self.buckets), "+Inf")
+        for key, row in sorted(self.rows.items()):
+            cumulative, buckets = 0.0, list[tuple[str, float]]()
+            for bound, hits in zip(bounds, row[:-1], strict=True):
+                cumulative += hits
+                buckets.append((bound, cumulative))
+            family.add_metric(list(key), buckets, row[-1])
+        yield family
+
+
+REQUESTS = Counts(
+    "apiserver_request",
     "Counter of apiserver requests broken out for each verb, dry run value, group, version, "
     "resource, scope, component, and HTTP response code.",
-    [*_LABELS, "code"],
+    (*_LABELS, "code"),
 )
-REQUEST_DURATION = Histogram(
+REQUEST_DURATION = Durations(
     "apiserver_request_duration_seconds",
     "Response latency distribution in seconds for each verb, group, version, resource, "
     "subresource, scope and component.",
     _LABELS,
-    buckets=BUCKETS,
+    BUCKETS,
 )
 LONG_RUNNING = Gauge(
     "apiserver_longrunning_requests",
@@ -152,23 +208,36 @@ def request_labels(
     return (verb, attrs.api_group, attrs.api_version, attrs.resource, sub, scope, COMPONENT)
 
 
-class RequestRecorder:
-    """The label children per label tuple, so a request costs a dict lookup and two updates."""
+def observe_request(labels: tuple[str, ...], code: int, seconds: float) -> None:
+    """Count one answered request and its latency."""
+    REQUEST_DURATION.observe(labels, seconds)
+    REQUESTS.inc((*labels, str(code)))
 
-    def __init__(self) -> None:
-        self._durations: dict[tuple[str, ...], Any] = {}
-        self._counts: dict[tuple[str, ...], Any] = {}
 
-    def observe(self, labels: tuple[str, ...], code: int, seconds: float) -> None:
-        duration = self._durations.get(labels)
-        if duration is None:
-            duration = self._durations[labels] = REQUEST_DURATION.labels(*labels)
-        duration.observe(seconds)
-        key = (*labels, str(code))
-        count = self._counts.get(key)
-        if count is None:
-            count = self._counts[key] = REQUESTS.labels(*key)
-        count.inc()
+def target_labels(
+    rt: ResourceType,
+    namespace: str,
+    name: str,
+    subresource: str,
+    method: str,
+    content_type: str,
+    watching: bool,
+) -> tuple[str, str, str, str, str, str, str]:
+    """The labels of a request authorization did not look at (``system:masters``), from the
+    dispatcher's own parse of the path (``routes.Target``): the same values, no second parse."""
+    if subresource in _CONNECT:
+        verb = "CONNECT"
+    elif method in ("GET", "HEAD"):
+        verb = "GET" if name else "WATCH" if watching else "LIST"
+    elif method == "PATCH" and content_type.startswith(_APPLY):
+        verb = "APPLY"
+    elif method == "DELETE" and not name:
+        verb = "DELETECOLLECTION"
+    else:
+        verb = _METHOD_VERBS.get(method, "other")
+    sub = subresource if not subresource or subresource in _SUBRESOURCES else "other"
+    scope = "resource" if name else "namespace" if namespace else "cluster"
+    return (verb, rt.group, rt.version, rt.plural, sub, scope, COMPONENT)
 
 
 def watch_children(rt: ResourceType) -> tuple[Any, Any]:

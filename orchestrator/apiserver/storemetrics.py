@@ -21,19 +21,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from prometheus_client import Histogram
-
 from orchestrator.api.resources import ResourceTypes
-from orchestrator.apiserver.metrics import BUCKETS, STORAGE_OBJECTS, storage_resource
+from orchestrator.apiserver.metrics import BUCKETS, STORAGE_OBJECTS, Durations, storage_resource
 from orchestrator.store.base import Event, KeyValue, ListResult, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-STORE_DURATION = Histogram(
+STORE_DURATION = Durations(
     "etcd_request_duration_seconds",
     "Etcd request latency in seconds for each operation and object type.",
-    ["operation", "type"],
-    buckets=BUCKETS,
+    ("operation", "type"),
+    BUCKETS,
 )
 
 
@@ -51,14 +49,9 @@ class MeasuredStore:
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
-        self._children: dict[tuple[str, str], Any] = {}
 
     def _observe(self, operation: str, key: str, started: float) -> None:
-        labels = (operation, key_type(key))
-        child = self._children.get(labels)
-        if child is None:
-            child = self._children[labels] = STORE_DURATION.labels(*labels)
-        child.observe(time.perf_counter() - started)
+        STORE_DURATION.observe((operation, key_type(key)), time.perf_counter() - started)
 
     async def get(self, key: str) -> KeyValue | None:
         started = time.perf_counter()

@@ -145,17 +145,31 @@ def test_prometheus_scrapes_every_component_and_answers_the_api_request_rate(
                 return set(health) >= JOBS and all(h == "up " for h in health.values())
 
             wait_until(all_up, 30, f"targets: {target_health()} {up.log()[-2000:]}")
-            query = urllib.parse.quote("sum(rate(apiserver_request_total[1m]))")
 
-            def rate() -> list[Any]:
-                return list(_get(f"{base}/api/v1/query?query={query}")["data"]["result"])
+            def query(promql: str) -> list[Any]:
+                path = f"{base}/api/v1/query?query={urllib.parse.quote(promql)}"
+                return list(_get(path)["data"]["result"])
 
-            result = wait_until(rate, 20, "no apiserver_request_total rate")
+            result = wait_until(
+                lambda: query("sum(rate(apiserver_request_total[1m]))"),
+                20,
+                "no apiserver_request_total rate",
+            )
             assert float(result[0]["value"][1]) > 0
-            up_query = urllib.parse.quote("up")
-            ups = _get(f"{base}/api/v1/query?query={up_query}")["data"]["result"]
+            ups = query("up")
             assert {r["metric"]["job"] for r in ups} >= JOBS
             assert all(r["value"][1] == "1" for r in ups)
+            # every process reports its own resources; each component its own series
+            assert {r["metric"]["job"] for r in query("process_cpu_seconds_total")} >= JOBS
+            for promql in (
+                'etcd_request_duration_seconds_count{job="apiserver"}',
+                'workqueue_adds_total{job="controller-manager",name="endpoint"}',
+                'scheduler_pending_pods{job="scheduler",queue="active"}',
+                'kubelet_running_pods{job="node"}',
+                'kubeproxy_sync_proxy_rules_last_timestamp_seconds{job="node"}',
+                'apiserver_storage_objects{job="apiserver",resource="namespaces"}',
+            ):
+                assert query(promql), promql
         finally:
             prometheus.terminate()
             try:

@@ -44,6 +44,7 @@ from orchestrator.apiserver import (
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.authz import reviews
 from orchestrator.apiserver.authz.chain import AuthorizerChain
+from orchestrator.apiserver.authz.impersonation import acting_as
 from orchestrator.apiserver.authz.requestinfo import attributes_of
 from orchestrator.apiserver.deleteoptions import check_delete_options
 from orchestrator.apiserver.inflight import InFlight
@@ -157,6 +158,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
         user = state.auth.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+        user = acting_as(state.authorizer, user, request.scope["headers"])  # kubectl --as
     state.inflight.admit(request.scope, user)  # limits: 429 beyond the requests in flight
     if user is not None and state.authorizer is not None and not user.is_master:
         # Kubernetes' order: in flight (429), then authorization, before the body is read

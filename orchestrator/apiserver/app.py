@@ -47,6 +47,7 @@ from orchestrator.apiserver.authz.chain import AuthorizerChain
 from orchestrator.apiserver.authz.impersonation import acting_as
 from orchestrator.apiserver.authz.requestinfo import attributes_of
 from orchestrator.apiserver.deleteoptions import check_delete_options
+from orchestrator.apiserver.identity import UserInfo, node_name_of
 from orchestrator.apiserver.inflight import InFlight
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
@@ -383,7 +384,10 @@ async def _resource(
         if method != "POST":
             raise errors.MethodNotAllowed("token accepts only POST")
         body = await _body(request, rt, "TokenRequest")
-        issued = await state.service_accounts.issuer.request_token(t.namespace, t.name, body)
+        node = node_name_of(UserInfo(opts.user, groups=opts.groups))
+        issued = await state.service_accounts.issuer.request_token(
+            t.namespace, t.name, body, node=node
+        )
         return object_response(accept, issued, 201)
     if t.subresource == "log":
         if method != "GET":

@@ -9,6 +9,7 @@ scrapes it through its node proxy, as it would any node.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,15 +80,8 @@ def test_node_and_pod_metrics_have_metrics_servers_shape(
     assert web["metadata"]["namespace"] == "default" and web["metadata"]["labels"] == {"app": "web"}
     (app,) = web["containers"]
     assert app["name"] == "app"
-    assert (
-        (app["usage"]["cpu"][-1] in "nmu0123456789"
-        and app["usage"]["memory"][-2:]
-        in (
-            "Ki",
-            "Mi",
-        ))
-        or app["usage"]["memory"].isdigit()
-    )
+    assert re.fullmatch(r"\d+[num]?", app["usage"]["cpu"]), app
+    assert re.fullmatch(r"\d+(Ki|Mi|Gi)?", app["usage"]["memory"]), app
 
 
 def test_pod_lists_take_label_and_field_selectors_and_all_namespaces(

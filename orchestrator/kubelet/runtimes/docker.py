@@ -769,7 +769,10 @@ class DockerRuntime:
 
         def one(entry: Obj) -> ContainerUsage | None:
             try:
-                doc = self.api.stats(entry["Id"], stream=False, one_shot=True)
+                try:
+                    doc = self.api.stats(entry["Id"], stream=False, one_shot=True)
+                except docker.errors.InvalidVersion:  # an engine before API 1.41: two samples
+                    doc = self.api.stats(entry["Id"], stream=False)
             except docker.errors.NotFound:
                 return None
             return container_usage(entry, doc, now)

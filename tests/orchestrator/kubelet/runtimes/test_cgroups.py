@@ -120,3 +120,4 @@ def test_no_limits_with_isolation_off(tmp_path: Path) -> None:
     rt = ProcessRuntime(tmp_path, "n", ProcessRuntimeSettings(network="loopback", isolation="off"))
     assert rt.cgroups is None
     assert any("memory and CPU limits are not enforced" in text for text in rt.limitations)
+    assert any("measured per process group from /proc" in text for text in rt.limitations)

@@ -205,6 +205,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
             parsed,
             request.method,
             request.query_params,
+            table=wants_table(request),
         )
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:

@@ -18,18 +18,21 @@ in metrics-server's words (``podmetrics.metrics.k8s.io "web" not found``).
 Rights are RBAC's like any resource (group ``metrics.k8s.io``, resources
 ``nodes`` and ``pods``, verbs get and list), checked before this is called.
 Always JSON: Kubernetes serves these kinds only as JSON, and kubectl's
-metrics client asks for JSON.
+metrics client asks for JSON; ``kubectl get podmetrics`` asks for a Table,
+which has metrics-server's columns (Name, CPU, Memory, Window).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import Response
 
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj, metadata_of
+from orchestrator.api.quantity import parse_quantity
 from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.api.selectors import (
     FieldSelector,
@@ -38,11 +41,14 @@ from orchestrator.api.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+from orchestrator.api.tables import Column, ColumnSet, build_table
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.registry import Registry
 from orchestrator.apiserver.resourcemetricsscrape import SummaryScraper
 from orchestrator.apiserver.resourcemetricsshapes import (
     API_VERSION,
+    cpu_quantity,
+    memory_quantity,
     node_metrics,
     pod_metrics,
     pod_stats,
@@ -54,6 +60,30 @@ GROUP = "metrics.k8s.io"
 NODES = BUILTIN_TYPES.require("", "Node")
 PODS = BUILTIN_TYPES.require("", "Pod")
 _FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+NANO = 1_000_000_000
+
+
+def _cells(obj: Mapping[str, Any], _now: datetime) -> list[Any]:
+    containers = obj.get("containers")
+    usage = obj.get("usage") or {}
+    if containers is not None:  # a pod: the sum of its containers, as metrics-server's table
+        cpu = cpu_quantity(sum(int(parse_quantity(c["usage"]["cpu"]) * NANO) for c in containers))
+        memory = memory_quantity(sum(int(parse_quantity(c["usage"]["memory"])) for c in containers))
+    else:
+        cpu, memory = usage.get("cpu", ""), usage.get("memory", "")
+    return [obj["metadata"]["name"], cpu, memory, obj.get("window", "")]
+
+
+_COLUMNS = ColumnSet(
+    (
+        Column("Name", format="name", description="Name of the resource"),
+        Column("CPU", description="CPU usage"),
+        Column("Memory", description="Memory usage"),
+        Column("Window", description="Interval the usage was measured over"),
+    ),
+    _cells,
+)
+TABLE_COLUMNS = {"NodeMetrics": _COLUMNS, "PodMetrics": _COLUMNS}
 
 
 def _not_found(rt: ResourceType, name: str) -> errors.NotFound:
@@ -94,6 +124,7 @@ async def serve(
     target: Target,
     method: str,
     query: Mapping[str, str],
+    table: bool = False,
 ) -> Response:
     """Answer one request for NodeMetrics or PodMetrics."""
     if method not in ("GET", "HEAD"):
@@ -105,9 +136,21 @@ async def serve(
         items = await _nodes(registry, proxy, scraper, target.name, labels, fields)
     else:
         items = await _pods(registry, proxy, scraper, target, labels, fields)
+    if target.name and not items:
+        raise _not_found(target.rt, target.name)
+    if table:
+        try:
+            rendered = build_table(
+                target.rt.kind,
+                items,
+                now=datetime.now(UTC),
+                include_object=query.get("includeObject", "Metadata"),
+                column_sets=TABLE_COLUMNS,
+            )
+        except ValueError as exc:
+            raise errors.BadRequest(str(exc)) from exc
+        return json_response(rendered)
     if target.name:
-        if not items:
-            raise _not_found(target.rt, target.name)
         return json_response(items[0])
     body: dict[str, Any] = {
         "kind": target.rt.list_kind,

@@ -176,3 +176,18 @@ def test_kubectl_top_shows_nodes_and_pods(
     everywhere = kubectl("top", "pods", "-A")
     assert "web" in everywhere and "idle" in everywhere
     print(version, json.dumps({"nodes": nodes, "pods": everywhere}))
+
+
+def test_kubectl_get_podmetrics_prints_metrics_servers_columns(
+    sqlite_api: RunningAPI, node: LogNode
+) -> None:
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(sqlite_api.kubeconfig), "get", "podmetrics", "idle"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["NAME", "CPU", "MEMORY", "WINDOW"]
+    assert row.split()[0] == "idle" and row.split()[3].endswith("s")

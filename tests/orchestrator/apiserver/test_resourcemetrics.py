@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -191,3 +192,18 @@ def test_kubectl_get_podmetrics_prints_metrics_servers_columns(
     header, row = result.stdout.splitlines()
     assert header.split() == ["NAME", "CPU", "MEMORY", "WINDOW"]
     assert row.split()[0] == "idle" and row.split()[3].endswith("s")
+
+
+def test_a_storm_of_top_requests_asks_the_node_once(sqlite_api: RunningAPI, node: LogNode) -> None:
+    state = sqlite_api.server.state
+    assert state is not None
+    before = state.resource_metrics.scrapes
+
+    def one(_: int) -> int:
+        with sqlite_api.http() as http:
+            return http.get(f"{METRICS}/namespaces/default/pods").status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(one, range(20)))
+    assert codes == [200] * 20
+    assert state.resource_metrics.scrapes - before <= 2  # one, or two if the cache turned over

@@ -262,6 +262,20 @@ BUILTIN_TYPES = ResourceTypes(
             has_generation=False,
             verbs=("create",),
         ),
+        # Resource metrics: read-only, never stored; computed from what the node agents
+        # measure (orchestrator/apiserver/resourcemetrics.py), as metrics-server serves them.
+        *(
+            ResourceType(
+                group="metrics.k8s.io",
+                version="v1beta1",
+                kind=kind,
+                plural=plural,
+                namespaced=plural == "pods",
+                has_generation=False,
+                verbs=("get", "list"),
+            )
+            for kind, plural in (("NodeMetrics", "nodes"), ("PodMetrics", "pods"))
+        ),
         # Authentication and authorization reviews: create-only, never stored; the answer is
         # computed from who asks (orchestrator/apiserver/authz/reviews.py).
         _rt(

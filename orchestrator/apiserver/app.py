@@ -37,6 +37,7 @@ from orchestrator.apiserver import (
     openapi,
     patching,
     podlogs,
+    resourcemetrics,
     subresources,
     tokenreview,
     watch,
@@ -52,6 +53,7 @@ from orchestrator.apiserver.inflight import InFlight
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
+from orchestrator.apiserver.resourcemetricsscrape import SummaryScraper
 from orchestrator.apiserver.routes import Discovery, Target, parse_path
 from orchestrator.apiserver.serviceaccounts.wiring import ServiceAccounts
 from orchestrator.apiserver.streams.sessions import StreamSettings
@@ -94,6 +96,8 @@ class APIState:
     settings: APISettings = field(default_factory=APISettings)
     ready: bool = True
     nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
+    # metrics.k8s.io: the node agents' Summaries, scraped on request and cached briefly
+    resource_metrics: SummaryScraper = field(default_factory=SummaryScraper)
     openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
     streams: StreamSettings = field(default_factory=StreamSettings)  # exec, attach, port-forward
     inflight: InFlight = field(default_factory=InFlight)  # requests in flight (inflight.py)
@@ -196,6 +200,16 @@ async def dispatch(state: APIState, request: Request) -> Response:
     if parsed is None:
         raise errors.NotFound("the server could not find the requested resource")
     who = (user.name, user.groups) if user is not None else ("", ())
+    if parsed.rt.group == resourcemetrics.GROUP:
+        return await resourcemetrics.serve(
+            state.registry,
+            state.nodes,
+            state.resource_metrics,
+            parsed,
+            request.method,
+            request.query_params,
+            table=wants_table(request),
+        )
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")

@@ -118,6 +118,13 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         default=True,
         help="let idle previews and Knative Services go to zero pods (default: on)",
     )
+    p.add_argument(
+        "--stats-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often the node reads its pods' CPU and memory (`kubectl top`; cAdvisor's 10 s)",
+    )
     p.set_defaults(func=run_up)
 
 
@@ -169,6 +176,7 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         registry_binary=registry,
         autoscale_window=args.autoscale_window,
         scale_to_zero_grace=args.scale_to_zero_grace,
+        stats_interval=args.stats_interval,
         scale_to_zero=args.scale_to_zero,
     )
 

@@ -360,6 +360,8 @@ class UpComponents:
                 *(["--cluster-dns", s.dns_ip] if s.network == "root" else []),
                 *(["--slug-source", builder] if (builder := self.addresses.builder) else []),
                 "--stop-pods-on-exit",
+                "--stats-interval",
+                str(s.stats_interval),
             ]
         return [
             *self._py,

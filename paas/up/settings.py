@@ -41,6 +41,7 @@ class UpSettings:
     autoscale_window: float = 60.0  # the autoscaler's stable window (Knative's); tests shorten it
     scale_to_zero_grace: float = 30.0  # an idle revision's last pod stays this long (Knative's)
     scale_to_zero: bool = True  # cluster-wide switch (Knative's enable-scale-to-zero)
+    stats_interval: float = 10.0  # the node's CPU/memory readings (cAdvisor's); tests shorten it
 
     @property
     def runs_registry(self) -> bool:

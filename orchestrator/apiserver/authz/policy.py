@@ -306,6 +306,12 @@ def cluster_roles() -> list[dict[str, Any]]:
         cluster_role("system:aggregate-to-admin", _ADMIN, {f"{AGGREGATE}admin": "true"}),
         cluster_role("system:aggregate-to-edit", _EDIT, {f"{AGGREGATE}edit": "true"}),
         cluster_role("system:aggregate-to-view", _VIEW, {f"{AGGREGATE}view": "true"}),
+        # metrics-server's role: whoever can view a namespace can `kubectl top` it.
+        cluster_role(
+            "system:aggregated-metrics-reader",
+            [rule(R, ["metrics.k8s.io"], ["pods", "nodes"])],
+            {f"{AGGREGATE}{role}": "true" for role in ("view", "edit", "admin")},
+        ),
         cluster_role(
             "system:basic-user",
             [

@@ -240,6 +240,20 @@ BUILTIN_TYPES = ResourceTypes(
             categories=("all",),
             subresources=("status", "scale"),
         ),
+        # autoscaling/v2 is stored and preferred; v1 is a converted view of the same objects.
+        *(
+            ResourceType(
+                group="autoscaling",
+                version=version,
+                kind="HorizontalPodAutoscaler",
+                plural="horizontalpodautoscalers",
+                namespaced=True,
+                short_names=("hpa",),
+                categories=("all",),
+                subresources=("status",),
+            )
+            for version in ("v2", "v1")
+        ),
         _rt("batch", "Job", "jobs", categories=("all",), subresources=("status",)),
         _rt(
             "batch",

@@ -63,9 +63,7 @@ def to_v1(obj: Obj) -> Obj:
     out: Obj = {k: copy.deepcopy(v) for k, v in obj.items() if k not in ("spec", "status")}
     out["apiVersion"] = V1
     meta = out.setdefault("metadata", {})
-    annotations = {
-        k: v for k, v in _dict(meta.get("annotations")).items() if k not in ROUND_TRIP
-    }
+    annotations = {k: v for k, v in _dict(meta.get("annotations")).items() if k not in ROUND_TRIP}
     spec, status = _dict(obj.get("spec")), _dict(obj.get("status"))
     if "spec" in obj:
         v1_spec: Obj = {

@@ -57,7 +57,9 @@ class HPAStrategy:
     def validate(self, obj: Obj, *, namespaced: bool, old: Obj | None = None) -> list[Cause]:
         root = schema.V1 if self.version == "v1" else schema.V2
         type_causes = [
-            invalid(p.path, p.value, f"{p.path} must be {EXPECTED_TYPES.get(p.expected, p.expected)}")
+            invalid(
+                p.path, p.value, f"{p.path} must be {EXPECTED_TYPES.get(p.expected, p.expected)}"
+            )
             for _, p in walk_schema(root, obj, "")
             if p is not None
         ]

@@ -55,7 +55,9 @@ def validate_hpa(obj: dict[str, Any]) -> list[Cause]:
         causes.append(invalid("spec.maxReplicas", high_value, "must be greater than 0"))
     if is_integer(low) and high_value < low:
         causes.append(
-            invalid("spec.maxReplicas", high_value, "must be greater than or equal to `minReplicas`")
+            invalid(
+                "spec.maxReplicas", high_value, "must be greater than or equal to `minReplicas`"
+            )
         )
     causes += validate_reference("spec.scaleTargetRef", spec.get("scaleTargetRef"))
     for i, metric in enumerate(as_list(spec.get("metrics"))):
@@ -95,7 +97,9 @@ def _metric(field: str, metric: dict[str, Any]) -> list[Cause]:
         )
     if len(present) != 1:
         for name in sorted(set(present) - {expected}):
-            causes.append(forbidden(f"{field}.{name}", "must populate the given metric source only"))
+            causes.append(
+                forbidden(f"{field}.{name}", "must populate the given metric source only")
+            )
     for name in ("resource", "containerResource"):
         source = metric.get(name)
         if isinstance(source, dict):
@@ -152,7 +156,9 @@ def _identified_source(field: str, source: dict[str, Any], kind: str) -> list[Ca
     target = as_dict(source.get("target"))
     causes += _target(f"{field}.target", target)
     if kind == "pods" and target.get("averageValue") is None:
-        causes.append(required(f"{field}.target.averageValue", "must specify a positive target averageValue"))
+        causes.append(
+            required(f"{field}.target.averageValue", "must specify a positive target averageValue")
+        )
     return causes
 
 
@@ -163,7 +169,9 @@ def _target(field: str, target: dict[str, Any]) -> list[Cause]:
         causes.append(required(f"{field}.type", "must specify a metric target type"))
     if kind not in ("Utilization", "Value", "AverageValue"):
         causes.append(
-            invalid(f"{field}.type", kind or "", "must be either Utilization, Value, or AverageValue")
+            invalid(
+                f"{field}.type", kind or "", "must be either Utilization, Value, or AverageValue"
+            )
         )
     for key in ("value", "averageValue"):
         value = target.get(key)
@@ -187,7 +195,11 @@ def _rules(field: str, rules: dict[str, Any]) -> list[Cause]:
     window = rules.get("stabilizationWindowSeconds")
     if is_integer(window) and window < 0:
         causes.append(
-            invalid(f"{field}.stabilizationWindowSeconds", window, "must be greater than or equal to zero")
+            invalid(
+                f"{field}.stabilizationWindowSeconds",
+                window,
+                "must be greater than or equal to zero",
+            )
         )
     if is_integer(window) and window > MAX_STABILIZATION_WINDOW_SECONDS:
         causes.append(
@@ -210,7 +222,9 @@ def _rules(field: str, rules: dict[str, Any]) -> list[Cause]:
         try:
             if parse_quantity(tolerance) < 0:
                 causes.append(
-                    invalid(f"{field}.tolerance", tolerance, "must be greater than or equal to zero")
+                    invalid(
+                        f"{field}.tolerance", tolerance, "must be greater than or equal to zero"
+                    )
                 )
         except QuantityError:
             causes.append(invalid(f"{field}.tolerance", tolerance, "must be a quantity"))
@@ -232,7 +246,9 @@ def _policy(field: str, policy: dict[str, Any]) -> list[Cause]:
     if period > MAX_PERIOD_SECONDS:
         causes.append(
             invalid(
-                f"{field}.periodSeconds", period, f"must be less than or equal to {MAX_PERIOD_SECONDS}"
+                f"{field}.periodSeconds",
+                period,
+                f"must be less than or equal to {MAX_PERIOD_SECONDS}",
             )
         )
     return causes

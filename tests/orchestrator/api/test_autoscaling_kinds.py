@@ -73,7 +73,8 @@ def test_defaults_fill_min_replicas_a_cpu_target_and_given_behavior() -> None:
                     }
                 ]
             },
-            "spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0",
+            "spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: "
+            "must be greater than 0",
         ),
         (
             {"metrics": [{"type": "Bogus"}]},

@@ -177,3 +177,21 @@ def test_v1_without_a_target_gets_the_implicit_80_percent() -> None:
     assert strategy.unknown_fields({**body, "spec": {**body["spec"], "metrics": []}}) == [
         "spec.metrics"
     ]
+
+
+def test_v1_objects_read_back_from_protobuf_as_the_same_json() -> None:
+    from orchestrator.api.protobuf import decode_object, encode_object
+
+    v1 = {
+        "apiVersion": "autoscaling/v1",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "scaleTargetRef": REF,
+            "minReplicas": 1,
+            "maxReplicas": 4,
+            "targetCPUUtilizationPercentage": 50,
+        },
+        "status": {"currentReplicas": 0, "desiredReplicas": 0},
+    }
+    assert decode_object(encode_object(v1)) == v1

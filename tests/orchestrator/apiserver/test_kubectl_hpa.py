@@ -196,3 +196,14 @@ def test_kubectl_get_hpa_watch_streams_changes(hpa_api: RunningAPI, tmp_path: Pa
         finally:
             watcher.terminate()
             watcher.wait(10)
+
+
+@pytest.mark.parametrize("version", ["1.27", "1.33"])
+def test_kubectl_explain_walks_the_hpa_fields(
+    hpa_api: RunningAPI, tmp_path: Path, version: str
+) -> None:
+    out = kubectl(hpa_api, version, tmp_path, "explain", "hpa.spec.behavior.scaleDown")
+    assert "VERSION:    v2" in out
+    assert "stabilizationWindowSeconds" in out and "policies" in out
+    out = kubectl(hpa_api, version, tmp_path, "explain", "hpa.spec", "--api-version=autoscaling/v1")
+    assert "targetCPUUtilizationPercentage" in out

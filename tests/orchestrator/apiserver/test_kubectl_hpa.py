@@ -207,3 +207,18 @@ def test_kubectl_explain_walks_the_hpa_fields(
     assert "stabilizationWindowSeconds" in out and "policies" in out
     out = kubectl(hpa_api, version, tmp_path, "explain", "hpa.spec", "--api-version=autoscaling/v1")
     assert "targetCPUUtilizationPercentage" in out
+
+
+def test_a_status_sent_on_create_is_reset(hpa_api: RunningAPI, tmp_path: Path) -> None:
+    manifest = """
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: claims, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 3
+status: {currentReplicas: 9, desiredReplicas: 9}
+"""
+    kubectl(hpa_api, "1.33", tmp_path, "create", "-f", "-", stdin=manifest)
+    status = kubectl(hpa_api, "1.33", tmp_path, "get", "hpa", "claims", "-o", "jsonpath={.status}")
+    assert status == '{"currentReplicas":0,"desiredReplicas":0}'

@@ -6,8 +6,9 @@ Usage comes from ``LoadMetrics``, a stand-in behind the controller's own
 ``ResourceMetrics`` interface (the one ``APIResourceMetrics`` implements
 over ``metrics.k8s.io``, which this API server does not serve on this
 branch): every selected pod uses ``level`` millicores. The metrics API
-itself is used by the last test, which sees the error Kubernetes reports
-when it is missing, and end to end by tests/e2e/test_hpa_scales.py.
+itself is used by the third test, which sees the error Kubernetes reports
+when it is missing, and end to end by tests/e2e/test_hpa_scales.py. The
+last test scales a custom kind through its CRD's scale subresource.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from datetime import UTC, datetime
 
 from support.apiserver import RunningAPI
 from support.controlplane import controllers
+from support.crds import CRDS, definition
 from support.podready import pods_become_ready
 from support.wait import eventually_async
 
+from orchestrator.api import errors
 from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.client.rest import APIClient
 from orchestrator.controllers.deployment import DeploymentController
@@ -226,3 +229,70 @@ async def test_without_a_metrics_api_the_hpa_says_what_is_missing(sqlite_api: Ru
             in (active["message"])
         )
         assert condition(got, "AbleToScale")["reason"] == "SucceededGetScale"
+
+
+WIDGET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}},
+        "status": {
+            "type": "object",
+            "properties": {"replicas": {"type": "integer"}, "selector": {"type": "string"}},
+        },
+    },
+}
+
+
+async def test_an_hpa_scales_a_custom_kind_through_its_scale_subresource(
+    sqlite_api: RunningAPI,
+) -> None:
+    crd = definition("widgets", "Widget", WIDGET_SCHEMA)
+    crd["spec"]["versions"][0]["subresources"] = {
+        "status": {},
+        "scale": {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        },
+    }
+    widgets = "/apis/example.com/v1/namespaces/default/widgets"
+    async with pods_become_ready(sqlite_api), APIClient(sqlite_api.client_config()) as client:
+        await client.request("POST", CRDS, json_body=crd)
+
+        async def served() -> bool:
+            try:
+                await client.request("GET", widgets)
+            except errors.NotFound:
+                return False
+            return True
+
+        await eventually_async(served, 20, "the Widget kind is not served")
+        body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+        created = (
+            await client.request("POST", widgets, json_body={**body, "spec": {"replicas": 1}})
+        ).json()
+        created["status"] = {"replicas": 1, "selector": "app=widget"}
+        await client.request("PUT", f"{widgets}/w/status", json_body=created)
+        pod = deployment("widget")["spec"]["template"]
+        await client.create(
+            PODS, {**pod, "metadata": {"name": "widget-0", "labels": {"app": "widget"}}}, "default"
+        )
+        load = LoadMetrics(client)
+        load.level = 200  # 200% of the request against 50%: 4x, within max 3
+        async with controllers(
+            sqlite_api, lambda ctx: HorizontalPodAutoscalerController(ctx, FAST, load)
+        ):
+            target = hpa("w")
+            target["spec"]["scaleTargetRef"] = {
+                "apiVersion": "example.com/v1",
+                "kind": "Widget",
+                "name": "w",
+            }
+            target["spec"]["maxReplicas"] = 3
+            await client.create(HPAS, target, "default")
+
+            async def scaled() -> bool:
+                widget = (await client.request("GET", f"{widgets}/w")).json()
+                return widget["spec"]["replicas"] == 3
+
+            await eventually_async(scaled, 20, "the Widget was not scaled to 3")

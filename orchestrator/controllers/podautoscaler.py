@@ -57,6 +57,7 @@ from orchestrator.controllers.podautoscaler_metrics import APIResourceMetrics, R
 from orchestrator.controllers.podautoscaler_replicas import (
     CalculatorSettings,
     MetricError,
+    PodSample,
     average_value_replicas,
     utilization_replicas,
 )
@@ -344,50 +345,53 @@ class HorizontalPodAutoscalerController:
         pods: list[Obj],
         now: datetime,
     ) -> tuple[int, str, Obj]:
-        if metric.get("type") != "Resource" or not isinstance(metric.get("resource"), dict):
+        """A Resource or ContainerResource metric's proposal, its name and its status entry."""
+        kind = metric.get("type")
+        key = {"Resource": "resource", "ContainerResource": "containerResource"}.get(str(kind))
+        if key is None or not isinstance(metric.get(key), dict):
             raise MetricError(
-                f"unsupported metric source type {metric.get('type')!r}: "
-                "only Resource metrics are served here"
+                f"unsupported metric source type {kind!r}: only Resource and ContainerResource "
+                "metrics are served here"
             )
-        source = metric["resource"]
+        source = metric[key]
         resource = str(source.get("name", ""))
+        container = str(source.get("container", "")) if key == "containerResource" else ""
+        what = f"{resource} container resource" if container else f"{resource} resource"
         target = source.get("target") or {}
         settings = self.settings.calculator
+
+        async def samples() -> dict[str, PodSample]:
+            try:
+                return await self.metrics.pod_samples(namespace, selector, resource, container)
+            except MetricError as exc:
+                raise MetricError(f"unable to get metrics for resource {resource}: {exc}") from None
+
         if target.get("averageValue") is not None:
             try:
-                samples = await self.metrics.pod_samples(namespace, selector, resource)
                 proposal = average_value_replicas(
                     current,
                     to_milli(target["averageValue"]),
                     resource,
                     pods,
-                    samples,
+                    await samples(),
                     now,
                     settings,
                 )
             except (MetricError, QuantityError) as exc:
-                raise MetricError(
-                    f"failed to get {resource} usage: unable to get metrics for resource "
-                    f"{resource}: {exc}"
-                ) from None
+                raise MetricError(f"failed to get {resource} usage: {exc}") from None
             current_value: Obj = {"averageValue": _milli_quantity(proposal.raw)}
-            name = f"{resource} resource"
+            name = what
         elif target.get("averageUtilization") is not None:
             try:
-                try:
-                    samples = await self.metrics.pod_samples(namespace, selector, resource)
-                except MetricError as exc:
-                    raise MetricError(
-                        f"unable to get metrics for resource {resource}: {exc}"
-                    ) from None
                 proposal = utilization_replicas(
                     current,
                     int(target["averageUtilization"]),
                     resource,
                     pods,
-                    samples,
+                    await samples(),
                     now,
                     settings,
+                    container=container,
                 )
             except MetricError as exc:
                 raise MetricError(f"failed to get {resource} utilization: {exc}") from None
@@ -395,14 +399,16 @@ class HorizontalPodAutoscalerController:
                 "averageUtilization": proposal.utilization,
                 "averageValue": _milli_quantity(proposal.raw),
             }
-            name = f"{resource} resource utilization (percentage of request)"
+            name = f"{what} utilization (percentage of request)"
         else:
             raise MetricError(
                 "invalid resource metric source: neither an average utilization target nor an "
                 "average value (usage) target was set"
             )
-        status = {"type": "Resource", "resource": {"name": resource, "current": current_value}}
-        return proposal.replicas, name, status
+        entry: Obj = {"name": resource, "current": current_value}
+        if container:
+            entry = {"name": resource, "container": container, "current": current_value}
+        return proposal.replicas, name, {"type": kind, key: entry}
 
     # -- writing -------------------------------------------------------------
 

@@ -29,9 +29,12 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 class ResourceMetrics(Protocol):
     async def pod_samples(
-        self, namespace: str, selector: str, resource: str
+        self, namespace: str, selector: str, resource: str, container: str = ""
     ) -> dict[str, PodSample]:
-        """Each selected pod's latest usage of ``resource``; MetricError when there is none."""
+        """Each selected pod's latest usage of ``resource`` (of one ``container``, if named).
+
+        MetricError when there is none.
+        """
         ...
 
 
@@ -42,13 +45,18 @@ def parse_duration(text: Any) -> float:
     return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(text))
 
 
-def samples_from_list(body: Mapping[str, Any], resource: str) -> dict[str, PodSample]:
+def samples_from_list(
+    body: Mapping[str, Any], resource: str, container: str = ""
+) -> dict[str, PodSample]:
     out: dict[str, PodSample] = {}
     for item in body.get("items") or []:
         name = (item.get("metadata") or {}).get("name", "")
-        total, complete = 0, True
-        for container in item.get("containers") or []:
-            value = (container.get("usage") or {}).get(resource)
+        listed = item.get("containers") or []
+        if container:
+            listed = [c for c in listed if c.get("name") == container]
+        total, complete = 0, bool(listed)
+        for entry in listed:
+            value = (entry.get("usage") or {}).get(resource)
             if value is None:
                 complete = False
                 break
@@ -68,7 +76,7 @@ class APIResourceMetrics:
         self.client = client
 
     async def pod_samples(
-        self, namespace: str, selector: str, resource: str
+        self, namespace: str, selector: str, resource: str, container: str = ""
     ) -> dict[str, PodSample]:
         try:
             response = await self.client.request(
@@ -81,7 +89,7 @@ class APIResourceMetrics:
         body = response.json()
         if not body.get("items"):
             raise MetricError("no metrics returned from resource metrics API")
-        return samples_from_list(body, resource)
+        return samples_from_list(body, resource, container)
 
 
 def _said(exc: errors.APIError) -> str:

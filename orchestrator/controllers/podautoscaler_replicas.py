@@ -128,7 +128,9 @@ def _cpu_unready(
     )
 
 
-def pod_requests(pods: Sequence[Mapping[str, Any]], resource: str) -> dict[str, int]:
+def pod_requests(
+    pods: Sequence[Mapping[str, Any]], resource: str, container: str = ""
+) -> dict[str, int]:
     """Each pod's summed request of ``resource`` (thousandths).
 
     A container without one is a MetricError ("missing request for cpu ...").
@@ -137,12 +139,15 @@ def pod_requests(pods: Sequence[Mapping[str, Any]], resource: str) -> dict[str, 
     for pod in pods:
         name = str(_dict(pod.get("metadata")).get("name", ""))
         total = 0
-        for container in _dict(pod.get("spec")).get("containers") or []:
-            request = _dict(_dict(_dict(container).get("resources")).get("requests")).get(resource)
+        for spec in _dict(pod.get("spec")).get("containers") or []:
+            spec = _dict(spec)
+            if container and spec.get("name") != container:
+                continue
+            request = _dict(_dict(spec.get("resources")).get("requests")).get(resource)
             if request is None:
                 raise MetricError(
                     f"missing request for {resource} in container "
-                    f"{_dict(container).get('name', '')} of Pod {name}"
+                    f"{spec.get('name', '')} of Pod {name}"
                 )
             try:
                 total += to_milli(request)
@@ -190,8 +195,12 @@ def utilization_replicas(
     samples: Mapping[str, PodSample],
     now: datetime,
     settings: CalculatorSettings,
+    container: str = "",
 ) -> Proposal:
-    """Kubernetes' ``GetResourceReplicas``: the replicas for a Utilization target."""
+    """Kubernetes' ``GetResourceReplicas``: the replicas for a Utilization target.
+
+    With ``container``, requests are that container's only (ContainerResource).
+    """
     _check_pods(pods)
     groups = group_pods(pods, samples, resource, now, settings)
     values = {
@@ -201,7 +210,7 @@ def utilization_replicas(
     }
     if not values:
         raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
-    requests = pod_requests(pods, resource)
+    requests = pod_requests(pods, resource, container)
     ratio, utilization, raw = utilization_ratio(values, requests, target)
     up_with_unready = bool(groups.unready) and ratio > 1.0
     if not up_with_unready and not groups.missing:

@@ -47,7 +47,9 @@ class LoadMetrics:
         self.client = client
         self.level = 0
 
-    async def pod_samples(self, namespace: str, selector: str, resource: str) -> dict:
+    async def pod_samples(
+        self, namespace: str, selector: str, resource: str, container: str = ""
+    ) -> dict:
         pods = await self.client.list(PODS, namespace, label_selector=selector)
         now = datetime.now(UTC)
         return {p["metadata"]["name"]: PodSample(self.level, now, 1.0) for p in pods["items"]}

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from orchestrator.controllers.podautoscaler_metrics import samples_from_list
 from orchestrator.controllers.podautoscaler_replicas import (
     CalculatorSettings,
     MetricError,
@@ -120,3 +121,37 @@ def test_memory_utilization_and_average_value_targets() -> None:
         2, 100 * mi, "memory", pods, samples(a=95 * mi, b=100 * mi), NOW, SETTINGS
     )
     assert got.replicas == 2  # within tolerance
+
+
+def test_a_container_metric_counts_only_that_containers_request() -> None:
+    with_sidecar = pod("a")
+    with_sidecar["spec"]["containers"].append({"name": "sidecar", "resources": {}})
+    with pytest.raises(MetricError, match="missing request for cpu in container sidecar"):
+        utilization_replicas(1, 50, "cpu", [with_sidecar], samples(a=500), NOW, SETTINGS)
+    got = utilization_replicas(
+        1, 50, "cpu", [with_sidecar], samples(a=500), NOW, SETTINGS, container="c"
+    )
+    assert (got.replicas, got.utilization) == (1, 50)
+
+
+def test_pod_metrics_lists_become_samples_per_pod_or_container() -> None:
+    body = {
+        "kind": "PodMetricsList",
+        "apiVersion": "metrics.k8s.io/v1beta1",
+        "items": [
+            {
+                "metadata": {"name": "a", "namespace": "default"},
+                "timestamp": "2026-01-01T12:00:00Z",
+                "window": "10.5s",
+                "containers": [
+                    {"name": "c", "usage": {"cpu": "250m", "memory": "204800Ki"}},
+                    {"name": "sidecar", "usage": {"cpu": "1003541n", "memory": "1Mi"}},
+                ],
+            },
+            {"metadata": {"name": "b"}, "timestamp": "2026-01-01T12:00:00Z", "containers": []},
+        ],
+    }
+    whole = samples_from_list(body, "cpu")
+    assert list(whole) == ["a"]  # b has no container usage: no sample
+    assert whole["a"].value == 250 + 2 and whole["a"].window == 10.5
+    assert samples_from_list(body, "memory", "c")["a"].value == 204800 * 1024 * 1000

@@ -293,6 +293,7 @@ _CONTROLLER_MANAGER = [
     rule(["list", "watch"], ["*"], ["*"]),
     rule(["create"], [""], ["serviceaccounts/token"]),
     # The horizontal pod autoscaler: its status, any target's scale, the pods' metrics.
+    rule(["get"], ["autoscaling"], ["horizontalpodautoscalers"]),
     rule(["update"], ["autoscaling"], ["horizontalpodautoscalers/status"]),
     rule(["get", "update"], ["*"], ["*/scale"]),
     rule(["list"], ["metrics.k8s.io"], ["pods"]),

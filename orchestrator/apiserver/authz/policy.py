@@ -292,6 +292,11 @@ _CONTROLLER_MANAGER = [
     rule(["update"], [""], ["secrets", "serviceaccounts"]),
     rule(["list", "watch"], ["*"], ["*"]),
     rule(["create"], [""], ["serviceaccounts/token"]),
+    # The horizontal pod autoscaler: its status, any target's scale, the pods' metrics.
+    rule(["get"], ["autoscaling"], ["horizontalpodautoscalers"]),
+    rule(["update"], ["autoscaling"], ["horizontalpodautoscalers/status"]),
+    rule(["get", "update"], ["*"], ["*/scale"]),
+    rule(["list"], ["metrics.k8s.io"], ["pods"]),
     REVIEWS,
     ACCESS_REVIEWS,
 ]

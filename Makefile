@@ -35,7 +35,7 @@ test: install
 ## figure with its target, compared with the last run (bench/results/latest.json; the run before
 ## it is kept as previous.json). As root on Debian it installs the tools they need, as `make test`
 ## does, and stops only what it started. `make bench BENCHES="pods" ARGS=--quick` runs a part.
-BENCHES       ?= api webhook scheduler net_dns net_proxy router pods rollout push coldstart streams limits
+BENCHES       ?= api webhook scheduler net_dns net_proxy router pods rollout push coldstart streams limits nodestats
 BENCH_RESULTS := bench/results
 BENCH_TOOLS   := wrk:wrk nginx:nginx dnsperf:dnsperf dnsmasq:dnsmasq-base
 

@@ -631,7 +631,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     results[store] = await bench_api(server, args)
                 finally:
                     server.stop()
-            results[store]["secrets"] = secretsatrest.compare(store, args)  # encryption at rest
+            results[store]["secrets"] = await secretsatrest.compare(store, args)  # at rest, RBAC
             print(f"  {store}: done", file=sys.stderr, flush=True)
     print(report(anchor, results, args))
     save_if_asked(args.results, figures(anchor, results, args))

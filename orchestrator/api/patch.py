@@ -41,6 +41,7 @@ Deliberate differences from Kubernetes' implementation:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,10 +118,13 @@ def apply_json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     if not isinstance(ops, list):
         raise MalformedPatch(f"json patch must be a JSON array, not {_json_type(ops)}")
     check_operation_count(ops)
-    doc: Any = copy_json(target)
-    copied = [0]  # bytes added by copy operations so far
-    for index, op in enumerate(ops):
-        doc = _apply_operation(doc, index, op, copied)
+    patching = _JsonPatching(copy_json(target))
+    try:
+        for index, op in enumerate(ops):
+            patching.apply(index, op)
+        doc = patching.result()
+    except RecursionError:
+        raise PatchError("json patch nests the object too deeply") from None
     if not isinstance(doc, dict):
         raise PatchError(f"json patch turned the object into {_json_type(doc)}")
     return doc
@@ -133,73 +137,149 @@ def check_operation_count(ops: list[Any]) -> None:
         )
 
 
-def _copy_counted(value: Any, copied: list[int]) -> Any:
-    """A copy of ``value``, once the bytes it adds are within what copies may add in all.
+class _JsonPatching:
+    """One JSON patch being applied: the document, and what its copies share.
 
-    Copy and count are one walk, which stops as soon as the budget is spent."""
-    left = [MAX_COPY_BYTES - copied[0]]
-    try:
-        copy = _copy_within(value, left)
-    except _BudgetSpent:
-        copy = None
-    copied[0] = MAX_COPY_BYTES - left[0]
-    if copy is None or copied[0] > MAX_COPY_BYTES:
-        raise CopyTooLarge(
-            "Unable to complete the copy, the accumulated size increase of copy is "
-            f"{copied[0]}, exceeding the limit {MAX_COPY_BYTES}"
-        )
-    return copy
+    A ``copy`` puts the very value it copies at its destination, marked shared, instead of
+    duplicating it: an operation that changes something inside a shared value first copies
+    each shared container on its way down (one level at a time, marking the children it now
+    shares), so neither place sees the other's change, and copying a value into one of its
+    own children cannot make a cycle. What each copy adds is still counted against
+    ``MAX_COPY_BYTES`` as the compact JSON it stands for, and the size of a shared value is
+    remembered (it can no longer change), so 21 copies that double a value are counted in
+    21 short steps and refused at the one that crosses the limit, without building anything.
+    The result is unshared once, at the end, bounded by the same limit."""
 
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.copied = 0  # what copies have added so far, as compact JSON
+        self.shared: dict[int, Any] = {}  # id -> value: kept alive, so ids are not reused
+        self.sizes: dict[int, int] = {}  # id of a shared value -> its size
 
-class _BudgetSpent(Exception):
-    pass
+    def apply(self, index: int, op: Any) -> None:
+        if not isinstance(op, dict):
+            raise MalformedPatch(f"json patch operation {index}: must be an object")
+        name, pointer = op.get("op"), op.get("path")
+        if name not in _OPERATIONS:
+            raise MalformedPatch(
+                f"json patch operation {index}: op must be one of {sorted(_OPERATIONS)}, "
+                f"not {name!r}"
+            )
+        where = f"json patch operation {index} ({name} {pointer})"
+        path = _parse_pointer(pointer, where, "path")
+        if name in ("add", "replace", "test") and "value" not in op:
+            raise MalformedPatch(f"{where}: value is missing")
+        if name == "add":
+            self._add(path, copy_json(op["value"]), where)
+        elif name == "remove":
+            self._remove(path, where)
+        elif name == "replace":
+            _resolve(self.doc, path, where)  # replace needs the target (rollout undo relies on it)
+            self._replace(path, copy_json(op["value"]), where)
+        elif name == "test":
+            if not _json_equal(_resolve(self.doc, path, where), op["value"]):
+                raise PatchError(f"{where}: test failed, the value differs")
+        else:
+            source = _parse_pointer(op.get("from"), where, "from")
+            if name == "copy":
+                self._add(path, self._counted(_resolve(self.doc, source, where)), where)
+                return
+            if path[: len(source)] == source and len(path) > len(source):
+                raise PatchError(f"{where}: cannot move a value into one of its own children")
+            self._add(path, self._remove(source, where), where)
 
+    def result(self) -> Any:
+        return copy_json(self.doc) if self.shared else self.doc
 
-def _copy_within(value: Any, left: list[int]) -> Any:
-    """A deep copy of a JSON value, taking its length as compact JSON from ``left[0]``."""
-    if isinstance(value, dict):
-        left[0] -= 1 + len(value) + sum(len(k) + 3 for k in value)  # braces, commas, keys
-        out = {k: _copy_within(v, left) for k, v in value.items()}
-    elif isinstance(value, list):
-        left[0] -= 1 + max(len(value), 1)
-        out = [_copy_within(v, left) for v in value]  # type: ignore[assignment]
-    else:
-        left[0] -= len(value) + 2 if isinstance(value, str) else len(str(value))
+    def _counted(self, value: Any) -> Any:
+        """``value``, shared, once what it adds is within what copies may add in all."""
+        if isinstance(value, (dict, list)):
+            self.shared[id(value)] = value  # first, so that its size is remembered
+        self.copied += self._size(value)
+        if self.copied > MAX_COPY_BYTES:
+            raise CopyTooLarge(
+                "Unable to complete the copy, the accumulated size increase of copy is "
+                f"{self.copied}, exceeding the limit {MAX_COPY_BYTES}"
+            )
         return value
-    if left[0] < 0:
-        raise _BudgetSpent
-    return out
 
+    def _size(self, value: Any) -> int:
+        """The length of ``value`` as compact JSON (strings counted in characters)."""
+        if isinstance(value, dict):
+            known = self.sizes.get(id(value))
+            if known is None:
+                known = 1 + max(len(value), 1) + sum(len(k) + 3 for k in value)
+                known += sum(self._size(v) for v in value.values())
+        elif isinstance(value, list):
+            known = self.sizes.get(id(value))
+            if known is None:
+                known = 1 + max(len(value), 1) + sum(self._size(v) for v in value)
+        elif isinstance(value, str):
+            return len(value) + 2
+        else:
+            return len(json.dumps(value))
+        if id(value) in self.shared:
+            self.sizes[id(value)] = known
+        return known
 
-def _apply_operation(doc: Any, index: int, op: Any, copied: list[int]) -> Any:
-    if not isinstance(op, dict):
-        raise MalformedPatch(f"json patch operation {index}: must be an object")
-    name, pointer = op.get("op"), op.get("path")
-    if name not in _OPERATIONS:
-        raise MalformedPatch(
-            f"json patch operation {index}: op must be one of {sorted(_OPERATIONS)}, not {name!r}"
-        )
-    where = f"json patch operation {index} ({name} {pointer})"
-    path = _parse_pointer(pointer, where, "path")
-    if name in ("add", "replace", "test") and "value" not in op:
-        raise MalformedPatch(f"{where}: value is missing")
-    if name == "add":
-        return _add(doc, path, copy_json(op["value"]), where)
-    if name == "remove":
-        return _remove(doc, path, where)[0]
-    if name == "replace":
-        return _replace(doc, path, copy_json(op["value"]), where)
-    if name == "test":
-        if not _json_equal(_resolve(doc, path, where), op["value"]):
-            raise PatchError(f"{where}: test failed, the value differs")
-        return doc
-    source = _parse_pointer(op.get("from"), where, "from")
-    if name == "copy":
-        return _add(doc, path, _copy_counted(_resolve(doc, source, where), copied), where)
-    if path[: len(source)] == source and len(path) > len(source):
-        raise PatchError(f"{where}: cannot move a value into one of its own children")
-    doc, value = _remove(doc, source, where)
-    return _add(doc, path, value, where)
+    def _parent(self, path: Path, where: str) -> Any:
+        """The container holding ``path``'s last step, made private all the way down."""
+        if id(self.doc) in self.shared:
+            self.doc = self._unshared(self.doc)
+        node = self.doc
+        for token in path[:-1]:
+            key: str | int
+            if isinstance(node, dict) and token in node:
+                key = token
+            elif isinstance(node, list):
+                key = _array_index(node, token, where, allow_end=False)
+            else:
+                raise PatchError(f"{where}: path does not exist")
+            child = node[key]
+            if id(child) in self.shared:
+                child = node[key] = self._unshared(child)
+            node = child
+        return node
+
+    def _unshared(self, node: Any) -> Any:
+        """A one-level copy of a shared container; what it holds is shared from now on."""
+        own = dict(node) if isinstance(node, dict) else list(node)
+        for value in own.values() if isinstance(own, dict) else own:
+            if isinstance(value, (dict, list)):
+                self.shared[id(value)] = value
+        return own
+
+    def _add(self, path: Path, value: Any, where: str) -> None:
+        if not path:
+            self.doc = value
+            return
+        parent, token = self._parent(path, where), path[-1]
+        if isinstance(parent, dict):
+            parent[token] = value
+        elif isinstance(parent, list):
+            parent.insert(_array_index(parent, token, where, allow_end=True), value)
+        else:
+            raise PatchError(f"{where}: parent is {_json_type(parent)}, not an object or array")
+
+    def _replace(self, path: Path, value: Any, where: str) -> None:
+        if not path:
+            self.doc = value
+            return
+        parent = self._parent(path, where)
+        if isinstance(parent, list):
+            parent[_array_index(parent, path[-1], where, allow_end=False)] = value
+        else:
+            parent[path[-1]] = value  # in place, so the key keeps its position
+
+    def _remove(self, path: Path, where: str) -> Any:
+        if not path:
+            raise PatchError(f"{where}: cannot remove the whole object")
+        parent, token = self._parent(path, where), path[-1]
+        if isinstance(parent, dict) and token in parent:
+            return parent.pop(token)
+        if isinstance(parent, list):
+            return parent.pop(_array_index(parent, token, where, allow_end=False))
+        raise PatchError(f"{where}: path does not exist")
 
 
 def _parse_pointer(pointer: Any, where: str, field: str) -> Path:
@@ -236,44 +316,6 @@ def _array_index(array: list[Any], token: str, where: str, *, allow_end: bool) -
     if index > len(array) or (index == len(array) and not allow_end):
         raise PatchError(f"{where}: index {index} is out of range (length {len(array)})")
     return index
-
-
-def _add(doc: Any, path: Path, value: Any, where: str) -> Any:
-    if not path:
-        return value
-    parent = _resolve(doc, path[:-1], where)
-    token = path[-1]
-    if isinstance(parent, dict):
-        parent[token] = value
-    elif isinstance(parent, list):
-        parent.insert(_array_index(parent, token, where, allow_end=True), value)
-    else:
-        raise PatchError(f"{where}: parent is {_json_type(parent)}, not an object or array")
-    return doc
-
-
-def _replace(doc: Any, path: Path, value: Any, where: str) -> Any:
-    _resolve(doc, path, where)  # replace needs the target to exist (rollout undo relies on it)
-    if not path:
-        return value
-    parent = _resolve(doc, path[:-1], where)
-    if isinstance(parent, list):
-        parent[_array_index(parent, path[-1], where, allow_end=False)] = value
-    else:
-        parent[path[-1]] = value  # in place, so the key keeps its position
-    return doc
-
-
-def _remove(doc: Any, path: Path, where: str) -> tuple[Any, Any]:
-    if not path:
-        raise PatchError(f"{where}: cannot remove the whole object")
-    parent = _resolve(doc, path[:-1], where)
-    token = path[-1]
-    if isinstance(parent, dict) and token in parent:
-        return doc, parent.pop(token)
-    if isinstance(parent, list):
-        return doc, parent.pop(_array_index(parent, token, where, allow_end=False))
-    raise PatchError(f"{where}: path does not exist")
 
 
 def _json_equal(left: Any, right: Any) -> bool:

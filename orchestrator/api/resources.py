@@ -17,7 +17,7 @@ same key prefix in the storage version; ``by_kind`` answers the preferred one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.api.versions import sort_versions
@@ -154,6 +154,28 @@ class ResourceTypes:
     def with_types(self, extra: Iterable[ResourceType]) -> ResourceTypes:
         return ResourceTypes((*self.types, *extra))
 
+    def per_resource(self) -> list[ResourceType]:
+        """One type per (group, plural): the preferred version, the others as its extra versions.
+
+        What discovery gives a client (``client.discovery``): a loop that lists
+        or watches every kind wants each resource once, not once per version
+        (a HorizontalPodAutoscaler is served as autoscaling/v2 and v1).
+        """
+        first: dict[tuple[str, str], ResourceType] = {}
+        extra: dict[tuple[str, str], list[str]] = {}
+        for rt in self.types:
+            key = (rt.group, rt.plural)
+            if key not in first:
+                first[key], extra[key] = rt, list(rt.extra_versions)
+            elif rt.kind == first[key].kind and rt.version not in extra[key]:
+                extra[key].append(rt.version)
+        return [
+            rt
+            if tuple(extra[key]) == rt.extra_versions
+            else replace(rt, extra_versions=tuple(extra[key]))
+            for key, rt in first.items()
+        ]
+
     def versions_of(self, group: str, plural: str) -> list[ResourceType]:
         """Every served version of one resource, preferred first."""
         return [rt for rt in self.types if rt.group == group and rt.plural == plural]
@@ -240,6 +262,20 @@ BUILTIN_TYPES = ResourceTypes(
             categories=("all",),
             subresources=("status", "scale"),
         ),
+        # autoscaling/v2 is stored and preferred; v1 is a converted view of the same objects.
+        *(
+            ResourceType(
+                group="autoscaling",
+                version=version,
+                kind="HorizontalPodAutoscaler",
+                plural="horizontalpodautoscalers",
+                namespaced=True,
+                short_names=("hpa",),
+                categories=("all",),
+                subresources=("status",),
+            )
+            for version in ("v2", "v1")
+        ),
         _rt("batch", "Job", "jobs", categories=("all",), subresources=("status",)),
         _rt(
             "batch",
@@ -261,6 +297,20 @@ BUILTIN_TYPES = ResourceTypes(
             False,
             has_generation=False,
             verbs=("create",),
+        ),
+        # Resource metrics: read-only, never stored; computed from what the node agents
+        # measure (orchestrator/apiserver/resourcemetrics.py), as metrics-server serves them.
+        *(
+            ResourceType(
+                group="metrics.k8s.io",
+                version="v1beta1",
+                kind=kind,
+                plural=plural,
+                namespaced=plural == "pods",
+                has_generation=False,
+                verbs=("get", "list"),
+            )
+            for kind, plural in (("NodeMetrics", "nodes"), ("PodMetrics", "pods"))
         ),
         # Authentication and authorization reviews: create-only, never stored; the answer is
         # computed from who asks (orchestrator/apiserver/authz/reviews.py).

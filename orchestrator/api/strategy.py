@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from orchestrator.api.autoscaling.strategy import hpa_strategy
 from orchestrator.api.defaults import apply_defaults
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
@@ -155,6 +156,8 @@ def strategy_of(rt: ResourceType) -> KindStrategy:
     """The behaviour of ``rt``'s kind: its own, or the built-in one of (group, kind)."""
     if rt.strategy is not None:
         return rt.strategy
+    if rt.group == "autoscaling" and rt.kind == "HorizontalPodAutoscaler":
+        return hpa_strategy(rt.version)
     return builtin_strategy(rt.group, rt.kind, scalable="scale" in rt.subresources)
 
 

@@ -41,6 +41,7 @@ from orchestrator.apiserver import (
     openapi,
     patching,
     podlogs,
+    resourcemetrics,
     subresources,
     tokenreview,
     watch,
@@ -48,13 +49,15 @@ from orchestrator.apiserver import (
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.authz import reviews
 from orchestrator.apiserver.authz.chain import AuthorizerChain
+from orchestrator.apiserver.authz.impersonation import acting_as
 from orchestrator.apiserver.authz.requestinfo import attributes_of
 from orchestrator.apiserver.deleteoptions import check_delete_options
-from orchestrator.apiserver.identity import ANONYMOUS_USER, UserInfo
+from orchestrator.apiserver.identity import ANONYMOUS_USER, UserInfo, node_name_of
 from orchestrator.apiserver.inflight import InFlight, is_long_running
 from orchestrator.apiserver.nodeproxy import NodeProxy
 from orchestrator.apiserver.openapidocs import OpenAPIDocuments
 from orchestrator.apiserver.registry import Registry, WriteOptions
+from orchestrator.apiserver.resourcemetricsscrape import SummaryScraper
 from orchestrator.apiserver.routes import Discovery, Target, parse_path
 from orchestrator.apiserver.serviceaccounts.wiring import ServiceAccounts
 from orchestrator.apiserver.streams.sessions import StreamSettings
@@ -97,6 +100,8 @@ class APIState:
     settings: APISettings = field(default_factory=APISettings)
     ready: bool = True
     nodes: NodeProxy = field(default_factory=NodeProxy)  # logs come from the node agents
+    # metrics.k8s.io: the node agents' Summaries, scraped on request and cached briefly
+    resource_metrics: SummaryScraper = field(default_factory=SummaryScraper)
     openapi: OpenAPIDocuments = field(default_factory=OpenAPIDocuments)
     streams: StreamSettings = field(default_factory=StreamSettings)  # exec, attach, port-forward
     inflight: InFlight = field(default_factory=InFlight)  # requests in flight (inflight.py)
@@ -211,6 +216,7 @@ async def dispatch(state: APIState, request: Request) -> Response:
         user = state.auth.authenticate(request.headers.get("authorization"))
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+        user = acting_as(state.authorizer, user, request.scope["headers"])  # kubectl --as
     state.inflight.admit(request.scope, user)  # limits: 429 beyond the requests in flight
     if user is not None and state.authorizer is not None and not user.is_master:
         # Kubernetes' order: in flight (429), then authorization, before the body is read
@@ -254,6 +260,16 @@ async def dispatch(state: APIState, request: Request) -> Response:
     if _ATTRIBUTES not in request.scope:
         request.scope[_TARGET] = parsed  # the metrics' labels, without parsing the path again
     who = (user.name, user.groups) if user is not None else ("", ())
+    if parsed.rt.group == resourcemetrics.GROUP:
+        return await resourcemetrics.serve(
+            state.registry,
+            state.nodes,
+            state.resource_metrics,
+            parsed,
+            request.method,
+            request.query_params,
+            table=wants_table(request),
+        )
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")
@@ -442,7 +458,10 @@ async def _resource(
         if method != "POST":
             raise errors.MethodNotAllowed("token accepts only POST")
         body = await _body(request, rt, "TokenRequest")
-        issued = await state.service_accounts.issuer.request_token(t.namespace, t.name, body)
+        node = node_name_of(UserInfo(opts.user, groups=opts.groups))
+        issued = await state.service_accounts.issuer.request_token(
+            t.namespace, t.name, body, node=node
+        )
         return object_response(accept, issued, 201)
     if t.subresource == "log":
         if method != "GET":

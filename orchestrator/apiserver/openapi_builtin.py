@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.api import schema_kinds
+from orchestrator.api.autoscaling import schema as autoscaling_schema
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.schema_types import (
     ANY,
@@ -51,6 +52,7 @@ from orchestrator.apiserver.openapi_text import FIELD_TEXT, KIND_TEXT
 _PACKAGES = {
     "": "io.k8s.api.core",
     "apps": "io.k8s.api.apps",
+    "autoscaling": "io.k8s.api.autoscaling",
     "batch": "io.k8s.api.batch",
     "coordination.k8s.io": "io.k8s.api.coordination",
     "networking.k8s.io": "io.k8s.api.networking",
@@ -81,12 +83,20 @@ _SCALARS: dict[str, dict[str, Any]] = {
 }
 
 
+def _table_of(rt: ResourceType) -> Struct | None:
+    """The schema table of a built-in kind in ``rt``'s version (HPAs have one per version)."""
+    if (rt.group, rt.kind) == ("autoscaling", "HorizontalPodAutoscaler"):
+        return autoscaling_schema.V1 if rt.version == "v1" else autoscaling_schema.V2
+    known = schema_kinds.KINDS.get(rt.kind)
+    return known.root if known is not None and known.group == rt.group else None
+
+
 def kind_doc(rt: ResourceType, version: str) -> CustomKindDoc | None:
     """The document entry of a built-in kind with a schema table (None for the others)."""
-    known = schema_kinds.KINDS.get(rt.kind)
-    if known is None or known.group != rt.group or "list" not in rt.verbs:
+    table = _table_of(rt)
+    if table is None or "list" not in rt.verbs:
         return None
-    root = schema_of(known.root, "")
+    root = schema_of(table, "")
     text = KIND_TEXT.get(rt.kind)
     if text:
         root["description"] = text

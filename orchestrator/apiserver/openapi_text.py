@@ -33,6 +33,8 @@ KIND_TEXT = MappingProxyType(
         "Lease": "A Lease records who holds a lock, and until when (leader election, node "
         "heartbeats).",
         "Ingress": "An Ingress routes HTTP traffic by host and path to Services.",
+        "HorizontalPodAutoscaler": "A HorizontalPodAutoscaler sets the replicas of a scalable "
+        "target (a Deployment...) from the resource usage of its pods.",
         "IngressClass": "An IngressClass names the controller that serves Ingresses of the class.",
         "Role": "A Role grants rules (verbs on resources) within its namespace.",
         "ClusterRole": "A ClusterRole grants rules cluster-wide, or in one namespace through a "

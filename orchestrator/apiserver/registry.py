@@ -626,6 +626,8 @@ def reset_status_on_create(rt: ResourceType, obj: Obj) -> None:
         obj["status"] = {"replicas": 0}
     elif rt.group in ("apps", "batch"):
         obj["status"] = {}
+    elif rt.group == "autoscaling" and rt.kind == "HorizontalPodAutoscaler":
+        obj["status"] = {"currentReplicas": 0, "desiredReplicas": 0}
     elif is_definition(rt):
         storage = [
             v.get("name")

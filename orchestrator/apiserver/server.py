@@ -147,6 +147,7 @@ class APIServer:
         self.rewrite: asyncio.Task[RewriteReport] | None = None  # encryption's start-up pass
         self.node_access: NodeAccess | None = None  # the Node authorizer's graph and plugins
         self.webhooks: Admission | None = None  # the webhook configurations in effect
+        self.definitions: DefinitionController | None = None  # serves the kinds CRDs define
 
     async def start(self) -> str:
         s = self.settings
@@ -202,6 +203,7 @@ class APIServer:
             registry, self.hub, types, lambda served: setattr(state, "types", served), s.definitions
         )
         await definitions.sync()  # the kinds CRDs define are served from the first request
+        self.definitions = definitions
         admission = Admission(registry, self.hub, types)
         await admission.load()
         # -- admission: built-in plugins before the webhooks (admissionchain.py) --

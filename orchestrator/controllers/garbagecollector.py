@@ -164,7 +164,7 @@ class GarbageCollector:
         self._absent: OrderedDict[str, None] = OrderedDict()
         self._retired: dict[tuple[str, str], ResourceType] = {}  # served once, then gone
         self._group: asyncio.TaskGroup | None = None
-        for rt in self.static:
+        for rt in self.static.per_resource():
             if self._collects(rt):
                 self._monitor(Monitor(rt, ctx.informers.informer(rt)))
         static = frozenset(self._kinds)

@@ -22,6 +22,7 @@ from orchestrator.controllers.jobplan import JobSettings
 from orchestrator.controllers.namespace import NamespaceController, NamespaceSettings
 from orchestrator.controllers.nodeipam import NodeIPAMController, NodeIPAMSettings
 from orchestrator.controllers.nodelifecycle import NodeLifecycleController, NodeLifecycleSettings
+from orchestrator.controllers.podautoscaler import HorizontalPodAutoscalerController, HPASettings
 from orchestrator.controllers.replicaset import ReplicaSetController, ReplicaSetSettings
 from orchestrator.controllers.serviceaccounts import (
     ServiceAccountsController,
@@ -41,6 +42,7 @@ class ControllerManagerSettings:
     job: JobSettings = field(default_factory=JobSettings)
     cronjob: CronJobSettings = field(default_factory=CronJobSettings)
     serviceaccount: ServiceAccountsSettings = field(default_factory=ServiceAccountsSettings)
+    horizontalpodautoscaling: HPASettings = field(default_factory=HPASettings)
 
 
 def _factories(
@@ -57,6 +59,9 @@ def _factories(
         "job": lambda ctx: JobController(ctx, s.job),
         "cronjob": lambda ctx: CronJobController(ctx, s.cronjob),
         "serviceaccount": lambda ctx: ServiceAccountsController(ctx, s.serviceaccount),
+        "horizontalpodautoscaling": lambda ctx: HorizontalPodAutoscalerController(
+            ctx, s.horizontalpodautoscaling
+        ),
     }
 
 

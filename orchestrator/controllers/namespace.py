@@ -70,7 +70,7 @@ def is_content(rt: ResourceType) -> bool:
 
 def content_types(types: ResourceTypes) -> list[ResourceType]:
     """The namespaced kinds a namespace can hold that can be listed and deleted."""
-    return [rt for rt in types if is_content(rt)]
+    return [rt for rt in types.per_resource() if is_content(rt)]
 
 
 class NamespaceController:

@@ -12,7 +12,7 @@ Start-up, in order:
    to ``pod_cidr_timeout`` and then falls back to a /24 of its own;
 3. ``runtime.start(pod_cidr)``: the runtime reconnects to what still runs;
    what it cannot enforce (``runtime.limitations``) is posted once as a
-   Warning Event on the Node;
+   Warning Event on the Node; the stats sampler (if any) starts;
 4. informers: the pods with ``spec.nodeName=<node>``, the Services their
    environment reads, and, each by name, the ConfigMaps and Secrets they
    reference (``podobjects``: a node may read no others under the Node
@@ -115,6 +115,12 @@ class DaemonServer(Protocol):
     async def close(self) -> None: ...
 
 
+class StatsLoop(Protocol):
+    """The stats sampler (``orchestrator.kubelet.statssampler.StatsSampler``)."""
+
+    async def run(self) -> None: ...
+
+
 class Kubelet:
     """One node: registration, heartbeat, and the pods bound to it on ``runtime``.
 
@@ -130,11 +136,13 @@ class Kubelet:
         settings: KubeletSettings | None = None,
         *,
         server: DaemonServer | None = None,
+        stats: StatsLoop | None = None,
     ) -> None:
         self.client = client
         self.name = name
         self.runtime = runtime
         self.server = server
+        self.stats = stats  # the stats sampler, started once the runtime is
         self.settings = settings or KubeletSettings()
         quiet = InformerSettings(watch_timeout=60)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={name}", settings=quiet)
@@ -217,6 +225,8 @@ class Kubelet:
                 await self.runtime.start(self.pod_cidr)
                 self.runtime.on_change(self._threadsafe_enqueue(loop))
                 await self._post_limitations()
+                if self.stats is not None:
+                    tg.create_task(self.stats.run(), name="stats")
                 self.worker = self._make_worker(settings)
                 on_pod = Handler(self._on_pod, lambda _o, p: self._on_pod(p), self._on_pod_gone)
                 self.pods.add_handler(on_pod)

@@ -11,6 +11,9 @@ mounted (``detect``):
   Memory: ``memory.limit_in_bytes`` (and the memory+swap limit to the same,
   where swap accounting exists); OOM kills counted in ``memory.oom_control``
   (``oom_kill N``). CPU: ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``.
+  Where ``cpuacct`` is a hierarchy of its own (this machine), the container
+  gets a cgroup there too, so that its CPU time can be read
+  (``cpuacct.usage``, see ``runtimes/processstats``).
 - **v2** (laptops): one tree; ``/sys/fs/cgroup/paas/<node>/<pod>/<container>``
   under the root (the "no internal processes" rule forbids enabling
   controllers below a cgroup that holds processes, like the agent's own), with
@@ -139,15 +142,28 @@ class CgroupsV1:
 
     version = 1
 
-    def __init__(self, memory_root: Path, cpu_root: Path, parent: str) -> None:
+    def __init__(
+        self, memory_root: Path, cpu_root: Path, parent: str, cpuacct_root: Path | None = None
+    ) -> None:
         self.memory_base = memory_root / _own_cgroup("memory").lstrip("/") / parent
         self.cpu_base = cpu_root / _own_cgroup("cpu").lstrip("/") / parent
+        # A separate cpuacct hierarchy (None: joint with cpu, or absent): accounting only.
+        self.cpuacct_base = (
+            cpuacct_root / _own_cgroup("cpuacct").lstrip("/") / parent
+            if cpuacct_root is not None and cpuacct_root != cpu_root
+            else None
+        )
+
+    def _bases(self) -> list[Path]:
+        extra = [self.cpuacct_base] if self.cpuacct_base is not None else []
+        return [self.memory_base, self.cpu_base, *extra]
 
     def create(self, parts: list[str], limits: Limits, cpu_period_us: int) -> CgroupHandle:
         rel = Path(*(_part(p) for p in parts))
         memory = self.memory_base / rel
         cpu = self.cpu_base / rel
-        for directory in (memory, cpu):
+        accounting = [self.cpuacct_base / rel] if self.cpuacct_base is not None else []
+        for directory in (memory, cpu, *accounting):
             try:
                 directory.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -162,8 +178,12 @@ class CgroupsV1:
             _write(cpu / "cpu.cfs_period_us", str(cpu_period_us))
             _write(cpu / "cpu.cfs_quota_us", str(quota))
         return CgroupHandle(
-            dirs=(str(memory), str(cpu)),
-            procs_files=(str(memory / "cgroup.procs"), str(cpu / "cgroup.procs")),
+            dirs=(str(memory), str(cpu), *(str(d) for d in accounting)),
+            procs_files=(
+                str(memory / "cgroup.procs"),
+                str(cpu / "cgroup.procs"),
+                *(str(d / "cgroup.procs") for d in accounting),
+            ),
             oom_files=((str(memory / "memory.oom_control"), "oom_kill"),),
         )
 
@@ -177,7 +197,7 @@ class CgroupsV1:
 
     def remove_tree(self, parts: list[str]) -> None:
         rel = Path(*(_part(p) for p in parts))
-        for base in (self.memory_base, self.cpu_base):
+        for base in self._bases():
             _rmdir_tree(base / rel)
 
 
@@ -249,7 +269,7 @@ def _v1_mounts() -> dict[str, Path]:
         fields = line.split()
         if len(fields) >= 4 and fields[2] == "cgroup":
             for option in fields[3].split(","):
-                if option in ("memory", "cpu"):
+                if option in ("memory", "cpu", "cpuacct"):
                     found[option] = Path(fields[1])
     return found
 
@@ -264,7 +284,7 @@ def detect(parent: str = "paas", root: Path = CGROUP_ROOT) -> Cgroups | None:
     else:
         mounts = _v1_mounts()
         if "memory" in mounts and "cpu" in mounts:
-            candidate = CgroupsV1(mounts["memory"], mounts["cpu"], parent)
+            candidate = CgroupsV1(mounts["memory"], mounts["cpu"], parent, mounts.get("cpuacct"))
     if candidate is None:
         return None
     try:

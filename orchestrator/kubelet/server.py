@@ -7,6 +7,8 @@ Routes, as the real kubelet serves them on its port 10250:
     GET /exec/{namespace}/{pod}/{container}?command=...   WebSocket (``remotecommand``)
     GET /attach/{namespace}/{pod}/{container}             WebSocket (``remotecommand``)
     GET /portForward/{namespace}/{pod}?port=P             WebSocket (``portforward``)
+    GET /stats/summary                                    JSON, the kubelet's Summary
+    GET /metrics/resource                                 Prometheus text (``statssummary``)
 
 The streaming routes find the pod and container as the log route does
 (``podUID`` is taken as a hint there too). What can be refused before the
@@ -75,6 +77,7 @@ from orchestrator.kubelet.runtimes.base import (
     StreamSession,
 )
 from orchestrator.kubelet.serverauth import question_of
+from orchestrator.kubelet.statssummary import Snapshot, resource_metrics, summary
 from orchestrator.metrics.delegated import DelegatedAuth
 from orchestrator.metrics.server import exposition
 
@@ -92,6 +95,12 @@ class LogSource(Protocol):
     async def containers(self, pod_uid: str | None = None) -> list[ContainerState]: ...
 
     def logs(self, container_id: str, options: LogOptions) -> AsyncIterator[bytes]: ...
+
+
+class StatsView(Protocol):
+    """The sampler's newest view (``statssampler.StatsSampler`` has it)."""
+
+    def snapshot(self) -> Snapshot: ...
 
 
 class StreamSource(LogSource, Protocol):
@@ -123,9 +132,15 @@ class KubeletServerSettings:
 class KubeletServer:
     """One node agent's HTTPS server; ``start()`` binds, ``close()`` stops."""
 
-    def __init__(self, runtime: StreamSource, settings: KubeletServerSettings) -> None:
+    def __init__(
+        self,
+        runtime: StreamSource,
+        settings: KubeletServerSettings,
+        stats: StatsView | None = None,  # None: the stats routes answer 404
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
+        self.stats = stats
         self.port = 0
         self.cert_pem = b""
         self.streams = 0  # log responses being written now (a reader gone away ends its own)
@@ -158,6 +173,8 @@ class KubeletServer:
         app.router.add_get("/exec/{namespace}/{pod}/{container}", self._exec)
         app.router.add_get("/attach/{namespace}/{pod}/{container}", self._attach)
         app.router.add_get("/portForward/{namespace}/{pod}", self._port_forward)
+        app.router.add_get("/stats/summary", self._stats_summary)
+        app.router.add_get("/metrics/resource", self._metrics_resource)
         # handler_cancellation: a log stream whose reader went away is cancelled at once,
         # not when the next line happens to be written.
         runner = web.AppRunner(
@@ -279,6 +296,25 @@ class KubeletServer:
                     await close()
         await response.write_eof()
         return response
+
+    async def _stats_summary(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        if self.stats is None:
+            return web.Response(status=404, text="this node agent does not sample stats")
+        return web.json_response(summary(self.stats.snapshot()))
+
+    async def _metrics_resource(self, request: web.Request) -> web.Response:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        if self.stats is None:
+            return web.Response(status=404, text="this node agent does not sample stats")
+        return web.Response(
+            body=resource_metrics(self.stats.snapshot()).encode(),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
 
     async def _find_container(self, request: web.Request) -> ContainerState:
         """The container the path names; LogRequestError with the kubelet's status and words."""

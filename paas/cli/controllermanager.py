@@ -17,6 +17,8 @@ from orchestrator.controllers.manager import (
 )
 from orchestrator.controllers.namespace import NamespaceSettings
 from orchestrator.controllers.nodeipam import NodeIPAMSettings
+from orchestrator.controllers.podautoscaler import HPASettings
+from orchestrator.controllers.podautoscaler_replicas import CalculatorSettings
 from orchestrator.controllers.serviceaccounts import ServiceAccountsSettings
 from paas.cli.control import Component, add_control_flags, run_component
 
@@ -50,7 +52,59 @@ def add_controller_manager_parser(sub: argparse._SubParsersAction) -> None:  # t
         help="the cluster CA published to every namespace as ConfigMap kube-root-ca.crt "
         "(default: the CA of --kubeconfig)",
     )
+    add_hpa_flags(p)
     p.set_defaults(func=run_controller_manager)
+
+
+def add_hpa_flags(p: argparse.ArgumentParser) -> None:
+    """The horizontal pod autoscaler's timers and tolerance (Kubernetes' flags, shorter names)."""
+    hpa, calc = HPASettings(), CalculatorSettings()
+    p.add_argument(
+        "--hpa-sync-period",
+        type=float,
+        default=hpa.sync_period,
+        metavar="SECONDS",
+        help="seconds between two looks at each HorizontalPodAutoscaler (Kubernetes' 15 s)",
+    )
+    p.add_argument(
+        "--hpa-downscale-stabilization",
+        type=float,
+        default=hpa.downscale_stabilization,
+        metavar="SECONDS",
+        help="an HPA without behavior scales down to the highest recommendation of this window",
+    )
+    p.add_argument(
+        "--hpa-tolerance",
+        type=float,
+        default=calc.tolerance,
+        help="the ratio of usage to target within which no scaling happens (0.1: 10%%)",
+    )
+    p.add_argument(
+        "--hpa-cpu-initialization-period",
+        type=float,
+        default=calc.cpu_initialization_period,
+        metavar="SECONDS",
+        help="after a pod starts, its cpu samples count only once it is Ready for a window",
+    )
+    p.add_argument(
+        "--hpa-initial-readiness-delay",
+        type=float,
+        default=calc.initial_readiness_delay,
+        metavar="SECONDS",
+        help="after a pod starts, readiness changes within this delay are start-up, not failure",
+    )
+
+
+def hpa_settings(args: argparse.Namespace) -> HPASettings:
+    return HPASettings(
+        sync_period=args.hpa_sync_period,
+        downscale_stabilization=args.hpa_downscale_stabilization,
+        calculator=CalculatorSettings(
+            tolerance=args.hpa_tolerance,
+            cpu_initialization_period=args.hpa_cpu_initialization_period,
+            initial_readiness_delay=args.hpa_initial_readiness_delay,
+        ),
+    )
 
 
 def run_controller_manager(args: argparse.Namespace) -> int:
@@ -63,5 +117,6 @@ def run_controller_manager(args: argparse.Namespace) -> int:
         serviceaccount=ServiceAccountsSettings(
             root_ca_pem=args.root_ca_file.read_text() if args.root_ca_file else ""
         ),
+        horizontalpodautoscaling=hpa_settings(args),
     )
     return run_component(COMPONENT, args, lambda ctx: build_controllers(ctx, settings))

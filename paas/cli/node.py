@@ -147,6 +147,12 @@ def add_node_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=None,
         help="where slugs are unpacked (default: DATA_DIR/slugs)",
     )
+    p.add_argument(
+        "--stats-interval",
+        type=float,
+        default=10.0,
+        help="seconds between CPU and memory readings of the pods (cAdvisor's 10 s; 0: none)",
+    )
     p.add_argument("--count", type=int, default=1, help="simulated nodes to run in this process")
     trust = p.add_mutually_exclusive_group()
     trust.add_argument("--ca", type=Path, help="the cluster CA certificate (PEM)")
@@ -310,6 +316,7 @@ async def _serve_real(
     from orchestrator.kubelet.podsync import PodSyncSettings
     from orchestrator.kubelet.registration import node_addresses
     from orchestrator.kubelet.server import KubeletServer, KubeletServerSettings
+    from orchestrator.kubelet.statssampler import StatsSampler, StatsSettings
     from orchestrator.metrics.delegated import DelegatedAuth
 
     data_dir: Path = args.data_dir
@@ -326,16 +333,21 @@ async def _serve_real(
     address = node_addresses(name, settings)[0]["address"]
     settings = replace(settings, address=address)
     runtime = make_runtime(kind, name, data_dir, args)
+    interval = float(getattr(args, "stats_interval", 10.0))
+    sampler = StatsSampler(
+        runtime, name, StatsSettings(interval=interval or 10.0, enabled=interval > 0)
+    )
     server = KubeletServer(
         runtime,
         KubeletServerSettings(
             cert_dir=data_dir / "pki", host=address, port=args.port, client_ca=ca
         ),
+        stats=sampler,
     )
     log.info("node %s: %s runtime, state in %s", name, kind, data_dir)
     async with APIClient(config) as client:
         server.delegate(DelegatedAuth(client), name)  # bearer tokens: /metrics for Prometheus
-        kubelet = Kubelet(client, name, runtime, settings, server=server)
+        kubelet = Kubelet(client, name, runtime, settings, server=server, stats=sampler)
         proxier = _service_proxy(client, kind, name, args)
         crashed = await until_signal(_run_all(kubelet, proxier))
     if args.stop_pods_on_exit and not crashed:  # a crash is restarted, and adopts them

@@ -99,6 +99,27 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         "print its live URL; DIR is copied into DATA_DIR/example/, never changed",
     )
     p.add_argument(
+        "--hpa-sync-period",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="seconds between two looks at each HorizontalPodAutoscaler (Kubernetes' 15 s)",
+    )
+    p.add_argument(
+        "--hpa-downscale-stabilization",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="an HPA without behavior scales down to the highest recommendation of this window",
+    )
+    p.add_argument(
+        "--hpa-cpu-initialization-period",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="after a pod starts, its cpu samples count only once it is Ready for a window",
+    )
+    p.add_argument(
         "--autoscale-window",
         type=float,
         default=60.0,
@@ -117,6 +138,13 @@ def add_up_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         action=argparse.BooleanOptionalAction,
         default=True,
         help="let idle previews and Knative Services go to zero pods (default: on)",
+    )
+    p.add_argument(
+        "--stats-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often the node reads its pods' CPU and memory (`kubectl top`; cAdvisor's 10 s)",
     )
     p.set_defaults(func=run_up)
 
@@ -162,6 +190,9 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         node_name=args.node_name,
         store=args.store,
         cluster_cidr=args.cluster_cidr,
+        hpa_sync_period=args.hpa_sync_period,
+        hpa_downscale_stabilization=args.hpa_downscale_stabilization,
+        hpa_cpu_initialization_period=args.hpa_cpu_initialization_period,
         domain=args.domain,
         docker_url=docker_url(),
         example=args.example,
@@ -169,6 +200,7 @@ def settings_from(args: argparse.Namespace) -> UpSettings:
         registry_binary=registry,
         autoscale_window=args.autoscale_window,
         scale_to_zero_grace=args.scale_to_zero_grace,
+        stats_interval=args.stats_interval,
         scale_to_zero=args.scale_to_zero,
     )
 

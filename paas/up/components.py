@@ -162,6 +162,12 @@ class UpComponents:
                     self._kubeconfig("controller-manager"),
                     "--cluster-cidr",
                     s.cluster_cidr,
+                    "--hpa-sync-period",
+                    str(s.hpa_sync_period),
+                    "--hpa-downscale-stabilization",
+                    str(s.hpa_downscale_stabilization),
+                    "--hpa-cpu-initialization-period",
+                    str(s.hpa_cpu_initialization_period),
                     *metrics_flags(s, "controller-manager"),
                 ],
                 logs / "controller-manager.log",
@@ -375,6 +381,8 @@ class UpComponents:
                 *(["--cluster-dns", s.dns_ip] if s.network == "root" else []),
                 *(["--slug-source", builder] if (builder := self.addresses.builder) else []),
                 "--stop-pods-on-exit",
+                "--stats-interval",
+                str(s.stats_interval),
             ]
         return [
             *self._py,

@@ -30,6 +30,9 @@ class UpSettings:
     node_name: str = ""  # "" = this host's name
     store: str = "sqlite"
     cluster_cidr: str = "10.244.0.0/16"  # each node gets a /24 of it
+    hpa_sync_period: float = 15.0  # the HPA controller's (Kubernetes'); tests shorten the timers
+    hpa_downscale_stabilization: float = 300.0  # Kubernetes' default window for HPAs
+    hpa_cpu_initialization_period: float = 300.0  # Kubernetes' default
     domain: str = "localhost"
     docker_url: str = "unix:///var/run/docker.sock"
     ready_timeout: float = 60.0  # a component not ready by then stops `paas up`
@@ -41,6 +44,7 @@ class UpSettings:
     autoscale_window: float = 60.0  # the autoscaler's stable window (Knative's); tests shorten it
     scale_to_zero_grace: float = 30.0  # an idle revision's last pod stays this long (Knative's)
     scale_to_zero: bool = True  # cluster-wide switch (Knative's enable-scale-to-zero)
+    stats_interval: float = 10.0  # the node's CPU/memory readings (cAdvisor's); tests shorten it
     metrics_targets_interval: float = 2.0  # how soon metrics-targets.json follows a restart
 
     @property

@@ -17,7 +17,11 @@ def results(configmaps: float, custom: float) -> dict:
         "create": latency(configmaps),
         "cr_create": latency(custom, p50=20.0, p99=40.0),
         "authz_create": latency(configmaps * 0.98),
-        "secrets": {"off": latency(configmaps), "on": latency(configmaps * 0.95)},
+        "secrets": {
+            "off": latency(configmaps),
+            "on": latency(configmaps * 0.95),
+            "both": latency(configmaps * 0.93),
+        },
         "get": latency(5000.0),
         "update": latency(configmaps * 0.8),
         "watch": latency(100.0),

@@ -12,10 +12,13 @@ nothing is passed with ``-k``.
 
 On both runtimes, ``curl`` in a stack-image pod does what every in-cluster
 client does by hand: the token as a bearer, the projected CA, the
-``kubernetes.default.svc`` name the cluster DNS answers.
+``kubernetes.default.svc`` name the cluster DNS answers. On Docker, kubectl
+itself, copied into a running stack-image container with ``kubectl cp``
+(the image has no kubectl and no ``kubernetes`` package), lists the pods
+its role lets it read and is refused Secrets.
 
-Pending the RBAC work of issue 16: "allowed what its role allows, 403 for the
-rest" (today every authenticated caller may do everything).
+Each client is allowed what the account's Role allows and refused the rest
+with a 403 in Kubernetes' words.
 """
 
 from __future__ import annotations
@@ -148,3 +151,35 @@ def test_pod_on_each_runtime_reaches_the_api_with_its_token_and_ca(
         let_default_account_read_pods(up)
         said = run_client(up, CURL)
     assert "pods:200" in said and "secrets:403" in said and "forged:401" in said, said
+
+
+@pytest.mark.docker
+def test_kubectl_in_a_docker_container_uses_its_in_cluster_config(
+    tmp_path: Path, stack_image: str
+) -> None:
+    require_engine("kubectl", Path(KUBECTL).exists(), f"{KUBECTL} missing")
+    name = f"kubectl-{uuid.uuid4().hex[:6]}"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "containers": [
+                {"name": "shell", "image": "paas/stack:bookworm", "command": ["sleep", "600"]}
+            ]
+        },
+    }
+    with start_up(tmp_path / "paas", "docker", cluster_cidr=free_pod_cidr()) as up:
+        let_default_account_read_pods(up)
+        apply(up, json.dumps(pod))
+        up.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=90s", timeout=100)
+        up.kubectl("cp", KUBECTL, f"{name}:/tmp/kubectl", timeout=120)
+        inside = ("exec", name, "--", "/tmp/kubectl")
+        got = up.kubectl(*inside, "get", "pods", "-o", "name", check=False)
+        refused = up.kubectl(*inside, "get", "secrets", check=False)
+    assert f"pod/{name}" in got.stdout.split(), got.stderr
+    assert refused.returncode != 0
+    assert (
+        'secrets is forbidden: User "system:serviceaccount:default:default" cannot list '
+        'resource "secrets"' in refused.stderr
+    ), refused.stderr

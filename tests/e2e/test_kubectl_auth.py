@@ -182,3 +182,59 @@ def test_kubectl_creates_and_lists_roles_and_bindings(
     assert crb.split()[1] == f"ClusterRole/node-reader-{ns}"
     assert crb.split()[-1] == f"{ns}/robot"
     assert "reader" in kubectl("get", "roles", "-n", ns)
+
+
+def test_as_another_user_is_refused_without_the_impersonate_right(as_alice: Run) -> None:
+    # --raw: kubectl's discovery, refused the same way, prints only "Forbidden: unknown" (on
+    # Kubernetes too); a plain request shows the message
+    result = as_alice("--as", "bob", "get", "--raw", "/api/v1/namespaces/dev/pods")
+    assert result.returncode == 1
+    assert (
+        'Error from server (Forbidden): users "bob" is forbidden: User "alice" cannot '
+        'impersonate resource "users" in API group "" at the cluster scope'
+    ) in result.stderr
+
+
+def test_edit_may_act_as_a_service_account_of_its_namespace_and_gets_its_rights(
+    as_alice: Run,
+) -> None:
+    robot = "system:serviceaccount:dev:robot"
+    whoami = as_alice("--as", robot, "auth", "whoami")
+    assert whoami.returncode == 0, whoami.stderr
+    rows = [line.split(None, 1) for line in whoami.stdout.splitlines()]
+    assert ["Username", robot] in rows
+    assert [
+        "Groups",
+        "[system:serviceaccounts system:serviceaccounts:dev system:authenticated]",
+    ] in (rows)
+    # the account holds no binding: acting as it, alice cannot do what she herself may
+    assert as_alice("auth", "can-i", "create", "deployments", "-n", "dev").returncode == 0
+    refused = as_alice("--as", robot, "get", "pods", "-n", "dev")
+    assert refused.returncode == 1
+    assert f'User "{robot}" cannot list resource "pods"' in refused.stderr
+    elsewhere = as_alice(
+        "--as", "system:serviceaccount:prod:robot", "get", "--raw", "/api/v1/namespaces/prod/pods"
+    )
+    assert 'serviceaccounts "robot" is forbidden: User "alice" cannot impersonate' in (
+        elsewhere.stderr
+    )
+
+
+AS_CAROL = ("--as", "carol", "--as-group", "ops")
+
+
+def test_the_admin_acts_as_anybody_with_the_groups_asked(
+    cluster: tuple[RunningAPI, Path], tmp_path: Path
+) -> None:
+    api, _ = cluster
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(api.kubeconfig), *AS_CAROL, "auth", "whoami"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(None, 1) for line in result.stdout.splitlines()]
+    assert ["Username", "carol"] in rows and ["Groups", "[ops system:authenticated]"] in rows

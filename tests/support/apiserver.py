@@ -58,9 +58,19 @@ class RunningAPI:
         )
 
     def serve_types(self, types: ResourceTypes) -> None:
-        """Change the kinds the running server serves, as establishing a CRD does."""
-        assert self.server.state is not None
-        self.server.state.types = types  # one attribute store: atomic for the server's thread
+        """Change the kinds the running server serves, as establishing a CRD does.
+
+        Done on the server's loop, and as the base its CRD controller serves custom kinds on:
+        that controller's first pass, still running under load, would otherwise publish the
+        kinds it started with over these."""
+        server = self.server
+
+        async def change() -> None:
+            assert server.state is not None and server.definitions is not None
+            server.definitions.base = types
+            server.state.types = types
+
+        asyncio.run_coroutine_threadsafe(change(), self.loop).result(10)
 
     def client_config(self) -> ClientConfig:
         return ClientConfig(server=self.url, token=self.token, ca_data=self.ca.read_bytes())

@@ -145,6 +145,7 @@ PACKAGES = {
     "admissionregistration.k8s.io/v1": "admissionregistration.v1",
     "apiextensions.k8s.io/v1": "apiextensions.v1",
     "autoscaling/v1": "autoscaling.v1",
+    "autoscaling/v2": "autoscaling.v2",
     "policy/v1": "policy.v1",
     "meta.k8s.io/v1": "meta.v1",
 }

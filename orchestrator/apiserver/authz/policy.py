@@ -292,6 +292,11 @@ _CONTROLLER_MANAGER = [
     rule(["update"], [""], ["secrets", "serviceaccounts"]),
     rule(["list", "watch"], ["*"], ["*"]),
     rule(["create"], [""], ["serviceaccounts/token"]),
+    # The horizontal pod autoscaler: its status, any target's scale, the pods' metrics.
+    rule(["get"], ["autoscaling"], ["horizontalpodautoscalers"]),
+    rule(["update"], ["autoscaling"], ["horizontalpodautoscalers/status"]),
+    rule(["get", "update"], ["*"], ["*/scale"]),
+    rule(["list"], ["metrics.k8s.io"], ["pods"]),
     REVIEWS,
     ACCESS_REVIEWS,
 ]
@@ -306,6 +311,12 @@ def cluster_roles() -> list[dict[str, Any]]:
         cluster_role("system:aggregate-to-admin", _ADMIN, {f"{AGGREGATE}admin": "true"}),
         cluster_role("system:aggregate-to-edit", _EDIT, {f"{AGGREGATE}edit": "true"}),
         cluster_role("system:aggregate-to-view", _VIEW, {f"{AGGREGATE}view": "true"}),
+        # metrics-server's role: whoever can view a namespace can `kubectl top` it.
+        cluster_role(
+            "system:aggregated-metrics-reader",
+            [rule(R, ["metrics.k8s.io"], ["pods", "nodes"])],
+            {f"{AGGREGATE}{role}": "true" for role in ("view", "edit", "admin")},
+        ),
         cluster_role(
             "system:basic-user",
             [

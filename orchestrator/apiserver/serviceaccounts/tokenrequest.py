@@ -108,10 +108,20 @@ class TokenIssuer:
         return obj
 
     async def request_token(
-        self, namespace: str, name: str, body: Any, now: datetime | None = None
+        self,
+        namespace: str,
+        name: str,
+        body: Any,
+        now: datetime | None = None,
+        *,
+        node: str | None = None,
     ) -> dict[str, Any]:
-        """The TokenRequest answered (201's body), or the error Kubernetes gives."""
+        """The TokenRequest answered (201's body), or the error Kubernetes gives.
+
+        ``node``: the node asking (``system:node:<node>``), held to NodeRestriction's rule."""
         spec = parse_request(body, self.settings)
+        if node is not None:
+            await self._check_node(node, namespace, name, spec.get("boundObjectRef"))
         meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         if meta.get("namespace") and meta["namespace"] != namespace:
             raise errors.BadRequest(
@@ -156,6 +166,29 @@ class TokenIssuer:
                 "expirationTimestamp": rfc3339(now + timedelta(seconds=seconds)),
             },
         }
+
+    async def _check_node(
+        self, node: str, namespace: str, account: str, ref: dict[str, Any] | None
+    ) -> None:
+        """NodeRestriction for tokens: a node asks only for tokens bound to its own pods."""
+
+        def refuse(reason: str) -> errors.Forbidden:
+            return errors.Forbidden(f'serviceaccounts "{account}" is forbidden: {reason}')
+
+        if not ref:
+            raise refuse("node requested token not bound to a pod")
+        if ref.get("kind") != "Pod":
+            raise refuse("node requested token bound to non-pod object")
+        if not ref.get("uid"):
+            raise refuse("node requested token with a pod binding without a uid")
+        pod = await self._get("Pod", namespace, str(ref.get("name") or ""))
+        if pod["metadata"].get("uid") != ref["uid"]:
+            raise refuse(
+                f"the UID in the bound object reference ({ref['uid']}) does not match the UID "
+                "in record. The object might have been deleted and then recreated"
+            )
+        if (pod.get("spec") or {}).get("nodeName") != node:
+            raise refuse("node requested token bound to a pod scheduled on a different node")
 
     async def _bind(
         self, ref: dict[str, Any] | None, namespace: str, account: str, private: dict[str, Any]

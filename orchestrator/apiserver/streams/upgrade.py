@@ -29,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from orchestrator.api import errors
 from orchestrator.api.jsoncodec import dumps
+from orchestrator.apiserver.authz.impersonation import acting_as
 from orchestrator.apiserver.authz.streams import authorize_stream
 from orchestrator.apiserver.streams import channels as ch
 from orchestrator.apiserver.streams.sessions import (
@@ -185,6 +186,7 @@ class SpdyConnection(asyncio.Protocol):
         user = self.state.auth.authenticate(authorization)
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+        user = acting_as(self.state.authorizer, user, headers)
         authorize_stream(self.state, user, namespace, name, sub)
         supported = (ch.PORTFORWARD_PROTOCOL,) if sub == "portforward" else ch.SPDY_EXEC_PROTOCOLS
         if not offered:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from orchestrator.api import errors
+from orchestrator.apiserver.authz.impersonation import acting_as
 from orchestrator.apiserver.authz.streams import authorize_stream
 from orchestrator.apiserver.streams import channels as ch
 from orchestrator.apiserver.streams.sessions import StreamSettings, prepare, run_websocket
@@ -80,6 +81,7 @@ async def serve_websocket(
         user = state.auth.authenticate(authorization)
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+        user = acting_as(state.authorizer, user, scope["headers"])
         namespace, name, sub = match.groups()
         authorize_stream(state, user, namespace, name, sub)
         supported = (

@@ -147,6 +147,30 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class ResourceUsage:
+    """One reading of what a container (or the node) uses; None = not measurable here."""
+
+    time_ns: int  # wall clock of the reading, nanoseconds since the epoch
+    cpu_ns: int | None = None  # cumulative CPU time, core-nanoseconds
+    memory_working_set: int | None = None  # usage minus inactive file pages (cAdvisor's)
+    memory_usage: int | None = None  # bytes charged, page cache included
+    memory_rss: int | None = None  # anonymous and swap cache memory
+
+
+@dataclass(frozen=True)
+class ContainerUsage:
+    """A running container's reading, with what names it in the kubelet's Summary."""
+
+    container_id: str
+    pod_uid: str
+    namespace: str
+    pod_name: str
+    name: str
+    started_at: datetime | None
+    usage: ResourceUsage
+
+
+@dataclass(frozen=True)
 class ExecResult:
     exit_code: int
     output: bytes  # stdout and stderr together, cut to a bounded size
@@ -291,3 +315,6 @@ class Runtime(Protocol):
 
     async def port_target(self, pod_uid: str) -> PortTarget:
         """Where the pod's ports are reached; LookupError when it has no sandbox here."""
+
+    async def stats(self) -> list[ContainerUsage]:
+        """A reading of every running container of the node (the stats sampler's input)."""

@@ -65,6 +65,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     ContainerStartError,
     ContainerState,
+    ContainerUsage,
     ExecResult,
     ImageError,
     LogOptions,
@@ -128,6 +130,7 @@ from orchestrator.kubelet.runtimes.dockerspec import (
     state_from_inspect,
     strip_scheme,
 )
+from orchestrator.kubelet.runtimes.dockerstats import container_usage
 from orchestrator.netfilter.iptables import KernelError
 
 
@@ -754,6 +757,28 @@ class DockerRuntime:
         return DockerSession(
             reader, writer, options, resize=resize, exit_code=exit_code, kill=detach
         )
+
+    # -- stats ------------------------------------------------------------------------------
+
+    async def stats(self) -> list[ContainerUsage]:
+        """One-shot engine stats of every running container, fetched in the runtime's pool
+        (its ``threads`` bound how many at once); one that ended meanwhile is left out."""
+        filters = {**node_filter(self.node_name, ROLE_CONTAINER), "status": ["running"]}
+        listed = await self._call("list containers", self.api.containers, filters=filters)
+        now = time.time_ns()
+
+        def one(entry: Obj) -> ContainerUsage | None:
+            try:
+                try:
+                    doc = self.api.stats(entry["Id"], stream=False, one_shot=True)
+                except docker.errors.InvalidVersion:  # an engine before API 1.41: two samples
+                    doc = self.api.stats(entry["Id"], stream=False)
+            except docker.errors.NotFound:
+                return None
+            return container_usage(entry, doc, now)
+
+        found = await asyncio.gather(*(self._call("stats", one, e) for e in listed))
+        return [usage for usage in found if usage is not None]
 
     async def port_target(self, pod_uid: str) -> PortTarget:
         return await self._call(f"sandbox of pod {pod_uid}", self._port_target, pod_uid)

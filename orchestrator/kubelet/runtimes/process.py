@@ -27,7 +27,9 @@ directory and the settings:
   the pod's uid;
 - ``processexec``: exec into a running container, and its logs;
   ``processsession`` and ``processattach``: interactive exec and attach
-  (``kubectl exec -it``, ``attach``, ``cp``).
+  (``kubectl exec -it``, ``attach``, ``cp``);
+- ``processstats``: CPU and memory readings of the running containers
+  (their cgroups, else their process groups in /proc).
 
 This class decides what the node can do (root or not, cgroups or not) and
 hands each part what it needs. Unknown container IDs raise ``LookupError``
@@ -47,6 +49,7 @@ from orchestrator.kubelet import cgroups, hostports, podnet
 from orchestrator.kubelet.runtimes.base import (
     ContainerSpec,
     ContainerState,
+    ContainerUsage,
     ExecResult,
     LogOptions,
     PortTarget,
@@ -64,6 +67,7 @@ from orchestrator.kubelet.runtimes.processlayout import Layout, read_json
 from orchestrator.kubelet.runtimes.processsandboxes import ProcessSandboxes, pod_network
 from orchestrator.kubelet.runtimes.processsession import ProcessExecSession
 from orchestrator.kubelet.runtimes.processsettings import ProcessRuntimeSettings
+from orchestrator.kubelet.runtimes.processstats import PROC_LIMITATION, read_stats
 from orchestrator.kubelet.runtimes.slugfetch import fetch_slug
 
 
@@ -105,6 +109,7 @@ class ProcessRuntime:
             if root and self.settings.isolation == "off":
                 why = "isolation is off"
             out.append(f"memory and CPU limits are not enforced ({why})")
+            out.append(PROC_LIMITATION)
         if not self.isolate:
             out.append(
                 "no PID or mount namespaces: volumes are not placed at their container paths "
@@ -215,6 +220,10 @@ class ProcessRuntime:
     async def attach(self, container_id: str, options: StreamOptions) -> StreamSession:
         cdir = self._session_dir(container_id)
         return ProcessAttachSession.start(cdir, options, self.settings.log_follow_interval)
+
+    async def stats(self) -> list[ContainerUsage]:
+        """A reading of every running container: its cgroups, else its process group in /proc."""
+        return await asyncio.to_thread(read_stats, self._layout)
 
     async def port_target(self, pod_uid: str) -> PortTarget:
         try:

@@ -126,6 +126,26 @@ JSON_PATCH_CASES = [
     ({"a": [1, 2, 3]}, [{"op": "replace", "path": "/a/2", "value": 9}], {"a": [1, 2, 9]}),
     ({"a": 1.0}, [{"op": "test", "path": "/a", "value": 1}], {"a": 1.0}),
     ({"a": 1}, [], {"a": 1}),
+    # A copied value is one value in two places until one of them changes: neither sees it.
+    (
+        {"a": {"b": {"c": 1}}},
+        [
+            {"op": "copy", "from": "/a", "path": "/x"},
+            {"op": "add", "path": "/a/b/d", "value": 2},
+            {"op": "remove", "path": "/x/b/c"},
+        ],
+        {"a": {"b": {"c": 1, "d": 2}}, "x": {"b": {}}},
+    ),
+    (
+        {"a": [{"n": 1}]},
+        [
+            {"op": "copy", "from": "/a", "path": "/a/0/again"},
+            {"op": "replace", "path": "/a/0/again/0/n", "value": 2},
+            {"op": "move", "from": "/a/0/again", "path": "/moved"},
+        ],
+        {"a": [{"n": 1}], "moved": [{"n": 2}]},
+    ),
+    ({"a": 1}, [{"op": "copy", "from": "", "path": "/self"}], {"a": 1, "self": {"a": 1}}),
 ]
 
 

@@ -44,7 +44,7 @@ async def test_discovery_reads_back_every_served_kind(sqlite_api: RunningAPI) ->
     sqlite_api.serve_types(BUILTIN_TYPES.with_types([CRONTABS]))
     async with APIClient(sqlite_api.client_config()) as client:
         found = await discover_types(client)
-    expected = [*BUILTIN_TYPES, CRONTABS]
+    expected = [*BUILTIN_TYPES.per_resource(), CRONTABS]
     assert sorted(described(rt) for rt in found) == sorted(described(rt) for rt in expected)
     cronjobs = found.by_group_kind("batch", "CronJob")
     assert cronjobs is not None and cronjobs.extra_versions == ("v1beta1",)
@@ -116,7 +116,7 @@ async def test_served_kinds_reports_and_logs_kinds_coming_and_going(
 ) -> None:
     caplog.set_level(logging.INFO, logger="orchestrator.client.discovery")
     async with APIClient(sqlite_api.client_config()) as client:
-        namespaced = [rt for rt in BUILTIN_TYPES if rt.namespaced]
+        namespaced = [rt for rt in BUILTIN_TYPES.per_resource() if rt.namespaced]
         kinds = ServedKinds(client, lambda rt: rt.namespaced, owner="tester", initial=namespaced)
         assert await kinds.refresh() == KindChanges()
         sqlite_api.serve_types(BUILTIN_TYPES.with_types([CRONTABS]))

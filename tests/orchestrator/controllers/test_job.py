@@ -372,7 +372,8 @@ async def test_a_finished_job_is_deleted_with_its_pods_after_its_ttl(api: Runnin
     assert JOBS is not None
     async with controllers(api, fast_jobs, GarbageCollector) as cp, pods_finish(api):
         client = cp.client
-        await client.create(JOBS, job_manifest("once", ttlSecondsAfterFinished=1), NS)
+        # 3 s: time to see it complete before it goes, even when the machine is busy
+        await client.create(JOBS, job_manifest("once", ttlSecondsAfterFinished=3), NS)
         await until(lambda: read(client, JOBS, "once", NS), finished("Complete"))
         await until(lambda: read(client, JOBS, "once", NS), lambda j: j is None)
         await until(lambda: job_pods(client, "once"), lambda pods: pods == [])

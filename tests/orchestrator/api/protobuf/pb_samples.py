@@ -508,6 +508,68 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "uncountedTerminatedPods": {},
         },
     },
+    "HorizontalPodAutoscaler": {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": meta("web"),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 1,
+            "maxReplicas": 4,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 50},
+                    },
+                },
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "memory",
+                        "target": {"type": "AverageValue", "averageValue": "100Mi"},
+                    },
+                },
+            ],
+            "behavior": {
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "selectPolicy": "Max",
+                    "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15}],
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 300,
+                    "selectPolicy": "Max",
+                    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+                },
+            },
+        },
+        "status": {
+            "observedGeneration": 1,
+            "lastScaleTime": "2026-01-01T00:00:00Z",
+            "currentReplicas": 2,
+            "desiredReplicas": 3,
+            "currentMetrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "current": {"averageUtilization": 75, "averageValue": "75m"},
+                    },
+                }
+            ],
+            "conditions": [
+                {
+                    "type": "AbleToScale",
+                    "status": "True",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                    "reason": "SucceededRescale",
+                    "message": "the HPA controller was able to update the target scale to 3",
+                }
+            ],
+        },
+    },
     "CronJob": {
         "apiVersion": "batch/v1",
         "kind": "CronJob",

@@ -55,7 +55,7 @@ def test_v1_limits_are_written_and_the_memory_limit_kills(
     handle = group.create(
         [node, "pod", "c.0"], Limits(cpu_millis=250, memory_bytes=48 << 20), 100_000
     )
-    memory_dir, cpu_dir = (Path(d) for d in handle.dirs)
+    memory_dir, cpu_dir, *accounting = (Path(d) for d in handle.dirs)
     assert int((memory_dir / "memory.limit_in_bytes").read_text()) <= 48 << 20
     assert (cpu_dir / "cpu.cfs_quota_us").read_text().strip() == "25000"
     assert (cpu_dir / "cpu.cfs_period_us").read_text().strip() == "100000"
@@ -63,6 +63,8 @@ def test_v1_limits_are_written_and_the_memory_limit_kills(
     done = _join_and_run(handle.procs_files, "x = bytearray(200 << 20); print('survived')")
     assert done.returncode == -9 and "survived" not in done.stdout
     assert oom_kills([list(p) for p in handle.oom_files]) >= 1
+    for directory in accounting:  # a cpuacct hierarchy of its own: the CPU time is counted
+        assert int((directory / "cpuacct.usage").read_text()) > 0
     group.remove(handle.dirs)
     assert not memory_dir.exists() and not cpu_dir.exists()
 
@@ -118,3 +120,4 @@ def test_no_limits_with_isolation_off(tmp_path: Path) -> None:
     rt = ProcessRuntime(tmp_path, "n", ProcessRuntimeSettings(network="loopback", isolation="off"))
     assert rt.cgroups is None
     assert any("memory and CPU limits are not enforced" in text for text in rt.limitations)
+    assert any("measured per process group from /proc" in text for text in rt.limitations)

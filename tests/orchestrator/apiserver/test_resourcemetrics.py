@@ -20,6 +20,7 @@ import pytest
 from support.apiserver import RunningAPI
 from support.kubectlbin import versioned_kubectl
 from support.lognode import LogNode, python_lines, start_log_node
+from support.wait import wait_until
 
 from orchestrator.apiserver.auth import add_token
 from orchestrator.kubelet.statssampler import StatsSampler, StatsSettings
@@ -149,8 +150,13 @@ def test_top_needs_rights_and_an_edit_binding_in_the_namespace_gives_them(
             }
             r = admin.post(f"{RBAC}/namespaces/default/rolebindings", json=binding)
             assert r.status_code == 201, r.text
-        allowed = dev.get(f"{METRICS}/namespaces/default/pods")
-        assert allowed.status_code == 200, allowed.text
+        # the binding reaches the authorizer through its watch: wait for it
+        allowed = wait_until(
+            lambda: (r := dev.get(f"{METRICS}/namespaces/default/pods")).status_code == 200 and r,
+            10,
+            "the edit binding to take effect",
+        )
+        assert allowed.json()["kind"] == "PodMetricsList"
         status(dev.get(f"{METRICS}/nodes"), 403)  # nodes are cluster-wide: not in a namespace
 
 

@@ -201,15 +201,7 @@ def utilization_replicas(
 
     With ``container``, requests are that container's only (ContainerResource).
     """
-    _check_pods(pods)
-    groups = group_pods(pods, samples, resource, now, settings)
-    values = {
-        name: s.value
-        for name, s in samples.items()
-        if name not in groups.ignored and name not in groups.unready
-    }
-    if not values:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups, values = _measured(pods, samples, resource, now, settings)
     requests = pod_requests(pods, resource, container)
     ratio, utilization, raw = utilization_ratio(values, requests, target)
     up_with_unready = bool(groups.unready) and ratio > 1.0
@@ -229,11 +221,7 @@ def utilization_replicas(
         for name in groups.unready:
             values[name] = 0
     new_ratio, _, _ = utilization_ratio(values, requests, target)
-    if _within(new_ratio, settings.tolerance) or _flipped(ratio, new_ratio):
-        return Proposal(current, utilization, raw)
-    replicas = math.ceil(new_ratio * len(values))
-    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return Proposal(current, utilization, raw)
+    replicas = _rebalanced(current, ratio, new_ratio, len(values), settings.tolerance)
     return Proposal(replicas, utilization, raw)
 
 
@@ -247,15 +235,7 @@ def average_value_replicas(
     settings: CalculatorSettings,
 ) -> Proposal:
     """Kubernetes' ``GetRawResourceReplicas``: the replicas for an AverageValue target."""
-    _check_pods(pods)
-    groups = group_pods(pods, samples, resource, now, settings)
-    values = {
-        name: s.value
-        for name, s in samples.items()
-        if name not in groups.ignored and name not in groups.unready
-    }
-    if not values:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups, values = _measured(pods, samples, resource, now, settings)
     usage = sum(values.values()) // len(values)
     ratio = usage / target
     up_with_unready = bool(groups.unready) and ratio > 1.0
@@ -270,9 +250,37 @@ def average_value_replicas(
         for name in groups.unready:
             values[name] = 0
     new_ratio = (sum(values.values()) / len(values)) / target
-    if _within(new_ratio, settings.tolerance) or _flipped(ratio, new_ratio):
-        return Proposal(current, None, usage)
-    replicas = math.ceil(new_ratio * len(values))
+    return Proposal(
+        _rebalanced(current, ratio, new_ratio, len(values), settings.tolerance), None, usage
+    )
+
+
+def _measured(
+    pods: Sequence[Mapping[str, Any]],
+    samples: Mapping[str, PodSample],
+    resource: str,
+    now: datetime,
+    settings: CalculatorSettings,
+) -> tuple[PodGroups, dict[str, int]]:
+    """The pods grouped, and the samples of those that count (not ignored, not unready)."""
+    _check_pods(pods)
+    groups = group_pods(pods, samples, resource, now, settings)
+    values = {
+        name: s.value
+        for name, s in samples.items()
+        if name not in groups.ignored and name not in groups.unready
+    }
+    if not values:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    return groups, values
+
+
+def _rebalanced(current: int, ratio: float, new_ratio: float, count: int, tolerance: float) -> int:
+    """The replicas once missing and unready pods are counted in: ``current`` when that is
+    within tolerance, turns the direction around, or would move against ``ratio``."""
+    if _within(new_ratio, tolerance) or _flipped(ratio, new_ratio):
+        return current
+    replicas = math.ceil(new_ratio * count)
     if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return Proposal(current, None, usage)
-    return Proposal(replicas, None, usage)
+        return current
+    return replicas

@@ -113,46 +113,51 @@ def _target_to_v1(target: dict[str, Any], utilization: str, average: str, value:
     return {v1: target[v2] for v1, v2 in pairs if v1 and target.get(v2) is not None}
 
 
+# The v1 (v2beta1-shaped) names of a metric's target (spec) or current value (status), per
+# source: (utilization, average value, value), "" where that source has none.
+_V1_NAMES: dict[str, dict[str, tuple[str, str, str]]] = {
+    "target": {
+        "resource": ("targetAverageUtilization", "targetAverageValue", ""),
+        "containerResource": ("targetAverageUtilization", "targetAverageValue", ""),
+        "pods": ("", "targetAverageValue", ""),
+        "object": ("", "averageValue", "targetValue"),
+        "external": ("", "targetAverageValue", "targetValue"),
+    },
+    "current": {
+        "resource": ("currentAverageUtilization", "currentAverageValue", ""),
+        "containerResource": ("currentAverageUtilization", "currentAverageValue", ""),
+        "pods": ("", "currentAverageValue", ""),
+        "object": ("", "averageValue", "currentValue"),
+        "external": ("", "currentAverageValue", "currentValue"),
+    },
+}
+_SELECTOR_V1 = {"pods": "selector", "object": "selector", "external": "metricSelector"}
+
+
 def metric_spec_to_v1(metric: dict[str, Any]) -> Obj:
-    kind = metric.get("type", "")
-    out: Obj = {"type": kind}
-    if isinstance(metric.get("resource"), dict):
-        r = metric["resource"]
-        out["resource"] = {
-            "name": r.get("name", ""),
-            **_target_to_v1(
-                _dict(r.get("target")), "targetAverageUtilization", "targetAverageValue", ""
-            ),
-        }
-    if isinstance(metric.get("containerResource"), dict):
-        r = metric["containerResource"]
-        out["containerResource"] = {
-            "name": r.get("name", ""),
-            "container": r.get("container", ""),
-            **_target_to_v1(
-                _dict(r.get("target")), "targetAverageUtilization", "targetAverageValue", ""
-            ),
-        }
-    if isinstance(metric.get("pods"), dict):
-        p = metric["pods"]
-        ident = _dict(p.get("metric"))
-        out["pods"] = _identity_v1(ident, "selector") | _target_to_v1(
-            _dict(p.get("target")), "", "targetAverageValue", ""
-        )
-    if isinstance(metric.get("object"), dict):
-        o = metric["object"]
-        ident = _dict(o.get("metric"))
-        out["object"] = (
-            {"target": o.get("describedObject") or {}}
-            | _identity_v1(ident, "selector")
-            | _target_to_v1(_dict(o.get("target")), "", "averageValue", "targetValue")
-        )
-    if isinstance(metric.get("external"), dict):
-        e = metric["external"]
-        ident = _dict(e.get("metric"))
-        out["external"] = _identity_v1(ident, "metricSelector") | _target_to_v1(
-            _dict(e.get("target")), "", "targetAverageValue", "targetValue"
-        )
+    return _metric_to_v1(metric, "target")
+
+
+def metric_status_to_v1(metric: dict[str, Any]) -> Obj:
+    return _metric_to_v1(metric, "current")
+
+
+def _metric_to_v1(metric: dict[str, Any], part: str) -> Obj:
+    """A v2 metric spec (``part`` "target") or status ("current") in v1's annotation shape."""
+    out: Obj = {"type": metric.get("type", "")}
+    for source, names in _V1_NAMES[part].items():
+        m = metric.get(source)
+        if not isinstance(m, dict):
+            continue
+        item: Obj
+        if source in ("resource", "containerResource"):
+            item = {"name": m.get("name", "")}
+            if source == "containerResource":
+                item["container"] = m.get("container", "")
+        else:
+            item = {"target": m.get("describedObject") or {}} if source == "object" else {}
+            item |= _identity_v1(_dict(m.get("metric")), _SELECTOR_V1[source])
+        out[source] = item | _target_to_v1(_dict(m.get(part)), *names)
     return out
 
 
@@ -160,38 +165,6 @@ def _identity_v1(ident: dict[str, Any], selector_key: str) -> Obj:
     out: Obj = {"metricName": ident.get("name", "")}
     if ident.get("selector") is not None:
         out[selector_key] = ident["selector"]
-    return out
-
-
-def metric_status_to_v1(metric: dict[str, Any]) -> Obj:
-    out: Obj = {"type": metric.get("type", "")}
-    for key in ("resource", "containerResource"):
-        if isinstance(metric.get(key), dict):
-            r = metric[key]
-            item = {"name": r.get("name", "")}
-            if key == "containerResource":
-                item["container"] = r.get("container", "")
-            item |= _target_to_v1(
-                _dict(r.get("current")), "currentAverageUtilization", "currentAverageValue", ""
-            )
-            out[key] = item
-    if isinstance(metric.get("pods"), dict):
-        p = metric["pods"]
-        out["pods"] = _identity_v1(_dict(p.get("metric")), "selector") | _target_to_v1(
-            _dict(p.get("current")), "", "currentAverageValue", ""
-        )
-    if isinstance(metric.get("object"), dict):
-        o = metric["object"]
-        out["object"] = (
-            {"target": o.get("describedObject") or {}}
-            | _identity_v1(_dict(o.get("metric")), "selector")
-            | _target_to_v1(_dict(o.get("current")), "", "averageValue", "currentValue")
-        )
-    if isinstance(metric.get("external"), dict):
-        e = metric["external"]
-        out["external"] = _identity_v1(_dict(e.get("metric")), "metricSelector") | _target_to_v1(
-            _dict(e.get("current")), "", "currentAverageValue", "currentValue"
-        )
     return out
 
 
@@ -285,66 +258,29 @@ def _identity_v2(source: dict[str, Any], selector_key: str) -> Obj:
 
 
 def metric_spec_to_v2(metric: dict[str, Any]) -> Obj:
-    out: Obj = {"type": metric.get("type", "")}
-    for key in ("resource", "containerResource"):
-        if isinstance(metric.get(key), dict):
-            r = metric[key]
-            item: Obj = {"name": r.get("name", "")}
-            if key == "containerResource":
-                item["container"] = r.get("container", "")
-            item["target"] = _target_to_v2(r, "targetAverageUtilization", "targetAverageValue", "")
-            out[key] = item
-    if isinstance(metric.get("pods"), dict):
-        p = metric["pods"]
-        out["pods"] = {
-            "metric": _identity_v2(p, "selector"),
-            "target": _target_to_v2(p, "", "targetAverageValue", ""),
-        }
-    if isinstance(metric.get("object"), dict):
-        o = metric["object"]
-        out["object"] = {
-            "describedObject": o.get("target") or {},
-            "metric": _identity_v2(o, "selector"),
-            "target": _target_to_v2(o, "", "averageValue", "targetValue"),
-        }
-    if isinstance(metric.get("external"), dict):
-        e = metric["external"]
-        out["external"] = {
-            "metric": _identity_v2(e, "metricSelector"),
-            "target": _target_to_v2(e, "", "targetAverageValue", "targetValue"),
-        }
-    return out
+    return _metric_to_v2(metric, "target")
 
 
 def metric_status_to_v2(metric: dict[str, Any]) -> Obj:
+    return _metric_to_v2(metric, "current")
+
+
+def _metric_to_v2(metric: dict[str, Any], part: str) -> Obj:
+    """A v1 annotation's metric spec (``part`` "target") or status ("current") in v2's shape."""
+    convert = _target_to_v2 if part == "target" else _current_to_v2
     out: Obj = {"type": metric.get("type", "")}
-    for key in ("resource", "containerResource"):
-        if isinstance(metric.get(key), dict):
-            r = metric[key]
-            item: Obj = {"name": r.get("name", "")}
-            if key == "containerResource":
-                item["container"] = r.get("container", "")
-            item["current"] = _current_to_v2(
-                r, "currentAverageUtilization", "currentAverageValue", ""
-            )
-            out[key] = item
-    if isinstance(metric.get("pods"), dict):
-        p = metric["pods"]
-        out["pods"] = {
-            "metric": _identity_v2(p, "selector"),
-            "current": _current_to_v2(p, "", "currentAverageValue", ""),
-        }
-    if isinstance(metric.get("object"), dict):
-        o = metric["object"]
-        out["object"] = {
-            "describedObject": o.get("target") or {},
-            "metric": _identity_v2(o, "selector"),
-            "current": _current_to_v2(o, "", "averageValue", "currentValue"),
-        }
-    if isinstance(metric.get("external"), dict):
-        e = metric["external"]
-        out["external"] = {
-            "metric": _identity_v2(e, "metricSelector"),
-            "current": _current_to_v2(e, "", "currentAverageValue", "currentValue"),
-        }
+    for source, names in _V1_NAMES[part].items():
+        m = metric.get(source)
+        if not isinstance(m, dict):
+            continue
+        item: Obj
+        if source in ("resource", "containerResource"):
+            item = {"name": m.get("name", "")}
+            if source == "containerResource":
+                item["container"] = m.get("container", "")
+        else:
+            item = {"describedObject": m.get("target") or {}} if source == "object" else {}
+            item["metric"] = _identity_v2(m, _SELECTOR_V1[source])
+        item[part] = convert(m, *names)
+        out[source] = item
     return out

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from support.apiserver import RunningAPI, start_api
+from support.rbac import allowed_by_review
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
@@ -35,21 +35,6 @@ def rights_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]
         yield running
     finally:
         running.stop()
-
-
-def allowed(http: httpx.Client, user: str, **attributes: str) -> bool:
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SubjectAccessReview",
-        "spec": {
-            "user": user,
-            "groups": ["system:authenticated"],
-            "resourceAttributes": attributes,
-        },
-    }
-    r = http.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json=review)
-    assert r.status_code == 201, r.text
-    return bool(r.json()["status"]["allowed"])
 
 
 CONTROLLER_MANAGER = "system:kube-controller-manager"
@@ -121,4 +106,4 @@ def test_default_roles_give_hpa_rights_as_kubernetes_does(
     rights_api: RunningAPI, user: str, attributes: dict[str, str], expected: bool
 ) -> None:
     with rights_api.http() as http:
-        assert allowed(http, user, namespace="dev", **attributes) is expected
+        assert allowed_by_review(http, user, {"namespace": "dev", **attributes}) is expected

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.apiserver import RunningAPI, start_api
+from support.rbac import allowed_by_review
 from support.wait import wait_until
 
 from orchestrator.apiserver.auth import add_token
@@ -31,21 +32,6 @@ def role_binding(name: str, role_kind: str, role: str, user: str) -> dict:
         "roleRef": {"apiGroup": GROUP, "kind": role_kind, "name": role},
         "subjects": [{"kind": "User", "apiGroup": GROUP, "name": user}],
     }
-
-
-def allowed_by_review(http: httpx.Client, user: str, attributes: dict) -> bool:
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SubjectAccessReview",
-        "spec": {
-            "user": user,
-            "groups": ["system:authenticated"],
-            "resourceAttributes": attributes,
-        },
-    }
-    r = http.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json=review)
-    assert r.status_code == 201, r.text
-    return bool(r.json()["status"]["allowed"])
 
 
 @pytest.fixture(scope="module")

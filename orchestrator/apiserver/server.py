@@ -32,6 +32,7 @@ from orchestrator.apiserver.admissionchain import AdmissionChain
 from orchestrator.apiserver.allocators import Allocators, AllocatorSettings
 from orchestrator.apiserver.app import APISettings, APIState, create_app
 from orchestrator.apiserver.auth import TokenAuthenticator
+from orchestrator.apiserver.authz.attributes import Authorizer
 from orchestrator.apiserver.authz.bootstrap import Aggregator, reconcile
 from orchestrator.apiserver.authz.chain import AlwaysAllow, AuthorizerChain
 from orchestrator.apiserver.authz.escalation import EscalationCheck
@@ -104,7 +105,7 @@ class APIServerSettings:
     inflight: InFlightSettings = field(default_factory=InFlightSettings)
     # Authorizers asked in order after system:masters (Kubernetes' --authorization-mode):
     # "RBAC", or "AlwaysAllow" for tests that need no policy. Empty: no authorization.
-    authorization_modes: tuple[str, ...] = ("RBAC",)
+    authorization_modes: tuple[str, ...] = ("Node", "RBAC")
     storage_count_interval: float = 60.0  # apiserver_storage_objects, as often as Kubernetes
 
 
@@ -213,15 +214,14 @@ class APIServer:
         rbac: RBACAuthorizer | None = None
         if s.authorization_modes:
             await reconcile(registry, s.types)
-            modes: list[RBACAuthorizer | AlwaysAllow] = []
+            check_authorization_modes(s.authorization_modes)
+            modes: list[Authorizer] = []
             for mode in s.authorization_modes:
                 if mode == "RBAC":
                     rbac = RBACAuthorizer()
                     modes.append(rbac)
                 elif mode == "AlwaysAllow":
                     modes.append(AlwaysAllow())
-                else:
-                    raise ValueError(f"unknown authorization mode {mode!r} (RBAC, AlwaysAllow)")
             state.authorizer = AuthorizerChain(modes)
             if rbac is not None:
                 # Aggregated roles are whole before the first request, and no write of the
@@ -234,8 +234,10 @@ class APIServer:
         self.node_access = await start_node_access(registry, self.hub)
         if self.node_access.admission is not None:
             hooks.insert(0, self.node_access.admission)
-        if state.authorizer is not None:
-            state.authorizer.authorizers.insert(0, self.node_access.authorizer)
+        if state.authorizer is not None and "Node" in s.authorization_modes:
+            # in its place among the modes, as --authorization-mode=Node,RBAC orders them
+            place = s.authorization_modes.index("Node")
+            state.authorizer.authorizers.insert(place, self.node_access.authorizer)
         # Pod Security validates after the mutating plugins, before the webhooks
         hooks.append(PodSecurity(registry, types, s.pod_security))
         registry.admission = AdmissionChain([*hooks, admission])
@@ -333,3 +335,21 @@ class APIServer:
             await asyncio.sleep(0)
         if self.store is not None:
             await self.store.close()
+
+
+AUTHORIZATION_MODES = ("Node", "RBAC", "AlwaysAllow")
+
+
+def check_authorization_modes(modes: tuple[str, ...]) -> None:
+    """ValueError naming what is wrong with a mode list (``--authorization-mode``)."""
+    if not modes:
+        raise ValueError(
+            f"at least one authorization mode is needed ({', '.join(AUTHORIZATION_MODES)})"
+        )
+    for mode in modes:
+        if mode not in AUTHORIZATION_MODES:
+            raise ValueError(
+                f"unknown authorization mode {mode!r} (one of {', '.join(AUTHORIZATION_MODES)})"
+            )
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"authorization mode listed twice: {','.join(modes)}")

@@ -22,7 +22,7 @@ from orchestrator.apiserver.encryption.config import EncryptionConfigError, load
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.podsecurity import PodSecuritySettings
 from orchestrator.apiserver.selfservice import kubernetes_names
-from orchestrator.apiserver.server import APIServer, APIServerSettings
+from orchestrator.apiserver.server import APIServer, APIServerSettings, check_authorization_modes
 from paas.cli.logs import setup_logging
 
 
@@ -67,6 +67,13 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         type=ip_address,
         help="publish the Service default/kubernetes (the first IP of the service range, "
         "port 443) with Endpoints naming this address, so pods reach the API",
+    )
+    p.add_argument(
+        "--authorization-mode",
+        default="Node,RBAC",
+        help="authorizers asked in order after system:masters, comma-separated: Node, RBAC, "
+        "AlwaysAllow (default Node,RBAC, as Kubernetes clusters are set up; AlwaysAllow lets "
+        "every authenticated caller do anything: for a throwaway cluster only)",
     )
     p.add_argument(
         "--encryption-provider-config",
@@ -190,7 +197,13 @@ def run_apiserver(args: argparse.Namespace) -> int:
             load_config(encryption)  # checked here: a bad file is one line, not a traceback
         except EncryptionConfigError as exc:
             raise SystemExit(f"paas apiserver: {exc}") from None
+    modes = tuple(m.strip() for m in args.authorization_mode.split(",") if m.strip())
+    try:
+        check_authorization_modes(modes)
+    except ValueError as exc:
+        raise SystemExit(f"paas apiserver: --authorization-mode: {exc}") from None
     settings = APIServerSettings(
+        authorization_modes=modes,
         data_dir=data_dir,
         host=args.host,
         port=args.port,

@@ -95,6 +95,7 @@ def start_api(
     encryption_rewrite_on_start: bool = True,
     connections: ConnectionSettings | None = None,
     inflight: InFlightSettings | None = None,
+    authorization_modes: tuple[str, ...] = APIServerSettings.authorization_modes,
 ) -> RunningAPI:
     """Start a server on ``data_dir``; give the ``port`` of a stopped one to restart it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +120,7 @@ def start_api(
         encryption_rewrite_on_start=encryption_rewrite_on_start,
         connections=connections or ConnectionSettings(),
         inflight=inflight or InFlightSettings(),
+        authorization_modes=authorization_modes,
     )
     server = APIServer(settings)
     loop = asyncio.new_event_loop()

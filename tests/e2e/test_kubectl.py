@@ -328,8 +328,14 @@ def test_imperative_commands_discovery_and_describe(
     assert version["serverVersion"]["gitVersion"] == SERVER_VERSION["gitVersion"]
 
     out = kubectl("api-resources").stdout
-    table = rows(out)
+    table: dict[str, list[str]] = {}  # the first row of a name: core and apps come first
+    for line in out.splitlines()[1:]:
+        table.setdefault(line.split()[0], line.split())
     assert header(out)[:3] == ["NAME", "SHORTNAMES", "APIVERSION"]
+    # metrics.k8s.io serves pods and nodes too, as metrics-server's API does
+    assert ["pods", "metrics.k8s.io/v1beta1", "true", "PodMetrics"] in (
+        line.split() for line in out.splitlines()
+    )
     for name, short in [
         ("configmaps", "cm"),
         ("deployments", "deploy"),

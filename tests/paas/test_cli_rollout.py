@@ -169,8 +169,10 @@ async def test_status_fails_when_the_progress_deadline_passes(api):
         controllers(api, ReplicaSetController, DeploymentController) as cp,
         pods_become_ready(api, never_ready=frozenset({"web:broken"})),
     ):
-        await cp.client.create(DEPLOY, deployment(progressDeadlineSeconds=1), "default")
+        # a deadline long enough for the first rollout on a busy machine, then 1 s for the next
+        await cp.client.create(DEPLOY, deployment(progressDeadlineSeconds=60), "default")
         assert (await paas_rollout(api, "status", "deployment/web"))[0] == 0
+        await cp.client.patch(DEPLOY, "web", {"spec": {"progressDeadlineSeconds": 1}}, "default")
         await set_image(cp.client, "web:broken")
         code, out, err = await paas_rollout(api, "status", "deployment/web", "--timeout", "30s")
         assert code == 1

@@ -56,6 +56,8 @@ from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.apiserver.encryption.config import ensure_default_config
 from orchestrator.client.config import ClientConfig
 from orchestrator.client.rest import APIClient
+from paas.serving.kinds import GATEWAY_NAMESPACE
+from paas.serving.kinds import SERVICES as KNATIVE_SERVICES
 from paas.supervisor import Component
 from paas.up.datadir import NODE, Credentials
 from paas.up.metricstargets import metrics_flags
@@ -65,6 +67,16 @@ from paas.up.settings import UpSettings
 
 NODES = BUILTIN_TYPES.require("", "Node")
 PROBE_TIMEOUT = 2.0  # one readiness question; the supervisor asks again
+SERVING_PROBE_NAMESPACE = GATEWAY_NAMESPACE  # the serving controller makes it before its webhook
+SERVING_PROBE: Obj = {  # a Knative Service the serving webhook must refuse (dry run only)
+    "apiVersion": "serving.knative.dev/v1",
+    "kind": "Service",
+    "metadata": {"name": "paas-up-probe", "namespace": SERVING_PROBE_NAMESPACE},
+    "spec": {
+        "template": {"spec": {"containers": [{"image": "paas-up-probe"}]}},
+        "traffic": [{"latestRevision": True, "percent": 90}],
+    },
+}
 
 
 @dataclass
@@ -190,6 +202,7 @@ class UpComponents:
                 "serving-controller",
                 self._serving_controller_argv,
                 logs / "serving-controller.log",
+                ready=self._serving_checked,
             ),
             UpComponent("autoscaler", self._autoscaler_argv, logs / "autoscaler.log"),
             UpComponent("node", self.node_argv, logs / "node.log", ready=self._nodes_ready),
@@ -438,6 +451,24 @@ class UpComponents:
         self.addresses.api = url
         self.client = client
         return True
+
+    async def _serving_checked(self) -> bool:
+        """Writes of the serving kinds are checked: the API server calls the controller's webhook.
+
+        Until then a Knative Service would be stored unchecked (its CRD is
+        served from the start). A dry run of a Service whose traffic sums to
+        90 answers the question end to end: the webhook configurations are in
+        effect in the API server, and the webhook they name answers with its
+        denial. Nothing is stored.
+        """
+        assert self.client is not None
+        try:
+            await self.client.create(
+                KNATIVE_SERVICES, SERVING_PROBE, SERVING_PROBE_NAMESPACE, dryRun="All"
+            )
+        except errors.APIError as exc:
+            return "denied the request" in exc.message
+        return False  # accepted: not checked yet
 
     async def read_boot_ids(self) -> None:
         """The boot IDs of the Nodes a run before this one left (none on a new data dir)."""

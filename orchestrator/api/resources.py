@@ -234,7 +234,7 @@ BUILTIN_TYPES = ResourceTypes(
             "nodes",
             False,
             short_names=("no",),
-            subresources=("status",),
+            subresources=("status", "proxy"),
             has_generation=False,
         ),
         _rt("", "Event", "events", short_names=("ev",), has_generation=False),

@@ -38,6 +38,7 @@ from orchestrator.apiserver import (
     listversions,
     managedfields,
     metrics,
+    nodeproxyroute,
     openapi,
     patching,
     podlogs,
@@ -270,6 +271,8 @@ async def dispatch(state: APIState, request: Request) -> Response:
             request.query_params,
             table=wants_table(request),
         )
+    if parsed.subresource == "proxy":  # nodes/NAME/proxy/...: the node agent answers
+        return await nodeproxyroute.serve_node_proxy(state.registry, state.nodes, parsed, request)
     if parsed.rt.group == "authentication.k8s.io" and parsed.rt.kind == tokenreview.KIND:
         if request.method != "POST" or parsed.name:
             raise errors.MethodNotAllowed(f"{parsed.rt.plural} can only be created")

@@ -42,6 +42,7 @@ _SUBRESOURCE_VERBS = {
     "attach": ["create", "get"],
     "portforward": ["create", "get"],
     "token": ["create"],
+    "proxy": ["create", "delete", "get", "patch", "update"],
 }
 # Kinds of the streaming subresources' options, as Kubernetes' discovery names them.
 _SUBRESOURCE_KINDS = {
@@ -49,6 +50,7 @@ _SUBRESOURCE_KINDS = {
     "exec": "PodExecOptions",
     "attach": "PodAttachOptions",
     "portforward": "PodPortForwardOptions",
+    "proxy": "NodeProxyOptions",
 }
 
 

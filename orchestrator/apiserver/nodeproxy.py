@@ -43,6 +43,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
+import yarl
 
 from orchestrator import pki
 from orchestrator.api import errors
@@ -51,6 +52,20 @@ from orchestrator.api.objects import Obj, annotations_of, metadata_of
 log = logging.getLogger(__name__)
 _ADDRESS_ORDER = ("InternalIP", "ExternalIP", "Hostname")
 _MAX_ERROR_BODY = 64 * 1024
+# Headers of one connection, not of the message (RFC 9110 7.6.1), and the body's framing.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -124,23 +139,7 @@ class NodeProxy:
         params: Mapping[str, str],
     ) -> AsyncGenerator[bytes, None]:
         """GET ``path`` on the node; returns the body once the node answered 2xx."""
-        context = self._context(endpoint)
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=context, force_close=True),
-            timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
-            auto_decompress=False,
-        )
-        try:
-            response = await asyncio.wait_for(
-                session.get(endpoint.url + path, params=dict(params)),
-                self.settings.answer_timeout,
-            )
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            await session.close()
-            raise _unreachable(endpoint, exc) from exc
-        except BaseException:
-            await session.close()
-            raise
+        session, response = await self._open(endpoint, "GET", path, dict(params))
         if response.status >= 300:
             try:
                 body = await response.content.read(_MAX_ERROR_BODY)
@@ -149,6 +148,64 @@ class NodeProxy:
                 await session.close()
             raise _node_error(endpoint, response.status, body.decode(errors="replace").strip())
         return _body(session, response)
+
+    async def forward(
+        self,
+        endpoint: NodeEndpoint,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        data: bytes,
+    ) -> NodeAnswer:
+        """Any request to the node, answered as the node answered (``nodes/NAME/proxy``)."""
+        url_query = f"?{query}" if query else ""
+        session, response = await self._open(
+            endpoint, method, path + url_query, None, headers=headers, data=data
+        )
+        return NodeAnswer(
+            response.status,
+            [(k, v) for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP],
+            _body(session, response),
+        )
+
+    async def _open(
+        self,
+        endpoint: NodeEndpoint,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: bytes = b"",
+    ) -> tuple[aiohttp.ClientSession, aiohttp.ClientResponse]:
+        """A request to the node, up to its response headers; unreachable -> 503."""
+        context = self._context(endpoint)
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context, force_close=True),
+            timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
+            auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding", "User-Agent"),
+        )
+        try:
+            response = await asyncio.wait_for(
+                session.request(
+                    method,
+                    yarl.URL(endpoint.url + path, encoded=True),
+                    params=params,
+                    headers=dict(headers or {}),
+                    data=data or None,
+                    allow_redirects=False,
+                ),
+                self.settings.answer_timeout,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await session.close()
+            raise _unreachable(endpoint, exc) from exc
+        except BaseException:
+            await session.close()
+            raise
+        return session, response
 
     async def open_websocket(
         self,
@@ -189,6 +246,15 @@ class NodeProxy:
             await session.close()
             raise
         return NodeSocket(session, ws)
+
+
+@dataclass
+class NodeAnswer:
+    """A node's answer to a forwarded request: its status, its end-to-end headers, its body."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: AsyncGenerator[bytes, None]  # closes the connection when it ends or is closed
 
 
 @dataclass

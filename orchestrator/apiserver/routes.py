@@ -3,6 +3,7 @@
     /api/v1/{plural}[/{name}[/{sub}]]
     /api/v1/namespaces/{ns}/{plural}[/{name}[/{sub}]]
     /api/v1/namespaces/{name}[/status|/finalize]      (the Namespace itself)
+    /api/v1/nodes/{name}/proxy[/{path...}]            (a request for the node agent)
     /apis/{group}/{version}/...                       (same shapes)
 
 Trailing slashes are accepted (the Python client sends them on discovery).
@@ -23,6 +24,7 @@ class Target:
     namespace: str = ""  # "" = all namespaces (collections) or cluster-scoped
     name: str = ""  # "" = the collection
     subresource: str = ""
+    proxy_path: str = ""  # nodes/{name}/proxy/{proxy_path}: the path on the node, no leading /
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ def _resource(group: str, version: str, rest: list[str], types: ResourceTypes) -
         and not (group == "" and len(rest) == 3 and rest[2] in ("status", "finalize"))
     ):
         namespace, rest = rest[1], rest[2:]
+    proxy_path = ""
+    if len(rest) > 3 and rest[2] == "proxy":  # the rest is the path on the proxied server
+        proxy_path, rest = "/".join(rest[3:]), rest[:3]
     if len(rest) > 3:
         return None
     rt = types.lookup(group, version, rest[0])
@@ -78,4 +83,4 @@ def _resource(group: str, version: str, rest: list[str], types: ResourceTypes) -
         return None
     if name and rt.namespaced and not namespace:
         return None
-    return Target(rt=rt, namespace=namespace, name=name, subresource=sub)
+    return Target(rt=rt, namespace=namespace, name=name, subresource=sub, proxy_path=proxy_path)

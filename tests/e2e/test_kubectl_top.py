@@ -156,3 +156,25 @@ def test_top_nodes_lists_the_node_with_nonzero_use(up: Up) -> None:
     found = wait_until(row, 30, "the node in kubectl top nodes")
     assert int(found[1].removesuffix("m")) > 0 and int(found[3].removesuffix("Mi")) > 0, found
     print(f"{up.runtime}: kubectl top nodes: {' '.join(found)}")
+
+
+def test_the_nodes_own_stats_are_read_through_the_api_server_proxy(up: Up) -> None:
+    """`kubectl get --raw .../nodes/NODE/proxy/stats/summary`: the node agent's Summary."""
+
+    def both_pods() -> dict:
+        result = up.kubectl(
+            "get", "--raw", f"/api/v1/nodes/{up.node}/proxy/stats/summary", check=False
+        )
+        if result.returncode != 0:
+            return {}
+        summary = json.loads(result.stdout)
+        pods = {p["podRef"]["name"]: p for p in summary.get("pods", [])}
+        return summary if {"burn", "hold"} <= set(pods) else {}
+
+    summary = wait_until(both_pods, 30, "both pods in the node's stats summary")
+    assert summary["node"]["nodeName"] == up.node
+    assert summary["node"]["cpu"]["usageNanoCores"] > 0
+    metrics = up.kubectl("get", "--raw", f"/api/v1/nodes/{up.node}/proxy/metrics/resource")
+    assert 'container_cpu_usage_seconds_total{container="app",namespace="default",pod="burn"' in (
+        metrics.stdout
+    ), metrics.stdout[:2000]

@@ -349,6 +349,14 @@ def cluster_roles() -> list[dict[str, Any]]:
                 )
             ],
         ),
+        # Everything a node agent serves, through nodes/NAME/proxy too; bound to nobody.
+        cluster_role(
+            "system:kubelet-api-admin",
+            [
+                rule(["get", "list", "watch", "proxy"], [""], ["nodes"]),
+                rule(["*"], [""], ["nodes/log", "nodes/metrics", "nodes/proxy", "nodes/stats"]),
+            ],
+        ),
         cluster_role("system:kube-scheduler", _SCHEDULER),
         cluster_role("system:kube-controller-manager", _CONTROLLER_MANAGER),
         cluster_role("system:node-proxier", _NODE_PROXIER),

@@ -34,6 +34,7 @@ from orchestrator.api.selectors import (
 )
 from orchestrator.api.strategy import strategy_of
 from orchestrator.apiserver import (
+    deadline,
     discovery,
     listversions,
     managedfields,
@@ -90,6 +91,7 @@ class APISettings:
     server_address: str = "127.0.0.1:6443"  # what /api tells clients to call
     watch: watch.WatchSettings = field(default_factory=watch.WatchSettings)
     freshness_wait: float = 3.0  # a list waits this long for a future resourceVersion (Kubernetes)
+    request_timeout: float = deadline.DEFAULT_SECONDS  # most a request may take (deadline.py)
 
 
 @dataclass
@@ -146,6 +148,16 @@ def create_app(state: APIState) -> ASGIApp:
 
     allow = ", ".join(sorted(_METHODS))
 
+    async def _in_time(request: Request, receive: Receive, send: Send) -> Response | None:
+        """``endpoint``'s response, or None once the deadline's 504 was sent (deadline.py)."""
+        try:
+            seconds = deadline.request_timeout(
+                request.scope["query_string"], state.settings.request_timeout
+            )
+        except errors.APIError as exc:
+            return error_response(exc)
+        return await deadline.within(endpoint(request), seconds, request.scope, receive, send)
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":  # exec, attach and port-forward (streams/)
@@ -160,12 +172,18 @@ def create_app(state: APIState) -> ASGIApp:
             labels = _metric_labels(state, request, long_running)
             metrics.LONG_RUNNING.labels(*labels).inc()
         try:
-            if request.method in _METHODS:
+            response: Response | None
+            if request.method not in _METHODS:
+                response = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": allow})
+            elif long_running:
                 response = await endpoint(request)
             else:
-                response = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": allow})
-            code = response.status_code
-            await response(scope, receive, send)
+                response = await _in_time(request, receive, send)
+            if response is None:  # the deadline answered it
+                code = 504
+            else:
+                code = response.status_code
+                await response(scope, receive, send)
         finally:
             if labels is not None:
                 metrics.LONG_RUNNING.labels(*labels).dec()

@@ -46,6 +46,7 @@ from orchestrator.apiserver.connections import (
     with_tls,
 )
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
+from orchestrator.apiserver.deadline import DEFAULT_SECONDS as DEFAULT_REQUEST_TIMEOUT
 from orchestrator.apiserver.encryption.config import load_config
 from orchestrator.apiserver.encryption.rewrite import RewriteReport, rewrite_stale
 from orchestrator.apiserver.encryption.store import EncryptedStore
@@ -107,6 +108,8 @@ class APIServerSettings:
     # "RBAC", or "AlwaysAllow" for tests that need no policy. Empty: no authorization.
     authorization_modes: tuple[str, ...] = ("Node", "RBAC")
     storage_count_interval: float = 60.0  # apiserver_storage_objects, as often as Kubernetes
+    # The most a request that is not long-running may take, then 504 (deadline.py)
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -194,7 +197,9 @@ class APIServer:
             else TokenAuthenticator(None),
             service_accounts=accounts,
             types=types,
-            settings=APISettings(server_address=f"{shown}:{port}", watch=s.watch),
+            settings=APISettings(
+                server_address=f"{shown}:{port}", watch=s.watch, request_timeout=s.request_timeout
+            ),
             nodes=NodeProxy(s.nodes),
             inflight=InFlight(s.inflight),
         )

@@ -11,20 +11,17 @@ metrics API").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from orchestrator.api import errors
 from orchestrator.api.quantity import QuantityError, to_milli
-from orchestrator.api.timestamps import parse_time
+from orchestrator.api.timestamps import parse_duration, parse_time
 from orchestrator.client.rest import APIClient
 from orchestrator.controllers.podautoscaler_replicas import MetricError, PodSample
 
 PODMETRICS = "/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class ResourceMetrics(Protocol):
@@ -38,11 +35,12 @@ class ResourceMetrics(Protocol):
         ...
 
 
-def parse_duration(text: Any) -> float:
-    """Go's duration text (``10s``, ``1m30s``, ``1.5s``) in seconds; 0 when unreadable."""
-    if not isinstance(text, str):
+def window_seconds(text: Any) -> float:
+    """A metrics window (Go's duration text: ``10s``, ``1m30s``) in seconds; 0 when unreadable."""
+    try:
+        return parse_duration(text) if isinstance(text, str) else 0.0
+    except ValueError:
         return 0.0
-    return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(text))
 
 
 def samples_from_list(
@@ -67,7 +65,7 @@ def samples_from_list(
                 break
         if complete and name:
             stamp = parse_time(item.get("timestamp")) or datetime.now(UTC)
-            out[name] = PodSample(total, stamp, parse_duration(item.get("window")))
+            out[name] = PodSample(total, stamp, window_seconds(item.get("window")))
     return out
 
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from orchestrator import pki
+from orchestrator.api.timestamps import parse_duration
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.encryption.config import EncryptionConfigError, load_config
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
@@ -76,6 +77,15 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         "every authenticated caller do anything: for a throwaway cluster only)",
     )
     p.add_argument(
+        "--request-timeout",
+        type=duration,
+        default=APIServerSettings.request_timeout,
+        metavar="DURATION",
+        help="the most a request that is not a watch, a followed log, exec, attach, "
+        "port-forward or proxy may take, then 504 Timeout (Kubernetes' default: 1m; a "
+        "request's own ?timeout= may ask for less; e.g. 30s, 2m)",
+    )
+    p.add_argument(
         "--encryption-provider-config",
         type=Path,
         help="an EncryptionConfiguration file: which resources are encrypted at rest, with "
@@ -119,6 +129,17 @@ def pod_security_settings(args: argparse.Namespace) -> PodSecuritySettings:
         if given is not None:
             chosen[mode], chosen[f"{mode}_version"] = given
     return replace(PodSecuritySettings(), **chosen)  # type: ignore[arg-type]
+
+
+def duration(text: str) -> float:
+    """A flag's Go duration (``60s``, ``1m30s``) in seconds, above zero."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30s or 1m") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above zero")
+    return seconds
 
 
 def ip_address(text: str) -> str:
@@ -219,6 +240,7 @@ def run_apiserver(args: argparse.Namespace) -> int:
         advertise_address=args.advertise_address or "",
         encryption_config=encryption,
         pod_security=pod_security_settings(args),
+        request_timeout=args.request_timeout,
     )
     return asyncio.run(_serve(settings, args.address_file))
 

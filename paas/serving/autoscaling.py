@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from orchestrator.api.timestamps import parse_duration
 from paas.serving.fielderrors import Errors, FieldError, invalid_value, out_of_bounds
 
 PREFIX = "autoscaling.knative.dev"
@@ -69,8 +70,6 @@ def get(annotations: Mapping[str, str], keys: tuple[str, ...]) -> tuple[str, str
 
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)")
-_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def parse_int(text: str) -> int:
@@ -85,24 +84,6 @@ def parse_float(text: str) -> float:
     if not _FLOAT.fullmatch(text):
         raise ValueError(text)
     return float(text)
-
-
-def parse_duration(text: str) -> float:
-    """Go's ``time.ParseDuration`` in seconds: ``60s``, ``1m30s``, ``-5s``, ``0``."""
-    body = text[1:] if text[:1] in "+-" else text
-    sign = -1.0 if text.startswith("-") else 1.0
-    if body == "0":
-        return 0.0
-    total, pos = 0.0, 0
-    if not body:
-        raise ValueError(text)
-    while pos < len(body):
-        m = _DURATION_PART.match(body, pos)
-        if m is None or m.group(1) in ("", "."):
-            raise ValueError(text)
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    return sign * total
 
 
 def _int_ge0(annotations: Mapping[str, str], keys: tuple[str, ...]) -> tuple[int, Errors]:

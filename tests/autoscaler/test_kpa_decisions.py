@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from orchestrator.api.timestamps import parse_duration
 from paas.autoscaler.kpa import KPAState, decide
 from paas.autoscaler.observed import Observed, parse_reading
 from paas.autoscaler.settings import AutoscalerSettings
 from paas.autoscaler.spec import ScalingSpec, scaling_spec
 from paas.autoscaler.window import Buckets
 from paas.autoscaler.zero import ZeroState, bound
-from paas.serving.autoscaling import parse_duration
 
 S = AutoscalerSettings()
 

@@ -10,7 +10,8 @@ Where to connect and whom to trust (``webhook/config``, §10.5):
 
 The trust anchors are ``caBundle`` (base64 PEM), or the system's roots when
 it is empty. Every URL gets ``?timeout=<N>s`` and the whole call, from
-connecting to the last byte, is bounded by ``timeoutSeconds``.
+connecting to the last byte, is bounded by ``timeoutSeconds``, or by what is
+left of the request's own deadline when that is sooner (``deadline.py``).
 
 Connections are reused: one ``httpx.AsyncClient`` per (CA bundle, TLS server
 name), each with its own pool and an SSL context built once per bundle.
@@ -97,10 +98,12 @@ class WebhookCaller:
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._clients: dict[tuple[str, str], httpx.AsyncClient] = {}
 
-    async def post(self, endpoint: Endpoint, body: dict[str, Any], timeout_seconds: int) -> bytes:
+    async def post(self, endpoint: Endpoint, body: dict[str, Any], timeout: float) -> bytes:
         """POST ``body`` and return the 2xx answer's bytes; raises CallFailure otherwise."""
-        query = f"?timeout={timeout_seconds}s"
+        query = f"?timeout={go_duration(timeout)}"
         shown = f'Post "{endpoint.url}{query}"'
+        if timeout <= 0:  # the request's deadline has passed: no call at all
+            raise CallFailure(f"failed to call webhook: {shown}: context deadline exceeded")
         client = self._client(endpoint)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         extensions: dict[str, Any] = {}
@@ -108,7 +111,7 @@ class WebhookCaller:
             extensions["sni_hostname"] = endpoint.server_name
             headers["Host"] = httpx.URL(endpoint.url).netloc.decode("ascii")
         try:
-            async with asyncio.timeout(timeout_seconds):
+            async with asyncio.timeout(timeout):
                 response = await client.post(
                     endpoint.connect_url + query,
                     content=jsoncodec.dumps(body),
@@ -191,3 +194,10 @@ def _answer_error(response: httpx.Response) -> str:
         body = response.text.strip()
         return f'an error on the server ("{body}") has prevented the request from succeeding'
     return f"the server responded with the status code {code} but did not return more information"
+
+
+def go_duration(seconds: float) -> str:
+    """``10s`` for whole seconds, else milliseconds (``1500ms``), as the call's query shows it."""
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{max(int(seconds * 1000), 0)}ms"

@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from orchestrator.api import errors
+from orchestrator.apiserver import deadline
 from orchestrator.apiserver.admission import failures, matching
 from orchestrator.apiserver.admission.attributes import Attributes
 from orchestrator.apiserver.admission.caller import ServiceResolver, WebhookCaller, endpoint_for
@@ -189,7 +190,11 @@ class WebhookDispatcher:
             raise failures.dry_run_unsupported(hook.name)
         endpoint = await endpoint_for(hook.spec.get("clientConfig") or {}, self._resolve)
         uid = new_uid()
-        body = await self._caller.post(endpoint, build_review(attrs, uid), hook.timeout_seconds)
+        timeout: float = hook.timeout_seconds
+        left = deadline.remaining()  # the request's own deadline comes first (deadline.py)
+        if left is not None and left < timeout:
+            timeout = left
+        body = await self._caller.post(endpoint, build_review(attrs, uid), timeout)
         return parse_response(body, uid, mutating=mutating)
 
     def _on_failure(self, hook: Webhook, failure: failures.CallFailure) -> None:

@@ -7,39 +7,15 @@ address and with the certificate the Node publishes.
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from support.apiserver import RunningAPI
-from support.lognode import LogNode, python_lines, start_log_node
+from support.lognode import LogNode, python_lines
 from support.wait import eventually_async, wait_until
 
 PROXY = "/api/v1/nodes/{}/proxy"
 BINDINGS = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
-
-
-@pytest.fixture
-def log_node(sqlite_api: RunningAPI, tmp_path: Path) -> Iterator[LogNode]:
-    node = start_log_node(sqlite_api, tmp_path / "node")
-    try:
-        yield node
-    finally:
-        node.stop()
-
-
-@pytest.fixture
-async def http(sqlite_api: RunningAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=sqlite_api.url,
-        verify=ssl.create_default_context(cafile=str(sqlite_api.ca)),
-        headers={"Authorization": f"Bearer {sqlite_api.token}"},
-        timeout=30,
-    ) as h:
-        yield h
 
 
 async def test_the_node_answers_through_the_api_server(

@@ -9,17 +9,16 @@ see ``test_pod_log_*`` at the end and tests/e2e/test_kubectl_logs.py.
 from __future__ import annotations
 
 import socket
-import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from support.apiserver import RunningAPI
-from support.lognode import LogNode, python_lines, start_log_node, web_deployment
+from support.lognode import LogNode, python_lines, web_deployment
 from support.wait import eventually, wait_until
 
 from orchestrator import pki
@@ -48,17 +47,6 @@ def pod(name: str, *containers: str, node: str = "", init: tuple[str, ...] = ())
 async def client(sqlite_api: RunningAPI) -> AsyncIterator[APIClient]:
     async with APIClient(sqlite_api.client_config()) as c:
         yield c
-
-
-@pytest.fixture
-async def http(sqlite_api: RunningAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=sqlite_api.url,
-        verify=ssl.create_default_context(cafile=str(sqlite_api.ca)),
-        headers={"Authorization": f"Bearer {sqlite_api.token}"},
-        timeout=30,
-    ) as h:
-        yield h
 
 
 async def set_status(client: APIClient, name: str, statuses: list[dict[str, Any]]) -> None:
@@ -248,15 +236,6 @@ async def test_an_unreachable_node_is_named_without_the_connection_error(
 
 
 # -- through a real node agent ---------------------------------------------------------
-
-
-@pytest.fixture
-def log_node(sqlite_api: RunningAPI, tmp_path: Path) -> Iterator[LogNode]:
-    node = start_log_node(sqlite_api, tmp_path / "node")
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 THREE_LINES = python_lines("for i in range(3): print(f'line {i}')")

@@ -76,6 +76,7 @@ from orchestrator.apiserver.wire import (
     json_response,
     media_type,
     object_response,
+    off_loop,
     parse_bool,
     parse_query,
     read_body,
@@ -556,7 +557,9 @@ async def _body(request: Request, rt: ResourceType | None = None, kind: str = ""
     """The decoded body; a protobuf one must hold ``kind`` (default: ``rt``'s own)."""
     raw = await read_body(request)
     content_type = media_type(request)
-    body = decode_body(raw, content_type, _protobuf_kind(content_type, rt, kind))
+    body = await off_loop(
+        raw, decode_body, raw, content_type, _protobuf_kind(content_type, rt, kind)
+    )
     if (
         len(raw) > MAX_OBJECT or "json" not in content_type
     ):  # compact JSON is never longer than JSON sent

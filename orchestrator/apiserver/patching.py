@@ -37,6 +37,7 @@ from orchestrator.apiserver.registry import (
     check_unknown_fields,
     keep_status,
 )
+from orchestrator.apiserver.wire import off_loop
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -125,7 +126,7 @@ async def patch_object(
 ) -> WriteResult:
     if content_type == STRATEGIC and not strategy_of(rt).strategic_merge:
         raise unsupported_patch_type(CUSTOM_PATCH_TYPES)
-    patch = parse_patch(content_type, raw)
+    patch = await off_loop(raw, parse_patch, content_type, raw)
     if content_type == JSON_PATCH and isinstance(patch, list):
         try:  # refused before the object is read
             check_operation_count(patch)

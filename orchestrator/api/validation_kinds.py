@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -59,6 +60,7 @@ from orchestrator.api.validation_workloads import (
 )
 
 DATA_SIZE_LIMIT = 1024 * 1024  # ConfigMap and Secret payloads (Kubernetes' 1 MiB)
+SA_NAME = "kubernetes.io/service-account.name"  # the account a token Secret is for
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 SESSION_AFFINITIES = ("ClientIP", "None")
 TRAFFIC_POLICIES = ("Cluster", "Local")
@@ -196,7 +198,31 @@ def validate_secret(obj: dict[str, Any]) -> list[Cause]:
     causes += more
     if size + string_size > DATA_SIZE_LIMIT:
         causes.append(too_long("data", DATA_SIZE_LIMIT))
-    return causes
+    return causes + _secret_type_keys(obj)
+
+
+def _secret_type_keys(obj: dict[str, Any]) -> list[Cause]:
+    """What each built-in Secret type must hold (Kubernetes' ValidateSecret)."""
+    kind, data = obj.get("type"), as_dict(obj.get("data"))
+    if kind == "kubernetes.io/service-account-token":  # the controller fills the rest
+        name = as_dict(as_dict(obj.get("metadata")).get("annotations")).get(SA_NAME)
+        return [] if name else [required(f"metadata.annotations[{SA_NAME}]")]
+    if kind in ("kubernetes.io/dockercfg", "kubernetes.io/dockerconfigjson"):
+        key = ".dockercfg" if kind == "kubernetes.io/dockercfg" else ".dockerconfigjson"
+        if key not in data:
+            return [required(f"data[{key}]")]
+        try:
+            json.loads(base64.b64decode(str(data[key]), validate=True))
+        except (ValueError, binascii.Error) as exc:
+            return [invalid(f"data[{key}]", "<secret contents redacted>", str(exc))]
+        return []
+    if kind == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
+        return [required("data[username]"), required("data[password]")]
+    if kind == "kubernetes.io/ssh-auth" and not data.get("ssh-privatekey"):
+        return [required("data[ssh-privatekey]")]
+    if kind == "kubernetes.io/tls":
+        return [required(f"data[{key}]") for key in ("tls.crt", "tls.key") if key not in data]
+    return []
 
 
 def validate_namespace(obj: dict[str, Any]) -> list[Cause]:

@@ -77,6 +77,14 @@ def _update_data(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
     return causes
 
 
+def _update_secret(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
+    """A Secret's type is fixed at creation (Kubernetes'), and ``immutable`` as for ConfigMaps."""
+    causes = _update_data(old, new)
+    if old.get("type") != new.get("type") and not any(c.field == "type" for c in causes):
+        causes.append(invalid("type", new.get("type"), IMMUTABLE))
+    return causes
+
+
 def _update_pvc(old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
     before, after = copy_json(_spec(old)), copy_json(_spec(new))
     for spec in (before, after):
@@ -152,7 +160,7 @@ UPDATE_RULES: Mapping[str, Callable[[dict[str, Any], dict[str, Any]], list[Cause
             "Job": _update_job,
             "Service": _update_service,
             "ConfigMap": _update_data,
-            "Secret": _update_data,
+            "Secret": _update_secret,
             "PersistentVolumeClaim": _update_pvc,
             "IngressClass": _update_ingress_class,
             "RoleBinding": update_binding,

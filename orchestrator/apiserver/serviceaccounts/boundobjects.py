@@ -3,7 +3,8 @@
 The token authenticator asks on every request whether a token's
 ServiceAccount and bound object still exist with the uids the token names,
 so the answer comes from memory: for each followed kind, storage key ->
-(uid, deletionTimestamp, revision), filled by one list and kept by the watch
+(uid, deletionTimestamp, revision; for a token Secret the digest of its
+token), filled by one list and kept by the watch
 hub (``hub.changes``), re-listed after a broken watch. A few dozen bytes an
 object, not the objects.
 
@@ -24,6 +25,7 @@ from orchestrator.api import errors
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.apiserver.registry import Registry
+from orchestrator.apiserver.serviceaccounts.legacytokens import token_digest
 from orchestrator.apiserver.watchcache import Change, WatchHub
 from orchestrator.store.base import StoreError
 
@@ -42,6 +44,9 @@ class Known:
     # unset) and the names in imagePullSecrets.
     automount: bool | None = None
     pull_secrets: tuple[str, ...] = ()
+    # Secrets of type kubernetes.io/service-account-token: SHA-256 of the token they hold
+    # (legacytokens.py: a legacy token is good while its Secret holds exactly it).
+    token_sha256: str = ""
 
 
 def _known(obj: Obj, revision: int) -> Known:
@@ -56,6 +61,7 @@ def _known(obj: Obj, revision: int) -> Known:
         tuple(str(p["name"]) for p in pulls or [] if isinstance(p, dict) and p.get("name"))
         if isinstance(pulls, list)
         else (),
+        token_digest(obj),
     )
 
 

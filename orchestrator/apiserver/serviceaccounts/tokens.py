@@ -8,6 +8,9 @@ default), and that the ServiceAccount and the object the token is bound to
 being deleted (a pod: not for more than ``deleted_pod_grace``). Existence
 comes from ``BoundObjects``, in memory.
 
+Tokens of ``kubernetes.io/service-account-token`` Secrets (no expiry, no
+audience) are checked against their Secret instead (``legacytokens``).
+
 The user is ``system:serviceaccount:<ns>:<name>`` with the SA's uid, in
 ``system:serviceaccounts`` and ``system:serviceaccounts:<ns>``, and extras
 naming the pod, node and token id (``credential-id`` = ``JTI=<jti>``).
@@ -20,6 +23,7 @@ looks like a JWT is asked here. Any failure is just "not authenticated"
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +34,7 @@ from typing import Any
 
 from orchestrator.apiserver.auth import TokenAuthenticator
 from orchestrator.apiserver.identity import UserInfo, service_account_user
-from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings
+from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings, legacytokens
 from orchestrator.apiserver.serviceaccounts.boundobjects import BoundObjects
 from orchestrator.apiserver.serviceaccounts.signing import Signer
 
@@ -76,6 +80,8 @@ class ServiceAccountTokens:
         claims = self.signer.verify(token)
         if claims is None:
             raise TokenInvalid("not signed by this cluster's key")
+        if claims.get("iss") == legacytokens.ISSUER:
+            return self._check_legacy(token, claims, audiences)
         if claims.get("iss") != self.settings.issuer:
             raise TokenInvalid(f"issuer {claims.get('iss')!r} is not ours")
         now = self.clock()
@@ -111,6 +117,35 @@ class ServiceAccountTokens:
         if isinstance(claims.get("jti"), str):
             extra[f"{EXTRA}credential-id"] = (f"JTI={claims['jti']}",)
         user = service_account_user(namespace, account[0], account[1])
+        return UserInfo(user.name, user.uid, user.groups, MappingProxyType(extra)), matched
+
+    def _check_legacy(
+        self, token: str, claims: dict[str, Any], audiences: Sequence[str]
+    ) -> tuple[UserInfo, list[str]]:
+        """A token of a ``kubernetes.io/service-account-token`` Secret (legacytokens.py).
+
+        It carries no audience: it is good for the API server's own (Kubernetes wraps the
+        legacy authenticator the same way), while its Secret holds exactly this token and
+        its ServiceAccount exists with the uid it names.
+        """
+        wanted = list(audiences) or list(self.settings.api_audiences)
+        matched = [a for a in wanted if a in self.settings.api_audiences]
+        if not matched:
+            raise TokenInvalid("a Secret's token is good for the API server's audiences only")
+        namespace = legacytokens.claimed(claims, "namespace")
+        secret = legacytokens.claimed(claims, "secret.name")
+        account = legacytokens.claimed(claims, "service-account.name")
+        account_uid = legacytokens.claimed(claims, "service-account.uid")
+        if not (namespace and secret and account):
+            raise TokenInvalid("a Secret's token without namespace, Secret or account")
+        held = self.objects.get("Secret", namespace, secret)
+        if held is None or held.deleting_since:
+            raise TokenInvalid(f'Secret "{namespace}/{secret}" no longer exists')
+        if held.token_sha256 != hashlib.sha256(token.encode()).hexdigest():
+            raise TokenInvalid(f'Secret "{namespace}/{secret}" no longer holds this token')
+        self._check_exists("ServiceAccount", namespace, (account, account_uid), self.clock())
+        user = service_account_user(namespace, account, account_uid)
+        extra = {f"{EXTRA}credential-id": (f"secret={namespace}/{secret}",)}
         return UserInfo(user.name, user.uid, user.groups, MappingProxyType(extra)), matched
 
     def _check_exists(self, kind: str, namespace: str, ref: tuple[str, str], now: float) -> None:

@@ -1,13 +1,15 @@
 """The ServiceAccount parts of one API server, made and run together.
 
 ``ServiceAccounts.start`` reads (or makes) the signing key and builds the
-cache, the authenticator, the TokenRequest issuer and the admission plugin;
-``run`` keeps the cache until cancelled. ``server.py`` makes one and hands its
+cache, the authenticator, the TokenRequest issuer, the admission plugin and
+the controller of token Secrets; ``run`` keeps the cache and the controller
+going until cancelled. ``server.py`` makes one and hands its
 pieces to the app and the admission chain.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from orchestrator.apiserver.registry import Registry
 from orchestrator.apiserver.serviceaccounts import ServiceAccountSettings
 from orchestrator.apiserver.serviceaccounts.admission import ServiceAccountAdmission
 from orchestrator.apiserver.serviceaccounts.boundobjects import BoundObjects
+from orchestrator.apiserver.serviceaccounts.legacytokens import LegacyTokenController
 from orchestrator.apiserver.serviceaccounts.signing import Signer, ensure_key
 from orchestrator.apiserver.serviceaccounts.tokenrequest import TokenIssuer
 from orchestrator.apiserver.serviceaccounts.tokens import (
@@ -41,12 +44,17 @@ class ServiceAccounts:
         self.tokens = ServiceAccountTokens(self.signer, self.objects, settings)
         self.issuer = TokenIssuer(registry, types, self.signer, self.objects, settings)
         self.admission = ServiceAccountAdmission(registry, types, self.objects, root_ca)
+        self.legacy_tokens = LegacyTokenController(
+            registry, hub, types, self.signer, root_ca, self.objects.remember
+        )
 
     def authenticator(self, tokens_file: Path | None) -> ServiceAccountTokenAuthenticator:
         return ServiceAccountTokenAuthenticator(tokens_file, self.tokens)
 
     async def run(self) -> None:
-        await self.objects.run()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.objects.run(), name="bound objects")
+            tg.create_task(self.legacy_tokens.run(), name="legacy token Secrets")
 
     def openid_configuration(self, server_url: str) -> dict[str, Any]:
         """``/.well-known/openid-configuration``, as Kubernetes serves it."""

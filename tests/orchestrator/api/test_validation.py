@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable
 from typing import Any
@@ -857,3 +858,76 @@ def test_name_checks(check_name: Callable[[Any], list[str]], value: Any, ok: boo
 )
 def test_cron_schedule_shapes(schedule: str, ok: bool) -> None:
     assert is_cron_schedule(schedule) is ok
+
+
+SA_NAME = "kubernetes.io/service-account.name"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("secret_type", "data", "annotations", "expected"),
+    [
+        ("Opaque", {}, {}, []),
+        ("example.com/custom", {}, {}, []),
+        (
+            "kubernetes.io/service-account-token",
+            {},
+            {},
+            [("metadata.annotations[kubernetes.io/service-account.name]", "FieldValueRequired")],
+        ),
+        (
+            "kubernetes.io/service-account-token",
+            {},
+            {"kubernetes.io/service-account.name": "r"},
+            [],
+        ),
+        ("kubernetes.io/tls", {"tls.crt": b64("c"), "tls.key": b64("k")}, {}, []),
+        ("kubernetes.io/tls", {"tls.crt": b64("c")}, {}, [("data[tls.key]", "FieldValueRequired")]),
+        ("kubernetes.io/basic-auth", {"password": b64("p")}, {}, []),
+        (
+            "kubernetes.io/basic-auth",
+            {},
+            {},
+            [("data[username]", "FieldValueRequired"), ("data[password]", "FieldValueRequired")],
+        ),
+        ("kubernetes.io/ssh-auth", {}, {}, [("data[ssh-privatekey]", "FieldValueRequired")]),
+        ("kubernetes.io/dockerconfigjson", {".dockerconfigjson": b64('{"auths": {}}')}, {}, []),
+        (
+            "kubernetes.io/dockerconfigjson",
+            {".dockerconfigjson": b64("{not json")},
+            {},
+            [("data[.dockerconfigjson]", "FieldValueInvalid")],
+        ),
+        ("kubernetes.io/dockercfg", {}, {}, [("data[.dockercfg]", "FieldValueRequired")]),
+    ],
+)
+def test_each_secret_type_must_hold_its_keys(
+    secret_type: str,
+    data: dict[str, str],
+    annotations: dict[str, str],
+    expected: list[tuple[str, str]],
+) -> None:
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta("s", annotations=annotations),
+        "type": secret_type,
+        "data": data,
+    }
+    assert check("Secret", obj) == expected
+
+
+def test_a_secrets_type_is_immutable() -> None:
+    old = valid_objects()["Secret"]
+    old["type"] = "Opaque"
+    new = copy.deepcopy(old)
+    new["type"] = "kubernetes.io/tls"
+    new["data"].update({"tls.crt": b64("c"), "tls.key": b64("k")})
+    (cause,) = validate_update("Secret", old, new)
+    assert (cause.field, cause.message) == (
+        "type",
+        'Invalid value: "kubernetes.io/tls": field is immutable',
+    )

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from orchestrator.pki import write_private
 
 ALG = "ES256"
+VERIFIED_CACHE = 4096  # tokens whose good signature is remembered (a few hundred bytes each)
 _COORD = 32  # bytes of r and of s on P-256
 
 
@@ -76,6 +78,11 @@ class Signer:
         )
         self.kid = b64url(hashlib.sha256(der).digest())
         self._header = b64url(json.dumps({"alg": ALG, "kid": self.kid}).encode())
+        # token -> its claims, for tokens whose signature held: a signature check costs
+        # ~80 us, and a pod's client sends the same token on every request. Only good
+        # signatures are kept (forged tokens cannot fill it); exp and existence are still
+        # checked on every use by the caller.
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def sign(self, claims: dict[str, Any]) -> str:
         payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
@@ -85,7 +92,22 @@ class Signer:
         return f"{self._header}.{payload}.{b64url(signature)}"
 
     def verify(self, token: str) -> dict[str, Any] | None:
-        """The claims of a token this key signed, or None (no exp/aud checks here)."""
+        """The claims of a token this key signed, or None (no exp/aud checks here).
+
+        The claims are shared between calls for one token: read them, never change them.
+        """
+        claims = self._verified.get(token)
+        if claims is not None:
+            self._verified.move_to_end(token)
+            return claims
+        claims = self._check(token)
+        if claims is not None:
+            self._verified[token] = claims
+            if len(self._verified) > VERIFIED_CACHE:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _check(self, token: str) -> dict[str, Any] | None:
         parts = token.split(".")
         if len(parts) != 3:
             return None

@@ -146,13 +146,20 @@ class LegacyTokenController:
                 self._enqueue(ns, secret)
 
     async def _list(self) -> int:
+        pause = 0.5
         while True:
             try:
                 secrets, revision, _ = await self.registry.list(self.secrets, "")
                 break
             except (errors.APIError, StoreError, OSError) as exc:
-                log.warning("cannot list Secrets for the tokens controller (%s); retrying", exc)
-                await self._pause(1.0)
+                # e.g. a Secret no configured key decrypts (encryption at rest): said, not spun
+                log.warning(
+                    "cannot list Secrets for the tokens controller (%s); retrying in %.0fs",
+                    exc,
+                    pause,
+                )
+                await self._pause(pause)
+                pause = min(pause * 2, 30.0)
         self.naming.clear()
         for secret in secrets:
             self._note_secret(secret, gone=False)

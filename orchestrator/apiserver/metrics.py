@@ -136,6 +136,12 @@ STORAGE_OBJECTS = Gauge(
     "Number of stored objects at the time of last check split by kind.",
     ["resource"],
 )
+ENCRYPTION_CONFIG_RELOADS = Counter(
+    "apiserver_encryption_config_controller_automatic_reloads",
+    "Total number of reload successes and failures of encryption configuration split by "
+    "apiserver identity.",
+    ["status"],
+)
 
 _SUBRESOURCES = frozenset(
     {

@@ -48,6 +48,7 @@ from orchestrator.apiserver.connections import (
 from orchestrator.apiserver.crds.controller import DefinitionController, DefinitionSettings
 from orchestrator.apiserver.deadline import DEFAULT_SECONDS as DEFAULT_REQUEST_TIMEOUT
 from orchestrator.apiserver.encryption.config import load_config
+from orchestrator.apiserver.encryption.reload import ConfigReloader, ReloadSettings
 from orchestrator.apiserver.encryption.rewrite import RewriteReport, rewrite_stale
 from orchestrator.apiserver.encryption.store import EncryptedStore
 from orchestrator.apiserver.inflight import InFlight, InFlightSettings
@@ -101,6 +102,9 @@ class APIServerSettings:
     # Rewrite values not in the first provider's form at start (encryption/rewrite.py); off
     # leaves it to updates (``kubectl replace``), e.g. on all but one of several servers.
     encryption_rewrite_on_start: bool = True
+    # Read the configuration again when its file changes (--encryption-provider-config-automatic-
+    # reload; encryption/reload.py), then run the rewrite pass again if it is on.
+    encryption_reload: ReloadSettings = field(default_factory=ReloadSettings)
     # slow and idle clients (connections.py) and requests in flight (inflight.py)
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)
     inflight: InFlightSettings = field(default_factory=InFlightSettings)
@@ -153,6 +157,19 @@ class APIServer:
         self.webhooks: Admission | None = None  # the webhook configurations in effect
         self.definitions: DefinitionController | None = None  # serves the kinds CRDs define
 
+    def _rewrite(self) -> None:
+        """(Re)start the pass that re-seals objects written before the current key."""
+        if (
+            not isinstance(self.store, EncryptedStore)
+            or not self.settings.encryption_rewrite_on_start
+        ):
+            return
+        if self.rewrite is not None and not self.rewrite.done():
+            self.rewrite.cancel()  # the new pass covers what the old one had left
+        # Objects written before the current key; a failure is logged, never fatal.
+        self.rewrite = asyncio.create_task(rewrite_stale(self.store), name="rewrite")
+        self.rewrite.add_done_callback(_log_rewrite_failure)
+
     async def start(self) -> str:
         s = self.settings
         if s.gc_thresholds is not None:
@@ -167,9 +184,7 @@ class APIServer:
         self.hub = WatchHub(self.store)
         await self.hub.start()
         if isinstance(self.store, EncryptedStore) and s.encryption_rewrite_on_start:
-            # Objects written before the current key; a failure is logged, never fatal.
-            self.rewrite = asyncio.create_task(rewrite_stale(self.store), name="rewrite")
-            self.rewrite.add_done_callback(_log_rewrite_failure)
+            self._rewrite()
         sock = bind_socket(s.host, s.port)
         host, port = sock.getsockname()[:2]
         scheme = "https" if s.tls_cert else "http"
@@ -294,6 +309,15 @@ class APIServer:
             )
         )
         self._tasks.append(asyncio.create_task(admission.run(), name="admission"))
+        if (
+            isinstance(self.store, EncryptedStore)
+            and s.encryption_reload.enabled
+            and s.encryption_config is not None
+        ):
+            reloader = ConfigReloader(
+                self.store, s.encryption_config, s.encryption_reload, self._rewrite
+            )
+            self._tasks.append(asyncio.create_task(reloader.run(), name="encryption reload"))
         self._tasks.append(following)
         if rbac is not None:
             self._tasks.append(
@@ -325,7 +349,7 @@ class APIServer:
             self.rewrite.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.rewrite
-        for task in self._tasks[1:]:
+        for task in self._tasks[1:]:  # the first is uvicorn's: it ends by should_exit
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):

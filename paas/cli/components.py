@@ -20,6 +20,7 @@ from orchestrator import pki
 from orchestrator.api.timestamps import parse_duration
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.encryption.config import EncryptionConfigError, load_config
+from orchestrator.apiserver.encryption.reload import ReloadSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
 from orchestrator.apiserver.podsecurity import PodSecuritySettings
 from orchestrator.apiserver.selfservice import kubernetes_names
@@ -90,6 +91,13 @@ def add_apiserver_parser(sub: argparse._SubParsersAction) -> None:  # type: igno
         type=Path,
         help="an EncryptionConfiguration file: which resources are encrypted at rest, with "
         "which keys (Kubernetes' format)",
+    )
+    p.add_argument(
+        "--encryption-provider-config-automatic-reload",
+        action="store_true",
+        help="read the EncryptionConfiguration file again when it changes (checked every "
+        f"{ReloadSettings.interval:.0f}s), so keys rotate without a restart; objects written "
+        "with an older key are re-sealed after each reload",
     )
     for mode in ("enforce", "audit", "warn"):
         p.add_argument(
@@ -241,6 +249,7 @@ def run_apiserver(args: argparse.Namespace) -> int:
         encryption_config=encryption,
         pod_security=pod_security_settings(args),
         request_timeout=args.request_timeout,
+        encryption_reload=ReloadSettings(enabled=args.encryption_provider_config_automatic_reload),
     )
     return asyncio.run(_serve(settings, args.address_file))
 

@@ -245,6 +245,7 @@ class UpComponents:
             # Secrets encrypted at rest with a key made on first start (encryption/config.py)
             "--encryption-provider-config",
             str(ensure_default_config(s.data_dir / "encryption.yaml")),
+            "--encryption-provider-config-automatic-reload",  # keys rotate without a restart
         ]
 
     def _dns_argv(self) -> list[str]:

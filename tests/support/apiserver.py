@@ -20,6 +20,7 @@ from orchestrator.api.resources import ResourceTypes
 from orchestrator.apiserver.allocators import AllocatorSettings
 from orchestrator.apiserver.auth import add_token
 from orchestrator.apiserver.connections import ConnectionSettings
+from orchestrator.apiserver.encryption.reload import ReloadSettings
 from orchestrator.apiserver.inflight import InFlightSettings
 from orchestrator.apiserver.maintenance import MaintenanceSettings
 from orchestrator.apiserver.nodeproxy import NodeProxySettings
@@ -93,6 +94,7 @@ def start_api(
     advertise_address: str = "",
     encryption_config: Path | None = None,
     encryption_rewrite_on_start: bool = True,
+    encryption_reload: ReloadSettings | None = None,
     connections: ConnectionSettings | None = None,
     inflight: InFlightSettings | None = None,
     authorization_modes: tuple[str, ...] = APIServerSettings.authorization_modes,
@@ -118,6 +120,7 @@ def start_api(
         advertise_address=advertise_address,
         encryption_config=encryption_config,
         encryption_rewrite_on_start=encryption_rewrite_on_start,
+        encryption_reload=encryption_reload or ReloadSettings(),
         connections=connections or ConnectionSettings(),
         inflight=inflight or InFlightSettings(),
         authorization_modes=authorization_modes,

@@ -8,7 +8,8 @@ the log is written from the same value the current row is.
 
 Cost: a key outside every configured prefix is handed straight to the
 backend (``get`` returns the backend's own coroutine, ``watch`` tests one
-``startswith`` per event); only configured resources pay a cipher.
+``startswith`` per event); only configured resources pay a cipher. The
+configuration may change under it (``reconfigure``, ``reload.py``).
 
 Reads: the provider is picked by the stored prefix (``providers.Chain``). A
 value read through anything but the first provider and key comes back with
@@ -46,6 +47,10 @@ class EncryptedStore:
 
     def __init__(self, inner: Store, config: EncryptionConfig) -> None:
         self.inner = inner
+        self.reconfigure(config)
+
+    def reconfigure(self, config: EncryptionConfig) -> None:
+        """Use ``config`` from the next read or write on (``reload.py``)."""
         self.config = config
         self._prefixes = config.by_prefix()
         self._roots = tuple(prefix for prefix, _ in self._prefixes)
@@ -131,13 +136,8 @@ class EncryptedStore:
     # -- watch -------------------------------------------------------------------------
 
     async def watch(self, prefix: str, from_revision: int) -> AsyncIterator[Event]:
-        if not self._overlaps(prefix):
-            async for event in self.inner.watch(prefix, from_revision):
-                yield event
-            return
-        roots = self._roots
         async for event in self.inner.watch(prefix, from_revision):
-            if not event.key.startswith(roots):
+            if not event.key.startswith(self._roots):  # read each time: a reload changes it
                 yield event
                 continue
             opened = self._open_event(event)

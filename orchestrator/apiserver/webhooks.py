@@ -23,7 +23,7 @@ from typing import Any
 
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
-from orchestrator.api.resources import ResourceTypes
+from orchestrator.api.resources import ResourceType, ResourceTypes
 from orchestrator.apiserver.admission.attributes import Attributes, UserInfo
 from orchestrator.apiserver.admission.dispatcher import WebhookDispatcher
 from orchestrator.apiserver.registry import AdmissionRequest, Registry
@@ -50,6 +50,8 @@ class Admission:
         self._namespaces = types.require("", "Namespace")
         self._mutating: dict[str, Obj] = {}
         self._validating: dict[str, Obj] = {}
+        # (group, plural) -> whether any configured rule names it; cleared on every change
+        self._wanted: dict[tuple[str, str], bool] = {}
         self.dispatcher = WebhookDispatcher(
             self._configs, self._resolve_service, self._namespace_labels
         )
@@ -59,6 +61,24 @@ class Admission:
     @property
     def enabled(self) -> bool:
         return bool(self._mutating or self._validating)
+
+    def wants(self, rt: ResourceType) -> bool:
+        """Whether a rule of some configuration names ``rt``'s group and resource.
+
+        A coarse filter, checked before any webhook is matched: writes of other kinds skip
+        admission (and its second defaulting) as if no webhook were configured. Operations,
+        versions, scope and selectors are the dispatcher's (``matching``) to decide.
+        """
+        key = (rt.group, rt.plural)
+        wanted = self._wanted.get(key)
+        if wanted is None:
+            wanted = self._wanted[key] = any(
+                _names(rule, rt)
+                for config in (*self._mutating.values(), *self._validating.values())
+                for hook in _as_list(config.get("webhooks"))
+                for rule in _as_list(hook.get("rules") if isinstance(hook, dict) else None)
+            )
+        return wanted
 
     async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]:
         return await self.dispatcher.mutate(_attributes(request))
@@ -92,6 +112,7 @@ class Admission:
             items, rev, _ = await self.registry.list(rt, "")
             into.clear()
             into.update({item["metadata"]["name"]: item for item in items})
+            self._wanted.clear()
             revision = max(revision, rev)
         return revision
 
@@ -130,6 +151,7 @@ class Admission:
             into.pop(name, None)
         else:
             into[name] = obj
+        self._wanted.clear()
 
     # -- what the dispatcher asks ------------------------------------------------------------
 
@@ -160,6 +182,22 @@ class Admission:
         if not cluster_ip or cluster_ip == "None":
             raise errors.ServiceUnavailable(f'service "{namespace}/{name}" has no endpoints')
         return str(cluster_ip), port
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _names(rule: Any, rt: ResourceType) -> bool:
+    """Whether ``rule`` could match writes of ``rt`` (anything unreadable: yes)."""
+    if not isinstance(rule, dict):
+        return True
+    groups, resources = rule.get("apiGroups"), rule.get("resources")
+    if not isinstance(groups, list) or not isinstance(resources, list):
+        return True
+    if "*" not in groups and rt.group not in groups:
+        return False
+    return any(not isinstance(r, str) or r.split("/", 1)[0] in ("*", rt.plural) for r in resources)
 
 
 def _endpoint(endpoints: Obj, service_port: dict[str, Any]) -> tuple[str, int] | None:

@@ -36,7 +36,7 @@ from orchestrator import pki
 from orchestrator.api import errors
 from orchestrator.api.objects import Obj
 from orchestrator.api.podrefs import pod_references
-from orchestrator.api.resources import BUILTIN_TYPES
+from orchestrator.api.resources import BUILTIN_TYPES, ResourceType
 from orchestrator.apiserver.identity import MASTERS, UserInfo, node_name_of
 from orchestrator.apiserver.nodeauth.graph import MIRROR_ANNOTATION
 from orchestrator.apiserver.nodeauth.kubelet_labels import forbidden_labels
@@ -71,6 +71,9 @@ def _is(request: AdmissionRequest, group: str, kind: str) -> bool:
     return request.rt.group == group and request.rt.kind == kind
 
 
+_RESTRICTED = frozenset({("", "Pod"), ("", "Node"), ("coordination.k8s.io", "Lease")})
+
+
 class NodeRestriction:
     """The admission plugin; always enabled (it has work on every Node and node write)."""
 
@@ -78,6 +81,10 @@ class NodeRestriction:
 
     def __init__(self, registry: Registry | None = None) -> None:
         self._registry = registry  # to check a mirror pod's owner is this very Node (its uid)
+
+    def wants(self, rt: ResourceType) -> bool:
+        """Pods, Nodes and Leases: writes of every other kind skip admission for it."""
+        return (rt.group, rt.kind) in _RESTRICTED
 
     async def mutate(self, request: AdmissionRequest) -> tuple[Obj | None, list[str]]:
         return None, []

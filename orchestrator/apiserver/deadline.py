@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SECONDS = 60.0  # Kubernetes' --request-timeout
 # What the work gets past its deadline to answer for itself: what waits stops at the deadline
-# (a webhook's call fails as "context deadline exceeded"), and that answer says more than a 504.
-GRACE = 0.1
+# (a webhook's call fails as "context deadline exceeded"), and that answer says more than a 504;
+# half a second, so that a busy event loop still gives it rather than the 504.
+GRACE = 0.5
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "paas_request_deadline", default=None
 )

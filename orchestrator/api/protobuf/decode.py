@@ -11,7 +11,16 @@ non-pointer field is ``null``, as kubectl 1.31 sends ``creationTimestamp``
 in JSON, so either way the same object is stored. Fields the tables do not know
 are skipped, as proto2 skips them. Bytes that cannot be a message (a varint
 past ten bytes, a length past its message's end, a field in the wrong wire
-type, a group) raise ``ProtobufError`` naming the field path.
+type, a group, a field number past 2^29 - 1) raise ``ProtobufError`` naming
+the field path.
+
+Numbers read as the protobuf spec says a parser reads them: a varint's tenth
+byte only contributes its lowest bit (the value is taken modulo 2^64, as Go's
+generated readers do), and an ``int32`` field keeps the low 32 bits of what
+arrives, as a cast in C++ or Go would. A ``double`` that is NaN or infinite
+has no JSON form and is refused, as is a message whose JSON form cannot be
+built (a time outside the years 1-9999, raw JSON that is not JSON): each is a
+400 naming the field, never an exception escaping to the server.
 
 Measured against the ``protobuf`` package (upb) with descriptors built from
 the same tables: see ``bench/protobuf_codec.py`` and the notes in
@@ -21,6 +30,7 @@ the same tables: see ``bench/protobuf_codec.py`` and the notes in
 from __future__ import annotations
 
 import base64
+import math
 import struct
 from typing import Any
 
@@ -29,6 +39,10 @@ from orchestrator.api.protobuf.shapes import SHAPES
 
 _SIGN = 1 << 63
 _WRAP = 1 << 64
+_MASK = _WRAP - 1
+_INT32_SIGN = 1 << 31
+_INT32_WRAP = 1 << 32
+_MAX_FIELD = (1 << 29) - 1  # the protobuf spec's largest field number
 _DOUBLE = struct.Struct("<d")
 
 
@@ -46,7 +60,7 @@ def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         pos += 1
         value |= (b & 0x7F) << shift
         if b < 0x80:
-            return value, pos
+            return (value & _MASK if shift == 63 else value), pos
         shift += 7
         if shift >= 70:
             raise ProtobufError("varint longer than 10 bytes")
@@ -88,14 +102,19 @@ def _scalar(kind: str, buf: bytes, pos: int, end: int, raw: bool) -> tuple[Any, 
         if pos + 8 > end:
             raise ProtobufError("unexpected end of data inside a double")
         number = _DOUBLE.unpack_from(buf, pos)[0]
+        if math.isnan(number) or math.isinf(number):
+            raise ProtobufError(f"{number} is not a number JSON can hold")
         if number.is_integer() and abs(number) < 2**53:
             number = int(number)  # Go's JSON writes 100.0 as 100; so does ours after this
         return number, pos + 8
     value, pos = _varint(buf, pos, end)
     if kind == "bool":
         return value != 0, pos
+    if kind == "int32":  # the low 32 bits, as a cast would keep them
+        value &= _INT32_WRAP - 1
+        return (value - _INT32_WRAP if value >= _INT32_SIGN else value), pos
     if value >= _SIGN:
-        value -= _WRAP  # negative int32 and int64 are sign-extended to 64 bits
+        value -= _WRAP  # a negative int64 is its 64-bit two's complement
     return value, pos
 
 
@@ -199,7 +218,10 @@ def decode_message(buf: bytes, pos: int, end: int, msg: Message) -> Any:
         else:
             out.pop(f.name, None)  # a zero after a value: the last occurrence wins
     if raw:
-        return SHAPES[msg.name][0](out)
+        try:
+            return SHAPES[msg.name][0](out)
+        except (ValueError, OverflowError) as exc:  # orjson's JSONDecodeError is a ValueError
+            raise ProtobufError(str(exc)) from None
     if msg.list_of:
         return out.get("items", [])
     return out
@@ -215,8 +237,8 @@ def _text(buf: bytes, pos: int, stop: int) -> str:
 def _unknown(msg: Message, tag: int, buf: bytes, pos: int, end: int) -> int:
     """Skip a field the tables do not know; a known field in the wrong wire type is an error."""
     number, wire = tag >> 3, tag & 7
-    if number == 0:
-        raise ProtobufError("field number 0 is not allowed")
+    if number == 0 or number > _MAX_FIELD:
+        raise ProtobufError(f"illegal tag {number} (wire type {wire})")
     known = msg.by_number.get(number)
     if known is not None:
         raise ProtobufError(f"{known.name or number}: wire type {wire}, expected {known.wire}")

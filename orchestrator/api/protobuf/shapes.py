@@ -7,13 +7,23 @@ Each entry turns a message's decoded fields (every field present on the wire,
 ``micro_time_proto.go``, ``fieldsv1``, ``pkg/api/resource/quantity_proto.go``,
 ``pkg/util/intstr/intstr.go``, ``pkg/runtime/types_proto.go`` and
 apiextensions ``v1/marshal.go`` (the JSONSchemaPropsOr* types).
+
+``to_json`` raises ``ValueError`` for wire values with no JSON form (the
+decoder turns it into a 400 naming the field): a time outside the years
+0001-9999 (Go's ``Time.MarshalJSON`` refuses them too), and raw JSON that is
+not strict JSON. Raw JSON is read with orjson alone, without the standard
+library's leniency the JSON codec keeps for bodies: NaN, lone surrogates,
+bytes that are not UTF-8 and nesting past 1,024 levels are refused, as a
+JSON body's decoder refuses them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from orchestrator.api import jsoncodec
 
@@ -21,6 +31,19 @@ ToJSON = Callable[[dict[str, Any]], Any]
 FromJSON = Callable[[Any], dict[str, Any]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NANOS = 1_000_000_000
+
+
+def _instant(seconds: int, nanos: int = 0) -> datetime:
+    """The instant ``seconds`` + ``nanos`` after the epoch; nanos outside [0, 1e9) carry over
+    into seconds, as Go's ``time.Unix`` does."""
+    carry, nanos = divmod(nanos, _NANOS)
+    try:
+        return _EPOCH + timedelta(seconds=seconds + carry, microseconds=nanos // 1000)
+    except OverflowError:
+        raise ValueError(
+            f"Time.MarshalJSON: year outside of range [0,9999] ({seconds} seconds)"
+        ) from None
 
 
 def _seconds(value: str) -> tuple[int, int]:
@@ -37,7 +60,7 @@ def time_to_json(fields: dict[str, Any]) -> str | None:
     seconds = fields.get("seconds", 0)
     if not seconds and not fields.get("nanos"):
         return None  # Go's zero Time: null in JSON
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _instant(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def time_from_json(value: Any) -> dict[str, Any]:
@@ -51,8 +74,7 @@ def micro_time_to_json(fields: dict[str, Any]) -> str | None:
     seconds, nanos = fields.get("seconds", 0), fields.get("nanos", 0)
     if not seconds and not nanos:
         return None
-    when = datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _instant(seconds, nanos).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def micro_time_from_json(value: Any) -> dict[str, Any]:
@@ -89,7 +111,12 @@ def int_or_string_from_json(value: Any) -> dict[str, Any]:
 
 def raw_json_to_json(fields: dict[str, Any]) -> Any:
     raw = fields.get("raw") or fields.get("Raw") or b""
-    return jsoncodec.loads(raw) if raw else None
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"raw JSON is not valid: {exc}") from None
 
 
 def _raw_json_from_json(key: str) -> FromJSON:

@@ -11,32 +11,9 @@ captured from the real binary, so the rebuild is the captured body.
 from __future__ import annotations
 
 import pytest
+from pb_wire import L, S, V, envelope
 
 from orchestrator.api.protobuf import decode_object, encode_object
-
-MAGIC = b"k8s\x00"
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def L(number: int, *parts: bytes) -> bytes:
-    payload = b"".join(parts)
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def S(number: int, text: str) -> bytes:
-    return L(number, text.encode())
-
-
-def V(number: int, value: int) -> bytes:
-    return varint(number << 3) + varint(value)
 
 
 def entry(key: str, value: str) -> bytes:
@@ -63,10 +40,6 @@ def pod_spec(containers: list[bytes], restart: str = "") -> bytes:
     out = b"".join(L(2, c) for c in containers) + S(3, restart) + S(6, "")
     out += S(8, "") + S(9, "") + S(10, "") + V(11, 0) + V(12, 0) + V(13, 0)
     return out + S(16, "") + S(17, "") + S(19, "") + S(24, "")
-
-
-def envelope(api_version: str, kind: str, raw: bytes) -> bytes:
-    return MAGIC + L(1, S(1, api_version) + S(2, kind)) + L(2, raw) + S(3, "") + S(4, "")
 
 
 def deployment(replicas: int, name: str, image: str, port: int = 0) -> bytes:

@@ -2,7 +2,8 @@
 
 Each case is sent to a real API server and must get its 4xx Status with the
 words that say what is wrong, and leave the store as it was (same list
-resourceVersion of every kind the cases touch).
+resourceVersion of every kind the cases touch). The server runs on SQLite, then
+on etcd (``limits_store``): a refusal must change nothing on either store.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from protobuf_bodies import envelope, field, schema_nested, varint
 from support.apiserver import RunningAPI, start_api
 
 NS = "/api/v1/namespaces/default"
@@ -353,9 +355,119 @@ CASES = [
 ]
 
 
+PB = "application/vnd.kubernetes.protobuf"
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def _pb_cm(meta: bytes) -> bytes:
+    return envelope("v1", "ConfigMap", field(1, field(1, b"pbx") + meta))
+
+
+def _pb_crd(schema_depth: int) -> bytes:
+    version = field(1, b"v1") + field(4, field(1, schema_nested(schema_depth)))
+    spec = field(1, b"g.example.com") + field(7, version)
+    return envelope("apiextensions.k8s.io/v1", "CustomResourceDefinition", field(2, spec))
+
+
+def _pb_pod_commands(count: int) -> bytes:
+    container = field(1, b"c") + field(2, b"x") + field(3, b"") * count  # command: ""
+    return envelope("v1", "Pod", field(1, field(1, b"pbx")) + field(2, field(2, container)))
+
+
+# Protobuf bodies (kubectl 1.32+): what the fuzzing of protobuf_bodies found, and its limits.
+CASES += [
+    ("pb-only-magic", "POST", CMS, b"k8s\x00", PB, 400, "only the prefix"),
+    ("pb-no-magic", "POST", CMS, b"\x0a\x00", PB, 400, "expected prefix [107 56 115 0]"),
+    (
+        "pb-kind-not-the-urls",
+        "POST",
+        CMS,
+        envelope("v1", "Secret", field(1, field(1, b"pbx"))),
+        PB,
+        400,
+        "the kind of the object (Secret) does not match the URL (ConfigMap)",
+    ),
+    ("pb-varint-11-bytes", "POST", CMS, _pb_cm(b"\x38" + b"\xff" * 11), PB, 400, "varint"),
+    (
+        "pb-length-past-the-end",
+        "POST",
+        CMS,
+        _pb_cm(b"\x0a" + varint(2**40)),
+        PB,
+        400,
+        "runs past the end of its message",
+    ),
+    (
+        "pb-time-past-year-9999",
+        "POST",
+        CMS,
+        _pb_cm(field(8, b"\x08" + varint(2**62))),
+        PB,
+        400,
+        "creationTimestamp: Time.MarshalJSON: year outside of range [0,9999]",
+    ),
+    (
+        "pb-fieldsV1-not-json",
+        "POST",
+        CMS,
+        _pb_cm(field(17, field(7, field(1, b"{")))),
+        PB,
+        400,
+        "fieldsV1: raw JSON is not valid",
+    ),
+    (
+        "pb-fieldsV1-nested-150",
+        "POST",
+        CMS,
+        _pb_cm(field(17, field(7, field(1, b"[" * 150 + b"]" * 150)))),
+        PB,
+        400,
+        "exceeded max depth of 100",
+    ),
+    ("pb-schema-nested-60", "POST", CRDS, _pb_crd(60), PB, 400, "exceeded max depth of 100"),
+    ("pb-schema-nested-3000", "POST", CRDS, _pb_crd(3000), PB, 400, "nested too deeply"),
+    (
+        "pb-3MiB-of-empty-commands",
+        "POST",
+        PODS,
+        _pb_pod_commands(1_500_000),
+        PB,
+        413,
+        "bytes in protobuf, the limit is 1572864",
+    ),
+    (
+        "pb-1.4MiB-of-empty-commands",  # within the protobuf limit; its JSON is 2.2 MiB
+        "POST",
+        PODS,
+        _pb_pod_commands(700_000),
+        PB,
+        413,
+        "Request entity too large: the object is",
+    ),
+    (
+        "pb-delete-options-not-utf8",
+        "DELETE",
+        f"{CMS}/base",
+        envelope("v1", "DeleteOptions", field(2, field(1, b"\xff"))),
+        PB,
+        400,
+        "preconditions: uid: string is not valid UTF-8",
+    ),
+    (
+        "pb-binding-kind-not-binding",
+        "POST",
+        f"{PODS}/free/binding",
+        envelope("v1", "Pod", field(1, field(1, b"free"))),
+        PB,
+        400,
+        "the kind of the object (Pod) does not match the URL (Binding)",
+    ),
+]
+
+
 @pytest.fixture(scope="module")
-def corpus_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]:
-    api = start_api(Path(tmp_path_factory.mktemp("corpus")) / "api")
+def corpus_api(tmp_path_factory: pytest.TempPathFactory, limits_store: str) -> Iterator[RunningAPI]:
+    api = start_api(Path(tmp_path_factory.mktemp("corpus")) / "api", limits_store)
     try:
         with api.http() as http:
             http.post(CMS, json={"metadata": {"name": "base"}, "data": {"a": "b"}})

@@ -222,6 +222,13 @@ class Registry:
             data = encode(strategy.for_storage(obj))  # with the addresses and ports allocated
         if opts.dry_run:  # shows the addresses it would get, and gives them back
             await services.release(self.alloc, taken)
+            # Kubernetes' dry-run storage looks the key up: a name in use is a 409 here too
+            try:
+                in_use = await self.store.get(rt.storage_key(namespace, meta["name"])) is not None
+            except errors.InternalError:  # stored, but no key opens it (encryption at rest)
+                in_use = True
+            if in_use:
+                raise _already_exists(rt, meta["name"])
             return WriteResult(obj, warnings, created=True)
         try:
             if sent_version:  # Kubernetes' storage checks it, after a dry run has returned
@@ -231,10 +238,7 @@ class Registry:
             revision = await self.store.create(rt.storage_key(namespace, meta["name"]), data)
         except KeyExists:
             await services.release(self.alloc, taken)
-            raise errors.AlreadyExists(
-                f'{rt.group_resource} "{meta["name"]}" already exists',
-                details={"name": meta["name"], "group": rt.group, "kind": rt.plural},
-            ) from None
+            raise _already_exists(rt, meta["name"]) from None
         except BaseException:
             await services.release(self.alloc, taken)
             raise
@@ -689,5 +693,12 @@ def conflict(rt: ResourceType, name: str) -> errors.Conflict:
     return errors.Conflict(
         f'Operation cannot be fulfilled on {rt.group_resource} "{name}": the object has been '
         "modified; please apply your changes to the latest version and try again",
+        details={"name": name, "group": rt.group, "kind": rt.plural},
+    )
+
+
+def _already_exists(rt: ResourceType, name: str) -> errors.AlreadyExists:
+    return errors.AlreadyExists(
+        f'{rt.group_resource} "{name}" already exists',
         details={"name": name, "group": rt.group, "kind": rt.plural},
     )

@@ -164,3 +164,20 @@ def test_dry_run_service_shows_a_cluster_ip_it_does_not_keep(api: RunningAPI) ->
         r = http.post(SERVICES, json=service)
         assert r.status_code == 201, r.text
         assert r.json()["spec"]["clusterIP"] == ip
+
+
+def test_a_dry_run_create_of_a_name_in_use_is_a_conflict_as_the_real_one(api: RunningAPI) -> None:
+    path = "/api/v1/namespaces/default/configmaps"
+    body = {"metadata": {"name": "taken"}, "data": {"a": "1"}}
+    with api.http() as http:
+        assert http.post(path, json=body).status_code == 201
+        for params in ({"dryRun": "All"}, {}):
+            r = http.post(path, params=params, json={**body, "data": {"a": "2"}})
+            assert r.status_code == 409, (params, r.text)
+            assert r.json()["message"] == 'configmaps "taken" already exists'
+        assert http.get(f"{path}/taken").json()["data"] == {"a": "1"}
+        # Kubernetes checks a sent resourceVersion in its storage, which a dry run never
+        # reaches: the dry run is answered, the real create refused.
+        fresh = {"metadata": {"name": "fresh", "resourceVersion": "5"}}
+        assert http.post(path, params={"dryRun": "All"}, json=fresh).status_code == 201
+        assert http.post(path, json=fresh).status_code == 400

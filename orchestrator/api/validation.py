@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from orchestrator.api import errors
+from orchestrator.api.resources import ResourceType
 from orchestrator.api.schema import find_type_errors, lookup_schema
 from orchestrator.api.schema_kinds import GENERIC
 from orchestrator.api.validation_causes import (
@@ -111,12 +113,39 @@ def _new_finalizers_while_deleting(old: dict[str, Any], new: dict[str, Any]) -> 
     ]
 
 
-def format_invalid_message(kind_with_group: str, name: str, causes: Iterable[Cause]) -> str:
-    """``Deployment.apps "web" is invalid: [a: ..., b: ...]`` (no brackets for one cause)."""
+def format_invalid_message(
+    kind_with_group: str, name: str, causes: Iterable[Cause], more: int = 0
+) -> str:
+    """``Deployment.apps "web" is invalid: [a: ..., b: ...]`` (no brackets for one cause);
+    ``more`` causes left out are counted at the end."""
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
     unique = list(dict.fromkeys(parts))
+    if more:
+        unique.append(f"and {more} more errors not listed")
     body = unique[0] if len(unique) == 1 else f"[{', '.join(unique)}]"
     return f'{kind_with_group} "{name}" is invalid: {body}'
+
+
+# An object may be built to fail everywhere (a Pod of 500,000 empty containers fits the body
+# limit and fails twice each): its 422 lists this many causes and counts the rest, so the
+# answer stays small whatever the object (Kubernetes lists all; Go writes them faster).
+MAX_LISTED_CAUSES = 1000
+
+
+def invalid_error(rt: ResourceType, name: str, causes: list[Cause]) -> errors.Invalid:
+    """The 422 for ``causes`` of object ``name`` of ``rt``, as Kubernetes words it."""
+    listed = causes[:MAX_LISTED_CAUSES]
+    return errors.Invalid(
+        format_invalid_message(rt.qualified_kind, name, listed, len(causes) - len(listed)),
+        details={
+            "name": name,
+            "group": rt.group,
+            "kind": rt.kind,
+            "causes": [
+                {"reason": c.reason, "message": c.message, "field": c.field} for c in listed
+            ],
+        },
+    )
 
 
 def validate_metadata(kind: str, metadata: Any, *, namespaced: bool) -> list[Cause]:

@@ -33,14 +33,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from orchestrator.api import errors, fieldpath
+from orchestrator.api import fieldpath
 from orchestrator.api.fieldpath import FieldSet
 from orchestrator.api.fieldsets import compare
 from orchestrator.api.fieldshape import Shape, shape_of
 from orchestrator.api.objects import Obj
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.strategy import strategy_of
-from orchestrator.api.validation import format_invalid_message
+from orchestrator.api.validation import invalid_error
 from orchestrator.api.validation_causes import Cause, invalid, too_long
 from orchestrator.apiserver import objectmeta
 
@@ -183,20 +183,6 @@ def validate(value: Any) -> list[Cause]:
         if isinstance(sub, str) and len(sub) > 256:
             causes.append(too_long(f"{where}.subresource", 256))
     return causes
-
-
-def invalid_error(rt: ResourceType, name: str, causes: list[Cause]) -> errors.Invalid:
-    return errors.Invalid(
-        format_invalid_message(rt.qualified_kind, name, causes),
-        details={
-            "name": name,
-            "group": rt.group,
-            "kind": rt.kind,
-            "causes": [
-                {"reason": c.reason, "message": c.message, "field": c.field} for c in causes
-            ],
-        },
-    )
 
 
 def encode(entries: list[Entry]) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from orchestrator.api.objects import Obj, labels_of, metadata_of
 from orchestrator.api.resources import ResourceType
 from orchestrator.api.selectors import FieldSelector, LabelSelector
 from orchestrator.api.strategy import strategy_of
-from orchestrator.api.validation import format_invalid_message
+from orchestrator.api.validation import invalid_error
 from orchestrator.apiserver import continuetokens, managedfields, objectmeta, services
 from orchestrator.apiserver.allocators import Allocators
 from orchestrator.apiserver.wire import check_encoded_size
@@ -324,18 +324,7 @@ class Registry:
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
         causes = strategy_of(rt).validate(obj, namespaced=rt.namespaced, old=old)
         if causes:
-            name = metadata_of(obj).get("name", "")
-            raise errors.Invalid(
-                format_invalid_message(rt.qualified_kind, name, causes),
-                details={
-                    "name": name,
-                    "group": rt.group,
-                    "kind": rt.kind,
-                    "causes": [
-                        {"reason": c.reason, "message": c.message, "field": c.field} for c in causes
-                    ],
-                },
-            )
+            raise invalid_error(rt, str(metadata_of(obj).get("name", "")), list(causes))
 
     # -- update --------------------------------------------------------------
 

@@ -9,8 +9,16 @@ from typing import Any
 
 import pytest
 
+from orchestrator.api.resources import BUILTIN_TYPES
 from orchestrator.api.schema import find_unknown_fields
-from orchestrator.api.validation import Cause, format_invalid_message, validate, validate_update
+from orchestrator.api.validation import (
+    MAX_LISTED_CAUSES,
+    Cause,
+    format_invalid_message,
+    invalid_error,
+    validate,
+    validate_update,
+)
 from orchestrator.api.validation_names import (
     check_config_key,
     check_dns1035_label,
@@ -931,3 +939,15 @@ def test_a_secrets_type_is_immutable() -> None:
         "type",
         'Invalid value: "kubernetes.io/tls": field is immutable',
     )
+
+
+def test_a_422_lists_at_most_a_thousand_causes_and_counts_the_rest() -> None:
+    pod = {"metadata": meta("p"), "spec": {"containers": [{} for _ in range(2000)]}}
+    causes = validate("Pod", pod, namespaced=True)
+    assert len(causes) == 4000  # a name and an image missing in each
+    error = invalid_error(BUILTIN_TYPES.require("", "Pod"), "p", causes)
+    assert len(error.details["causes"]) == MAX_LISTED_CAUSES == 1000
+    assert error.message.startswith('Pod "p" is invalid: [spec.containers[0].name: Required value')
+    assert error.message.endswith(", and 3000 more errors not listed]")
+    few = invalid_error(BUILTIN_TYPES.require("", "Pod"), "p", causes[:2])
+    assert "not listed" not in few.message and len(few.details["causes"]) == 2

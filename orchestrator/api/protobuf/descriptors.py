@@ -53,14 +53,18 @@ class Message:
         return f"Message({self.name})"
 
 
-def encode_key(number: int, wire: int) -> bytes:
-    value = (number << 3) | wire
+def varint(value: int) -> bytes:
+    """A non-negative integer as a protobuf base-128 varint."""
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def encode_key(number: int, wire: int) -> bytes:
+    return varint((number << 3) | wire)
 
 
 def _compile(spec: FieldSpec, messages: dict[str, Message], where: str) -> Field:

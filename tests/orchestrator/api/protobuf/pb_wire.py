@@ -7,16 +7,9 @@ around a typed object's bytes, as kubectl 1.33 sends it.
 
 from __future__ import annotations
 
+from orchestrator.api.protobuf.descriptors import varint
+
 MAGIC = b"k8s\x00"
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def L(number: int, *parts: bytes) -> bytes:

@@ -25,18 +25,10 @@ from orchestrator.api.protobuf.descriptors import (
     Field,
     Message,
     message_for,
+    varint,
 )
 from orchestrator.api.protobuf.encode import encode
 from orchestrator.api.protobuf.envelope import MAGIC
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def field(number: int, payload: bytes) -> bytes:

@@ -153,7 +153,10 @@ class ProcessContainers:
         cdir = self._layout.container_dir(cid)
         if not cdir.exists():
             return
-        state = container_state(cdir)
+        try:
+            state = container_state(cdir)
+        except FileNotFoundError:  # another remove() is at it
+            return
         if state.status == "running":
             await self.stop(cid, 0)
         self._exits.unwatch(cid)
@@ -169,11 +172,15 @@ class ProcessContainers:
             await self.remove(state.id)
 
     async def states(self, pod_uid: str | None = None) -> list[ContainerState]:
-        return [
-            container_state(cdir)
-            for cdir in self._layout.container_dirs(pod_uid)
-            if (cdir / "spec.json").exists()
-        ]
+        found = []
+        for cdir in self._layout.container_dirs(pod_uid):
+            if not (cdir / "spec.json").exists():
+                continue
+            try:
+                found.append(container_state(cdir))
+            except FileNotFoundError:  # removed while it was read (``remove`` runs beside)
+                continue
+        return found
 
     async def remove_pod_cgroups(self, pod_uid: str) -> None:
         await self._remove_cgroup_tree([self._node_name, pod_uid])
@@ -228,7 +235,8 @@ async def _wait_exit(cdir: Path, timeout: float) -> bool:
             if (cdir / "exit.json").exists():
                 continue
             if not alive(pid_info.get("pid"), pid_info.get("pid_start")):
-                record_lost_exit(cdir, "its supervisor ended without an exit status")
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile: ended too
+                    record_lost_exit(cdir, "its supervisor ended without an exit status")
                 return True
         if settled_by is None and loop.time() >= deadline:
             return False

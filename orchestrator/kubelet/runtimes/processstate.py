@@ -73,7 +73,12 @@ def container_state(cdir: Path) -> ContainerState:
 
 
 def record_lost_exit(cdir: Path, why: str) -> None:
-    """Write exit.json for a container that ended without one (unless it has one by now)."""
+    """Write exit.json for a container that ended without one (unless it has one by now).
+
+    FileNotFoundError when ``cdir`` is being removed: its records are going, not lost.
+    """
+    if not (cdir / "spec.json").exists():
+        raise FileNotFoundError(cdir / "spec.json")
     if not (cdir / "exit.json").exists():
         write_json(
             cdir / "exit.json",

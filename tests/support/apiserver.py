@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from orchestrator import pki
 from orchestrator.api.resources import ResourceTypes
@@ -171,6 +172,16 @@ async def _wipe(endpoint: str) -> None:
     host, port = endpoint.rsplit(":", 1)
     async with aetcd.Client(host=host, port=int(port)) as client:
         await client.delete_prefix(b"/")
+
+
+def store_for(request: pytest.FixtureRequest) -> str:
+    """The store a ``params=["sqlite", "etcd"]`` fixture names: "sqlite", or a wiped
+    "etcd://host:port" of the session's etcd."""
+    if request.param == "sqlite":
+        return "sqlite"
+    endpoint = request.getfixturevalue("etcd_endpoint")
+    wipe_etcd(endpoint)
+    return f"etcd://{endpoint}"
 
 
 def wipe_etcd(endpoint: str) -> None:

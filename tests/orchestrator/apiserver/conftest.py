@@ -8,18 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.apiserver import RunningAPI, wipe_etcd
+from support.apiserver import RunningAPI, store_for
 from support.lognode import LogNode, start_log_node
 
 
 @pytest.fixture(params=["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
 def store_spec(request: pytest.FixtureRequest) -> str:
     """A store for ``start_api`` on each backend: "sqlite", or a wiped "etcd://host:port"."""
-    if request.param == "sqlite":
-        return "sqlite"
-    endpoint = request.getfixturevalue("etcd_endpoint")
-    wipe_etcd(endpoint)
-    return f"etcd://{endpoint}"
+    return store_for(request)
 
 
 @pytest.fixture

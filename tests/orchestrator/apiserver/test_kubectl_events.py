@@ -9,15 +9,13 @@ it already worked; these tests keep it so.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.apiserver import RunningAPI, start_api
-from support.engines import require_engine
-from support.kubectlbin import KUBECTL_DIR
+from support.kubectlbin import kubectl_argv, kubectl_env, run_kubectl
 from support.wait import wait_until
 
 
@@ -31,27 +29,11 @@ def events_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]
 
 
 def argv(api: RunningAPI, version: str, home: Path, *args: str) -> list[str]:
-    binary = KUBECTL_DIR / f"kubectl.{version}"
-    require_engine("kubectl", binary.exists(), f"{binary} missing")
-    return [str(binary), "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(home), *args]
-
-
-def env(home: Path) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    out["HOME"] = str(home)
-    return out
+    return kubectl_argv(version, home, ["--kubeconfig", str(api.kubeconfig)], *args)
 
 
 def kubectl(api: RunningAPI, version: str, home: Path, *args: str, stdin: str = "") -> str:
-    done = subprocess.run(
-        argv(api, version, home, *args),
-        capture_output=True,
-        text=True,
-        env=env(home),
-        timeout=60,
-        check=False,
-        input=stdin,
-    )
+    done = run_kubectl(version, home, ["--kubeconfig", str(api.kubeconfig)], *args, stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -125,7 +107,7 @@ def test_watching_events_streams_new_ones(
             argv(events_api, version, tmp_path, "-n", ns, *command),
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env=env(tmp_path),
+            env=kubectl_env(tmp_path),
         )
         try:
             wait_until(lambda: "first event" in out.read_text(), 20, "no first row")

@@ -7,15 +7,13 @@ objects, and bad input gets Kubernetes' 422 naming the field.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.apiserver import RunningAPI, start_api
-from support.engines import require_engine
-from support.kubectlbin import KUBECTL_DIR
+from support.kubectlbin import kubectl_argv, kubectl_env, run_kubectl
 from support.wait import wait_until
 
 DEPLOYMENT = """
@@ -42,15 +40,8 @@ def hpa_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]:
 
 def run(
     api: RunningAPI, version: str, home: Path, *args: str, stdin: str = ""
-) -> subprocess.CompletedProcess:
-    binary = KUBECTL_DIR / f"kubectl.{version}"
-    require_engine("kubectl", binary.exists(), f"{binary} missing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    env["HOME"] = str(home)
-    argv = [str(binary), "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(home), *args]
-    return subprocess.run(
-        argv, capture_output=True, text=True, env=env, timeout=60, check=False, input=stdin
-    )
+) -> subprocess.CompletedProcess[str]:
+    return run_kubectl(version, home, ["--kubeconfig", str(api.kubeconfig)], *args, stdin=stdin)
 
 
 def kubectl(api: RunningAPI, version: str, home: Path, *args: str, stdin: str = "") -> str:
@@ -172,17 +163,14 @@ def test_kubectl_get_hpa_watch_streams_changes(hpa_api: RunningAPI, tmp_path: Pa
     kubectl(hpa_api, "1.33", tmp_path, "create", "namespace", "watched")
     kubectl(hpa_api, "1.33", tmp_path, "-n", "watched", "apply", "-f", "-", stdin=DEPLOYMENT)
     kubectl(hpa_api, "1.33", tmp_path, "-n", "watched", "autoscale", "deployment/web", "--max=3")
-    binary = KUBECTL_DIR / "kubectl.1.33"
     out = tmp_path / "watch.out"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    env["HOME"] = str(tmp_path)
-    argv = [str(binary), "--kubeconfig", str(hpa_api.kubeconfig), "--cache-dir", str(tmp_path)]
+    connection = ["--kubeconfig", str(hpa_api.kubeconfig)]
     with open(out, "w") as sink:
         watcher = subprocess.Popen(
-            [*argv, "-n", "watched", "get", "hpa", "-w"],
+            kubectl_argv("1.33", tmp_path, connection, "-n", "watched", "get", "hpa", "-w"),
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=kubectl_env(tmp_path),
         )
         try:
             wait_until(lambda: "cpu: <unknown>/80%" in out.read_text(), 20, "no first row")

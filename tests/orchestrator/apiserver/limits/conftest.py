@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, settings
-from support.apiserver import wipe_etcd
+from support.apiserver import store_for
 
 _COMMON = {
     "database": None,
@@ -29,8 +29,4 @@ settings.load_profile("quick")
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
 def limits_store(request: pytest.FixtureRequest) -> str:
     """A store for a module's ``start_api``: "sqlite", or a wiped "etcd://host:port"."""
-    if request.param == "sqlite":
-        return "sqlite"
-    endpoint = request.getfixturevalue("etcd_endpoint")
-    wipe_etcd(endpoint)
-    return f"etcd://{endpoint}"
+    return store_for(request)

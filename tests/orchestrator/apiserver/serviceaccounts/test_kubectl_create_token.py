@@ -6,15 +6,12 @@ JWT that the API server accepts as the ServiceAccount (TokenReview says so).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.apiserver import RunningAPI, start_api
-from support.engines import require_engine
-from support.kubectlbin import KUBECTL_DIR
+from support.kubectlbin import run_kubectl
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +24,7 @@ def sa_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]:
 
 
 def kubectl(api: RunningAPI, version: str, home: Path, *args: str) -> str:
-    binary = KUBECTL_DIR / f"kubectl.{version}"
-    require_engine("kubectl", binary.exists(), f"{binary} missing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    env["HOME"] = str(home)
-    argv = [str(binary), "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(home), *args]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+    done = run_kubectl(version, home, ["--kubeconfig", str(api.kubeconfig)], *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,7 @@ from typing import Any
 
 import pytest
 from support.apiserver import RunningAPI, start_api
-from support.engines import require_engine
-from support.kubectlbin import KUBECTL_DIR
+from support.kubectlbin import run_kubectl
 from support.wait import wait_until
 
 from orchestrator.apiserver.serviceaccounts.signing import b64url_decode
@@ -39,19 +37,12 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAPI]:
 def kubectl(
     api: RunningAPI, home: Path, *args: str, token: str = "", stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    binary = KUBECTL_DIR / "kubectl.1.33"
-    require_engine("kubectl", binary.exists(), f"{binary} missing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    env["HOME"] = str(home)
     who = (
         ["--server", api.url, "--certificate-authority", str(api.ca), "--token", token]
         if token
         else ["--kubeconfig", str(api.kubeconfig)]
     )
-    argv = [str(binary), *who, "--cache-dir", str(home / "cache"), *args]
-    return subprocess.run(
-        argv, capture_output=True, text=True, env=env, input=stdin, timeout=60, check=False
-    )
+    return run_kubectl("1.33", home, who, *args, stdin=stdin)
 
 
 def token_secret(name: str, account: str) -> str:

@@ -105,12 +105,17 @@ class DefinitionController:
     async def sync(self) -> int:
         """One pass: statuses, then the catalogue, then cleanups; returns the list revision."""
         crds, revision, _ = await self.registry.list(self.rt, "")
+        self.cache.keep_only(crds)
+        expected = [{**crd, "status": desired_status(crd, crds)} for crd in crds]
+        if any(e["status"] != crd.get("status") for e, crd in zip(expected, crds, strict=True)):
+            # Served before a client can read Established: `kubectl wait --for
+            # condition=established` then a create must find the kind.
+            self.publish(self.base.with_types(custom_types(expected, self.cache)))
         for crd in crds:
             updated = await self._reconcile(crd, crds)
             if updated is not None:
                 crd.clear()
                 crd.update(updated)
-        self.cache.keep_only(crds)
         custom = custom_types(crds, self.cache)
         self.publish(self.base.with_types(custom))
         for crd in crds:

@@ -40,7 +40,9 @@ class ProcessAttachSession:
         self._cdir = cdir
         self._options = options
         self._poll = poll_interval
-        self._log: BinaryIO = open(cdir / "container.log", "rb")
+        # "a+b": a container just started may not have opened its log yet; the supervisor
+        # appends ("ab") to the same file, so creating it here first changes nothing.
+        self._log: BinaryIO = open(cdir / "container.log", "a+b")
         self._log.seek(0, os.SEEK_END)
         self._rest = b""
         self._stdin: int | None = None
